@@ -1,0 +1,246 @@
+#include "intake.h"
+
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bookto.h"
+#include "log.h"
+#include "spool.h"
+#include "store_intake.h"
+
+#define POOL_WAIT_MS 2000
+
+const char *intake_outcome_name(enum intake_outcome outcome)
+{
+	switch (outcome) {
+	case INTAKE_ACCEPTED:
+		return "accepted";
+	case INTAKE_DUPLICATE:
+		return "duplicate";
+	case INTAKE_IGNORED:
+		return "ignored";
+	case INTAKE_INVALID_JSON:
+		return "invalid_json";
+	case INTAKE_SPOOLED:
+		return "spooled";
+	}
+	return "unknown";
+}
+
+void intake_new_delivery_key(char out[INTAKE_DELIVERY_KEY_LEN + 1])
+{
+	unsigned char random_bytes[INTAKE_DELIVERY_KEY_LEN / 2];
+
+	if (RAND_bytes(random_bytes, (int)sizeof(random_bytes)) != 1)
+		memset(random_bytes, 0, sizeof(random_bytes)); /* never reached in practice */
+	for (size_t i = 0; i < sizeof(random_bytes); i++)
+		snprintf(out + 2 * i, 3, "%02x", random_bytes[i]);
+}
+
+static void sha256_hex(const unsigned char *data, size_t len, char out[65])
+{
+	unsigned char digest[32];
+	unsigned int digest_len = 0;
+
+	EVP_Digest(data, len, digest, &digest_len, EVP_sha256(), NULL);
+	for (unsigned int i = 0; i < digest_len; i++)
+		snprintf(out + 2 * i, 3, "%02x", digest[i]);
+}
+
+int intake_store(struct intake_context *ctx, const struct intake_delivery *delivery,
+		 enum intake_outcome *outcome_out, struct cn_error *err)
+{
+	const struct connection_config *connection =
+		&ctx->config->connections[delivery->connection_index];
+	struct bookto_order *order = NULL;
+	struct store_delivery_row row;
+	enum store_delivery_result result = STORE_DELIVERY_KEPT;
+	struct cn_error parse_err = {""};
+	char body_sha256[65];
+	PGconn *conn = NULL;
+	bool paid_order = false;
+	int rc;
+
+	sha256_hex(delivery->body, delivery->body_len, body_sha256);
+	memset(&row, 0, sizeof(row));
+	row.connection_id = ctx->connection_ids[delivery->connection_index];
+	row.delivery_key = delivery->delivery_key;
+	row.source = delivery->source;
+	row.received_at_ms = delivery->received_at_ms;
+	row.signature_timestamp = delivery->signature_timestamp;
+	row.body = delivery->body;
+	row.body_len = delivery->body_len;
+	row.body_sha256_hex = body_sha256;
+
+	if (bookto_parse_order((const char *)delivery->body, delivery->body_len, &order,
+			       &parse_err) != CN_OK) {
+		row.outcome = "invalid_json";
+		*outcome_out = INTAKE_INVALID_JSON;
+	} else {
+		paid_order = strcmp(order->event, "order.paid") == 0;
+		row.event = order->event;
+		row.order_id = order->order_id[0] != '\0' ? order->order_id : NULL;
+		row.outcome = paid_order ? "accepted" : "ignored";
+		*outcome_out = paid_order ? INTAKE_ACCEPTED : INTAKE_IGNORED;
+		/* An order.paid without an order id cannot be deduplicated or
+		 * synced; it is kept under a key derived from its body. */
+		if (paid_order && order->order_id[0] == '\0') {
+			char *missing_key = NULL;
+			if (asprintf(&missing_key, "missing-order-id:%.16s", body_sha256) < 0) {
+				error_set(err, "out of memory");
+				rc = CN_ERR;
+				goto out;
+			}
+			free(order->order_id);
+			order->order_id = missing_key;
+			row.order_id = missing_key;
+		}
+	}
+
+	rc = store_pool_acquire(ctx->pool, POOL_WAIT_MS, &conn, err);
+	if (rc != CN_OK)
+		goto out;
+	rc = store_intake_delivery(conn, &row, paid_order ? order : NULL, &result, err);
+	store_pool_release(ctx->pool, conn, rc != CN_OK && store_conn_broken(conn));
+	if (rc != CN_OK) {
+		if (rc != CN_RETRYABLE)
+			rc = CN_RETRYABLE; /* anything not committed is spooled, never lost */
+		goto out;
+	}
+	if (result == STORE_DELIVERY_DUPLICATE || result == STORE_DELIVERY_DUPLICATE_DIFFERS ||
+	    (result == STORE_DELIVERY_ALREADY_STORED && paid_order))
+		*outcome_out = INTAKE_DUPLICATE;
+
+	if (result == STORE_DELIVERY_DUPLICATE_DIFFERS)
+		log_warn("redelivery_differs", "connection", connection->name, "order_id",
+			 row.order_id, "delivery", delivery->delivery_key, NULL);
+	if (result == STORE_DELIVERY_NEW_ORDER && order->park_reason != NULL)
+		log_warn("order_parked", "connection", connection->name, "order_id", row.order_id,
+			 "reason", order->park_reason, NULL);
+	log_info("delivery_stored", "connection", connection->name, "delivery",
+		 delivery->delivery_key, "source", delivery->source, "outcome",
+		 intake_outcome_name(*outcome_out), "order_id", row.order_id, NULL);
+out:
+	bookto_order_free(order);
+	return rc;
+}
+
+static void respond(struct intake_response *response, unsigned int status, const char *key,
+		    const char *value)
+{
+	char escaped[400];
+	size_t j = 0;
+
+	/* Our own sentences carry no quotes or backslashes, but be safe. */
+	for (size_t i = 0; value[i] != '\0' && j + 2 < sizeof(escaped); i++) {
+		if (value[i] == '"' || value[i] == '\\')
+			escaped[j++] = '\\';
+		escaped[j++] = (unsigned char)value[i] < 0x20 ? ' ' : value[i];
+	}
+	escaped[j] = '\0';
+	response->status = status;
+	snprintf(response->body, sizeof(response->body), "{\"%s\":\"%s\"}", key, escaped);
+}
+
+static int spool_delivery(struct intake_context *ctx, const struct intake_delivery *delivery,
+			  struct cn_error *err)
+{
+	struct spool_entry entry;
+
+	memset(&entry, 0, sizeof(entry));
+	snprintf(entry.connection_name, sizeof(entry.connection_name), "%s",
+		 ctx->config->connections[delivery->connection_index].name);
+	snprintf(entry.delivery_key, sizeof(entry.delivery_key), "%s", delivery->delivery_key);
+	snprintf(entry.source, sizeof(entry.source), "%s", delivery->source);
+	entry.received_at_ms = delivery->received_at_ms;
+	entry.signature_timestamp = delivery->signature_timestamp;
+	entry.body = (unsigned char *)(uintptr_t)delivery->body;
+	entry.body_len = delivery->body_len;
+	return spool_write(ctx->config->spool_dir, &entry, err);
+}
+
+void intake_handle_bookto(struct intake_context *ctx, size_t connection_index,
+			  const char *timestamp_header, const char *signature_header,
+			  const unsigned char *body, size_t body_len, int64_t now_ms,
+			  struct intake_response *response)
+{
+	const struct connection_config *connection = &ctx->config->connections[connection_index];
+	struct intake_delivery delivery;
+	enum intake_outcome outcome = INTAKE_ACCEPTED;
+	struct cn_error err = {""};
+	int64_t timestamp = 0;
+	int rc;
+
+	if (timestamp_header == NULL || timestamp_header[0] == '\0') {
+		respond(response, 400, "error", "the X-Bookto-Timestamp header is missing");
+		return;
+	}
+	if (signature_header == NULL || signature_header[0] == '\0') {
+		respond(response, 400, "error", "the X-Bookto-Signature header is missing");
+		return;
+	}
+	if (bookto_verify_signature(timestamp_header, signature_header, body, body_len,
+				    (const char *const *)connection->bookto_signing_secrets,
+				    connection->bookto_signing_secret_count, &err) != CN_OK) {
+		log_warn("delivery_rejected", "connection", connection->name, "reason",
+			 "signature does not match", NULL);
+		respond(response, 401, "error",
+			"the signature does not match any configured signing secret");
+		return;
+	}
+	if (bookto_check_timestamp(timestamp_header, (time_t)(now_ms / 1000),
+				   connection->bookto_timestamp_tolerance_seconds, &timestamp,
+				   &err) != CN_OK) {
+		log_warn("delivery_rejected", "connection", connection->name, "reason", err.message,
+			 NULL);
+		respond(response, 401, "error", err.message);
+		return;
+	}
+
+	memset(&delivery, 0, sizeof(delivery));
+	delivery.connection_index = connection_index;
+	intake_new_delivery_key(delivery.delivery_key);
+	delivery.received_at_ms = now_ms;
+	delivery.signature_timestamp = timestamp;
+	delivery.source = "bookto";
+	delivery.body = body;
+	delivery.body_len = body_len;
+
+	rc = intake_store(ctx, &delivery, &outcome, &err);
+	if (rc != CN_OK) {
+		struct cn_error spool_err = {""};
+
+		log_warn("database_unavailable", "connection", connection->name, "delivery",
+			 delivery.delivery_key, "error", err.message, NULL);
+		if (spool_delivery(ctx, &delivery, &spool_err) != CN_OK) {
+			log_error("delivery_lost_refused", "connection", connection->name,
+				  "delivery", delivery.delivery_key, "error", spool_err.message,
+				  NULL);
+			respond(response, 503, "error",
+				"the delivery could not be stored durably; retry later");
+			return;
+		}
+		atomic_fetch_add(&ctx->deliveries_spooled, 1);
+		log_info("delivery_spooled", "connection", connection->name, "delivery",
+			 delivery.delivery_key, NULL);
+		/* intake_store parsed before it failed: a spooled body that is
+		 * not JSON is still answered as such. */
+		if (outcome == INTAKE_INVALID_JSON) {
+			respond(response, 400, "error",
+				"the body is not valid JSON (the delivery was kept)");
+			return;
+		}
+		respond(response, 200, "status", "spooled");
+		return;
+	}
+	if (outcome == INTAKE_INVALID_JSON) {
+		respond(response, 400, "error", "the body is not valid JSON (the delivery was kept)");
+		return;
+	}
+	respond(response, 200, "status", intake_outcome_name(outcome));
+}

@@ -1,0 +1,192 @@
+/*
+ * bookto-moneybird: command-line entry point. Parses global options, loads
+ * the configuration and dispatches to one command. Exit codes: 0 success,
+ * 1 runtime failure, 2 usage or configuration error.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "migrations.h"
+#include "serve.h"
+#include "store.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define DEFAULT_CONFIG_PATH "/etc/bookto-moneybird/connector.cfg"
+
+static const char usage_text[] =
+	"Usage: bookto-moneybird [-c FILE] COMMAND [ARGS]\n"
+	"\n"
+	"Syncs paid bookto orders into Moneybird: contacts, invoices and payments,\n"
+	"with every step kept in PostgreSQL.\n"
+	"\n"
+	"Commands:\n"
+	"  serve          run the webhook intake until SIGTERM/SIGINT\n"
+	"  migrate        apply pending database migrations (safe to repeat)\n"
+	"  config check   validate the configuration and mapping files\n"
+	"  audit verify   check the audit log's hash chain end to end\n"
+	"\n"
+	"Options:\n"
+	"  -c FILE        configuration file (default: $BOOKTO_MONEYBIRD_CONFIG,\n"
+	"                 then " DEFAULT_CONFIG_PATH ")\n"
+	"  -h, --help     show this help\n"
+	"  -V, --version  show the version\n"
+	"\n"
+	"Environment: BOOKTO_MONEYBIRD_DATABASE overrides database.conninfo.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "bookto-moneybird: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nRun `bookto-moneybird --help` for the list of commands.\n");
+	return EXIT_USAGE;
+}
+
+static int load_config(const char *path, struct config **config)
+{
+	struct cn_error err = {""};
+
+	if (config_load(path, config, stderr, &err) != CN_OK) {
+		fprintf(stderr, "bookto-moneybird: the configuration in %s is not valid (see above)\n",
+			path);
+		return EXIT_USAGE;
+	}
+	if (log_open((*config)->log_level, (*config)->log_format, (*config)->log_file, &err) !=
+	    CN_OK) {
+		fprintf(stderr, "bookto-moneybird: %s\n", err.message);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int connect_database(const struct config *config, PGconn **conn)
+{
+	struct cn_error err = {""};
+
+	if (store_connect(config->database_conninfo, conn, &err) != CN_OK) {
+		fprintf(stderr, "bookto-moneybird: %s (check database.conninfo)\n", err.message);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static int command_migrate(const struct config *config)
+{
+	struct cn_error err = {""};
+	PGconn *conn = NULL;
+	int applied = 0;
+	int rc = connect_database(config, &conn);
+
+	if (rc != 0)
+		return rc;
+	if (migrations_apply(conn, &applied, &err) != CN_OK) {
+		fprintf(stderr, "bookto-moneybird: %s\n", err.message);
+		PQfinish(conn);
+		return EXIT_RUNTIME;
+	}
+	PQfinish(conn);
+	if (applied == 0)
+		printf("The schema is up to date (%zu migrations).\n", migrations_embedded_count);
+	else
+		printf("Applied %d migration%s; the schema is up to date.\n", applied,
+		       applied == 1 ? "" : "s");
+	return 0;
+}
+
+static int command_audit_verify(const struct config *config)
+{
+	PGconn *conn = NULL;
+	PGresult *res;
+	int rc = connect_database(config, &conn);
+
+	if (rc != 0)
+		return rc;
+	res = PQexec(conn, "SELECT audit_first_broken_row(), (SELECT count(*) FROM audit_log)");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "bookto-moneybird: cannot read the audit log: %s",
+			PQerrorMessage(conn));
+		rc = EXIT_RUNTIME;
+	} else if (!PQgetisnull(res, 0, 0)) {
+		printf("The audit log's hash chain is broken at row %s: that row or the one "
+		       "before it was changed, removed or inserted out of order.\n",
+		       PQgetvalue(res, 0, 0));
+		rc = EXIT_RUNTIME;
+	} else {
+		printf("The audit log's hash chain is intact (%s rows).\n", PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	PQfinish(conn);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path = getenv("BOOKTO_MONEYBIRD_CONFIG");
+	struct config *config = NULL;
+	const char *command;
+	int index = 1;
+	int rc;
+
+	while (index < argc && argv[index][0] == '-') {
+		const char *option = argv[index];
+
+		if (strcmp(option, "-h") == 0 || strcmp(option, "--help") == 0) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		if (strcmp(option, "-V") == 0 || strcmp(option, "--version") == 0) {
+			printf("bookto-moneybird %s\n", BM_VERSION);
+			return 0;
+		}
+		if (strcmp(option, "-c") == 0) {
+			if (index + 1 >= argc)
+				return usage_error("%s needs a file name", option);
+			config_path = argv[index + 1];
+			index += 2;
+			continue;
+		}
+		return usage_error("unknown option %s", option);
+	}
+	if (index >= argc)
+		return usage_error("%s", "no command given");
+	if (config_path == NULL || config_path[0] == '\0')
+		config_path = DEFAULT_CONFIG_PATH;
+	command = argv[index];
+
+	if (strcmp(command, "help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0 &&
+	    strcmp(command, "config") != 0 && strcmp(command, "audit") != 0)
+		return usage_error("unknown command `%s`", command);
+	if (strcmp(command, "config") == 0 &&
+	    (index + 1 >= argc || strcmp(argv[index + 1], "check") != 0))
+		return usage_error("%s", "the config command takes one argument: check");
+	if (strcmp(command, "audit") == 0 &&
+	    (index + 1 >= argc || strcmp(argv[index + 1], "verify") != 0))
+		return usage_error("%s", "the audit command takes one argument: verify");
+
+	rc = load_config(config_path, &config);
+	if (rc != 0)
+		goto out;
+	if (strcmp(command, "config") == 0) {
+		printf("%s is valid: %zu connection%s.\n", config_path, config->connection_count,
+		       config->connection_count == 1 ? "" : "s");
+		rc = 0;
+	} else if (strcmp(command, "migrate") == 0) {
+		rc = command_migrate(config);
+	} else if (strcmp(command, "audit") == 0) {
+		rc = command_audit_verify(config);
+	} else {
+		rc = serve_run(config);
+	}
+out:
+	config_free(config);
+	log_close();
+	return rc;
+}

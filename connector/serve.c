@@ -1,0 +1,198 @@
+#include "serve.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "httpd.h"
+#include "intake.h"
+#include "log.h"
+#include "migrations.h"
+#include "spool.h"
+#include "store.h"
+
+#define SPOOL_DRAIN_INTERVAL_MS 1000
+
+struct serve_state {
+	struct intake_context intake;
+	pthread_mutex_t mutex;
+	pthread_cond_t wake;
+	bool stopping; /* guarded by mutex */
+};
+
+static int store_spooled(void *arg, const struct spool_entry *entry)
+{
+	struct serve_state *state = arg;
+	const struct config *config = state->intake.config;
+	struct intake_delivery delivery;
+	enum intake_outcome outcome;
+	struct cn_error err = {""};
+	size_t index = config->connection_count;
+
+	for (size_t i = 0; i < config->connection_count; i++)
+		if (strcmp(config->connections[i].name, entry->connection_name) == 0)
+			index = i;
+	if (index == config->connection_count) {
+		log_error("spool_entry_rejected", "connection", entry->connection_name, "delivery",
+			  entry->delivery_key, "reason",
+			  "the connection is no longer configured; the file was moved to rejected/",
+			  NULL);
+		return CN_INVALID;
+	}
+	memset(&delivery, 0, sizeof(delivery));
+	delivery.connection_index = index;
+	snprintf(delivery.delivery_key, sizeof(delivery.delivery_key), "%s", entry->delivery_key);
+	delivery.received_at_ms = entry->received_at_ms;
+	delivery.signature_timestamp = entry->signature_timestamp;
+	delivery.source = "spool";
+	delivery.body = entry->body;
+	delivery.body_len = entry->body_len;
+	if (intake_store(&state->intake, &delivery, &outcome, &err) != CN_OK) {
+		log_debug("spool_drain_paused", "error", err.message, NULL);
+		return CN_RETRYABLE;
+	}
+	return CN_OK;
+}
+
+/* Moves spooled deliveries into PostgreSQL whenever it is reachable. */
+static void *spool_drain_thread(void *arg)
+{
+	struct serve_state *state = arg;
+	const char *dir = state->intake.config->spool_dir;
+
+	pthread_mutex_lock(&state->mutex);
+	while (!state->stopping) {
+		struct timespec deadline;
+
+		pthread_mutex_unlock(&state->mutex);
+		if (spool_count(dir) > 0) {
+			struct cn_error err = {""};
+			size_t drained = 0;
+			int rc = spool_drain(dir, store_spooled, state, &drained, &err);
+			char count[24];
+
+			snprintf(count, sizeof(count), "%zu", drained);
+			if (drained > 0)
+				log_info("spool_drained", "deliveries", count, NULL);
+			if (rc == CN_ERR)
+				log_error("spool_drain_failed", "error", err.message, NULL);
+		}
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += SPOOL_DRAIN_INTERVAL_MS / 1000;
+		pthread_mutex_lock(&state->mutex);
+		if (!state->stopping)
+			pthread_cond_timedwait(&state->wake, &state->mutex, &deadline);
+	}
+	pthread_mutex_unlock(&state->mutex);
+	return NULL;
+}
+
+static int check_database(const struct config *config, int64_t *connection_ids,
+			  struct cn_error *err)
+{
+	PGconn *conn = NULL;
+	int rc;
+
+	rc = store_connect(config->database_conninfo, &conn, err);
+	if (rc != CN_OK)
+		return rc;
+	rc = migrations_check(conn, err);
+	for (size_t i = 0; rc == CN_OK && i < config->connection_count; i++)
+		rc = store_connection_ensure(conn, config->connections[i].name,
+					     config->connections[i].moneybird_administration_id,
+					     &connection_ids[i], err);
+	PQfinish(conn);
+	return rc;
+}
+
+/* Blocks until SIGTERM or SIGINT; SIGHUP reopens the log on the way. */
+static void wait_for_stop_signal(const sigset_t *signals)
+{
+	for (;;) {
+		int signal_number = 0;
+
+		if (sigwait(signals, &signal_number) != 0)
+			continue;
+		if (signal_number == SIGHUP) {
+			log_reopen();
+			log_info("log_reopened", NULL);
+			continue;
+		}
+		log_info("shutdown_requested", "signal",
+			 signal_number == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+		return;
+	}
+}
+
+int serve_run(const struct config *config)
+{
+	struct serve_state state;
+	struct httpd *httpd = NULL;
+	pthread_t drain_thread;
+	bool drain_started = false;
+	struct cn_error err = {""};
+	sigset_t signals;
+	char port[16];
+	int exit_code = 1;
+
+	memset(&state, 0, sizeof(state));
+	state.intake.config = config;
+	pthread_mutex_init(&state.mutex, NULL);
+	pthread_cond_init(&state.wake, NULL);
+	state.intake.connection_ids = calloc(config->connection_count, sizeof(int64_t));
+	if (state.intake.connection_ids == NULL)
+		goto out;
+
+	/* Signals are taken synchronously by this thread; every thread created
+	 * below inherits the blocked mask. SIGPIPE is never wanted. */
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (check_database(config, state.intake.connection_ids, &err) != CN_OK) {
+		fprintf(stderr, "bookto-moneybird: cannot serve: %s\n", err.message);
+		log_error("serve_refused", "error", err.message, NULL);
+		goto out;
+	}
+	if (store_pool_create(config->database_conninfo, config->database_pool_size,
+			      &state.intake.pool, &err) != CN_OK ||
+	    httpd_start(&state.intake, &httpd, &err) != CN_OK) {
+		fprintf(stderr, "bookto-moneybird: cannot serve: %s\n", err.message);
+		log_error("serve_refused", "error", err.message, NULL);
+		goto out;
+	}
+	if (pthread_create(&drain_thread, NULL, spool_drain_thread, &state) != 0)
+		goto out;
+	drain_started = true;
+
+	snprintf(port, sizeof(port), "%u", httpd_port(httpd));
+	log_info("serving", "host", config->http_listen_host, "port", port, "version", BM_VERSION,
+		 NULL);
+	wait_for_stop_signal(&signals);
+	exit_code = 0;
+out:
+	/* Stop accepting first and let in-flight requests finish. */
+	httpd_stop(httpd);
+	if (drain_started) {
+		pthread_mutex_lock(&state.mutex);
+		state.stopping = true;
+		pthread_cond_broadcast(&state.wake);
+		pthread_mutex_unlock(&state.mutex);
+		pthread_join(drain_thread, NULL);
+	}
+	store_pool_free(state.intake.pool);
+	free(state.intake.connection_ids);
+	pthread_mutex_destroy(&state.mutex);
+	pthread_cond_destroy(&state.wake);
+	if (exit_code == 0)
+		log_info("stopped", NULL);
+	return exit_code;
+}

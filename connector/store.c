@@ -1,0 +1,234 @@
+#include "store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct store_pool {
+	pthread_mutex_t mutex;
+	pthread_cond_t released;
+	char *conninfo;
+	int size;
+	int open_count;  /* connections handed out or idle */
+	PGconn **idle;   /* stack of idle connections */
+	int idle_count;
+};
+
+static void notice_ignore(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+int store_connect(const char *conninfo, PGconn **out, struct cn_error *err)
+{
+	/* Our connect_timeout comes first so a conninfo that sets its own wins. */
+	const char *keywords[] = {"connect_timeout", "application_name", "dbname", NULL};
+	const char *values[] = {"5", "bookto-moneybird", conninfo, NULL};
+	PGconn *conn;
+
+	*out = NULL;
+	conn = PQconnectdbParams(keywords, values, 1);
+	if (conn == NULL) {
+		error_set(err, "cannot allocate a database connection");
+		return CN_ERR;
+	}
+	if (PQstatus(conn) != CONNECTION_OK) {
+		char message[300];
+		size_t len;
+
+		snprintf(message, sizeof(message), "%s", PQerrorMessage(conn));
+		len = strlen(message);
+		while (len > 0 && (message[len - 1] == '\n' || message[len - 1] == ' '))
+			message[--len] = '\0';
+		error_set(err, "cannot connect to PostgreSQL: %s", message);
+		PQfinish(conn);
+		return CN_RETRYABLE;
+	}
+	PQsetNoticeProcessor(conn, notice_ignore, NULL);
+	*out = conn;
+	return CN_OK;
+}
+
+int store_pool_create(const char *conninfo, int size, struct store_pool **out,
+		      struct cn_error *err)
+{
+	struct store_pool *pool = calloc(1, sizeof(*pool));
+
+	*out = NULL;
+	if (pool == NULL || size < 1)
+		goto fail;
+	pool->conninfo = strdup(conninfo);
+	pool->idle = calloc((size_t)size, sizeof(*pool->idle));
+	if (pool->conninfo == NULL || pool->idle == NULL)
+		goto fail;
+	pool->size = size;
+	pthread_mutex_init(&pool->mutex, NULL);
+	pthread_cond_init(&pool->released, NULL);
+	*out = pool;
+	return CN_OK;
+fail:
+	if (pool != NULL) {
+		free(pool->conninfo);
+		free(pool->idle);
+		free(pool);
+	}
+	error_set(err, "cannot create the database pool");
+	return CN_ERR;
+}
+
+void store_pool_free(struct store_pool *pool)
+{
+	if (pool == NULL)
+		return;
+	for (int i = 0; i < pool->idle_count; i++)
+		PQfinish(pool->idle[i]);
+	pthread_mutex_destroy(&pool->mutex);
+	pthread_cond_destroy(&pool->released);
+	free(pool->idle);
+	free(pool->conninfo);
+	free(pool);
+}
+
+bool store_conn_broken(PGconn *conn)
+{
+	return conn == NULL || PQstatus(conn) != CONNECTION_OK;
+}
+
+int store_pool_acquire(struct store_pool *pool, int wait_ms, PGconn **out, struct cn_error *err)
+{
+	struct timespec deadline;
+	PGconn *conn = NULL;
+	int rc;
+
+	*out = NULL;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += wait_ms / 1000;
+	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+
+	pthread_mutex_lock(&pool->mutex);
+	while (pool->idle_count == 0 && pool->open_count >= pool->size) {
+		if (pthread_cond_timedwait(&pool->released, &pool->mutex, &deadline) == ETIMEDOUT) {
+			pthread_mutex_unlock(&pool->mutex);
+			error_set(err, "all %d database connections are busy", pool->size);
+			return CN_RETRYABLE;
+		}
+	}
+	if (pool->idle_count > 0)
+		conn = pool->idle[--pool->idle_count];
+	else
+		pool->open_count++;
+	pthread_mutex_unlock(&pool->mutex);
+
+	if (conn != NULL && PQstatus(conn) == CONNECTION_OK) {
+		*out = conn;
+		return CN_OK;
+	}
+	if (conn != NULL)
+		PQfinish(conn);
+	rc = store_connect(pool->conninfo, &conn, err);
+	if (rc != CN_OK) {
+		pthread_mutex_lock(&pool->mutex);
+		pool->open_count--;
+		pthread_cond_signal(&pool->released);
+		pthread_mutex_unlock(&pool->mutex);
+		return rc;
+	}
+	*out = conn;
+	return CN_OK;
+}
+
+void store_pool_release(struct store_pool *pool, PGconn *conn, bool broken)
+{
+	if (conn == NULL)
+		return;
+	/* A connection left inside a transaction must not be reused as is. */
+	if (!broken && PQtransactionStatus(conn) != PQTRANS_IDLE)
+		broken = true;
+	pthread_mutex_lock(&pool->mutex);
+	if (broken || store_conn_broken(conn)) {
+		PQfinish(conn);
+		pool->open_count--;
+	} else {
+		pool->idle[pool->idle_count++] = conn;
+	}
+	pthread_cond_signal(&pool->released);
+	pthread_mutex_unlock(&pool->mutex);
+}
+
+int store_result_error(PGconn *conn, PGresult *result, const char *what, struct cn_error *err)
+{
+	const char *state = result != NULL ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary =
+		result != NULL ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	if (primary == NULL || primary[0] == '\0')
+		primary = conn != NULL ? PQerrorMessage(conn) : "no connection";
+	error_set(err, "%s: %s", what, primary);
+	/* Drop a trailing newline libpq leaves in connection-level messages. */
+	if (err != NULL) {
+		size_t len = strlen(err->message);
+		while (len > 0 && err->message[len - 1] == '\n')
+			err->message[--len] = '\0';
+	}
+	if (store_conn_broken(conn))
+		return CN_RETRYABLE;
+	if (state == NULL)
+		return CN_RETRYABLE;
+	if (strcmp(state, "23505") == 0)
+		return CN_DUPLICATE;
+	/* serialization failure, deadlock, admin shutdown, cannot connect now */
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	    strncmp(state, "57P", 3) == 0 || strncmp(state, "08", 2) == 0)
+		return CN_RETRYABLE;
+	return CN_ERR;
+}
+
+int store_exec(PGconn *conn, const char *sql, struct cn_error *err)
+{
+	PGresult *res = PQexec(conn, sql);
+	int rc = CN_OK;
+	ExecStatusType status = PQresultStatus(res);
+
+	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+		rc = store_result_error(conn, res, sql, err);
+	PQclear(res);
+	return rc;
+}
+
+void store_rollback(PGconn *conn)
+{
+	PGresult *res = PQexec(conn, "ROLLBACK");
+
+	PQclear(res);
+}
+
+int store_connection_ensure(PGconn *conn, const char *name, const char *administration_id,
+			    int64_t *id_out, struct cn_error *err)
+{
+	const char *params[2] = {name, administration_id};
+	PGresult *res;
+	int rc = CN_OK;
+
+	res = PQexecParams(conn,
+			   "INSERT INTO connections (name, moneybird_administration_id) VALUES ($1, $2) "
+			   "ON CONFLICT (name) DO UPDATE SET moneybird_administration_id = $2, "
+			   "updated_at = CASE WHEN connections.moneybird_administration_id = $2 "
+			   "THEN connections.updated_at ELSE now() END "
+			   "RETURNING id",
+			   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = store_result_error(conn, res, "registering the connection", err);
+		goto out;
+	}
+	*id_out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+out:
+	PQclear(res);
+	return rc;
+}

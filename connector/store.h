@@ -1,0 +1,57 @@
+/*
+ * PostgreSQL access. Every SQL statement of the connector lives in a store_*.c
+ * file; callers get typed functions, never SQL. A small pool hands out
+ * connections to handler and worker threads. Connection failures are reported
+ * as CN_RETRYABLE so callers can fall back (the intake spools) or back off.
+ */
+#ifndef BM_STORE_H
+#define BM_STORE_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct store_pool;
+
+/* Opens one connection (connect_timeout 5 s unless the conninfo sets one).
+ * *out is owned by the caller (PQfinish). CN_RETRYABLE when unreachable. */
+int store_connect(const char *conninfo, PGconn **out, struct cn_error *err) MUST_CHECK;
+
+/* A pool of up to `size` lazily opened connections. */
+int store_pool_create(const char *conninfo, int size, struct store_pool **out,
+		      struct cn_error *err) MUST_CHECK;
+void store_pool_free(struct store_pool *pool);
+
+/* Borrows a healthy connection (reconnecting a broken one); waits at most
+ * wait_ms for a free slot. CN_RETRYABLE when the database is unreachable. */
+int store_pool_acquire(struct store_pool *pool, int wait_ms, PGconn **out,
+		       struct cn_error *err) MUST_CHECK;
+/* Returns a connection; a broken one (or broken=true) is closed instead. */
+void store_pool_release(struct store_pool *pool, PGconn *conn, bool broken);
+
+/* True when the last failure on conn means the connection itself is gone. */
+bool store_conn_broken(PGconn *conn);
+
+/* Runs a statement without parameters or results (BEGIN, COMMIT, ...). */
+int store_exec(PGconn *conn, const char *sql, struct cn_error *err) MUST_CHECK;
+
+/* Rolls back an open transaction; a failure only matters if the connection
+ * is broken, which store_pool_release notices. */
+void store_rollback(PGconn *conn);
+
+/*
+ * Makes sure each configured connection has its row (by name) and records the
+ * Moneybird administration it books into. Sets *id_out to the row's id.
+ */
+int store_connection_ensure(PGconn *conn, const char *name, const char *administration_id,
+			    int64_t *id_out, struct cn_error *err) MUST_CHECK;
+
+/* Converts a failed PGresult/connection into err; returns CN_RETRYABLE when
+ * the connection is broken or the error is a serialization/deadlock/shutdown
+ * one, CN_DUPLICATE for unique violations, CN_ERR otherwise. */
+int store_result_error(PGconn *conn, PGresult *result, const char *what,
+		       struct cn_error *err) MUST_CHECK;
+
+#endif
