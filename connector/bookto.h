@@ -17,7 +17,8 @@
  * Checks "sha256=<64 hex>" against HMAC-SHA256(secret, "<timestamp>.<body>")
  * for each secret, in constant time per comparison. Returns 0 when one secret
  * matches, CN_INVALID otherwise (err says "signature does not match").
- * The body is hashed as raw bytes; it may contain NULs.
+ * The body is hashed as raw bytes; it may contain NULs. Empty secrets never
+ * match. CN_ERR only if OpenSSL itself fails (not the sender's fault).
  */
 int bookto_verify_signature(const char *timestamp_header, const char *signature_header,
 			    const unsigned char *body, size_t body_len,
@@ -100,7 +101,8 @@ struct bookto_order {
  * (*out)->park_reason says why. Returns CN_INVALID (err says why, *out NULL)
  * only when the body is not valid JSON or not a JSON object.
  * Events other than "order.paid" parse with only `event` (and order_id if
- * present) filled; callers ignore them.
+ * present) filled; callers ignore them. A body without "event" is parsed as
+ * order.paid and parked ("event is missing"), so it is never silently ignored.
  */
 int bookto_parse_order(const char *body, size_t body_len, struct bookto_order **out,
 		       struct cn_error *err) MUST_CHECK;

@@ -1,0 +1,250 @@
+#include "queue.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+#define BACKOFF_BASE_SECONDS 10
+#define BACKOFF_CAP_SECONDS 3600
+
+int64_t queue_backoff_seconds(int attempt, double random_unit)
+{
+	int64_t step = BACKOFF_BASE_SECONDS;
+
+	for (int i = 1; i < attempt && step < BACKOFF_CAP_SECONDS; i++)
+		step *= 2;
+	if (step > BACKOFF_CAP_SECONDS)
+		step = BACKOFF_CAP_SECONDS;
+	if (random_unit < 0.0)
+		random_unit = 0.0;
+	if (random_unit >= 1.0)
+		random_unit = 0.999999;
+	/* "Equal jitter": never less than half the step, so retries still
+	 * spread out without collapsing onto each other. */
+	return step / 2 + (int64_t)((double)(step - step / 2) * random_unit);
+}
+
+static int run(PGconn *conn, const char *sql, int n, const char *const *values,
+	       const char *what, PGresult **out, struct cn_error *err)
+{
+	PGresult *res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
+	ExecStatusType status = PQresultStatus(res);
+
+	if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+		int rc = store_result_error(conn, res, what, err);
+		PQclear(res);
+		if (out != NULL)
+			*out = NULL;
+		return rc;
+	}
+	if (out != NULL)
+		*out = res;
+	else
+		PQclear(res);
+	return CN_OK;
+}
+
+static int commit_or_rollback(PGconn *conn, int rc, struct cn_error *err)
+{
+	if (rc == CN_OK)
+		return store_exec(conn, "COMMIT", err);
+	if (!store_conn_broken(conn))
+		store_rollback(conn);
+	return rc;
+}
+
+int queue_claim(PGconn *conn, const char *owner, int lease_seconds, struct queue_job *job,
+		struct cn_error *err)
+{
+	char lease[16];
+	const char *values[2] = {owner, lease};
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(lease, sizeof(lease), "%d", lease_seconds);
+	memset(job, 0, sizeof(*job));
+	rc = store_exec(conn, "BEGIN", err);
+	if (rc != CN_OK)
+		return rc;
+	rc = run(conn,
+		 "WITH candidate AS ("
+		 " SELECT j.id FROM jobs j"
+		 " JOIN orders o ON o.id = j.order_pk"
+		 " JOIN connections c ON c.id = o.connection_id"
+		 " WHERE j.state = 'pending' AND j.next_attempt_at <= now()"
+		 " AND (j.lease_expires_at IS NULL OR j.lease_expires_at < now())"
+		 " AND c.paused_at IS NULL"
+		 " ORDER BY j.priority, j.next_attempt_at"
+		 " LIMIT 1 FOR UPDATE OF j SKIP LOCKED)"
+		 " UPDATE jobs j SET lease_owner = $1,"
+		 " lease_expires_at = now() + make_interval(secs => $2::int),"
+		 " attempts = j.attempts + 1, updated_at = now()"
+		 " FROM candidate WHERE j.id = candidate.id"
+		 " RETURNING j.id, j.order_pk, j.kind, j.attempts, coalesce(j.step, ''),"
+		 " (SELECT connection_id FROM orders WHERE id = j.order_pk)",
+		 2, values, "claiming a job", &res, err);
+	if (rc != CN_OK)
+		goto out;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		rc = store_exec(conn, "COMMIT", err);
+		return rc == CN_OK ? CN_NOT_FOUND : rc;
+	}
+	job->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	job->order_pk = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	snprintf(job->kind, sizeof(job->kind), "%s", PQgetvalue(res, 0, 2));
+	job->attempts = (int)strtol(PQgetvalue(res, 0, 3), NULL, 10);
+	snprintf(job->step, sizeof(job->step), "%s", PQgetvalue(res, 0, 4));
+	job->connection_id = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+	{
+		char order_pk[24], job_id[24];
+		const char *order_values[3] = {order_pk, owner, job_id};
+
+		PQclear(res);
+		snprintf(order_pk, sizeof(order_pk), "%" PRId64, job->order_pk);
+		snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
+		rc = run(conn,
+			 "WITH previous AS (SELECT state FROM orders WHERE id = $1),"
+			 " changed AS (UPDATE orders SET state = 'in_progress',"
+			 " attempts = attempts + 1, updated_at = now() WHERE id = $1"
+			 " RETURNING connection_id)"
+			 " INSERT INTO audit_log (actor, action, connection_id, order_pk,"
+			 " from_state, to_state, detail)"
+			 " SELECT 'worker', 'claimed', changed.connection_id, $1,"
+			 " previous.state, 'in_progress',"
+			 " jsonb_build_object('job_id', $3::bigint, 'worker', $2::text)"
+			 " FROM changed, previous",
+			 3, order_values, "marking the order in progress", NULL, err);
+	}
+out:
+	return commit_or_rollback(conn, rc, err);
+}
+
+int queue_extend_lease(PGconn *conn, const struct queue_job *job, const char *owner,
+		       int lease_seconds, struct cn_error *err)
+{
+	char job_id[24], lease[16];
+	const char *values[3] = {job_id, owner, lease};
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
+	snprintf(lease, sizeof(lease), "%d", lease_seconds);
+	rc = run(conn,
+		 "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::int)"
+		 " WHERE id = $1 AND lease_owner = $2 RETURNING id",
+		 3, values, "extending the lease", &res, err);
+	if (rc != CN_OK)
+		return rc;
+	rc = PQntuples(res) == 1 ? CN_OK : CN_NOT_FOUND;
+	if (rc == CN_NOT_FOUND)
+		error_set(err, "the lease on job %" PRId64 " was lost", job->id);
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * One transition: updates the job (guarded by the lease) and the order, and
+ * appends the audit row, in one transaction. CN_NOT_FOUND when the lease was
+ * lost (another worker took the job after it expired): nothing is changed.
+ */
+static int transition(PGconn *conn, const struct queue_job *job, const char *owner,
+		      const char *job_sql, const char *job_param, const char *order_state,
+		      const char *action, const char *reason, struct cn_error *err)
+{
+	char job_id[24], order_pk[24];
+	const char *job_values[3] = {job_id, owner, job_param};
+	const char *order_values[5] = {order_pk, order_state, reason, action, job_id};
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
+	snprintf(order_pk, sizeof(order_pk), "%" PRId64, job->order_pk);
+	rc = store_exec(conn, "BEGIN", err);
+	if (rc != CN_OK)
+		return rc;
+	rc = run(conn, job_sql, job_param != NULL ? 3 : 2, job_values, "updating the job", &res,
+		 err);
+	if (rc != CN_OK)
+		goto out;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		error_set(err, "the lease on job %" PRId64 " was lost", job->id);
+		rc = CN_NOT_FOUND;
+		goto out;
+	}
+	PQclear(res);
+	rc = run(conn,
+		 "WITH previous AS (SELECT state FROM orders WHERE id = $1),"
+		 " changed AS (UPDATE orders SET state = $2, last_error = $3,"
+		 " synced_at = CASE WHEN $2 = 'synced' THEN now() ELSE synced_at END,"
+		 " updated_at = now() WHERE id = $1 RETURNING connection_id)"
+		 " INSERT INTO audit_log (actor, action, connection_id, order_pk, from_state,"
+		 " to_state, detail)"
+		 " SELECT 'worker', $4, changed.connection_id, $1, previous.state, $2,"
+		 " jsonb_build_object('job_id', $5::bigint)"
+		 " FROM changed, previous",
+		 5, order_values, "updating the order", NULL, err);
+out:
+	return commit_or_rollback(conn, rc, err);
+}
+
+int queue_finish(PGconn *conn, const struct queue_job *job, const char *owner,
+		 const char *order_state, const char *reason, struct cn_error *err)
+{
+	return transition(conn, job, owner,
+			  "UPDATE jobs SET state = 'done', lease_owner = NULL,"
+			  " lease_expires_at = NULL, updated_at = now()"
+			  " WHERE id = $1 AND lease_owner = $2 RETURNING id",
+			  NULL, order_state, strcmp(order_state, "skipped") == 0 ? "skipped" : "synced",
+			  reason, err);
+}
+
+int queue_retry_later(PGconn *conn, const struct queue_job *job, const char *owner,
+		      int64_t delay_seconds, const char *reason, struct cn_error *err)
+{
+	char delay[24];
+
+	snprintf(delay, sizeof(delay), "%" PRId64, delay_seconds);
+	return transition(conn, job, owner,
+			  "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
+			  " next_attempt_at = now() + make_interval(secs => $3::bigint),"
+			  " updated_at = now() WHERE id = $1 AND lease_owner = $2 RETURNING id",
+			  delay, "retrying", "retry_scheduled", reason, err);
+}
+
+int queue_park(PGconn *conn, const struct queue_job *job, const char *owner, const char *reason,
+	       struct cn_error *err)
+{
+	return transition(conn, job, owner,
+			  "UPDATE jobs SET state = 'parked', lease_owner = NULL,"
+			  " lease_expires_at = NULL, updated_at = now()"
+			  " WHERE id = $1 AND lease_owner = $2 RETURNING id",
+			  NULL, "needs_attention", "parked", reason, err);
+}
+
+int queue_release(PGconn *conn, const struct queue_job *job, const char *owner, const char *why,
+		  struct cn_error *err)
+{
+	return transition(conn, job, owner,
+			  "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
+			  " attempts = greatest(attempts - 1, 0), updated_at = now()"
+			  " WHERE id = $1 AND lease_owner = $2 RETURNING id",
+			  NULL, "queued", "released", why, err);
+}
+
+int queue_release_all(PGconn *conn, const char *owner, struct cn_error *err)
+{
+	const char *values[1] = {owner};
+
+	return run(conn,
+		   "WITH released AS (UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
+		   " attempts = greatest(attempts - 1, 0), updated_at = now()"
+		   " WHERE lease_owner = $1 RETURNING order_pk)"
+		   " UPDATE orders SET state = 'queued', updated_at = now()"
+		   " WHERE id IN (SELECT order_pk FROM released) AND state = 'in_progress'",
+		   1, values, "releasing leases", NULL, err);
+}

@@ -1,0 +1,61 @@
+/*
+ * The job queue on top of PostgreSQL. A worker claims one ready job with
+ * FOR UPDATE SKIP LOCKED and holds it under a lease (expired leases are
+ * claimed again, so a crashed worker loses nothing), then finishes it:
+ * done, skipped, retry later (backoff with jitter, persisted as
+ * next_attempt_at), parked for a person, or released untouched. Each finish
+ * moves the order's state and writes one audit row in the same transaction.
+ */
+#ifndef BM_QUEUE_H
+#define BM_QUEUE_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define QUEUE_OWNER_MAX 96
+
+struct queue_job {
+	int64_t id;
+	int64_t order_pk;
+	int64_t connection_id;
+	char kind[32];
+	int attempts; /* including this one */
+	char step[32];
+};
+
+/* Claims the next ready job for owner; CN_NOT_FOUND when none is ready. The
+ * order becomes in_progress and its attempts counter grows by one. */
+int queue_claim(PGconn *conn, const char *owner, int lease_seconds, struct queue_job *job,
+		struct cn_error *err) MUST_CHECK;
+
+/* Extends the lease before a long step; CN_NOT_FOUND when it was lost. */
+int queue_extend_lease(PGconn *conn, const struct queue_job *job, const char *owner,
+		       int lease_seconds, struct cn_error *err) MUST_CHECK;
+
+/* The order reached its final state: "synced" or "skipped". */
+int queue_finish(PGconn *conn, const struct queue_job *job, const char *owner,
+		 const char *order_state, const char *reason, struct cn_error *err) MUST_CHECK;
+
+/* Transient failure: retry after delay_seconds (state retrying). */
+int queue_retry_later(PGconn *conn, const struct queue_job *job, const char *owner,
+		      int64_t delay_seconds, const char *reason, struct cn_error *err) MUST_CHECK;
+
+/* Needs a person: state needs_attention with reason as last_error. */
+int queue_park(PGconn *conn, const struct queue_job *job, const char *owner, const char *reason,
+	       struct cn_error *err) MUST_CHECK;
+
+/* Gives the job back without counting the attempt (shutdown, paused
+ * connection); the order returns to queued. */
+int queue_release(PGconn *conn, const struct queue_job *job, const char *owner,
+		  const char *why, struct cn_error *err) MUST_CHECK;
+
+/* Releases every lease this owner still holds (clean shutdown). */
+int queue_release_all(PGconn *conn, const char *owner, struct cn_error *err) MUST_CHECK;
+
+/* Pure: capped exponential backoff with jitter. attempt >= 1; random_unit in
+ * [0, 1) picks a delay between half and all of the exponential step. */
+int64_t queue_backoff_seconds(int attempt, double random_unit);
+
+#endif
