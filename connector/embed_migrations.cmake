@@ -1,5 +1,6 @@
 # Turns migrations/NNNN_name.sql into a C table of {version, name, sql}.
 set(body "/* Generated from the migrations folder by embed_migrations.cmake. */\n#include \"migrations.h\"\n\n")
+string(REPLACE "|" ";" FILES "${FILES_JOINED}")
 set(entries "")
 set(index 0)
 foreach(path IN LISTS FILES)

@@ -1,6 +1,8 @@
 #include "store.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +231,66 @@ int store_connection_ensure(PGconn *conn, const char *name, const char *administ
 	}
 	*id_out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 out:
+	PQclear(res);
+	return rc;
+}
+
+/* Runs a statement on one connection id (plus optional text); no rows back. */
+static int connection_update(PGconn *conn, const char *sql, int64_t connection_id,
+			     const char *text, const char *what, struct cn_error *err)
+{
+	char id[24];
+	const char *params[2] = {id, text};
+	PGresult *res;
+	int rc = CN_OK;
+
+	snprintf(id, sizeof(id), "%" PRId64, connection_id);
+	res = PQexecParams(conn, sql, text != NULL ? 2 : 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = store_result_error(conn, res, what, err);
+	PQclear(res);
+	return rc;
+}
+
+int store_connection_pause(PGconn *conn, int64_t connection_id, const char *reason,
+			   struct cn_error *err)
+{
+	return connection_update(
+		conn,
+		"WITH paused AS (UPDATE connections SET paused_at = coalesce(paused_at, now()),"
+		" paused_reason = $2, updated_at = now() WHERE id = $1 AND paused_at IS NULL"
+		" RETURNING id)"
+		" INSERT INTO audit_log (actor, action, connection_id, detail)"
+		" SELECT 'worker', 'connection_paused', id, '{}'::jsonb FROM paused",
+		connection_id, reason, "pausing the connection", err);
+}
+
+int store_connection_resume(PGconn *conn, int64_t connection_id, struct cn_error *err)
+{
+	return connection_update(
+		conn,
+		"WITH resumed AS (UPDATE connections SET paused_at = NULL, paused_reason = NULL,"
+		" updated_at = now() WHERE id = $1 AND paused_at IS NOT NULL RETURNING id)"
+		" INSERT INTO audit_log (actor, action, connection_id, detail)"
+		" SELECT 'worker', 'connection_resumed', id, '{}'::jsonb FROM resumed",
+		connection_id, NULL, "resuming the connection", err);
+}
+
+int store_connection_is_paused(PGconn *conn, int64_t connection_id, bool *paused,
+			       struct cn_error *err)
+{
+	char id[24];
+	const char *params[1] = {id};
+	PGresult *res;
+	int rc = CN_OK;
+
+	snprintf(id, sizeof(id), "%" PRId64, connection_id);
+	res = PQexecParams(conn, "SELECT paused_at IS NOT NULL FROM connections WHERE id = $1", 1,
+			   NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = store_result_error(conn, res, "reading the connection", err);
+	else
+		*paused = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
 	return rc;
 }

@@ -48,6 +48,14 @@ void store_rollback(PGconn *conn);
 int store_connection_ensure(PGconn *conn, const char *name, const char *administration_id,
 			    int64_t *id_out, struct cn_error *err) MUST_CHECK;
 
+/* A 401 from Moneybird pauses a connection's work until its token works. */
+int store_connection_pause(PGconn *conn, int64_t connection_id, const char *reason,
+			   struct cn_error *err) MUST_CHECK;
+int store_connection_resume(PGconn *conn, int64_t connection_id,
+			    struct cn_error *err) MUST_CHECK;
+int store_connection_is_paused(PGconn *conn, int64_t connection_id, bool *paused,
+			       struct cn_error *err) MUST_CHECK;
+
 /* Converts a failed PGresult/connection into err; returns CN_RETRYABLE when
  * the connection is broken or the error is a serialization/deadlock/shutdown
  * one, CN_DUPLICATE for unique violations, CN_ERR otherwise. */

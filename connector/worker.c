@@ -1,0 +1,370 @@
+#include "worker.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "queue.h"
+#include "store.h"
+
+#define JOBS_CHANNEL "bookto_moneybird_jobs"
+#define FALLBACK_POLL_MS 2000
+#define RECONNECT_WAIT_MS 1000
+#define PAUSE_PROBE_SECONDS 30
+#define DEFAULT_LEASE_SECONDS 120
+
+struct worker_pool;
+
+struct worker_thread {
+	struct worker_pool *pool;
+	pthread_t thread;
+	bool started;
+	int index;
+	char owner[QUEUE_OWNER_MAX];
+};
+
+struct worker_pool {
+	const struct sync_shared *shared;
+	pthread_mutex_t mutex;
+	pthread_cond_t wake;
+	bool stopping;        /* guarded by mutex */
+	unsigned long wakeups; /* guarded by mutex; bumped on every notification */
+	pthread_t listener;
+	bool listener_started;
+	struct worker_thread *threads;
+	int count;
+};
+
+int worker_lease_seconds(void)
+{
+	const char *text = getenv("BOOKTO_MONEYBIRD_LEASE_SECONDS");
+	char *end = NULL;
+	long value;
+
+	if (text == NULL || text[0] == '\0')
+		return DEFAULT_LEASE_SECONDS;
+	value = strtol(text, &end, 10);
+	if (*end != '\0' || value < 1 || value > 86400)
+		return DEFAULT_LEASE_SECONDS;
+	return (int)value;
+}
+
+static bool pool_stopping(struct worker_pool *pool)
+{
+	bool stopping;
+
+	pthread_mutex_lock(&pool->mutex);
+	stopping = pool->stopping;
+	pthread_mutex_unlock(&pool->mutex);
+	return stopping;
+}
+
+/* Waits up to ms for a wake-up (or stop); returns early on either. */
+static void pool_wait(struct worker_pool *pool, int ms, unsigned long seen_wakeups)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += ms / 1000;
+	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&pool->mutex);
+	while (!pool->stopping && pool->wakeups == seen_wakeups) {
+		if (pthread_cond_timedwait(&pool->wake, &pool->mutex, &deadline) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&pool->mutex);
+}
+
+static void pool_wake_all(struct worker_pool *pool)
+{
+	pthread_mutex_lock(&pool->mutex);
+	pool->wakeups++;
+	pthread_cond_broadcast(&pool->wake);
+	pthread_mutex_unlock(&pool->mutex);
+}
+
+static unsigned long pool_wakeups(struct worker_pool *pool)
+{
+	unsigned long wakeups;
+
+	pthread_mutex_lock(&pool->mutex);
+	wakeups = pool->wakeups;
+	pthread_mutex_unlock(&pool->mutex);
+	return wakeups;
+}
+
+/* LISTENs for new jobs and wakes the workers; after a reconnect it wakes
+ * them once anyway (catch-up for notifications missed while away). */
+static void *listener_main(void *arg)
+{
+	struct worker_pool *pool = arg;
+	PGconn *conn = NULL;
+
+	while (!pool_stopping(pool)) {
+		struct cn_error err = {""};
+		fd_set readable;
+		struct timeval timeout = {1, 0};
+		PGnotify *notify;
+		bool woke = false;
+		int socket_fd;
+
+		if (conn == NULL) {
+			if (store_connect(pool->shared->config->database_conninfo, &conn, &err) !=
+				    CN_OK ||
+			    store_exec(conn, "LISTEN " JOBS_CHANNEL, &err) != CN_OK) {
+				log_debug("listener_reconnect_failed", "error", err.message, NULL);
+				PQfinish(conn);
+				conn = NULL;
+				pool_wait(pool, RECONNECT_WAIT_MS, pool_wakeups(pool));
+				continue;
+			}
+			pool_wake_all(pool);
+		}
+		socket_fd = PQsocket(conn);
+		FD_ZERO(&readable);
+		FD_SET(socket_fd, &readable);
+		if (select(socket_fd + 1, &readable, NULL, NULL, &timeout) < 0 && errno != EINTR) {
+			PQfinish(conn);
+			conn = NULL;
+			continue;
+		}
+		if (PQconsumeInput(conn) == 0) {
+			log_warn("listener_connection_lost", "error", PQerrorMessage(conn), NULL);
+			PQfinish(conn);
+			conn = NULL;
+			continue;
+		}
+		while ((notify = PQnotifies(conn)) != NULL) {
+			woke = true;
+			PQfreemem(notify);
+		}
+		if (woke)
+			pool_wake_all(pool);
+	}
+	PQfinish(conn);
+	return NULL;
+}
+
+static double random_unit(void)
+{
+	uint32_t value = 0;
+
+	if (RAND_bytes((unsigned char *)&value, (int)sizeof(value)) != 1)
+		return 0.5;
+	return (double)value / 4294967296.0;
+}
+
+static size_t connection_index_of(const struct sync_shared *shared, int64_t connection_id)
+{
+	for (size_t i = 0; i < shared->config->connection_count; i++)
+		if (shared->connection_ids[i] == connection_id)
+			return i;
+	return shared->config->connection_count;
+}
+
+/* Turns a sync verdict into the queue transition. */
+static int apply_outcome(struct worker_thread *self, PGconn *conn, const struct queue_job *job,
+			 const struct sync_outcome *outcome, struct cn_error *err)
+{
+	const struct config *config = self->pool->shared->config;
+
+	switch (outcome->verdict) {
+	case SYNC_DONE:
+		return queue_finish(conn, job, self->owner, "synced", NULL, err);
+	case SYNC_SKIPPED:
+		return queue_finish(conn, job, self->owner, "skipped", outcome->reason, err);
+	case SYNC_PARK:
+		return queue_park(conn, job, self->owner, outcome->reason, err);
+	case SYNC_RETRY: {
+		int64_t delay;
+
+		if (job->attempts >= config->workers_max_attempts) {
+			char reason[700];
+
+			snprintf(reason, sizeof(reason), "gave up after %d attempts: %s",
+				 job->attempts, outcome->reason);
+			return queue_park(conn, job, self->owner, reason, err);
+		}
+		delay = outcome->retry_at > 0 ? outcome->retry_at - (int64_t)time(NULL)
+					      : queue_backoff_seconds(job->attempts, random_unit());
+		if (delay < 1)
+			delay = 1;
+		return queue_retry_later(conn, job, self->owner, delay, outcome->reason, err);
+	}
+	case SYNC_PAUSE: {
+		size_t index = connection_index_of(self->pool->shared, job->connection_id);
+		int rc = store_connection_pause(conn, job->connection_id, outcome->reason, err);
+
+		if (rc == CN_OK && index < config->connection_count)
+			log_warn("connection_paused", "connection", config->connections[index].name,
+				 "reason", outcome->reason, NULL);
+		if (rc != CN_OK)
+			return rc;
+		return queue_release(conn, job, self->owner, outcome->reason, err);
+	}
+	case SYNC_LEASE_LOST:
+		return CN_OK;
+	}
+	return CN_OK;
+}
+
+/* Tries paused connections again; a working token resumes them. */
+static void probe_paused(struct worker_thread *self, struct sync_worker *sync, PGconn *conn)
+{
+	const struct sync_shared *shared = self->pool->shared;
+
+	for (size_t i = 0; i < shared->config->connection_count; i++) {
+		struct cn_error err = {""};
+		bool paused = false;
+
+		if (store_connection_is_paused(conn, shared->connection_ids[i], &paused, &err) !=
+			    CN_OK ||
+		    !paused)
+			continue;
+		if (sync_probe_connection(sync, conn, i, &err) != CN_OK)
+			continue;
+		if (store_connection_resume(conn, shared->connection_ids[i], &err) == CN_OK) {
+			log_info("connection_resumed", "connection",
+				 shared->config->connections[i].name, NULL);
+			pool_wake_all(self->pool);
+		}
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker_thread *self = arg;
+	struct worker_pool *pool = self->pool;
+	struct sync_worker *sync = NULL;
+	PGconn *conn = NULL;
+	struct cn_error err = {""};
+	int lease_seconds = worker_lease_seconds();
+	time_t next_probe = 0;
+
+	if (sync_worker_create(pool->shared, &sync, &err) != CN_OK) {
+		log_error("worker_failed", "worker", self->owner, "error", err.message, NULL);
+		return NULL;
+	}
+	while (!pool_stopping(pool)) {
+		unsigned long seen = pool_wakeups(pool);
+		struct queue_job job;
+		struct sync_outcome outcome;
+		int rc;
+
+		if (conn == NULL &&
+		    store_connect(pool->shared->config->database_conninfo, &conn, &err) != CN_OK) {
+			log_debug("worker_reconnect_failed", "error", err.message, NULL);
+			pool_wait(pool, RECONNECT_WAIT_MS, seen);
+			continue;
+		}
+		if (self->index == 0 && time(NULL) >= next_probe) {
+			probe_paused(self, sync, conn);
+			next_probe = time(NULL) + PAUSE_PROBE_SECONDS;
+		}
+		rc = queue_claim(conn, self->owner, lease_seconds, &job, &err);
+		if (rc == CN_NOT_FOUND) {
+			pool_wait(pool, FALLBACK_POLL_MS, seen);
+			continue;
+		}
+		if (rc != CN_OK) {
+			log_warn("claim_failed", "worker", self->owner, "error", err.message, NULL);
+			if (store_conn_broken(conn)) {
+				PQfinish(conn);
+				conn = NULL;
+			}
+			pool_wait(pool, RECONNECT_WAIT_MS, seen);
+			continue;
+		}
+
+		memset(&outcome, 0, sizeof(outcome));
+		sync_run_job(sync, conn, &job, self->owner, &outcome);
+		if (apply_outcome(self, conn, &job, &outcome, &err) != CN_OK) {
+			/* The lease expires and another attempt picks the job up. */
+			log_warn("job_transition_failed", "worker", self->owner, "error",
+				 err.message, NULL);
+			if (store_conn_broken(conn)) {
+				PQfinish(conn);
+				conn = NULL;
+			}
+		}
+	}
+	if (conn != NULL && queue_release_all(conn, self->owner, &err) != CN_OK)
+		log_warn("lease_release_failed", "worker", self->owner, "error", err.message, NULL);
+	PQfinish(conn);
+	sync_worker_free(sync);
+	return NULL;
+}
+
+int worker_pool_start(const struct sync_shared *shared, int count, struct worker_pool **out,
+		      struct cn_error *err)
+{
+	struct worker_pool *pool = calloc(1, sizeof(*pool));
+	char host[64] = "localhost";
+
+	*out = NULL;
+	if (pool == NULL)
+		goto fail;
+	pool->shared = shared;
+	pool->count = count;
+	pthread_mutex_init(&pool->mutex, NULL);
+	pthread_cond_init(&pool->wake, NULL);
+	if (count == 0) {
+		*out = pool;
+		return CN_OK;
+	}
+	pool->threads = calloc((size_t)count, sizeof(*pool->threads));
+	if (pool->threads == NULL)
+		goto fail;
+	(void)gethostname(host, sizeof(host) - 1);
+	if (pthread_create(&pool->listener, NULL, listener_main, pool) != 0)
+		goto fail;
+	pool->listener_started = true;
+	for (int i = 0; i < count; i++) {
+		struct worker_thread *thread = &pool->threads[i];
+
+		thread->pool = pool;
+		thread->index = i;
+		snprintf(thread->owner, sizeof(thread->owner), "%s:%ld:%d", host, (long)getpid(), i);
+		if (pthread_create(&thread->thread, NULL, worker_main, thread) != 0)
+			goto fail;
+		thread->started = true;
+	}
+	*out = pool;
+	return CN_OK;
+fail:
+	worker_pool_stop(pool);
+	error_set(err, "cannot start the sync workers");
+	return CN_ERR;
+}
+
+void worker_pool_stop(struct worker_pool *pool)
+{
+	if (pool == NULL)
+		return;
+	pthread_mutex_lock(&pool->mutex);
+	pool->stopping = true;
+	pthread_cond_broadcast(&pool->wake);
+	pthread_mutex_unlock(&pool->mutex);
+	for (int i = 0; pool->threads != NULL && i < pool->count; i++)
+		if (pool->threads[i].started)
+			pthread_join(pool->threads[i].thread, NULL);
+	if (pool->listener_started)
+		pthread_join(pool->listener, NULL);
+	pthread_mutex_destroy(&pool->mutex);
+	pthread_cond_destroy(&pool->wake);
+	free(pool->threads);
+	free(pool);
+}
