@@ -675,18 +675,6 @@ static bool parse_iso8601(const char *text, int64_t *epoch)
 	return true;
 }
 
-static bool is_known_vat_treatment(const char *value)
-{
-	static const char *const known[] = {"standard", "reverse_charge", "export", "oss",
-	                                    "exempt"};
-
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		if (strcmp(value, known[i]) == 0)
-			return true;
-	}
-	return false;
-}
-
 static int parse_amount(const cJSON *root, struct bookto_order *order, struct park_list *park)
 {
 	const cJSON *amount;
@@ -995,14 +983,11 @@ static int parse_order_paid(const cJSON *root, struct bookto_order *order, struc
 	if (rc != 0)
 		goto out;
 
+	/* Whether a present value is mapped is the connection's mapping's
+	 * question (it may add treatments); the intake asks it. */
 	if (order->vat_treatment[0] == '\0')
 		park_add(park, "vat_treatment is missing; add a mapping entry for the value bookto "
 		               "sends under `vat_treatments` in the connection's mapping file");
-	else if (!is_known_vat_treatment(order->vat_treatment))
-		park_add(park,
-		         "vat_treatment \"%.64s\" is not known; add a mapping entry for it under "
-		         "`vat_treatments` in the connection's mapping file",
-		         order->vat_treatment);
 
 	product = take_object(root, "product", park, &present);
 	rc = take_string(product, "name", "product.name", &order->product_name, park);

@@ -10,6 +10,7 @@
 
 #include "bookto.h"
 #include "log.h"
+#include "mapping.h"
 #include "spool.h"
 #include "store_intake.h"
 
@@ -52,6 +53,33 @@ static void sha256_hex(const unsigned char *data, size_t len, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", digest[i]);
 }
 
+/* Parks an order whose vat_treatment the connection's mapping cannot map. */
+static int check_vat_treatment(const struct mapping *mapping, struct bookto_order *order)
+{
+	char *reason = NULL;
+	int written;
+
+	if (mapping == NULL || order->vat_treatment[0] == '\0' ||
+	    mapping_find_vat_treatment(mapping, order->vat_treatment) != NULL)
+		return CN_OK;
+	if (order->park_reason != NULL)
+		written = asprintf(&reason,
+				   "%s; no mapping for vat_treatment \"%.64s\": add "
+				   "vat_treatments.%.64s to %s",
+				   order->park_reason, order->vat_treatment, order->vat_treatment,
+				   mapping->path);
+	else
+		written = asprintf(&reason,
+				   "no mapping for vat_treatment \"%.64s\": add vat_treatments.%.64s "
+				   "to %s",
+				   order->vat_treatment, order->vat_treatment, mapping->path);
+	if (written < 0)
+		return CN_ERR;
+	free(order->park_reason);
+	order->park_reason = reason;
+	return CN_OK;
+}
+
 int intake_store(struct intake_context *ctx, const struct intake_delivery *delivery,
 		 enum intake_outcome *outcome_out, struct cn_error *err)
 {
@@ -87,6 +115,15 @@ int intake_store(struct intake_context *ctx, const struct intake_delivery *deliv
 		row.order_id = order->order_id[0] != '\0' ? order->order_id : NULL;
 		row.outcome = paid_order ? "accepted" : "ignored";
 		*outcome_out = paid_order ? INTAKE_ACCEPTED : INTAKE_IGNORED;
+		if (paid_order &&
+		    check_vat_treatment(ctx->mappings != NULL
+						? ctx->mappings[delivery->connection_index]
+						: NULL,
+					order) != CN_OK) {
+			error_set(err, "out of memory");
+			rc = CN_ERR;
+			goto out;
+		}
 		/* An order.paid without an order id cannot be deduplicated or
 		 * synced; it is kept under a key derived from its body. */
 		if (paid_order && order->order_id[0] == '\0') {

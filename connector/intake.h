@@ -17,12 +17,15 @@
 #include "error.h"
 #include "store.h"
 
+struct mapping;
+
 #define INTAKE_DELIVERY_KEY_LEN 32
 
 struct intake_context {
 	const struct config *config;
 	struct store_pool *pool;
 	int64_t *connection_ids; /* parallel to config->connections */
+	struct mapping **mappings; /* parallel to config->connections */
 	atomic_llong deliveries_spooled;
 };
 

@@ -8,10 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_moneybird.h"
 #include "config.h"
 #include "log.h"
+#include "mapping.h"
 #include "migrations.h"
 #include "serve.h"
+#include "mb_client.h"
 #include "store.h"
 
 #define EXIT_RUNTIME 1
@@ -29,6 +32,11 @@ static const char usage_text[] =
 	"  migrate        apply pending database migrations (safe to repeat)\n"
 	"  config check   validate the configuration and mapping files\n"
 	"  audit verify   check the audit log's hash chain end to end\n"
+	"  moneybird check\n"
+	"                 verify the Moneybird token and administration; list tax\n"
+	"                 rates, ledger and financial accounts, workflows, styles\n"
+	"  moneybird [--connection NAME] webhook register URL | list | delete ID\n"
+	"                 manage the Moneybird webhook subscription\n"
 	"\n"
 	"Options:\n"
 	"  -c FILE        configuration file (default: $BOOKTO_MONEYBIRD_CONFIG,\n"
@@ -61,6 +69,27 @@ static int load_config(const char *path, struct config **config)
 		return EXIT_USAGE;
 	}
 	return 0;
+}
+
+/* Validates every connection's mapping file; problems go to stderr. */
+static int check_mappings(const struct config *config)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < config->connection_count; i++) {
+		struct mapping *mapping = NULL;
+		struct cn_error err = {""};
+
+		if (mapping_load(config->connections[i].mapping_path, &mapping, stderr, &err) !=
+		    CN_OK) {
+			fprintf(stderr, "bookto-moneybird: the mapping %s of connection %s is not "
+					"valid (see above)\n",
+				config->connections[i].mapping_path, config->connections[i].name);
+			rc = EXIT_USAGE;
+		}
+		mapping_free(mapping);
+	}
+	return rc;
 }
 
 static int connect_database(const struct config *config, PGconn **conn)
@@ -162,7 +191,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0 &&
-	    strcmp(command, "config") != 0 && strcmp(command, "audit") != 0)
+	    strcmp(command, "config") != 0 && strcmp(command, "audit") != 0 &&
+	    strcmp(command, "moneybird") != 0)
 		return usage_error("unknown command `%s`", command);
 	if (strcmp(command, "config") == 0 &&
 	    (index + 1 >= argc || strcmp(argv[index + 1], "check") != 0))
@@ -174,7 +204,20 @@ int main(int argc, char **argv)
 	rc = load_config(config_path, &config);
 	if (rc != 0)
 		goto out;
+	/* libcurl's global setup is not thread-safe: done once, before threads. */
+	{
+		struct cn_error err = {""};
+
+		if (mb_client_global_init(&err) != CN_OK) {
+			fprintf(stderr, "bookto-moneybird: %s\n", err.message);
+			rc = EXIT_RUNTIME;
+			goto out;
+		}
+	}
 	if (strcmp(command, "config") == 0) {
+		rc = check_mappings(config);
+		if (rc != 0)
+			goto out;
 		printf("%s is valid: %zu connection%s.\n", config_path, config->connection_count,
 		       config->connection_count == 1 ? "" : "s");
 		rc = 0;
@@ -182,10 +225,13 @@ int main(int argc, char **argv)
 		rc = command_migrate(config);
 	} else if (strcmp(command, "audit") == 0) {
 		rc = command_audit_verify(config);
+	} else if (strcmp(command, "moneybird") == 0) {
+		rc = cli_moneybird(config, argc - index, argv + index);
 	} else {
 		rc = serve_run(config);
 	}
 out:
+	mb_client_global_cleanup();
 	config_free(config);
 	log_close();
 	return rc;

@@ -86,8 +86,19 @@ out:
 	return rc;
 }
 
+static const struct migration *find_embedded(int version)
+{
+	for (size_t i = 0; i < migrations_embedded_count; i++)
+		if (migrations_embedded[i].version == version)
+			return &migrations_embedded[i];
+	return NULL;
+}
+
+static int check_recorded(PGconn *conn, size_t *recorded_out, struct cn_error *err);
+
 int migrations_apply(PGconn *conn, int *applied_out, struct cn_error *err)
 {
+	size_t recorded = 0;
 	int rc;
 	int applied = 0;
 	bool locked = false;
@@ -98,6 +109,10 @@ int migrations_apply(PGconn *conn, int *applied_out, struct cn_error *err)
 		goto out;
 	locked = true;
 	rc = ensure_table(conn, err);
+	if (rc != CN_OK)
+		goto out;
+	/* Never build on a schema this binary does not know or that was edited. */
+	rc = check_recorded(conn, &recorded, err);
 	if (rc != CN_OK)
 		goto out;
 	for (size_t i = 0; i < migrations_embedded_count; i++) {
@@ -126,20 +141,14 @@ out:
 	return rc;
 }
 
-static const struct migration *find_embedded(int version)
-{
-	for (size_t i = 0; i < migrations_embedded_count; i++)
-		if (migrations_embedded[i].version == version)
-			return &migrations_embedded[i];
-	return NULL;
-}
-
-int migrations_check(PGconn *conn, struct cn_error *err)
+/* Every recorded migration must be one of ours, unchanged. */
+static int check_recorded(PGconn *conn, size_t *recorded_out, struct cn_error *err)
 {
 	PGresult *res;
 	int rc = CN_OK;
 	size_t recorded = 0;
 
+	*recorded_out = 0;
 	res = PQexec(conn, "SELECT version, name, checksum FROM schema_migrations ORDER BY version");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -178,13 +187,22 @@ int migrations_check(PGconn *conn, struct cn_error *err)
 		}
 		recorded++;
 	}
-	if (recorded < migrations_embedded_count) {
+	*recorded_out = recorded;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int migrations_check(PGconn *conn, struct cn_error *err)
+{
+	size_t recorded = 0;
+	int rc = check_recorded(conn, &recorded, err);
+
+	if (rc == CN_OK && recorded < migrations_embedded_count) {
 		error_set(err, "the database schema is out of date (%zu of %zu migrations applied): "
 			       "run `bookto-moneybird migrate`",
 			  recorded, migrations_embedded_count);
 		rc = CN_INVALID;
 	}
-out:
-	PQclear(res);
 	return rc;
 }

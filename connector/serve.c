@@ -12,14 +12,18 @@
 #include "httpd.h"
 #include "intake.h"
 #include "log.h"
+#include "mapping.h"
 #include "migrations.h"
 #include "spool.h"
 #include "store.h"
+#include "sync.h"
+#include "worker.h"
 
 #define SPOOL_DRAIN_INTERVAL_MS 1000
 
 struct serve_state {
 	struct intake_context intake;
+	struct sync_shared sync;
 	pthread_mutex_t mutex;
 	pthread_cond_t wake;
 	bool stopping; /* guarded by mutex */
@@ -110,6 +114,22 @@ static int check_database(const struct config *config, int64_t *connection_ids,
 	return rc;
 }
 
+/* Loads each connection's mapping; problems go to stderr with file:line. */
+static int load_mappings(const struct config *config, struct mapping **mappings,
+			 struct cn_error *err)
+{
+	for (size_t i = 0; i < config->connection_count; i++) {
+		int rc = mapping_load(config->connections[i].mapping_path, &mappings[i], stderr, err);
+
+		if (rc != CN_OK) {
+			error_prefix(err, "the mapping of connection %s is not valid",
+				     config->connections[i].name);
+			return rc;
+		}
+	}
+	return CN_OK;
+}
+
 /* Blocks until SIGTERM or SIGINT; SIGHUP reopens the log on the way. */
 static void wait_for_stop_signal(const sigset_t *signals)
 {
@@ -133,6 +153,7 @@ int serve_run(const struct config *config)
 {
 	struct serve_state state;
 	struct httpd *httpd = NULL;
+	struct worker_pool *workers = NULL;
 	pthread_t drain_thread;
 	bool drain_started = false;
 	struct cn_error err = {""};
@@ -145,8 +166,12 @@ int serve_run(const struct config *config)
 	pthread_mutex_init(&state.mutex, NULL);
 	pthread_cond_init(&state.wake, NULL);
 	state.intake.connection_ids = calloc(config->connection_count, sizeof(int64_t));
-	if (state.intake.connection_ids == NULL)
+	state.intake.mappings = calloc(config->connection_count, sizeof(struct mapping *));
+	if (state.intake.connection_ids == NULL || state.intake.mappings == NULL)
 		goto out;
+	state.sync.config = config;
+	state.sync.connection_ids = state.intake.connection_ids;
+	state.sync.mappings = state.intake.mappings;
 
 	/* Signals are taken synchronously by this thread; every thread created
 	 * below inherits the blocked mask. SIGPIPE is never wanted. */
@@ -157,14 +182,16 @@ int serve_run(const struct config *config)
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (check_database(config, state.intake.connection_ids, &err) != CN_OK) {
+	if (load_mappings(config, state.intake.mappings, &err) != CN_OK ||
+	    check_database(config, state.intake.connection_ids, &err) != CN_OK) {
 		fprintf(stderr, "bookto-moneybird: cannot serve: %s\n", err.message);
 		log_error("serve_refused", "error", err.message, NULL);
 		goto out;
 	}
 	if (store_pool_create(config->database_conninfo, config->database_pool_size,
 			      &state.intake.pool, &err) != CN_OK ||
-	    httpd_start(&state.intake, &httpd, &err) != CN_OK) {
+	    httpd_start(&state.intake, &httpd, &err) != CN_OK ||
+	    worker_pool_start(&state.sync, config->workers_count, &workers, &err) != CN_OK) {
 		fprintf(stderr, "bookto-moneybird: cannot serve: %s\n", err.message);
 		log_error("serve_refused", "error", err.message, NULL);
 		goto out;
@@ -179,8 +206,10 @@ int serve_run(const struct config *config)
 	wait_for_stop_signal(&signals);
 	exit_code = 0;
 out:
-	/* Stop accepting first and let in-flight requests finish. */
+	/* Stop accepting first and let in-flight requests finish, then let each
+	 * worker finish its job and give back its leases. */
 	httpd_stop(httpd);
+	worker_pool_stop(workers);
 	if (drain_started) {
 		pthread_mutex_lock(&state.mutex);
 		state.stopping = true;
@@ -189,6 +218,9 @@ out:
 		pthread_join(drain_thread, NULL);
 	}
 	store_pool_free(state.intake.pool);
+	for (size_t i = 0; state.intake.mappings != NULL && i < config->connection_count; i++)
+		mapping_free(state.intake.mappings[i]);
+	free(state.intake.mappings);
 	free(state.intake.connection_ids);
 	pthread_mutex_destroy(&state.mutex);
 	pthread_cond_destroy(&state.wake);

@@ -1,0 +1,1029 @@
+#include "mapping.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAPPING_KEY_MAX 160
+#define MAPPING_PROBLEMS_MAX 100
+#define MAPPING_ID_MAX_DIGITS 20
+#define MAPPING_NAME_MAX_BYTES 256
+#define MAPPING_LIST_MAX 256 /* treatments, products, providers */
+
+struct mapping_problem {
+	unsigned line;
+	unsigned sequence;
+	char message[sizeof(((struct cn_error *)0)->message)];
+};
+
+/* Collects every problem of one file, so the operator sees them all at once. */
+struct loader {
+	const char *path;
+	unsigned problem_count;
+	struct mapping_problem *entries; /* the first MAPPING_PROBLEMS_MAX */
+	size_t entry_count;
+	bool out_of_memory;
+};
+
+static void problem(struct loader *ld, const config_setting_t *at, const char *fmt, ...)
+    PRINTF_LIKE(3, 4);
+
+static unsigned setting_line(const config_setting_t *at)
+{
+	/* the root group has no line of its own */
+	if (at == NULL || config_setting_source_line(at) == 0)
+		return 1;
+	return config_setting_source_line(at);
+}
+
+static void loader_vreport(struct loader *ld, const char *file, unsigned line, const char *fmt,
+                           va_list ap)
+{
+	struct mapping_problem *entry;
+	char sentence[400];
+
+	ld->problem_count++;
+	if (ld->entry_count == MAPPING_PROBLEMS_MAX)
+		return;
+	if (ld->entries == NULL) {
+		ld->entries = calloc(MAPPING_PROBLEMS_MAX, sizeof(*ld->entries));
+		if (ld->entries == NULL) {
+			ld->out_of_memory = true;
+			return;
+		}
+	}
+	entry = &ld->entries[ld->entry_count];
+	entry->line = line;
+	entry->sequence = (unsigned)ld->entry_count;
+	ld->entry_count++;
+	vsnprintf(sentence, sizeof(sentence), fmt, ap);
+	snprintf(entry->message, sizeof(entry->message), "%s:%u: %s", file, line, sentence);
+}
+
+/* Reports a problem at the file and line where setting `at` was written. */
+static void problem(struct loader *ld, const config_setting_t *at, const char *fmt, ...)
+{
+	const char *file = ld->path;
+	va_list ap;
+
+	if (at != NULL && config_setting_source_file(at) != NULL)
+		file = config_setting_source_file(at);
+	va_start(ap, fmt);
+	loader_vreport(ld, file, setting_line(at), fmt, ap);
+	va_end(ap);
+}
+
+static int problem_compare(const void *left, const void *right)
+{
+	const struct mapping_problem *a = left;
+	const struct mapping_problem *b = right;
+
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	return a->sequence < b->sequence ? -1 : (a->sequence > b->sequence ? 1 : 0);
+}
+
+/* Writes the problems in file order; err gets the first. */
+static void loader_flush(struct loader *ld, FILE *problems, struct cn_error *err)
+{
+	size_t i;
+
+	if (ld->entry_count == 0)
+		return;
+	qsort(ld->entries, ld->entry_count, sizeof(*ld->entries), problem_compare);
+	error_set(err, "%s", ld->entries[0].message);
+	for (i = 0; problems != NULL && i < ld->entry_count; i++)
+		fprintf(problems, "%s\n", ld->entries[i].message);
+	if (problems != NULL && ld->problem_count > ld->entry_count)
+		fprintf(problems, "%s: %u more problems not shown; fix the ones above first\n",
+		        ld->path, ld->problem_count - (unsigned)ld->entry_count);
+}
+
+static char *loader_strdup(struct loader *ld, const char *text)
+{
+	char *copy;
+
+	if (text == NULL)
+		return NULL;
+	copy = strdup(text);
+	if (copy == NULL)
+		ld->out_of_memory = true;
+	return copy;
+}
+
+static void key_name(char *buffer, size_t size, const char *prefix, const char *name)
+{
+	if (prefix == NULL || prefix[0] == '\0')
+		snprintf(buffer, size, "%s", name);
+	else
+		snprintf(buffer, size, "%s.%s", prefix, name);
+}
+
+/* Levenshtein distance of two short key names. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t row[MAPPING_KEY_MAX + 1];
+	size_t a_length = strnlen(a, MAPPING_KEY_MAX);
+	size_t b_length = strnlen(b, MAPPING_KEY_MAX);
+	size_t i, j;
+
+	for (j = 0; j <= b_length; j++)
+		row[j] = j;
+	for (i = 1; i <= a_length; i++) {
+		size_t diagonal = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= b_length; j++) {
+			size_t above = row[j];
+			size_t best = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+
+			if (above + 1 < best)
+				best = above + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diagonal = above;
+		}
+	}
+	return row[b_length];
+}
+
+/* Reports every member of `group` that is not in `allowed` (NULL-terminated). */
+static void check_keys(struct loader *ld, const config_setting_t *group, const char *prefix,
+                       const char *const *allowed)
+{
+	int count = config_setting_length(group);
+	int i;
+
+	for (i = 0; i < count; i++) {
+		const config_setting_t *member = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(member);
+		const char *suggestion = NULL;
+		size_t best = SIZE_MAX;
+		char key[MAPPING_KEY_MAX];
+		char list[400];
+		size_t used = 0;
+		size_t k;
+		bool known = false;
+
+		if (name == NULL)
+			continue;
+		for (k = 0; allowed[k] != NULL; k++) {
+			size_t distance;
+
+			if (strcmp(name, allowed[k]) == 0) {
+				known = true;
+				break;
+			}
+			distance = edit_distance(name, allowed[k]);
+			if (distance < best) {
+				best = distance;
+				suggestion = allowed[k];
+			}
+		}
+		if (known)
+			continue;
+		key_name(key, sizeof(key), prefix, name);
+		if (suggestion != NULL && best <= 2 && best < strlen(suggestion)) {
+			char suggested[MAPPING_KEY_MAX];
+
+			key_name(suggested, sizeof(suggested), prefix, suggestion);
+			problem(ld, member, "unknown key `%s` (did you mean `%s`?)", key,
+			        suggested);
+			continue;
+		}
+		list[0] = '\0';
+		for (k = 0; allowed[k] != NULL && used < sizeof(list); k++) {
+			int written = snprintf(list + used, sizeof(list) - used, "%s%s",
+			                       k == 0 ? "" : ", ", allowed[k]);
+
+			if (written < 0)
+				break;
+			used += (size_t)written;
+		}
+		problem(ld, member, "unknown key `%s`; remove it (allowed here: %s)", key, list);
+	}
+}
+
+/* The member group `name` of parent, or NULL when absent or (reported) not a group. */
+static const config_setting_t *get_group(struct loader *ld, const config_setting_t *parent,
+                                         const char *prefix, const char *name)
+{
+	const config_setting_t *member;
+	char key[MAPPING_KEY_MAX];
+
+	if (parent == NULL)
+		return NULL;
+	member = config_setting_get_member(parent, name);
+	if (member == NULL)
+		return NULL;
+	if (!config_setting_is_group(member)) {
+		key_name(key, sizeof(key), prefix, name);
+		problem(ld, member, "`%s` must be a group; write %s = { ... };", key, name);
+		return NULL;
+	}
+	return member;
+}
+
+/*
+ * String `name` of group: the libconfig-owned text, or NULL when absent or
+ * (reported) not a string. *at gets the setting when present.
+ */
+static const char *read_string(struct loader *ld, const config_setting_t *group, const char *prefix,
+                               const char *name, const config_setting_t **at)
+{
+	const config_setting_t *member;
+	char key[MAPPING_KEY_MAX];
+
+	*at = NULL;
+	if (group == NULL)
+		return NULL;
+	member = config_setting_get_member(group, name);
+	if (member == NULL)
+		return NULL;
+	*at = member;
+	if (config_setting_type(member) != CONFIG_TYPE_STRING) {
+		key_name(key, sizeof(key), prefix, name);
+		problem(ld, member, "`%s` must be a string in double quotes", key);
+		return NULL;
+	}
+	return config_setting_get_string(member);
+}
+
+static void read_bool(struct loader *ld, const config_setting_t *group, const char *prefix,
+                      const char *name, bool *value)
+{
+	const config_setting_t *member;
+	char key[MAPPING_KEY_MAX];
+
+	if (group == NULL)
+		return;
+	member = config_setting_get_member(group, name);
+	if (member == NULL)
+		return;
+	if (config_setting_type(member) != CONFIG_TYPE_BOOL) {
+		key_name(key, sizeof(key), prefix, name);
+		problem(ld, member, "`%s` must be true or false, without quotes", key);
+		return;
+	}
+	*value = config_setting_get_bool(member) != 0;
+}
+
+static void read_int(struct loader *ld, const config_setting_t *group, const char *prefix,
+                     const char *name, long long min, long long max, long long *value)
+{
+	const config_setting_t *member;
+	long long number;
+	char key[MAPPING_KEY_MAX];
+
+	if (group == NULL)
+		return;
+	member = config_setting_get_member(group, name);
+	if (member == NULL)
+		return;
+	key_name(key, sizeof(key), prefix, name);
+	if (config_setting_type(member) != CONFIG_TYPE_INT &&
+	    config_setting_type(member) != CONFIG_TYPE_INT64) {
+		problem(ld, member, "`%s` must be a whole number from %lld to %lld, without quotes",
+		        key, min, max);
+		return;
+	}
+	number = config_setting_get_int64(member);
+	if (number < min || number > max) {
+		problem(ld, member, "`%s` must be from %lld to %lld, not %lld", key, min, max,
+		        number);
+		return;
+	}
+	*value = number;
+}
+
+static bool all_digits(const char *text, size_t max_length)
+{
+	size_t length = strlen(text);
+	size_t i;
+
+	if (length == 0 || length > max_length)
+		return false;
+	for (i = 0; i < length; i++)
+		if (text[i] < '0' || text[i] > '9')
+			return false;
+	return true;
+}
+
+/*
+ * An optional Moneybird id: absent or "" leaves *out NULL; otherwise it must
+ * be digits. `listing` names the place `moneybird check` shows the ids.
+ */
+static void read_id(struct loader *ld, const config_setting_t *group, const char *prefix,
+                    const char *name, const char *listing, char **out)
+{
+	const config_setting_t *at;
+	const char *text = read_string(ld, group, prefix, name, &at);
+	char key[MAPPING_KEY_MAX];
+
+	if (text == NULL || text[0] == '\0')
+		return;
+	if (!all_digits(text, MAPPING_ID_MAX_DIGITS)) {
+		key_name(key, sizeof(key), prefix, name);
+		problem(
+		    ld, at,
+		    "`%s` must be a Moneybird id of 1 to %d digits in double quotes (see the %s "
+		    "listed by `bookto-moneybird moneybird check`), or \"\" for none",
+		    key, MAPPING_ID_MAX_DIGITS, listing);
+		return;
+	}
+	*out = loader_strdup(ld, text);
+}
+
+/* Text that may not be empty and stays below a sane size. */
+static const char *read_name(struct loader *ld, const config_setting_t *group, const char *prefix,
+                             const char *name, const config_setting_t **at)
+{
+	const char *text = read_string(ld, group, prefix, name, at);
+	char key[MAPPING_KEY_MAX];
+
+	if (text == NULL)
+		return NULL;
+	key_name(key, sizeof(key), prefix, name);
+	if (text[0] == '\0') {
+		problem(ld, *at, "`%s` is empty; write the name as Moneybird or bookto shows it",
+		        key);
+		return NULL;
+	}
+	if (strlen(text) > MAPPING_NAME_MAX_BYTES) {
+		problem(ld, *at, "`%s` is longer than %d bytes", key, MAPPING_NAME_MAX_BYTES);
+		return NULL;
+	}
+	return text;
+}
+
+/*
+ * Checks a template's placeholders against `allowed`: "{name}" must be one of
+ * them, "{{" and "}}" are literal braces. Returns true when it is well formed;
+ * otherwise reports once and returns false.
+ */
+static bool template_check(struct loader *ld, const config_setting_t *at, const char *key,
+                           const char *text, const char *const *allowed, const char *allowed_text)
+{
+	size_t i = 0;
+
+	if (strlen(text) > MAPPING_TEMPLATE_MAX_BYTES) {
+		problem(ld, at, "`%s` is longer than %d bytes", key, MAPPING_TEMPLATE_MAX_BYTES);
+		return false;
+	}
+	while (text[i] != '\0') {
+		if (text[i] == '}' && text[i + 1] == '}') {
+			i += 2;
+		} else if (text[i] == '}') {
+			problem(ld, at,
+			        "`%s` has a `}` without `{`; write `}}` for a literal brace", key);
+			return false;
+		} else if (text[i] == '{' && text[i + 1] == '{') {
+			i += 2;
+		} else if (text[i] == '{') {
+			const char *close = strchr(text + i, '}');
+			size_t length;
+			size_t k;
+
+			if (close == NULL) {
+				problem(
+				    ld, at,
+				    "`%s` has a `{` that is never closed; write `{{` for a literal "
+				    "brace",
+				    key);
+				return false;
+			}
+			length = (size_t)(close - (text + i + 1));
+			for (k = 0; allowed[k] != NULL; k++)
+				if (strlen(allowed[k]) == length &&
+				    strncmp(allowed[k], text + i + 1, length) == 0)
+					break;
+			if (allowed[k] == NULL) {
+				problem(ld, at,
+				        "`%s` has the unknown placeholder {%.*s}; use %s (or `{{` "
+				        "for a "
+				        "literal brace)",
+				        key, (int)(length > 40 ? 40 : length), text + i + 1,
+				        allowed_text);
+				return false;
+			}
+			i += length + 2;
+		} else {
+			i++;
+		}
+	}
+	return true;
+}
+
+static const char *const rule_names[] = {"percentage", "name", "id", "country_percentage"};
+
+const char *mapping_rate_rule_name(enum mapping_rate_rule rule)
+{
+	if ((size_t)rule < sizeof(rule_names) / sizeof(rule_names[0]))
+		return rule_names[rule];
+	return "?";
+}
+
+static void load_vat_treatment(struct loader *ld, const config_setting_t *group,
+                               struct mapping_vat_treatment *entry)
+{
+	static const char *const keys[] = {"by", "name", "id", "ledger_account_id", NULL};
+	const char *treatment = config_setting_name(group);
+	const config_setting_t *by_at;
+	const config_setting_t *name_at;
+	const config_setting_t *id_at;
+	const char *by;
+	const char *name;
+	const char *id;
+	char prefix[MAPPING_KEY_MAX];
+	size_t r;
+	int rule = -1;
+
+	snprintf(prefix, sizeof(prefix), "vat_treatments.%s", treatment);
+	entry->treatment = loader_strdup(ld, treatment);
+	if (!config_setting_is_group(group)) {
+		problem(ld, group,
+		        "`%s` must be a group; write %s = { by = \"percentage\"; }; or %s = { by = "
+		        "\"name\"; name = \"...\"; };",
+		        prefix, treatment, treatment);
+		return;
+	}
+	check_keys(ld, group, prefix, keys);
+	by = read_string(ld, group, prefix, "by", &by_at);
+	if (by_at == NULL) {
+		problem(ld, group,
+		        "`%s.by` is missing; add by = \"percentage\", \"name\", \"id\" or "
+		        "\"country_percentage\";",
+		        prefix);
+	} else if (by != NULL) {
+		for (r = 0; r < sizeof(rule_names) / sizeof(rule_names[0]); r++)
+			if (strcmp(by, rule_names[r]) == 0)
+				rule = (int)r;
+		if (rule < 0)
+			problem(ld, by_at,
+			        "`%s.by` must be \"percentage\", \"name\", \"id\" or "
+			        "\"country_percentage\", not \"%.40s\"",
+			        prefix, by);
+	}
+	name = read_string(ld, group, prefix, "name", &name_at);
+	id = read_string(ld, group, prefix, "id", &id_at);
+	if (rule < 0)
+		goto ledger;
+	entry->rule = (enum mapping_rate_rule)rule;
+	if (entry->rule == MAPPING_RATE_BY_NAME) {
+		if (name_at == NULL)
+			problem(
+			    ld, group,
+			    "`%s.name` is missing; add name = \"...\"; with the tax rate's name "
+			    "as `bookto-moneybird moneybird check` lists it",
+			    prefix);
+		else if (name != NULL && name[0] == '\0')
+			problem(
+			    ld, name_at,
+			    "`%s.name` is empty; write the tax rate's name as `bookto-moneybird "
+			    "moneybird check` lists it",
+			    prefix);
+		else if (name != NULL)
+			entry->tax_rate_name = loader_strdup(ld, name);
+	} else if (name_at != NULL) {
+		problem(ld, name_at, "`%s.name` is only used with by = \"name\"; remove it",
+		        prefix);
+	}
+	if (entry->rule == MAPPING_RATE_BY_ID) {
+		if (id_at == NULL)
+			problem(ld, group,
+			        "`%s.id` is missing; add id = \"...\"; with the tax rate's id as "
+			        "`bookto-moneybird moneybird check` lists it",
+			        prefix);
+		else if (id != NULL && !all_digits(id, MAPPING_ID_MAX_DIGITS))
+			problem(
+			    ld, id_at,
+			    "`%s.id` must be a Moneybird tax rate id of 1 to %d digits in double "
+			    "quotes",
+			    prefix, MAPPING_ID_MAX_DIGITS);
+		else if (id != NULL)
+			entry->tax_rate_id = loader_strdup(ld, id);
+	} else if (id_at != NULL) {
+		problem(ld, id_at, "`%s.id` is only used with by = \"id\"; remove it", prefix);
+	}
+ledger:
+	read_id(ld, group, prefix, "ledger_account_id", "ledger accounts",
+	        &entry->ledger_account_id);
+}
+
+static void load_vat_treatments(struct loader *ld, const config_setting_t *root,
+                                struct mapping *mapping)
+{
+	const config_setting_t *group = get_group(ld, root, "", "vat_treatments");
+	int count;
+	int i;
+
+	if (group == NULL) {
+		if (config_setting_get_member(root, "vat_treatments") == NULL)
+			problem(
+			    ld, root,
+			    "`vat_treatments` is missing; add vat_treatments = { standard = { by "
+			    "= \"percentage\"; }; };");
+		return;
+	}
+	count = config_setting_length(group);
+	if (count == 0) {
+		problem(
+		    ld, group,
+		    "`vat_treatments` is empty; add at least standard = { by = \"percentage\"; };");
+		return;
+	}
+	if (count > MAPPING_LIST_MAX) {
+		problem(ld, group, "`vat_treatments` has %d entries; at most %d are allowed", count,
+		        MAPPING_LIST_MAX);
+		return;
+	}
+	mapping->vat_treatments = calloc((size_t)count, sizeof(*mapping->vat_treatments));
+	if (mapping->vat_treatments == NULL) {
+		ld->out_of_memory = true;
+		return;
+	}
+	mapping->vat_treatment_count = (size_t)count;
+	for (i = 0; i < count; i++)
+		load_vat_treatment(ld, config_setting_get_elem(group, (unsigned)i),
+		                   &mapping->vat_treatments[i]);
+}
+
+static void load_ledger_accounts(struct loader *ld, const config_setting_t *root,
+                                 struct mapping *mapping)
+{
+	static const char *const keys[] = {"default_id", "products", NULL};
+	static const char *const product_keys[] = {"product_name", "ledger_account_id", NULL};
+	const config_setting_t *group = get_group(ld, root, "", "ledger_accounts");
+	const config_setting_t *list;
+	int count;
+	int i;
+
+	if (group == NULL)
+		return;
+	check_keys(ld, group, "ledger_accounts", keys);
+	read_id(ld, group, "ledger_accounts", "default_id", "ledger accounts",
+	        &mapping->ledger_account_id);
+	list = config_setting_get_member(group, "products");
+	if (list == NULL)
+		return;
+	if (!config_setting_is_list(list)) {
+		problem(ld, list,
+		        "`ledger_accounts.products` must be a list of groups; write products = ( { "
+		        "product_name = \"...\"; ledger_account_id = \"...\"; } );");
+		return;
+	}
+	count = config_setting_length(list);
+	if (count > MAPPING_LIST_MAX) {
+		problem(ld, list,
+		        "`ledger_accounts.products` has %d entries; at most %d are allowed", count,
+		        MAPPING_LIST_MAX);
+		return;
+	}
+	if (count == 0)
+		return;
+	mapping->product_ledgers = calloc((size_t)count, sizeof(*mapping->product_ledgers));
+	if (mapping->product_ledgers == NULL) {
+		ld->out_of_memory = true;
+		return;
+	}
+	for (i = 0; i < count; i++) {
+		const config_setting_t *item = config_setting_get_elem(list, (unsigned)i);
+		struct mapping_product_ledger *entry =
+		    &mapping->product_ledgers[mapping->product_ledger_count];
+		const config_setting_t *at;
+		const char *name;
+		char prefix[MAPPING_KEY_MAX];
+		size_t k;
+
+		snprintf(prefix, sizeof(prefix), "ledger_accounts.products.[%d]", i);
+		if (!config_setting_is_group(item)) {
+			problem(ld, item,
+			        "`%s` must be a group; write { product_name = \"...\"; "
+			        "ledger_account_id = \"...\"; }",
+			        prefix);
+			continue;
+		}
+		check_keys(ld, item, prefix, product_keys);
+		name = read_name(ld, item, prefix, "product_name", &at);
+		if (at == NULL)
+			problem(
+			    ld, item,
+			    "`%s.product_name` is missing; add product_name = \"...\"; as bookto "
+			    "sends product.name",
+			    prefix);
+		for (k = 0; name != NULL && k < mapping->product_ledger_count; k++)
+			if (strcmp(mapping->product_ledgers[k].product_name, name) == 0) {
+				problem(
+				    ld, at,
+				    "`%s.product_name` \"%.80s\" is listed twice; keep one entry",
+				    prefix, name);
+				name = NULL;
+			}
+		read_id(ld, item, prefix, "ledger_account_id", "ledger accounts",
+		        &entry->ledger_account_id);
+		if (entry->ledger_account_id == NULL) {
+			at = config_setting_get_member(item, "ledger_account_id");
+			if (at == NULL)
+				problem(
+				    ld, item,
+				    "`%s.ledger_account_id` is missing; add ledger_account_id = "
+				    "\"...\";",
+				    prefix);
+			else if (config_setting_type(at) == CONFIG_TYPE_STRING &&
+			         config_setting_get_string(at)[0] == '\0')
+				problem(ld, at,
+				        "`%s.ledger_account_id` is empty; set the ledger account's "
+				        "id or "
+				        "remove the entry",
+				        prefix);
+			continue;
+		}
+		if (name == NULL) {
+			free(entry->ledger_account_id);
+			entry->ledger_account_id = NULL;
+			continue;
+		}
+		entry->product_name = loader_strdup(ld, name);
+		mapping->product_ledger_count++;
+	}
+}
+
+static void load_invoice(struct loader *ld, const config_setting_t *root, struct mapping *mapping)
+{
+	static const char *const keys[] = {"description", "description_max_length", "reference",
+	                                   "workflow_id", "document_style_id",      NULL};
+	static const char *const description_placeholders[] = {
+	    "product_name", "product_description", "order_number",
+	    "order_id",     "custom_fields",       NULL};
+	static const char *const reference_placeholders[] = {"order_number", "order_id", NULL};
+	const config_setting_t *group = get_group(ld, root, "", "invoice");
+	const config_setting_t *at;
+	const char *text;
+	long long max_length = MAPPING_DESCRIPTION_MAX_LENGTH_DEFAULT;
+
+	if (group != NULL)
+		check_keys(ld, group, "invoice", keys);
+
+	text = read_string(ld, group, "invoice", "description", &at);
+	if (at == NULL) {
+		text = MAPPING_DESCRIPTION_DEFAULT;
+	} else if (text != NULL && text[0] == '\0') {
+		problem(ld, at,
+		        "`invoice.description` is empty; write a template such as \"%s\" (with "
+		        "the newlines as \\n)",
+		        "{product_name}\\nbookto order {order_number}");
+		text = NULL;
+	}
+	if (text != NULL &&
+	    template_check(ld, at, "invoice.description", text, description_placeholders,
+	                   "{product_name}, {product_description}, {order_number}, {order_id} or "
+	                   "{custom_fields}"))
+		mapping->description_template = loader_strdup(ld, text);
+
+	read_int(ld, group, "invoice", "description_max_length", 20, 100000, &max_length);
+	mapping->description_max_length = (size_t)max_length;
+
+	text = read_string(ld, group, "invoice", "reference", &at);
+	if (at == NULL)
+		text = MAPPING_REFERENCE_DEFAULT;
+	if (text != NULL &&
+	    template_check(ld, at, "invoice.reference", text, reference_placeholders,
+	                   "{order_number} or {order_id}")) {
+		/* The reference is how an invoice is found again after a crash. */
+		if (strstr(text, "{order_number}") == NULL && strstr(text, "{order_id}") == NULL)
+			problem(
+			    ld, at,
+			    "`invoice.reference` must contain {order_number} or {order_id}: the "
+			    "connector finds each order's invoice again by its reference");
+		else
+			mapping->reference_template = loader_strdup(ld, text);
+	}
+
+	read_id(ld, group, "invoice", "workflow_id", "workflows", &mapping->workflow_id);
+	read_id(ld, group, "invoice", "document_style_id", "document styles",
+	        &mapping->document_style_id);
+}
+
+static bool payment_action_ok(const char *action)
+{
+	static const char *const actions[] = {"private_payment", "payment_without_proof",
+	                                      "cash_payment", NULL};
+	size_t i;
+
+	for (i = 0; actions[i] != NULL; i++)
+		if (strcmp(action, actions[i]) == 0)
+			return true;
+	return false;
+}
+
+static void read_payment_action(struct loader *ld, const config_setting_t *group,
+                                const char *prefix, char **out)
+{
+	const config_setting_t *at;
+	const char *text = read_string(ld, group, prefix, "manual_payment_action", &at);
+	char key[MAPPING_KEY_MAX];
+
+	if (text == NULL || text[0] == '\0')
+		return;
+	if (!payment_action_ok(text)) {
+		key_name(key, sizeof(key), prefix, "manual_payment_action");
+		problem(
+		    ld, at,
+		    "`%s` must be \"private_payment\", \"cash_payment\", \"payment_without_proof\" "
+		    "or \"\" (the other Moneybird actions need data bookto does not send)",
+		    key);
+		return;
+	}
+	*out = loader_strdup(ld, text);
+}
+
+/* private_payment and cash_payment need a financial account (Moneybird's rule). */
+static void payment_pair_check(struct loader *ld, const config_setting_t *at, const char *prefix,
+                               const char *action, const char *financial_account_id)
+{
+	if (action == NULL || financial_account_id != NULL)
+		return;
+	if (strcmp(action, "private_payment") != 0 && strcmp(action, "cash_payment") != 0)
+		return;
+	problem(ld, at,
+	        "`%s.manual_payment_action` \"%s\" needs a financial account; add "
+	        "financial_account_id = \"...\"; (see `bookto-moneybird moneybird check`)",
+	        prefix, action);
+}
+
+static void load_payment(struct loader *ld, const config_setting_t *root, struct mapping *mapping)
+{
+	static const char *const keys[] = {"manual_payment_action", "financial_account_id",
+	                                   "providers", NULL};
+	static const char *const provider_keys[] = {"manual_payment_action", "financial_account_id",
+	                                            NULL};
+	const config_setting_t *group = get_group(ld, root, "", "payment");
+	const config_setting_t *providers;
+	int count;
+	int i;
+
+	if (group == NULL)
+		return;
+	check_keys(ld, group, "payment", keys);
+	read_payment_action(ld, group, "payment", &mapping->manual_payment_action);
+	read_id(ld, group, "payment", "financial_account_id", "financial accounts",
+	        &mapping->financial_account_id);
+	payment_pair_check(ld, group, "payment", mapping->manual_payment_action,
+	                   mapping->financial_account_id);
+
+	providers = get_group(ld, group, "payment", "providers");
+	if (providers == NULL)
+		return;
+	count = config_setting_length(providers);
+	if (count > MAPPING_LIST_MAX) {
+		problem(ld, providers, "`payment.providers` has %d entries; at most %d are allowed",
+		        count, MAPPING_LIST_MAX);
+		return;
+	}
+	if (count == 0)
+		return;
+	mapping->providers = calloc((size_t)count, sizeof(*mapping->providers));
+	if (mapping->providers == NULL) {
+		ld->out_of_memory = true;
+		return;
+	}
+	mapping->provider_count = (size_t)count;
+	for (i = 0; i < count; i++) {
+		const config_setting_t *item = config_setting_get_elem(providers, (unsigned)i);
+		struct mapping_payment_provider *entry = &mapping->providers[i];
+		char prefix[MAPPING_KEY_MAX];
+
+		snprintf(prefix, sizeof(prefix), "payment.providers.%s", config_setting_name(item));
+		entry->provider = loader_strdup(ld, config_setting_name(item));
+		if (!config_setting_is_group(item)) {
+			problem(
+			    ld, item,
+			    "`%s` must be a group; write %s = { financial_account_id = \"...\"; "
+			    "};",
+			    prefix, config_setting_name(item));
+			continue;
+		}
+		check_keys(ld, item, prefix, provider_keys);
+		read_payment_action(ld, item, prefix, &entry->manual_payment_action);
+		read_id(ld, item, prefix, "financial_account_id", "financial accounts",
+		        &entry->financial_account_id);
+		/* What the planner will use: the provider's own value, else the group's. */
+		payment_pair_check(
+		    ld, item, prefix,
+		    entry->manual_payment_action != NULL ? entry->manual_payment_action
+		                                         : mapping->manual_payment_action,
+		    entry->financial_account_id != NULL ? entry->financial_account_id
+		                                        : mapping->financial_account_id);
+	}
+}
+
+static void load_top_level(struct loader *ld, const config_setting_t *root, struct mapping *mapping)
+{
+	static const char *const contact_keys[] = {"search_existing", NULL};
+	const config_setting_t *at;
+	const config_setting_t *contacts;
+	const char *text;
+
+	mapping->prices_are_incl_tax = false;
+	read_bool(ld, root, "", "prices_are_incl_tax", &mapping->prices_are_incl_tax);
+
+	mapping->send_method = MAPPING_SEND_MANUAL;
+	text = read_string(ld, root, "", "send_method", &at);
+	if (text != NULL) {
+		if (strcmp(text, "Manual") == 0)
+			mapping->send_method = MAPPING_SEND_MANUAL;
+		else if (strcmp(text, "Email") == 0)
+			mapping->send_method = MAPPING_SEND_EMAIL;
+		else if (strcmp(text, "Peppol") == 0)
+			mapping->send_method = MAPPING_SEND_PEPPOL;
+		else
+			problem(ld, at,
+			        "`send_method` must be \"Manual\" (mark as sent), \"Email\" or "
+			        "\"Peppol\", not \"%.40s\"",
+			        text);
+	}
+
+	mapping->test_orders = MAPPING_TEST_ORDERS_SKIP;
+	text = read_string(ld, root, "", "test_orders", &at);
+	if (text != NULL) {
+		if (strcmp(text, "skip") == 0)
+			mapping->test_orders = MAPPING_TEST_ORDERS_SKIP;
+		else if (strcmp(text, "sync") == 0)
+			mapping->test_orders = MAPPING_TEST_ORDERS_SYNC;
+		else
+			problem(ld, at, "`test_orders` must be \"skip\" or \"sync\", not \"%.40s\"",
+			        text);
+	}
+
+	mapping->search_existing_contacts = true;
+	contacts = get_group(ld, root, "", "contacts");
+	if (contacts != NULL) {
+		check_keys(ld, contacts, "contacts", contact_keys);
+		read_bool(ld, contacts, "contacts", "search_existing",
+		          &mapping->search_existing_contacts);
+	}
+}
+
+int mapping_load(const char *path, struct mapping **out, FILE *problems, struct cn_error *err)
+{
+	static const char *const top_keys[] = {
+	    "vat_treatments", "prices_are_incl_tax", "ledger_accounts", "invoice", "send_method",
+	    "payment",        "test_orders",         "contacts",        NULL};
+	struct loader ld = {.path = path};
+	struct mapping *mapping = NULL;
+	config_t tree;
+	const config_setting_t *root;
+	FILE *probe;
+	int status = CN_INVALID;
+	bool tree_ready = false;
+
+	*out = NULL;
+	/* libconfig only says "file I/O error"; open it first to name the real cause. */
+	probe = fopen(path, "r");
+	if (probe == NULL) {
+		error_set(err,
+		          "%s: cannot read the mapping file (%s); fix the connection's `mapping`",
+		          path, strerror(errno));
+		if (problems != NULL)
+			fprintf(problems, "%s\n", err != NULL ? err->message : path);
+		goto out;
+	}
+	fclose(probe);
+
+	config_init(&tree);
+	tree_ready = true;
+	if (config_read_file(&tree, path) != CONFIG_TRUE) {
+		const char *file = config_error_file(&tree);
+		const char *text = config_error_text(&tree);
+
+		ld.problem_count++;
+		ld.entries = calloc(1, sizeof(*ld.entries));
+		if (ld.entries == NULL) {
+			ld.out_of_memory = true;
+			goto out;
+		}
+		ld.entry_count = 1;
+		snprintf(ld.entries[0].message, sizeof(ld.entries[0].message), "%s:%d: %s%s",
+		         file != NULL ? file : path, config_error_line(&tree),
+		         text != NULL ? text : "cannot be parsed",
+		         text != NULL && strcmp(text, "syntax error") == 0
+		             ? " (check this line and the end of the one before it: a missing "
+		               "`;`, `=`, quote or bracket)"
+		             : "");
+		goto out;
+	}
+
+	mapping = calloc(1, sizeof(*mapping));
+	if (mapping == NULL) {
+		ld.out_of_memory = true;
+		goto out;
+	}
+	mapping->path = loader_strdup(&ld, path);
+	root = config_root_setting(&tree);
+	check_keys(&ld, root, "", top_keys);
+	load_vat_treatments(&ld, root, mapping);
+	load_top_level(&ld, root, mapping);
+	load_ledger_accounts(&ld, root, mapping);
+	load_invoice(&ld, root, mapping);
+	load_payment(&ld, root, mapping);
+
+	if (ld.out_of_memory || ld.problem_count > 0)
+		goto out;
+	*out = mapping;
+	mapping = NULL;
+	status = CN_OK;
+out:
+	if (ld.out_of_memory) {
+		status = CN_ERR;
+		error_set(err, "%s: out of memory while loading the mapping", path);
+	} else {
+		loader_flush(&ld, problems, err);
+	}
+	free(ld.entries);
+	if (tree_ready)
+		config_destroy(&tree);
+	mapping_free(mapping);
+	return status;
+}
+
+void mapping_free(struct mapping *mapping)
+{
+	size_t i;
+
+	if (mapping == NULL)
+		return;
+	for (i = 0; i < mapping->vat_treatment_count; i++) {
+		free(mapping->vat_treatments[i].treatment);
+		free(mapping->vat_treatments[i].tax_rate_name);
+		free(mapping->vat_treatments[i].tax_rate_id);
+		free(mapping->vat_treatments[i].ledger_account_id);
+	}
+	free(mapping->vat_treatments);
+	for (i = 0; i < mapping->product_ledger_count; i++) {
+		free(mapping->product_ledgers[i].product_name);
+		free(mapping->product_ledgers[i].ledger_account_id);
+	}
+	free(mapping->product_ledgers);
+	for (i = 0; i < mapping->provider_count; i++) {
+		free(mapping->providers[i].provider);
+		free(mapping->providers[i].manual_payment_action);
+		free(mapping->providers[i].financial_account_id);
+	}
+	free(mapping->providers);
+	free(mapping->path);
+	free(mapping->ledger_account_id);
+	free(mapping->description_template);
+	free(mapping->reference_template);
+	free(mapping->workflow_id);
+	free(mapping->document_style_id);
+	free(mapping->manual_payment_action);
+	free(mapping->financial_account_id);
+	free(mapping);
+}
+
+const struct mapping_vat_treatment *mapping_find_vat_treatment(const struct mapping *mapping,
+                                                               const char *treatment)
+{
+	size_t i;
+
+	if (mapping == NULL || treatment == NULL)
+		return NULL;
+	for (i = 0; i < mapping->vat_treatment_count; i++)
+		if (mapping->vat_treatments[i].treatment != NULL &&
+		    strcmp(mapping->vat_treatments[i].treatment, treatment) == 0)
+			return &mapping->vat_treatments[i];
+	return NULL;
+}
+
+const struct mapping_payment_provider *mapping_find_provider(const struct mapping *mapping,
+                                                             const char *provider)
+{
+	size_t i;
+
+	if (mapping == NULL || provider == NULL || provider[0] == '\0')
+		return NULL;
+	for (i = 0; i < mapping->provider_count; i++)
+		if (mapping->providers[i].provider != NULL &&
+		    strcasecmp(mapping->providers[i].provider, provider) == 0)
+			return &mapping->providers[i];
+	return NULL;
+}
+
+const char *mapping_send_method_name(enum mapping_send_method method)
+{
+	switch (method) {
+	case MAPPING_SEND_EMAIL:
+		return "Email";
+	case MAPPING_SEND_PEPPOL:
+		return "Peppol";
+	case MAPPING_SEND_MANUAL:
+		break;
+	}
+	return "Manual";
+}

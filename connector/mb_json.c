@@ -1,0 +1,890 @@
+#include "mb_json.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The largest integer a double holds exactly: bigger JSON-number ids would
+ * already have lost digits inside the parser. */
+#define EXACT_DOUBLE_MAX 9007199254740992.0
+
+/* ---- small helpers ---- */
+
+/* Copies src into out, cutting on a UTF-8 character boundary. */
+static void copy_text(char *out, size_t size, const char *src)
+{
+	size_t length;
+
+	if (size == 0)
+		return;
+	if (src == NULL) {
+		out[0] = '\0';
+		return;
+	}
+	length = strlen(src);
+	if (length >= size) {
+		length = size - 1;
+		while (length > 0 && ((unsigned char)src[length] & 0xC0) == 0x80)
+			length--;
+	}
+	memcpy(out, src, length);
+	out[length] = '\0';
+}
+
+static const cJSON *field(const cJSON *obj, const char *name)
+{
+	return cJSON_GetObjectItemCaseSensitive(obj, name);
+}
+
+/* Display text: strings as they are, numbers printed, anything else "". */
+static void get_text(const cJSON *obj, const char *name, char *out, size_t size)
+{
+	const cJSON *item = field(obj, name);
+
+	if (cJSON_IsString(item)) {
+		copy_text(out, size, item->valuestring);
+	} else if (cJSON_IsNumber(item) && size > 0) {
+		double value = item->valuedouble;
+
+		if (value == floor(value) && fabs(value) <= EXACT_DOUBLE_MAX)
+			snprintf(out, size, "%.0f", value);
+		else
+			snprintf(out, size, "%g", value);
+	} else if (size > 0) {
+		out[0] = '\0';
+	}
+}
+
+static bool get_bool(const cJSON *obj, const char *name)
+{
+	return cJSON_IsTrue(field(obj, name));
+}
+
+/* An integer sent as a JSON number or a digit string; 0 when absent. */
+static int64_t get_int(const cJSON *obj, const char *name)
+{
+	const cJSON *item = field(obj, name);
+
+	if (cJSON_IsNumber(item) && fabs(item->valuedouble) <= EXACT_DOUBLE_MAX)
+		return (int64_t)item->valuedouble;
+	if (cJSON_IsString(item) && item->valuestring[0] != '\0') {
+		char *end = NULL;
+		long long value;
+
+		errno = 0;
+		value = strtoll(item->valuestring, &end, 10);
+		if (errno == 0 && end != NULL && *end == '\0')
+			return (int64_t)value;
+	}
+	return 0;
+}
+
+static int get_id(const cJSON *obj, const char *name, bool required, char *out, size_t size,
+                  struct cn_error *err)
+{
+	const cJSON *item = field(obj, name);
+
+	if (item == NULL || cJSON_IsNull(item)) {
+		if (size > 0)
+			out[0] = '\0';
+		if (!required)
+			return 0;
+		error_set(err, "Moneybird's answer has no %s", name);
+		return CN_INVALID;
+	}
+	if (mb_json_id(item, out, size) != 0) {
+		error_set(err, "Moneybird's answer has a malformed %s", name);
+		return CN_INVALID;
+	}
+	return 0;
+}
+
+static int get_money(const cJSON *obj, const char *name, int64_t *cents, struct cn_error *err)
+{
+	const cJSON *item = field(obj, name);
+
+	*cents = 0;
+	if (item == NULL || cJSON_IsNull(item))
+		return 0;
+	if (!cJSON_IsString(item) || mb_money_parse(item->valuestring, cents) != 0) {
+		error_set(err, "Moneybird's answer has %s that is not a decimal amount", name);
+		return CN_INVALID;
+	}
+	return 0;
+}
+
+/* ---- money, ids, headers ---- */
+
+int mb_money_format(int64_t cents, char *out, size_t size)
+{
+	uint64_t magnitude;
+	int written;
+
+	/* -(INT64_MIN) overflows; go through unsigned arithmetic instead. */
+	magnitude = cents < 0 ? (uint64_t)(-(cents + 1)) + 1u : (uint64_t)cents;
+	written = snprintf(out, size, "%s%" PRIu64 ".%02" PRIu64, cents < 0 ? "-" : "",
+	                   magnitude / 100u, magnitude % 100u);
+	if (written < 0 || (size_t)written >= size)
+		return CN_INVALID;
+	return 0;
+}
+
+int mb_money_parse(const char *text, int64_t *cents)
+{
+	const char *p = text;
+	bool negative = false;
+	uint64_t whole = 0;
+	uint64_t fraction = 0;
+	int fraction_digits = 0;
+	int whole_digits = 0;
+	uint64_t total;
+
+	if (text == NULL)
+		return CN_INVALID;
+	if (*p == '-') {
+		negative = true;
+		p++;
+	}
+	for (; isdigit((unsigned char)*p); p++) {
+		if (whole > (UINT64_MAX / 10u) / 100u)
+			return CN_INVALID;
+		whole = whole * 10u + (uint64_t)(*p - '0');
+		whole_digits++;
+	}
+	if (whole_digits == 0)
+		return CN_INVALID;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return CN_INVALID;
+		for (; isdigit((unsigned char)*p); p++) {
+			if (fraction_digits < 2)
+				fraction = fraction * 10u + (uint64_t)(*p - '0');
+			else if (*p != '0')
+				return CN_INVALID; /* sub-cent amounts are not money we book */
+			fraction_digits++;
+		}
+	}
+	if (*p != '\0')
+		return CN_INVALID;
+	if (fraction_digits == 1)
+		fraction *= 10u;
+	total = whole * 100u + fraction;
+	if (total > (uint64_t)INT64_MAX)
+		return CN_INVALID;
+	*cents = negative ? -(int64_t)total : (int64_t)total;
+	return 0;
+}
+
+bool mb_id_valid(const char *id)
+{
+	size_t i;
+
+	if (id == NULL || id[0] == '\0')
+		return false;
+	for (i = 0; id[i] != '\0'; i++) {
+		if (i >= 20 || !isdigit((unsigned char)id[i]))
+			return false;
+	}
+	return true;
+}
+
+int mb_json_id(const cJSON *item, char *out, size_t size)
+{
+	if (cJSON_IsString(item)) {
+		if (!mb_id_valid(item->valuestring) || strlen(item->valuestring) >= size)
+			return CN_INVALID;
+		copy_text(out, size, item->valuestring);
+		return 0;
+	}
+	if (cJSON_IsNumber(item)) {
+		double value = item->valuedouble;
+		int written;
+
+		if (value < 0 || value != floor(value) || value > EXACT_DOUBLE_MAX)
+			return CN_INVALID;
+		written = snprintf(out, size, "%.0f", value);
+		if (written < 0 || (size_t)written >= size)
+			return CN_INVALID;
+		return 0;
+	}
+	return CN_INVALID;
+}
+
+int mb_parse_reset_epoch(const char *value, int64_t now, int64_t *epoch)
+{
+	const char *p = value;
+	char *end = NULL;
+	long long parsed;
+
+	if (value == NULL)
+		return CN_INVALID;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return CN_INVALID;
+	errno = 0;
+	parsed = strtoll(p, &end, 10);
+	if (errno != 0 || end == p)
+		return CN_INVALID;
+	while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+		end++;
+	if (*end != '\0')
+		return CN_INVALID;
+	/* Moneybird documents epoch seconds; tolerate a delta as RFC 9110 has it. */
+	*epoch = parsed < 1000000000LL ? now + (int64_t)parsed : (int64_t)parsed;
+	return 0;
+}
+
+/* ---- error sentences ---- */
+
+struct appender {
+	char *buf;
+	size_t size;
+	size_t length;
+};
+
+/* Appends at most max bytes of text (0 = all), with control characters
+ * turned into spaces so one sentence stays one line. */
+static void append_n(struct appender *a, const char *text, size_t max)
+{
+	size_t i;
+
+	for (i = 0; text[i] != '\0' && (max == 0 || i < max); i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (a->length + 1 >= a->size)
+			break;
+		a->buf[a->length++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+	}
+	if (a->size > 0)
+		a->buf[a->length < a->size ? a->length : a->size - 1] = '\0';
+}
+
+static void append(struct appender *a, const char *text)
+{
+	append_n(a, text, 0);
+}
+
+/* {"field": ["msg", ...], ...} -> "field msg and msg; field2 msg" */
+static void append_field_messages(struct appender *a, const cJSON *errors)
+{
+	const cJSON *entry;
+	bool first_field = true;
+
+	cJSON_ArrayForEach(entry, errors)
+	{
+		const cJSON *message;
+		bool first_message = true;
+
+		if (!first_field)
+			append(a, "; ");
+		first_field = false;
+		if (entry->string != NULL && strcmp(entry->string, "base") != 0) {
+			append(a, entry->string);
+			append(a, " ");
+		}
+		if (cJSON_IsString(entry)) {
+			append(a, entry->valuestring);
+			continue;
+		}
+		cJSON_ArrayForEach(message, entry)
+		{
+			if (!cJSON_IsString(message))
+				continue;
+			if (!first_message)
+				append(a, " and ");
+			first_message = false;
+			append(a, message->valuestring);
+		}
+		if (first_message)
+			append(a, "is invalid");
+	}
+}
+
+/* Appends the text of an HTML <title> (an nginx 429 page); false if none. */
+static bool append_html_title(struct appender *a, const char *body, size_t length)
+{
+	size_t start = 0;
+	size_t end = 0;
+	size_t i;
+	char title[128];
+	size_t title_length;
+
+	for (i = 0; i + 7 <= length; i++) {
+		if (strncasecmp(body + i, "<title>", 7) == 0) {
+			start = i + 7;
+			break;
+		}
+	}
+	if (start == 0)
+		return false;
+	for (i = start; i + 8 <= length; i++) {
+		if (strncasecmp(body + i, "</title>", 8) == 0) {
+			end = i;
+			break;
+		}
+	}
+	if (end <= start)
+		return false;
+	title_length = end - start < sizeof(title) - 1 ? end - start : sizeof(title) - 1;
+	memcpy(title, body + start, title_length);
+	title[title_length] = '\0';
+	append(a, title);
+	return true;
+}
+
+void mb_error_sentence(const char *resource, long http_status, const char *body, size_t length,
+                       char *out, size_t size)
+{
+	struct appender a = {out, size, 0};
+	cJSON *root = NULL;
+	const cJSON *error;
+	char fallback[64];
+
+	if (size == 0)
+		return;
+	out[0] = '\0';
+	append(&a, resource != NULL ? resource : "request");
+	append(&a, ": ");
+	if (body != NULL && length > 0)
+		root = cJSON_ParseWithLength(body, length);
+	if (cJSON_IsObject(root)) {
+		error = field(root, "error");
+		if (cJSON_IsString(error) && error->valuestring[0] != '\0') {
+			append(&a, error->valuestring);
+			goto out;
+		}
+		if (cJSON_IsObject(error) && error->child != NULL) {
+			append_field_messages(&a, error);
+			goto out;
+		}
+		error = field(root, "message");
+		if (cJSON_IsString(error) && error->valuestring[0] != '\0') {
+			append(&a, error->valuestring);
+			goto out;
+		}
+	} else if (cJSON_IsString(root) && root->valuestring[0] != '\0') {
+		append(&a, root->valuestring); /* e.g. the 429 body "Retry later" */
+		goto out;
+	} else if (root == NULL && body != NULL && length > 0) {
+		if (append_html_title(&a, body, length))
+			goto out;
+	}
+	snprintf(fallback, sizeof(fallback), "HTTP %ld without a readable error", http_status);
+	append(&a, fallback);
+out:
+	cJSON_Delete(root);
+}
+
+/* ---- request bodies ---- */
+
+static bool present(const char *text)
+{
+	return text != NULL && text[0] != '\0';
+}
+
+/* Adds a string member when text is present; false on allocation failure. */
+static bool add_text(cJSON *obj, const char *name, const char *text)
+{
+	if (!present(text))
+		return true;
+	return cJSON_AddStringToObject(obj, name, text) != NULL;
+}
+
+static bool add_money(cJSON *obj, const char *name, int64_t cents)
+{
+	char amount[32];
+
+	if (mb_money_format(cents, amount, sizeof(amount)) != 0)
+		return false;
+	return cJSON_AddStringToObject(obj, name, amount) != NULL;
+}
+
+static bool id_ok_or_absent(const char *id)
+{
+	return !present(id) || mb_id_valid(id);
+}
+
+/* Prints root, deletes it, and reports failure. */
+static char *finish_body(cJSON *root, bool ok, struct cn_error *err)
+{
+	char *text = NULL;
+
+	if (ok)
+		text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (text == NULL)
+		error_set(err, "out of memory building a Moneybird request");
+	return text;
+}
+
+char *mb_json_contact_body(const struct mb_contact_request *req, struct cn_error *err)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *contact = cJSON_AddObjectToObject(root, "contact");
+	bool ok = contact != NULL;
+
+	if (!present(req->company_name) && !present(req->firstname) && !present(req->lastname)) {
+		cJSON_Delete(root);
+		error_set(err, "a contact needs a company name or a first or last name");
+		return NULL;
+	}
+	ok = ok && add_text(contact, "company_name", req->company_name);
+	ok = ok && add_text(contact, "firstname", req->firstname);
+	ok = ok && add_text(contact, "lastname", req->lastname);
+	ok = ok && add_text(contact, "address1", req->address1);
+	ok = ok && add_text(contact, "address2", req->address2);
+	ok = ok && add_text(contact, "zipcode", req->zipcode);
+	ok = ok && add_text(contact, "city", req->city);
+	ok = ok && add_text(contact, "country", req->country);
+	ok = ok && add_text(contact, "send_invoices_to_email", req->send_invoices_to_email);
+	ok = ok && add_text(contact, "tax_number", req->tax_number);
+	ok = ok && add_text(contact, "si_identifier", req->si_identifier);
+	ok = ok && add_text(contact, "si_identifier_type", req->si_identifier_type);
+	ok = ok && add_text(contact, "customer_id", req->customer_id);
+	return finish_body(root, ok, err);
+}
+
+char *mb_json_invoice_body(const struct mb_invoice_request *req, struct cn_error *err)
+{
+	cJSON *root = NULL;
+	cJSON *invoice;
+	cJSON *details;
+	bool ok;
+	size_t i;
+
+	if (!mb_id_valid(req->contact_id) || !id_ok_or_absent(req->workflow_id) ||
+	    !id_ok_or_absent(req->document_style_id)) {
+		error_set(
+		    err,
+		    "the invoice's contact, workflow or document style id is not a Moneybird id");
+		return NULL;
+	}
+	if (req->line_count == 0 || req->lines == NULL) {
+		error_set(err, "an invoice needs at least one line");
+		return NULL;
+	}
+	for (i = 0; i < req->line_count; i++) {
+		if (!id_ok_or_absent(req->lines[i].tax_rate_id) ||
+		    !id_ok_or_absent(req->lines[i].ledger_account_id)) {
+			error_set(err,
+			          "invoice line %zu has a tax rate or ledger account id that is "
+			          "not a Moneybird id",
+			          i + 1);
+			return NULL;
+		}
+	}
+	root = cJSON_CreateObject();
+	invoice = cJSON_AddObjectToObject(root, "sales_invoice");
+	ok = invoice != NULL;
+	ok = ok && add_text(invoice, "contact_id", req->contact_id);
+	ok = ok && add_text(invoice, "reference", req->reference);
+	ok = ok && add_text(invoice, "invoice_date", req->invoice_date);
+	ok = ok && add_text(invoice, "currency", req->currency);
+	ok = ok && cJSON_AddBoolToObject(invoice, "prices_are_incl_tax",
+	                                 req->prices_are_incl_tax) != NULL;
+	ok = ok && add_text(invoice, "workflow_id", req->workflow_id);
+	ok = ok && add_text(invoice, "document_style_id", req->document_style_id);
+	details = ok ? cJSON_AddArrayToObject(invoice, "details_attributes") : NULL;
+	ok = ok && details != NULL;
+	for (i = 0; ok && i < req->line_count; i++) {
+		const struct mb_invoice_line *line = &req->lines[i];
+		cJSON *detail = cJSON_CreateObject();
+
+		ok = detail != NULL && cJSON_AddItemToArray(details, detail);
+		ok = ok && add_text(detail, "description", line->description);
+		ok = ok && add_money(detail, "price", line->price_cents);
+		ok = ok && add_text(detail, "amount", present(line->amount) ? line->amount : "1");
+		ok = ok && add_text(detail, "tax_rate_id", line->tax_rate_id);
+		ok = ok && add_text(detail, "ledger_account_id", line->ledger_account_id);
+	}
+	return finish_body(root, ok, err);
+}
+
+char *mb_json_payment_body(const struct mb_payment_request *req, struct cn_error *err)
+{
+	cJSON *root;
+	cJSON *payment;
+	bool ok;
+
+	if (!present(req->payment_date) || !id_ok_or_absent(req->financial_account_id)) {
+		error_set(err, "a payment needs a payment date and a valid financial account id");
+		return NULL;
+	}
+	root = cJSON_CreateObject();
+	payment = cJSON_AddObjectToObject(root, "payment");
+	ok = payment != NULL;
+	ok = ok && add_text(payment, "payment_date", req->payment_date);
+	ok = ok && add_money(payment, "price", req->price_cents);
+	ok = ok && add_text(payment, "transaction_identifier", req->transaction_identifier);
+	ok = ok && add_text(payment, "manual_payment_action", req->manual_payment_action);
+	ok = ok && add_text(payment, "financial_account_id", req->financial_account_id);
+	return finish_body(root, ok, err);
+}
+
+char *mb_json_send_body(const char *delivery_method, struct cn_error *err)
+{
+	cJSON *root;
+	cJSON *sending;
+	bool ok;
+
+	if (delivery_method == NULL ||
+	    (strcmp(delivery_method, "Email") != 0 && strcmp(delivery_method, "Peppol") != 0 &&
+	     strcmp(delivery_method, "Manual") != 0)) {
+		error_set(err, "the delivery method must be Email, Peppol or Manual");
+		return NULL;
+	}
+	root = cJSON_CreateObject();
+	sending = cJSON_AddObjectToObject(root, "sales_invoice_sending");
+	ok = sending != NULL && add_text(sending, "delivery_method", delivery_method);
+	return finish_body(root, ok, err);
+}
+
+char *mb_json_webhook_body(const char *url, const char *const *events, size_t event_count,
+                           struct cn_error *err)
+{
+	cJSON *root;
+	cJSON *list;
+	bool ok;
+	size_t i;
+
+	if (!present(url)) {
+		error_set(err, "a webhook needs a URL");
+		return NULL;
+	}
+	root = cJSON_CreateObject();
+	ok = add_text(root, "url", url);
+	list = ok ? cJSON_AddArrayToObject(root, "enabled_events") : NULL;
+	ok = ok && list != NULL;
+	for (i = 0; ok && i < event_count; i++) {
+		cJSON *event = cJSON_CreateString(events[i]);
+
+		ok = event != NULL && cJSON_AddItemToArray(list, event);
+	}
+	return finish_body(root, ok, err);
+}
+
+char *mb_json_ids_body(const char *const *ids, size_t id_count, struct cn_error *err)
+{
+	cJSON *root;
+	cJSON *list;
+	bool ok;
+	size_t i;
+
+	if (id_count == 0 || id_count > MB_SYNC_MAX_IDS) {
+		error_set(err, "a synchronization request takes 1 to %d ids, not %zu",
+		          MB_SYNC_MAX_IDS, id_count);
+		return NULL;
+	}
+	for (i = 0; i < id_count; i++) {
+		if (!mb_id_valid(ids[i])) {
+			error_set(err,
+			          "id %zu of the synchronization request is not a Moneybird id",
+			          i + 1);
+			return NULL;
+		}
+	}
+	root = cJSON_CreateObject();
+	list = cJSON_AddArrayToObject(root, "ids");
+	ok = list != NULL;
+	for (i = 0; ok && i < id_count; i++) {
+		cJSON *id = cJSON_CreateString(ids[i]);
+
+		ok = id != NULL && cJSON_AddItemToArray(list, id);
+	}
+	return finish_body(root, ok, err);
+}
+
+/* ---- typed results ---- */
+
+static int need_object(const cJSON *obj, const char *what, struct cn_error *err)
+{
+	if (cJSON_IsObject(obj))
+		return 0;
+	error_set(err, "Moneybird's answer is not a %s object", what);
+	return CN_INVALID;
+}
+
+int mb_json_administration(const cJSON *obj, struct mb_administration *out, struct cn_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (need_object(obj, "administration", err) != 0 ||
+	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+		return CN_INVALID;
+	get_text(obj, "name", out->name, sizeof(out->name));
+	get_text(obj, "currency", out->currency, sizeof(out->currency));
+	get_text(obj, "country", out->country, sizeof(out->country));
+	get_text(obj, "time_zone", out->time_zone, sizeof(out->time_zone));
+	return 0;
+}
+
+int mb_json_contact(const cJSON *obj, struct mb_contact *out, struct cn_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (need_object(obj, "contact", err) != 0 ||
+	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+		return CN_INVALID;
+	get_text(obj, "customer_id", out->customer_id, sizeof(out->customer_id));
+	get_text(obj, "company_name", out->company_name, sizeof(out->company_name));
+	get_text(obj, "firstname", out->firstname, sizeof(out->firstname));
+	get_text(obj, "lastname", out->lastname, sizeof(out->lastname));
+	get_text(obj, "tax_number", out->tax_number, sizeof(out->tax_number));
+	get_text(obj, "si_identifier", out->si_identifier, sizeof(out->si_identifier));
+	get_text(obj, "si_identifier_type", out->si_identifier_type,
+	         sizeof(out->si_identifier_type));
+	get_text(obj, "send_invoices_to_email", out->send_invoices_to_email,
+	         sizeof(out->send_invoices_to_email));
+	get_text(obj, "country", out->country, sizeof(out->country));
+	out->archived = get_bool(obj, "archived");
+	out->version = get_int(obj, "version");
+	return 0;
+}
+
+int mb_json_payment(const cJSON *obj, struct mb_payment *out, struct cn_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (need_object(obj, "payment", err) != 0 ||
+	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0 ||
+	    get_money(obj, "price", &out->price_cents, err) != 0 ||
+	    get_id(obj, "financial_account_id", false, out->financial_account_id,
+	           sizeof(out->financial_account_id), err) != 0)
+		return CN_INVALID;
+	get_text(obj, "payment_date", out->payment_date, sizeof(out->payment_date));
+	get_text(obj, "transaction_identifier", out->transaction_identifier,
+	         sizeof(out->transaction_identifier));
+	get_text(obj, "manual_payment_action", out->manual_payment_action,
+	         sizeof(out->manual_payment_action));
+	return 0;
+}
+
+int mb_json_sales_invoice(const cJSON *obj, struct mb_sales_invoice *out, struct cn_error *err)
+{
+	const cJSON *payments;
+	const cJSON *payment;
+
+	memset(out, 0, sizeof(*out));
+	if (need_object(obj, "sales invoice", err) != 0 ||
+	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0 ||
+	    get_id(obj, "contact_id", false, out->contact_id, sizeof(out->contact_id), err) != 0 ||
+	    get_money(obj, "total_price_excl_tax", &out->total_price_excl_tax_cents, err) != 0 ||
+	    get_money(obj, "total_price_incl_tax", &out->total_price_incl_tax_cents, err) != 0 ||
+	    get_money(obj, "total_paid", &out->total_paid_cents, err) != 0 ||
+	    get_money(obj, "total_unpaid", &out->total_unpaid_cents, err) != 0)
+		return CN_INVALID;
+	get_text(obj, "invoice_id", out->invoice_id, sizeof(out->invoice_id));
+	get_text(obj, "reference", out->reference, sizeof(out->reference));
+	get_text(obj, "state", out->state, sizeof(out->state));
+	get_text(obj, "currency", out->currency, sizeof(out->currency));
+	get_text(obj, "invoice_date", out->invoice_date, sizeof(out->invoice_date));
+	get_text(obj, "paid_at", out->paid_at, sizeof(out->paid_at));
+	out->prices_are_incl_tax = get_bool(obj, "prices_are_incl_tax");
+	out->version = get_int(obj, "version");
+	payments = field(obj, "payments");
+	cJSON_ArrayForEach(payment, payments)
+	{
+		out->payment_count_total++;
+		if (out->payment_count >= MB_INVOICE_MAX_PAYMENTS)
+			continue;
+		if (mb_json_payment(payment, &out->payments[out->payment_count], err) != 0) {
+			error_prefix(err, "sales invoice %s", out->id);
+			return CN_INVALID;
+		}
+		out->payment_count++;
+	}
+	return 0;
+}
+
+int mb_json_tax_rate(const cJSON *obj, struct mb_tax_rate *out, struct cn_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (need_object(obj, "tax rate", err) != 0 ||
+	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+		return CN_INVALID;
+	get_text(obj, "name", out->name, sizeof(out->name));
+	get_text(obj, "percentage", out->percentage, sizeof(out->percentage));
+	get_text(obj, "tax_rate_type", out->tax_rate_type, sizeof(out->tax_rate_type));
+	get_text(obj, "country", out->country, sizeof(out->country));
+	out->active = get_bool(obj, "active");
+	return 0;
+}
+
+int mb_json_ledger_account(const cJSON *obj, struct mb_ledger_account *out, struct cn_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (need_object(obj, "ledger account", err) != 0 ||
+	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+		return CN_INVALID;
+	get_text(obj, "name", out->name, sizeof(out->name));
+	get_text(obj, "account_type", out->account_type, sizeof(out->account_type));
+	get_text(obj, "account_id", out->account_id, sizeof(out->account_id));
+	out->active = get_bool(obj, "active");
+	return 0;
+}
+
+int mb_json_financial_account(const cJSON *obj, struct mb_financial_account *out,
+                              struct cn_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (need_object(obj, "financial account", err) != 0 ||
+	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+		return CN_INVALID;
+	get_text(obj, "name", out->name, sizeof(out->name));
+	get_text(obj, "type", out->type, sizeof(out->type));
+	get_text(obj, "identifier", out->identifier, sizeof(out->identifier));
+	get_text(obj, "currency", out->currency, sizeof(out->currency));
+	out->active = get_bool(obj, "active");
+	return 0;
+}
+
+int mb_json_workflow(const cJSON *obj, struct mb_workflow *out, struct cn_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (need_object(obj, "workflow", err) != 0 ||
+	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+		return CN_INVALID;
+	get_text(obj, "name", out->name, sizeof(out->name));
+	get_text(obj, "type", out->type, sizeof(out->type));
+	get_text(obj, "currency", out->currency, sizeof(out->currency));
+	out->is_default = get_bool(obj, "default");
+	out->prices_are_incl_tax = get_bool(obj, "prices_are_incl_tax");
+	out->active = get_bool(obj, "active");
+	return 0;
+}
+
+int mb_json_document_style(const cJSON *obj, struct mb_document_style *out, struct cn_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (need_object(obj, "document style", err) != 0 ||
+	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+		return CN_INVALID;
+	get_text(obj, "name", out->name, sizeof(out->name));
+	out->is_default = get_bool(obj, "default");
+	return 0;
+}
+
+int mb_json_webhook(const cJSON *obj, struct mb_webhook *out, struct cn_error *err)
+{
+	const cJSON *event;
+	struct appender events;
+
+	memset(out, 0, sizeof(*out));
+	if (need_object(obj, "webhook", err) != 0 ||
+	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+		return CN_INVALID;
+	get_text(obj, "url", out->url, sizeof(out->url));
+	get_text(obj, "token", out->token, sizeof(out->token));
+	get_text(obj, "secret", out->secret, sizeof(out->secret));
+	get_text(obj, "deactivated_at", out->deactivated_at, sizeof(out->deactivated_at));
+	out->last_http_status = (long)get_int(obj, "last_http_status");
+	events.buf = out->enabled_events;
+	events.size = sizeof(out->enabled_events);
+	events.length = 0;
+	cJSON_ArrayForEach(event, field(obj, "enabled_events"))
+	{
+		if (!cJSON_IsString(event))
+			continue;
+		if (events.length > 0)
+			append(&events, ",");
+		append(&events, event->valuestring);
+	}
+	return 0;
+}
+
+int mb_json_sync_entry(const cJSON *obj, struct mb_sync_entry *out, struct cn_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (need_object(obj, "synchronization entry", err) != 0 ||
+	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+		return CN_INVALID;
+	out->version = get_int(obj, "version");
+	return 0;
+}
+
+/* ---- exact matching after a free-text search ---- */
+
+/* Compares ignoring case and the spaces/dots people put in VAT numbers. */
+static bool same_tax_number(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == ' ' || *a == '.' || *a == '-')
+			a++;
+		while (*b == ' ' || *b == '.' || *b == '-')
+			b++;
+		if (*a == '\0' || *b == '\0')
+			return *a == *b;
+		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+			return false;
+		a++;
+		b++;
+	}
+}
+
+/* send_invoices_to_email may hold several comma-separated addresses. */
+static bool email_list_contains(const char *list, const char *email)
+{
+	size_t want = strlen(email);
+	const char *p = list;
+
+	while (*p != '\0') {
+		const char *start;
+		const char *end;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		start = p;
+		while (*p != '\0' && *p != ',')
+			p++;
+		end = p;
+		while (end > start && end[-1] == ' ')
+			end--;
+		if ((size_t)(end - start) == want && want > 0 &&
+		    strncasecmp(start, email, want) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool mb_json_contact_matches(const cJSON *contact, enum mb_contact_field which, const char *value)
+{
+	const cJSON *item;
+	const char *text;
+
+	if (value == NULL || value[0] == '\0')
+		return false;
+	switch (which) {
+	case MB_CONTACT_FIELD_CUSTOMER_ID:
+		item = field(contact, "customer_id");
+		break;
+	case MB_CONTACT_FIELD_TAX_NUMBER:
+		item = field(contact, "tax_number");
+		break;
+	case MB_CONTACT_FIELD_SI_IDENTIFIER:
+		item = field(contact, "si_identifier");
+		break;
+	case MB_CONTACT_FIELD_EMAIL:
+		item = field(contact, "send_invoices_to_email");
+		break;
+	case MB_CONTACT_FIELD_COMPANY_NAME:
+		item = field(contact, "company_name");
+		break;
+	default:
+		return false;
+	}
+	if (!cJSON_IsString(item))
+		return false;
+	text = item->valuestring;
+	switch (which) {
+	case MB_CONTACT_FIELD_TAX_NUMBER:
+		return same_tax_number(text, value);
+	case MB_CONTACT_FIELD_EMAIL:
+		return email_list_contains(text, value);
+	default:
+		return strcmp(text, value) == 0;
+	}
+}

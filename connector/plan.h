@@ -1,0 +1,195 @@
+/*
+ * The planner: a parsed bookto order plus the connection's mapping, its
+ * Moneybird tax rates and its time zone become the exact Moneybird requests
+ * (contact, sales invoice, payment) that mb_client sends, with every amount
+ * in integer cents and the invoice total checked against bookto's before
+ * anything is written. Pure: no network, no database, no clock; the only I/O
+ * is plan_zone_load(), which reads a time zone file once per connection.
+ * Anything that cannot be planned comes back as a park reason: one sentence a
+ * bookkeeper can act on, naming the mapping key to add or the figure to check.
+ * The sync engine and `preview` share it, so a preview is what sync will do.
+ */
+#ifndef BM_PLAN_H
+#define BM_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bookto.h"
+#include "error.h"
+#include "mapping.h"
+#include "mb_client.h"
+
+/* ---- time zones ---- */
+
+/*
+ * An IANA time zone read from the TZif file under $TZDIR (default
+ * /usr/share/zoneinfo), including the POSIX rule in its footer for dates past
+ * the last listed transition. Immutable after loading, so one loaded zone may
+ * be used by every thread: unlike setenv("TZ") + localtime_r, nothing
+ * process-wide changes.
+ */
+struct plan_zone;
+
+/* Loads zone `name` ("UTC" works without a file). *out is owned by the caller
+ * (plan_zone_free). CN_INVALID with a sentence for an unknown or bad zone. */
+int plan_zone_load(const char *name, struct plan_zone **out, struct cn_error *err) MUST_CHECK;
+void plan_zone_free(struct plan_zone *zone);
+
+/* The zone's offset from UTC in seconds at `epoch` (e.g. 7200 for CEST); NULL is UTC. */
+int32_t plan_zone_offset(const struct plan_zone *zone, int64_t epoch);
+
+/* The local calendar date of `epoch` as "YYYY-MM-DD". CN_INVALID outside years 1..9999. */
+int plan_local_date(const struct plan_zone *zone, int64_t epoch, char out[11]) MUST_CHECK;
+
+/* ---- contacts ---- */
+
+#define PLAN_CONTACT_KEY_LENGTH 18
+
+/*
+ * The Moneybird customer_id of a buyer, derived from match_ref alone:
+ * "9" followed by the first 8 bytes of SHA-256(match_ref) read as a
+ * big-endian unsigned 64-bit number, taken modulo 10^17 and written as 17
+ * zero-padded decimal digits. Always 18 digits starting with 9, so it matches
+ * Moneybird's `contacts/customer_id/{customer_id}` pattern (^\d+$) and can
+ * never meet the small sequential numbers Moneybird assigns itself. Stable
+ * forever: changing it would duplicate every known buyer.
+ */
+void plan_contact_key(const char *match_ref, char out[PLAN_CONTACT_KEY_LENGTH + 1]);
+
+struct plan_contact {
+	/* Ready for mb_contact_create(); points into this struct's strings. */
+	struct mb_contact_request request;
+	char customer_id[PLAN_CONTACT_KEY_LENGTH + 1];
+	/* Exact-match searches for adopting a hand-made contact (tried in this
+	 * order); NULL when contacts.search_existing is off or the buyer has none. */
+	const char *search_tax_number;
+	const char *search_email;
+	/* Why something of the buyer was left out (e.g. a Peppol id Moneybird
+	 * cannot take), for the audit/preview; NULL when nothing was. */
+	char *note;
+	char *owned[16]; /* the strings the pointers above refer to */
+	size_t owned_count;
+};
+
+/*
+ * Plans the buyer's contact. Name rule (Moneybird needs a company name or a
+ * first or last name): buyer.company as company_name, with first/last name
+ * as well when given; else first_name/last_name; else the email address as
+ * company_name; else match_ref as company_name. The Peppol id
+ * "SCHEME:IDENTIFIER" (optionally prefixed "iso6523-actorid-upis::") becomes
+ * si_identifier_type SCHEME and si_identifier IDENTIFIER when SCHEME is one
+ * of the codes Moneybird accepts; otherwise it is left out and `note` says so.
+ * Returns 0 with *out (plan_contact_free), CN_INVALID with *park_reason
+ * (caller frees) when the order has no match_ref, CN_ERR without memory.
+ */
+int plan_contact(const struct bookto_order *order, const struct mapping *mapping,
+                 struct plan_contact **out, char **park_reason, struct cn_error *err) MUST_CHECK;
+void plan_contact_free(struct plan_contact *contact);
+
+/* ---- sales invoice ---- */
+
+struct plan_invoice {
+	/* Ready for mb_sales_invoice_create(); points into this struct. */
+	struct mb_invoice_request request;
+	struct mb_invoice_line line; /* the one line; request.lines points here */
+	char *reference;
+	char *description;
+	char invoice_date[11];
+	char *currency;
+	char *contact_id; /* NULL when planned without one (preview) */
+	char *tax_rate_id;
+	char *ledger_account_id;
+	char *workflow_id;
+	char *document_style_id;
+	char *tax_rate_name; /* for messages and preview */
+	/* What Moneybird will compute for the planned invoice, checked equal to
+	 * bookto's figures before the plan is returned. */
+	int64_t total_excl_cents;
+	int64_t total_tax_cents;
+	int64_t total_incl_cents;
+	int64_t order_total_incl_cents; /* bookto's total_incl */
+};
+
+/*
+ * The invoice reference from invoice.reference (default the order number).
+ * *out is owned by the caller; CN_INVALID with *park_reason when it renders
+ * empty or longer than 255 bytes.
+ */
+int plan_reference(const struct bookto_order *order, const struct mapping *mapping, char **out,
+                   char **park_reason, struct cn_error *err) MUST_CHECK;
+
+/*
+ * Plans the sales invoice: the tax rate by the mapping rule for the order's
+ * vat_treatment (only active sales_invoice rates; percentages compared as
+ * numbers, so "21.0" equals "21"), one line (description from
+ * invoice.description, price excl_vat or total_incl per prices_are_incl_tax,
+ * amount "1", ledger account by product, treatment, default), the reference,
+ * invoice_date = paid_at's date in `zone`, currency, workflow and document
+ * style. Then the totals check: Moneybird's total for that line (tax = rate
+ * of the excl amount, or taken out of the incl amount, rounded half away from
+ * zero to cents) must equal total_incl and the tax must equal bookto's vat.
+ * contact_id may be NULL (preview). Returns 0 with *out (plan_invoice_free);
+ * CN_INVALID with *park_reason (caller frees) for anything a person must fix;
+ * CN_ERR without memory (err says so).
+ */
+int plan_invoice(const struct bookto_order *order, const struct mapping *mapping,
+                 const struct mb_tax_rate *tax_rates, size_t tax_rate_count,
+                 const struct plan_zone *zone, const char *contact_id, struct plan_invoice **out,
+                 char **park_reason, struct cn_error *err) MUST_CHECK;
+void plan_invoice_free(struct plan_invoice *invoice);
+
+/*
+ * The check after creation: Moneybird's total_price_incl_tax of the created
+ * draft must equal the planned total. 0 when it does; CN_INVALID with
+ * *park_reason naming the draft's id and both figures otherwise.
+ */
+int plan_check_created_total(const struct plan_invoice *plan, int64_t created_total_incl_cents,
+                             const char *created_invoice_id, char **park_reason) MUST_CHECK;
+
+/* ---- payment, send, test orders ---- */
+
+struct plan_payment {
+	struct mb_payment_request request; /* points into this struct */
+	char payment_date[11];
+	char *transaction_identifier;
+	char *manual_payment_action;
+	char *financial_account_id;
+};
+
+/*
+ * Plans the payment: payment_date = paid_at's date in `zone`, price =
+ * total_incl, transaction_identifier = order_id, manual_payment_action and
+ * financial_account_id from payment.providers.<payment_provider> first, then
+ * from payment. Returns like plan_invoice.
+ */
+int plan_payment(const struct bookto_order *order, const struct mapping *mapping,
+                 const struct plan_zone *zone, struct plan_payment **out, char **park_reason,
+                 struct cn_error *err) MUST_CHECK;
+void plan_payment_free(struct plan_payment *payment);
+
+/* send_invoice's delivery_method: "Manual", "Email" or "Peppol". */
+const char *plan_send_method(const struct mapping *mapping);
+
+enum plan_test_policy { PLAN_SYNC, PLAN_SKIP };
+
+/* PLAN_SKIP for a test order under test_orders = "skip", else PLAN_SYNC. */
+enum plan_test_policy plan_test_order_policy(const struct bookto_order *order,
+                                             const struct mapping *mapping);
+
+/* ---- helpers shared with preview and tests ---- */
+
+/* A percentage such as "21", "21.0" or "5.5" in ten-thousandths of a percent
+ * (21 % -> 210000). CN_INVALID for anything else, or above 100 %. */
+int plan_percentage_parse(const char *text, int64_t *out) MUST_CHECK;
+
+/* Tax in cents on `amount_cents` at `percentage` (ten-thousandths of a
+ * percent), rounded half away from zero; with `included` the tax is taken out
+ * of an amount that already contains it. Exact for any bookto amount. */
+int64_t plan_tax_cents(int64_t amount_cents, int64_t percentage, bool included);
+
+/* Cents as "121.00" / "-0.05" into out (at least 24 bytes). */
+void plan_format_cents(int64_t cents, char *out, size_t out_size);
+
+#endif

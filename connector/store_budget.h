@@ -1,0 +1,33 @@
+/*
+ * The SQL behind the shared Moneybird rate budget (see budget.h): a sliding
+ * log of granted calls per token key in rate_budget_calls, a per-token row in
+ * rate_budgets whose lock serialises grants and which holds the pause set by
+ * a 429. Call these outside an open transaction so the row lock is held only
+ * for the one statement.
+ */
+#ifndef BM_STORE_BUDGET_H
+#define BM_STORE_BUDGET_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* Grants one call if fewer than `allowed` were granted in the last window_ms.
+ * *granted tells which; *retry_at_ms is the epoch ms when a slot frees (or
+ * the pause ends) when not granted; *used is the count in the window. */
+int store_budget_take(PGconn *conn, const char *token_key, int allowed, int64_t window_ms,
+                      int priority, bool *granted, int64_t *retry_at_ms, int *used,
+                      struct cn_error *err) MUST_CHECK;
+
+/* Pauses the token until until_epoch (0 = unknown: default_seconds from now),
+ * never longer than max_seconds from now; an existing later pause stays. */
+int store_budget_pause(PGconn *conn, const char *token_key, int64_t until_epoch,
+                       int default_seconds, int max_seconds, struct cn_error *err) MUST_CHECK;
+
+/* Calls in the last window_ms and the pause end (epoch ms, 0 = none). */
+int store_budget_read(PGconn *conn, const char *token_key, int64_t window_ms, int *used,
+                      int64_t *paused_until_ms, struct cn_error *err) MUST_CHECK;
+
+#endif

@@ -1,0 +1,579 @@
+/*
+ * mapping_load: the shipped mappings/default.cfg, defaults of a minimal file,
+ * every validation rule with its file:line, unknown keys at each level, and
+ * the lookups the planner uses.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mapping.h"
+
+static char tmpdir[512];
+static unsigned file_counter;
+
+static int group_setup(void **state)
+{
+	const char *base = getenv("BM_TEST_TMPDIR");
+
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_mapping.XXXXXX",
+	         base != NULL && base[0] != '\0' ? base : "/tmp");
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+	char path[600];
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < file_counter; i++) {
+		snprintf(path, sizeof(path), "%s/m%u.cfg", tmpdir, i);
+		unlink(path);
+	}
+	return rmdir(tmpdir);
+}
+
+struct result {
+	int status;
+	struct mapping *mapping;
+	struct cn_error err;
+	char *problems;
+	char path[600];
+};
+
+static void result_free(struct result *result)
+{
+	mapping_free(result->mapping);
+	free(result->problems);
+	memset(result, 0, sizeof(*result));
+}
+
+static void load_path(struct result *result, const char *path)
+{
+	size_t size = 0;
+	FILE *problems;
+
+	memset(result, 0, sizeof(*result));
+	snprintf(result->path, sizeof(result->path), "%s", path);
+	problems = open_memstream(&result->problems, &size);
+	assert_non_null(problems);
+	result->status = mapping_load(path, &result->mapping, problems, &result->err);
+	assert_int_equal(fclose(problems), 0);
+	if (result->status == CN_OK) {
+		assert_non_null(result->mapping);
+		assert_string_equal(result->problems, "");
+	} else {
+		assert_null(result->mapping);
+		assert_true(result->err.message[0] != '\0');
+	}
+}
+
+static void load_text(struct result *result, const char *text)
+{
+	char path[600];
+	FILE *file;
+
+	snprintf(path, sizeof(path), "%s/m%u.cfg", tmpdir, file_counter++);
+	file = fopen(path, "w");
+	assert_non_null(file);
+	assert_true(fputs(text, file) >= 0);
+	assert_int_equal(fclose(file), 0);
+	load_path(result, path);
+}
+
+/* Asserts that the problems contain "<path>:<line>: " followed by `fragment` on one line. */
+static void assert_problem(const struct result *result, unsigned line, const char *fragment)
+{
+	char prefix[700];
+	const char *at = result->problems;
+
+	snprintf(prefix, sizeof(prefix), "%s:%u: ", result->path, line);
+	while (at != NULL && *at != '\0') {
+		const char *end = strchr(at, '\n');
+		size_t length = end != NULL ? (size_t)(end - at) : strlen(at);
+
+		if (strncmp(at, prefix, strlen(prefix)) == 0) {
+			char *copy = strndup(at, length);
+			bool found;
+
+			assert_non_null(copy);
+			found = strstr(copy, fragment) != NULL;
+			free(copy);
+			if (found)
+				return;
+		}
+		at = end != NULL ? end + 1 : NULL;
+	}
+	print_error("expected \"%s\" + \"%s\" in:\n%s\n", prefix, fragment, result->problems);
+	fail();
+}
+
+#define MINIMAL "vat_treatments = { standard = { by = \"percentage\"; }; };\n"
+
+static void test_default_cfg_loads(void **state)
+{
+	const char *source = getenv("BM_SOURCE_DIR");
+	const struct mapping_vat_treatment *entry;
+	struct result result;
+	char path[600];
+
+	(void)state;
+	assert_non_null(source);
+	snprintf(path, sizeof(path), "%s/mappings/default.cfg", source);
+	load_path(&result, path);
+	assert_int_equal(result.status, CN_OK);
+	assert_int_equal(result.mapping->vat_treatment_count, 5);
+
+	entry = mapping_find_vat_treatment(result.mapping, "standard");
+	assert_non_null(entry);
+	assert_int_equal(entry->rule, MAPPING_RATE_BY_PERCENTAGE);
+	entry = mapping_find_vat_treatment(result.mapping, "reverse_charge");
+	assert_non_null(entry);
+	assert_int_equal(entry->rule, MAPPING_RATE_BY_NAME);
+	assert_string_equal(entry->tax_rate_name, "BTW verlegd");
+	entry = mapping_find_vat_treatment(result.mapping, "export");
+	assert_non_null(entry);
+	assert_string_equal(entry->tax_rate_name, "Export buiten EU");
+	entry = mapping_find_vat_treatment(result.mapping, "exempt");
+	assert_non_null(entry);
+	assert_string_equal(entry->tax_rate_name, "Vrijgesteld");
+	entry = mapping_find_vat_treatment(result.mapping, "oss");
+	assert_non_null(entry);
+	assert_int_equal(entry->rule, MAPPING_RATE_BY_COUNTRY_PERCENTAGE);
+	assert_null(mapping_find_vat_treatment(result.mapping, "margin"));
+
+	assert_false(result.mapping->prices_are_incl_tax);
+	assert_null(result.mapping->ledger_account_id);
+	assert_string_equal(result.mapping->description_template, MAPPING_DESCRIPTION_DEFAULT);
+	assert_string_equal(result.mapping->reference_template, "{order_number}");
+	assert_int_equal(result.mapping->description_max_length, 2000);
+	assert_null(result.mapping->workflow_id);
+	assert_null(result.mapping->document_style_id);
+	assert_int_equal(result.mapping->send_method, MAPPING_SEND_MANUAL);
+	assert_null(result.mapping->manual_payment_action);
+	assert_null(result.mapping->financial_account_id);
+	assert_int_equal(result.mapping->test_orders, MAPPING_TEST_ORDERS_SKIP);
+	assert_true(result.mapping->search_existing_contacts);
+	assert_string_equal(result.mapping->path, path);
+	result_free(&result);
+}
+
+static void test_minimal_defaults(void **state)
+{
+	struct result result;
+
+	(void)state;
+	load_text(&result, MINIMAL);
+	assert_int_equal(result.status, CN_OK);
+	assert_int_equal(result.mapping->vat_treatment_count, 1);
+	assert_false(result.mapping->prices_are_incl_tax);
+	assert_string_equal(result.mapping->description_template, MAPPING_DESCRIPTION_DEFAULT);
+	assert_string_equal(result.mapping->reference_template, MAPPING_REFERENCE_DEFAULT);
+	assert_int_equal(result.mapping->description_max_length,
+	                 MAPPING_DESCRIPTION_MAX_LENGTH_DEFAULT);
+	assert_int_equal(result.mapping->send_method, MAPPING_SEND_MANUAL);
+	assert_int_equal(result.mapping->test_orders, MAPPING_TEST_ORDERS_SKIP);
+	assert_true(result.mapping->search_existing_contacts);
+	assert_int_equal(result.mapping->provider_count, 0);
+	assert_int_equal(result.mapping->product_ledger_count, 0);
+	result_free(&result);
+}
+
+static void test_full_file(void **state)
+{
+	const struct mapping_payment_provider *provider;
+	const struct mapping_vat_treatment *entry;
+	struct result result;
+
+	(void)state;
+	load_text(
+	    &result,
+	    "vat_treatments = {\n"
+	    "  standard = { by = \"percentage\"; ledger_account_id = \"11\"; };\n"
+	    "  margin = { by = \"id\"; id = \"496081347578692774\"; };\n"
+	    "};\n"
+	    "prices_are_incl_tax = true;\n"
+	    "ledger_accounts = { default_id = \"12\"; products = (\n"
+	    "  { product_name = \"Ebook\"; ledger_account_id = \"13\"; },\n"
+	    "  { product_name = \"Course\"; ledger_account_id = \"14\"; } ); };\n"
+	    "invoice = { description = \"{product_name} {{x}}\"; description_max_length = 80;\n"
+	    "  reference = \"BK-{order_number}\"; workflow_id = \"15\"; document_style_id = "
+	    "\"16\"; };\n"
+	    "send_method = \"Peppol\";\n"
+	    "payment = { manual_payment_action = \"private_payment\"; financial_account_id = "
+	    "\"17\";\n"
+	    "  providers = { mollie = { financial_account_id = \"18\"; };\n"
+	    "                stripe = { manual_payment_action = \"payment_without_proof\"; }; "
+	    "}; };\n"
+	    "test_orders = \"sync\";\n"
+	    "contacts = { search_existing = false; };\n");
+	assert_int_equal(result.status, CN_OK);
+	entry = mapping_find_vat_treatment(result.mapping, "standard");
+	assert_non_null(entry);
+	assert_string_equal(entry->ledger_account_id, "11");
+	entry = mapping_find_vat_treatment(result.mapping, "margin");
+	assert_non_null(entry);
+	assert_int_equal(entry->rule, MAPPING_RATE_BY_ID);
+	assert_string_equal(entry->tax_rate_id, "496081347578692774");
+	assert_true(result.mapping->prices_are_incl_tax);
+	assert_string_equal(result.mapping->ledger_account_id, "12");
+	assert_int_equal(result.mapping->product_ledger_count, 2);
+	assert_string_equal(result.mapping->product_ledgers[1].product_name, "Course");
+	assert_string_equal(result.mapping->product_ledgers[1].ledger_account_id, "14");
+	assert_string_equal(result.mapping->description_template, "{product_name} {{x}}");
+	assert_int_equal(result.mapping->description_max_length, 80);
+	assert_string_equal(result.mapping->reference_template, "BK-{order_number}");
+	assert_string_equal(result.mapping->workflow_id, "15");
+	assert_string_equal(result.mapping->document_style_id, "16");
+	assert_int_equal(result.mapping->send_method, MAPPING_SEND_PEPPOL);
+	assert_string_equal(mapping_send_method_name(result.mapping->send_method), "Peppol");
+	assert_string_equal(result.mapping->manual_payment_action, "private_payment");
+	assert_string_equal(result.mapping->financial_account_id, "17");
+	provider = mapping_find_provider(result.mapping, "Mollie");
+	assert_non_null(provider);
+	assert_string_equal(provider->financial_account_id, "18");
+	assert_null(provider->manual_payment_action);
+	provider = mapping_find_provider(result.mapping, "stripe");
+	assert_non_null(provider);
+	assert_string_equal(provider->manual_payment_action, "payment_without_proof");
+	assert_null(mapping_find_provider(result.mapping, "paypal"));
+	assert_null(mapping_find_provider(result.mapping, ""));
+	assert_int_equal(result.mapping->test_orders, MAPPING_TEST_ORDERS_SYNC);
+	assert_false(result.mapping->search_existing_contacts);
+	result_free(&result);
+}
+
+static void test_missing_file(void **state)
+{
+	struct result result;
+	char path[600];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/does-not-exist.cfg", tmpdir);
+	load_path(&result, path);
+	assert_int_equal(result.status, CN_INVALID);
+	assert_non_null(strstr(result.err.message, path));
+	assert_non_null(strstr(result.err.message, "cannot read the mapping file"));
+	assert_non_null(strstr(result.problems, path));
+	result_free(&result);
+}
+
+static void test_syntax_error_line(void **state)
+{
+	struct result result;
+
+	(void)state;
+	load_text(&result, MINIMAL "\nsend_method = \"Manual\";\ntest_orders = ;\n");
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 4, "syntax error");
+	assert_non_null(strstr(result.err.message, ":4: "));
+	result_free(&result);
+}
+
+static void test_vat_treatments_required(void **state)
+{
+	struct result result;
+
+	(void)state;
+	load_text(&result, "send_method = \"Manual\";\n");
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 1, "`vat_treatments` is missing");
+	result_free(&result);
+
+	load_text(&result, "send_method = \"Manual\";\nvat_treatments = \"standard\";\n");
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 2, "`vat_treatments` must be a group");
+	result_free(&result);
+
+	load_text(&result, "vat_treatments = {\n};\n");
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 1, "`vat_treatments` is empty");
+	result_free(&result);
+}
+
+static void test_vat_treatment_rules(void **state)
+{
+	struct result result;
+
+	(void)state;
+	load_text(&result,
+	          "vat_treatments = {\n"
+	          "  standard = { by = \"percent\"; };\n"                           /* 2 */
+	          "  reverse_charge = { by = \"name\"; };\n"                        /* 3 */
+	          "  export = { by = \"percentage\";\n"                             /* 4 */
+	          "    name = \"Export\"; };\n"                                     /* 5 */
+	          "  exempt = { by = \"id\"; id = \"12ab\"; };\n"                   /* 6 */
+	          "  oss = { name = \"OSS\"; };\n"                                  /* 7 */
+	          "  margin = { by = \"id\"; };\n"                                  /* 8 */
+	          "  other = { by = \"name\"; name = \"\"; };\n"                    /* 9 */
+	          "  foo = \"BTW hoog\";\n"                                         /* 10 */
+	          "  bar = { by = \"percentage\"; rate = 21; };\n"                  /* 11 */
+	          "  baz = { by = \"percentage\"; ledger_account_id = \"x1\"; };\n" /* 12 */
+	          "  qux = { by = 1; };\n"                                          /* 13 */
+	          "};\n");
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 2, "`vat_treatments.standard.by` must be \"percentage\"");
+	assert_problem(&result, 3, "`vat_treatments.reverse_charge.name` is missing");
+	assert_problem(&result, 5, "`vat_treatments.export.name` is only used with by = \"name\"");
+	assert_problem(&result, 6, "`vat_treatments.exempt.id` must be a Moneybird tax rate id");
+	assert_problem(&result, 7, "`vat_treatments.oss.by` is missing");
+	assert_problem(&result, 8, "`vat_treatments.margin.id` is missing");
+	assert_problem(&result, 9, "`vat_treatments.other.name` is empty");
+	assert_problem(&result, 10, "`vat_treatments.foo` must be a group");
+	assert_problem(&result, 11, "unknown key `vat_treatments.bar.rate`");
+	assert_problem(&result, 12,
+	               "`vat_treatments.baz.ledger_account_id` must be a Moneybird id");
+	assert_problem(&result, 13, "`vat_treatments.qux.by` must be a string");
+	/* err holds the first problem in file order */
+	assert_non_null(strstr(result.err.message, ":2: "));
+	result_free(&result);
+}
+
+/* One mistake, one message: a wrong type is not reported twice. */
+static void test_one_problem_per_mistake(void **state)
+{
+	struct result result;
+	const char *newline;
+
+	(void)state;
+	load_text(&result, "vat_treatments = {\n  x = { by = \"name\"; name = 5; };\n};\n");
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 2, "`vat_treatments.x.name` must be a string");
+	newline = strchr(result.problems, '\n');
+	assert_non_null(newline);
+	assert_string_equal(newline + 1, "");
+	result_free(&result);
+}
+
+static void test_unknown_keys(void **state)
+{
+	struct result result;
+
+	(void)state;
+	load_text(&result, MINIMAL "prices_are_incl_tx = true;\n"                 /* 2 */
+	                           "colour = \"blue\";\n"                         /* 3 */
+	                           "invoice = { referense = \"{order_id}\"; };\n" /* 4 */
+	                           "payment = { providers = { mollie = {\n"       /* 5 */
+	                           "  financial_acount_id = \"1\"; }; }; };\n"    /* 6 */
+	                           "contacts = { search = true; };\n"             /* 7 */
+	                           "ledger_accounts = { default = \"1\"; };\n");  /* 8 */
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 2,
+	               "unknown key `prices_are_incl_tx` (did you mean `prices_are_incl_tax`?)");
+	assert_problem(&result, 3, "unknown key `colour`; remove it (allowed here: vat_treatments");
+	assert_problem(&result, 4,
+	               "unknown key `invoice.referense` (did you mean `invoice.reference`?)");
+	assert_problem(&result, 6,
+	               "unknown key `payment.providers.mollie.financial_acount_id` (did you mean "
+	               "`payment.providers.mollie.financial_account_id`?)");
+	assert_problem(&result, 7, "unknown key `contacts.search`");
+	assert_problem(&result, 8, "unknown key `ledger_accounts.default`");
+	result_free(&result);
+}
+
+static void test_top_level_values(void **state)
+{
+	struct result result;
+
+	(void)state;
+	load_text(&result, MINIMAL "prices_are_incl_tax = \"yes\";\n"       /* 2 */
+	                           "send_method = \"email\";\n"             /* 3 */
+	                           "test_orders = \"keep\";\n"              /* 4 */
+	                           "contacts = { search_existing = 1; };\n" /* 5 */
+	                           "payment = 3;\n");                       /* 6 */
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 2, "`prices_are_incl_tax` must be true or false");
+	assert_problem(&result, 3,
+	               "`send_method` must be \"Manual\" (mark as sent), \"Email\" or "
+	               "\"Peppol\", not \"email\"");
+	assert_problem(&result, 4, "`test_orders` must be \"skip\" or \"sync\", not \"keep\"");
+	assert_problem(&result, 5, "`contacts.search_existing` must be true or false");
+	assert_problem(&result, 6, "`payment` must be a group");
+	result_free(&result);
+}
+
+static void test_invoice_templates(void **state)
+{
+	struct result result;
+
+	(void)state;
+	load_text(&result, MINIMAL "invoice = {\n"
+	                           "  description = \"{product_name} {buyer_name}\";\n" /* 3 */
+	                           "  reference = \"{product_name}\";\n"                /* 4 */
+	                           "  description_max_length = 5;\n"                    /* 5 */
+	                           "  workflow_id = \"wf-1\";\n"                        /* 6 */
+	                           "  document_style_id = 42;\n"                        /* 7 */
+	                           "};\n");
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 3,
+	               "`invoice.description` has the unknown placeholder {buyer_name}");
+	assert_problem(&result, 4,
+	               "`invoice.reference` has the unknown placeholder {product_name}");
+	assert_problem(&result, 5,
+	               "`invoice.description_max_length` must be from 20 to 100000, not 5");
+	assert_problem(&result, 6, "`invoice.workflow_id` must be a Moneybird id");
+	assert_problem(&result, 7, "`invoice.document_style_id` must be a string");
+	result_free(&result);
+
+	load_text(&result, MINIMAL "invoice = {\n"
+	                           "  description = \"{product_name\";\n" /* 3 */
+	                           "  reference = \"BK-2026\";\n"         /* 4 */
+	                           "};\n");
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 3, "`invoice.description` has a `{` that is never closed");
+	assert_problem(&result, 4, "`invoice.reference` must contain {order_number} or {order_id}");
+	result_free(&result);
+
+	load_text(&result, MINIMAL "invoice = { description = \"a } b\"; };\n"
+	                           "invoice2 = 1;\n");
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 2, "`invoice.description` has a `}` without `{`");
+	assert_problem(&result, 3, "unknown key `invoice2`");
+	result_free(&result);
+
+	load_text(&result, MINIMAL "invoice = { description = \"\"; };\n");
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 2, "`invoice.description` is empty");
+	result_free(&result);
+}
+
+static void test_ledger_accounts(void **state)
+{
+	struct result result;
+
+	(void)state;
+	load_text(&result,
+	          MINIMAL "ledger_accounts = {\n"
+	                  "  default_id = \"abc\";\n" /* 3 */
+	                  "  products = (\n"
+	                  "    { product_name = \"Ebook\"; ledger_account_id = \"1\"; },\n"
+	                  "    { product_name = \"Ebook\"; ledger_account_id = \"2\"; },\n" /* 6 */
+	                  "    { product_name = \"Course\"; },\n"                           /* 7 */
+	                  "    { ledger_account_id = \"3\"; },\n"                           /* 8 */
+	                  "    \"Box\",\n"                                                  /* 9 */
+	                  "    { product_name = \"Kit\"; ledger_account_id = \"\"; }\n"     /* 10 */
+	                  "  );\n"
+	                  "};\n");
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 3, "`ledger_accounts.default_id` must be a Moneybird id");
+	assert_problem(&result, 6,
+	               "`ledger_accounts.products.[1].product_name` \"Ebook\" is listed "
+	               "twice");
+	assert_problem(&result, 7, "`ledger_accounts.products.[2].ledger_account_id` is missing");
+	assert_problem(&result, 8, "`ledger_accounts.products.[3].product_name` is missing");
+	assert_problem(&result, 9, "`ledger_accounts.products.[4]` must be a group");
+	assert_problem(&result, 10, "`ledger_accounts.products.[5].ledger_account_id` is empty");
+	result_free(&result);
+
+	load_text(&result, MINIMAL "ledger_accounts = { products = { a = 1; }; };\n");
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 2, "`ledger_accounts.products` must be a list of groups");
+	result_free(&result);
+}
+
+static void test_payment_rules(void **state)
+{
+	struct result result;
+
+	(void)state;
+	load_text(&result,
+	          MINIMAL "payment = {\n"
+	                  "  manual_payment_action = \"bank_transfer\";\n" /* 3 */
+	                  "  financial_account_id = \"12x\";\n"            /* 4 */
+	                  "  providers = {\n"
+	                  "    mollie = \"1\";\n"                                         /* 6 */
+	                  "    stripe = { manual_payment_action = \"cash_payment\"; };\n" /* 7 */
+	                  "  };\n"
+	                  "};\n");
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 3, "`payment.manual_payment_action` must be \"private_payment\"");
+	assert_problem(&result, 4, "`payment.financial_account_id` must be a Moneybird id");
+	assert_problem(&result, 6, "`payment.providers.mollie` must be a group");
+	assert_problem(&result, 7,
+	               "`payment.providers.stripe.manual_payment_action` "
+	               "\"cash_payment\" needs a financial account");
+	result_free(&result);
+
+	load_text(&result, MINIMAL "payment = { manual_payment_action = \"private_payment\";\n"
+	                           "};\n");
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 2,
+	               "`payment.manual_payment_action` \"private_payment\" needs a "
+	               "financial account");
+	result_free(&result);
+
+	/* the group's account satisfies a provider's private_payment */
+	load_text(&result, MINIMAL "payment = { financial_account_id = \"5\";\n"
+	                           "  providers = { mollie = { manual_payment_action = "
+	                           "\"private_payment\"; }; }; };\n");
+	assert_int_equal(result.status, CN_OK);
+	result_free(&result);
+}
+
+static void test_many_problems_are_capped(void **state)
+{
+	struct result result;
+	char *text;
+	size_t size = 0;
+	FILE *stream;
+	int i;
+
+	(void)state;
+	stream = open_memstream(&text, &size);
+	assert_non_null(stream);
+	fputs(MINIMAL, stream);
+	for (i = 0; i < 150; i++)
+		fprintf(stream, "bad_key_%d = 1;\n", i);
+	assert_int_equal(fclose(stream), 0);
+	load_text(&result, text);
+	free(text);
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 2, "unknown key `bad_key_0`");
+	assert_non_null(strstr(result.problems, "50 more problems not shown"));
+	result_free(&result);
+}
+
+static void test_free_null(void **state)
+{
+	(void)state;
+	mapping_free(NULL);
+	assert_null(mapping_find_vat_treatment(NULL, "standard"));
+	assert_null(mapping_find_provider(NULL, "mollie"));
+	assert_string_equal(mapping_send_method_name(MAPPING_SEND_EMAIL), "Email");
+	assert_string_equal(mapping_send_method_name(MAPPING_SEND_MANUAL), "Manual");
+	assert_string_equal(mapping_rate_rule_name(MAPPING_RATE_BY_COUNTRY_PERCENTAGE),
+	                    "country_percentage");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_default_cfg_loads),
+	    cmocka_unit_test(test_minimal_defaults),
+	    cmocka_unit_test(test_full_file),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_syntax_error_line),
+	    cmocka_unit_test(test_vat_treatments_required),
+	    cmocka_unit_test(test_vat_treatment_rules),
+	    cmocka_unit_test(test_one_problem_per_mistake),
+	    cmocka_unit_test(test_unknown_keys),
+	    cmocka_unit_test(test_top_level_values),
+	    cmocka_unit_test(test_invoice_templates),
+	    cmocka_unit_test(test_ledger_accounts),
+	    cmocka_unit_test(test_payment_rules),
+	    cmocka_unit_test(test_many_problems_are_capped),
+	    cmocka_unit_test(test_free_null),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
