@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bookto.h"
+#include "committer.h"
 #include "log.h"
 #include "mapping.h"
 #include "spool.h"
@@ -139,11 +140,15 @@ int intake_store(struct intake_context *ctx, const struct intake_delivery *deliv
 		}
 	}
 
-	rc = store_pool_acquire(ctx->pool, POOL_WAIT_MS, &conn, err);
-	if (rc != CN_OK)
-		goto out;
-	rc = store_intake_delivery(conn, &row, paid_order ? order : NULL, &result, err);
-	store_pool_release(ctx->pool, conn, rc != CN_OK && store_conn_broken(conn));
+	if (ctx->committer != NULL) {
+		rc = committer_store(ctx->committer, &row, paid_order ? order : NULL, &result, err);
+	} else {
+		rc = store_pool_acquire(ctx->pool, POOL_WAIT_MS, &conn, err);
+		if (rc != CN_OK)
+			goto out;
+		rc = store_intake_delivery(conn, &row, paid_order ? order : NULL, &result, err);
+		store_pool_release(ctx->pool, conn, rc != CN_OK && store_conn_broken(conn));
+	}
 	if (rc != CN_OK) {
 		if (rc != CN_RETRYABLE)
 			rc = CN_RETRYABLE; /* anything not committed is spooled, never lost */

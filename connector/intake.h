@@ -17,6 +17,7 @@
 #include "error.h"
 #include "store.h"
 
+struct committer;
 struct mapping;
 
 #define INTAKE_DELIVERY_KEY_LEN 32
@@ -26,6 +27,7 @@ struct intake_context {
 	struct store_pool *pool;
 	int64_t *connection_ids; /* parallel to config->connections */
 	struct mapping **mappings; /* parallel to config->connections */
+	struct committer *committer; /* shared commits (serve); NULL: a transaction each */
 	atomic_llong deliveries_spooled;
 };
 

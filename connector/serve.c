@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "committer.h"
 #include "httpd.h"
 #include "intake.h"
 #include "log.h"
@@ -190,6 +191,7 @@ int serve_run(const struct config *config)
 	}
 	if (store_pool_create(config->database_conninfo, config->database_pool_size,
 			      &state.intake.pool, &err) != CN_OK ||
+	    committer_start(config->database_conninfo, &state.intake.committer, &err) != CN_OK ||
 	    httpd_start(&state.intake, &httpd, &err) != CN_OK ||
 	    worker_pool_start(&state.sync, config->workers_count, &workers, &err) != CN_OK) {
 		fprintf(stderr, "bookto-moneybird: cannot serve: %s\n", err.message);
@@ -209,7 +211,6 @@ out:
 	/* Stop accepting first and let in-flight requests finish, then let each
 	 * worker finish its job and give back its leases. */
 	httpd_stop(httpd);
-	worker_pool_stop(workers);
 	if (drain_started) {
 		pthread_mutex_lock(&state.mutex);
 		state.stopping = true;
@@ -217,6 +218,8 @@ out:
 		pthread_mutex_unlock(&state.mutex);
 		pthread_join(drain_thread, NULL);
 	}
+	committer_stop(state.intake.committer);
+	worker_pool_stop(workers);
 	store_pool_free(state.intake.pool);
 	for (size_t i = 0; state.intake.mappings != NULL && i < config->connection_count; i++)
 		mapping_free(state.intake.mappings[i]);

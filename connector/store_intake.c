@@ -188,12 +188,6 @@ static int record_new_order(PGconn *conn, const struct store_delivery_row *row,
 		if (rc != CN_OK)
 			return rc;
 		PQclear(res);
-		/* Workers LISTEN on this channel; delivered only on commit. */
-		rc = query_row(conn, "NOTIFY bookto_moneybird_jobs", 0, NULL, NULL, NULL,
-			       "waking the workers", &res, err);
-		if (rc != CN_OK)
-			return rc;
-		PQclear(res);
 	}
 	{
 		const char *audit_values[6] = {row->source, connection_id, order_pk, state,
@@ -268,9 +262,9 @@ static int record_redelivery(PGconn *conn, const struct store_delivery_row *row,
 	return CN_OK;
 }
 
-int store_intake_delivery(PGconn *conn, const struct store_delivery_row *row,
-			  const struct bookto_order *order, enum store_delivery_result *result_out,
-			  struct cn_error *err)
+int store_intake_apply(PGconn *conn, const struct store_delivery_row *row,
+		       const struct bookto_order *order, enum store_delivery_result *result_out,
+		       struct cn_error *err)
 {
 	char delivery_id[24] = "";
 	char order_pk[24] = "";
@@ -279,23 +273,20 @@ int store_intake_delivery(PGconn *conn, const struct store_delivery_row *row,
 	bool differs = false;
 	int rc;
 
-	rc = store_exec(conn, "BEGIN", err);
-	if (rc != CN_OK)
-		return rc;
 	rc = insert_delivery(conn, row, delivery_id, sizeof(delivery_id), &inserted, err);
 	if (rc != CN_OK)
-		goto out;
+		return rc;
 	if (!inserted) {
 		*result_out = STORE_DELIVERY_ALREADY_STORED;
-		goto commit;
+		return CN_OK;
 	}
 	if (order == NULL) {
 		*result_out = STORE_DELIVERY_KEPT;
-		goto commit;
+		return CN_OK;
 	}
 	rc = insert_order(conn, row, order, delivery_id, order_pk, sizeof(order_pk), &created, err);
 	if (rc != CN_OK)
-		goto out;
+		return rc;
 	if (created) {
 		rc = record_new_order(conn, row, order, order_pk, delivery_id, err);
 		*result_out = STORE_DELIVERY_NEW_ORDER;
@@ -303,11 +294,33 @@ int store_intake_delivery(PGconn *conn, const struct store_delivery_row *row,
 		rc = record_redelivery(conn, row, delivery_id, &differs, err);
 		*result_out = differs ? STORE_DELIVERY_DUPLICATE_DIFFERS : STORE_DELIVERY_DUPLICATE;
 	}
+	return rc;
+}
+
+int store_intake_lock_audit(PGconn *conn, struct cn_error *err)
+{
+	return store_exec(conn, "SELECT pg_advisory_xact_lock(7262818452)", err);
+}
+
+int store_intake_notify_workers(PGconn *conn, struct cn_error *err)
+{
+	return store_exec(conn, "NOTIFY bookto_moneybird_jobs", err);
+}
+
+int store_intake_delivery(PGconn *conn, const struct store_delivery_row *row,
+			  const struct bookto_order *order, enum store_delivery_result *result_out,
+			  struct cn_error *err)
+{
+	int rc;
+
+	rc = store_exec(conn, "BEGIN", err);
 	if (rc != CN_OK)
-		goto out;
-commit:
-	rc = store_exec(conn, "COMMIT", err);
-out:
+		return rc;
+	rc = store_intake_apply(conn, row, order, result_out, err);
+	if (rc == CN_OK && *result_out == STORE_DELIVERY_NEW_ORDER)
+		rc = store_intake_notify_workers(conn, err);
+	if (rc == CN_OK)
+		rc = store_exec(conn, "COMMIT", err);
 	if (rc != CN_OK && !store_conn_broken(conn))
 		store_rollback(conn);
 	return rc;

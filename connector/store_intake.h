@@ -34,7 +34,23 @@ struct store_delivery_row {
 };
 
 /*
- * Stores the delivery; when order is not NULL (an order.paid with an order
+ * Stores the delivery inside the caller's open transaction; when order is not
+ * NULL (an order.paid with an order id) also the order, its job and the audit
+ * row, deduplicated by (connection, order_id). Does not wake the workers.
+ */
+int store_intake_apply(PGconn *conn, const struct store_delivery_row *row,
+		       const struct bookto_order *order, enum store_delivery_result *result_out,
+		       struct cn_error *err) MUST_CHECK;
+
+/* Takes the audit chain's lock first, so batches never wait on each other
+ * halfway (and so can never deadlock). Inside a transaction only. */
+int store_intake_lock_audit(PGconn *conn, struct cn_error *err) MUST_CHECK;
+
+/* NOTIFY for the workers; delivered when the transaction commits. */
+int store_intake_notify_workers(PGconn *conn, struct cn_error *err) MUST_CHECK;
+
+/*
+ * store_intake_apply in its own transaction (plus the wake-up); when order is not NULL (an order.paid with an order
  * id) also the order, its job and the audit row, deduplicated by
  * (connection, order_id). One transaction; rolled back on any failure.
  */
