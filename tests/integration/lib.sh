@@ -38,6 +38,7 @@ BM_SERVE_PID=""
 BM_MBSIM_PID=""
 BM_PG_RUNNING=0
 BM_PG_AS=""      # "" = run PostgreSQL as the current user, else a user name
+BM_PSQL=psql     # the psql of the server's version once bm_pg_start found it
 
 # ---------------------------------------------------------------- reporting
 
@@ -129,8 +130,37 @@ bm_setup() {
 	trap "exit 143" TERM
 	trap "exit 130" INT
 	trap "exit 129" HUP
+	bm_watchdog_start
 	echo "# $BM_TEST_NAME (tmp: $BM_TMP)"
 	[[ -x "$BM_BINARY" ]] || bm_fail "no binary at BM_BINARY=$BM_BINARY (build first)"
+}
+
+# bm_watchdog_start: a detached reaper for when this test is killed with
+# SIGKILL (e.g. by a CTest timeout), which no trap can catch: once the test's
+# shell is gone it kills the processes listed in $BM_TMP/.pids, stops the
+# cluster described by $BM_TMP/.pg and removes BM_TMP (unless BM_KEEP_TMP=1).
+# After a normal exit bm_cleanup has done all that and it finds nothing.
+# Started as a grandchild so that it is never a job of the test's shell.
+bm_watchdog_start() {
+	(
+		setsid bash -c '
+			parent=$1 tmp=$2 keep=$3
+			while kill -0 "$parent" 2>/dev/null; do sleep 1; done
+			[ -d "$tmp" ] || exit 0
+			if [ -f "$tmp/.pids" ]; then
+				while read -r pid; do kill -KILL "$pid" 2>/dev/null; done <"$tmp/.pids"
+			fi
+			if [ -f "$tmp/.pg" ] && [ -f "$tmp/pg/data/postmaster.pid" ]; then
+				read -r bin as <"$tmp/.pg"
+				if [ -n "$as" ]; then
+					runuser -u "$as" -- "$bin/pg_ctl" -D "$tmp/pg/data" -m immediate -w stop
+				else
+					"$bin/pg_ctl" -D "$tmp/pg/data" -m immediate -w stop
+				fi
+			fi
+			[ "$keep" = 1 ] || rm -rf "$tmp"
+		' bm-watchdog "$$" "$BM_TMP" "${BM_KEEP_TMP:-0}" </dev/null >/dev/null 2>&1 &
+	)
 }
 
 # bm_cleanup: the EXIT trap; stops everything started and keeps the exit code.
@@ -151,6 +181,7 @@ bm_cleanup() {
 		bm_pg_run "$BM_PG_BIN/pg_ctl" -D "$BM_PGDATA" -m immediate -w stop >/dev/null 2>&1
 	fi
 	if [[ -n "${BM_TMP:-}" && -d "$BM_TMP" ]]; then
+		rm -f "$BM_TMP/.pids" "$BM_TMP/.pg" # all stopped: nothing for the watchdog
 		if [[ "${BM_KEEP_TMP:-0}" == 1 ]]; then
 			echo "# kept $BM_TMP"
 		else
@@ -210,10 +241,11 @@ bm_pg_find_bin() {
 		[[ -x "$BM_PG_BIN/pg_ctl" ]] && return 0
 	fi
 	BM_PG_BIN=""
-	for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4,4n); do
+	for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5,5n); do
 		[[ -x "$dir/initdb" && -x "$dir/pg_ctl" ]] && BM_PG_BIN="$dir"
 	done
 	[[ -n "$BM_PG_BIN" ]] || bm_fail "PostgreSQL server binaries (initdb, pg_ctl) not found"
+	[[ ! -x "$BM_PG_BIN/psql" ]] || BM_PSQL="$BM_PG_BIN/psql"
 }
 
 # bm_pg_run CMD...: runs CMD as the PostgreSQL owner (bmtest when root).
@@ -253,6 +285,7 @@ bm_pg_start() {
 	bm_pg_run "$BM_PG_BIN/initdb" -D "$BM_PGDATA" -U postgres --auth=trust -E UTF8 \
 		--locale=C >"$BM_TMP/initdb.log" 2>&1 ||
 		{ tail -n 20 "$BM_TMP/initdb.log" >&2; bm_fail "initdb failed"; }
+	echo "$BM_PG_BIN $BM_PG_AS" >"$BM_TMP/.pg" # for bm_watchdog_start
 	for attempt in 1 2 3 4 5; do
 		BM_PG_PORT="$(bm_free_port)"
 		bm_pg_write_conf
@@ -263,7 +296,7 @@ bm_pg_start() {
 	done
 	export BM_PG_PORT BM_PGDATA BM_PG_SOCKDIR
 	export BM_DATABASE_URL="postgresql://postgres@127.0.0.1:$BM_PG_PORT/bookto_moneybird"
-	psql -X -q -v ON_ERROR_STOP=1 "postgresql://postgres@127.0.0.1:$BM_PG_PORT/postgres" \
+	"$BM_PSQL" -X -q -v ON_ERROR_STOP=1 "postgresql://postgres@127.0.0.1:$BM_PG_PORT/postgres" \
 		-c "CREATE DATABASE bookto_moneybird" >/dev/null || bm_fail "CREATE DATABASE failed"
 }
 
@@ -310,7 +343,7 @@ bm_pg_start_again() {
 # bm_psql SQL: runs SQL against the test database; prints unaligned,
 # tuples-only output ('|' between columns). Stops at the first error.
 bm_psql() {
-	psql -X -At -q -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" -c "$1"
+	"$BM_PSQL" -X -At -q -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" -c "$1"
 }
 
 # ---------------------------------------------------------------- Moneybird simulator
@@ -323,6 +356,7 @@ bm_mbsim_start() {
 	"$BM_MBSIM" --port 0 --port-file "$BM_TMP/mbsim.port" --token "$BM_MBSIM_TOKEN" \
 		--administration-id "$BM_MBSIM_ADMIN" "$@" >"$BM_TMP/mbsim.log" 2>&1 &
 	BM_MBSIM_PID=$!
+	echo "$BM_MBSIM_PID" >>"$BM_TMP/.pids"
 	bm_wait_file "$BM_TMP/mbsim.port" 100 ||
 		{ tail -n 20 "$BM_TMP/mbsim.log" >&2; bm_fail "mbsim did not write its port file"; }
 	BM_MBSIM_PORT="$(tr -d '[:space:]' <"$BM_TMP/mbsim.port")"
@@ -348,6 +382,8 @@ bm_mbsim_start() {
 #   mapping=PATH          mapping file (default $BM_SOURCE_DIR/mappings/default.cfg)
 #   moneybird_url=URL     base_url (default BM_MBSIM_URL, else an unused port)
 #   extra_connection_keys=TEXT  extra lines inside the first connection
+#   rate_limit=150/300    moneybird.rate_limit REQUESTS/SECONDS of every connection
+#                         (match the simulator's --rate-limit for a compressed window)
 # Unknown keys fail the test (catches typos).
 bm_write_config() {
 	local workers=0 max_body_bytes=262144 tolerance=300 second=0 log_level=info log_format=logfmt
@@ -355,6 +391,7 @@ bm_write_config() {
 	local secrets="\"$BM_SECRET_CURRENT\", \"$BM_SECRET_PREVIOUS\""
 	local spool_dir="$BM_TMP/spool" port="" mapping="$BM_SOURCE_DIR/mappings/default.cfg"
 	local moneybird_url="${BM_MBSIM_URL:-http://127.0.0.1:9/api/v2}" extra_connection_keys=""
+	local rate_limit=150/300
 	local kv key value other=""
 	for kv in "$@"; do
 		key="${kv%%=*}"
@@ -362,7 +399,7 @@ bm_write_config() {
 		case "$key" in
 		workers | max_body_bytes | tolerance | second | log_level | secrets | spool_dir | \
 			port | mapping | moneybird_url | extra_connection_keys | log_format | \
-			max_connections | request_timeout)
+			max_connections | request_timeout | rate_limit)
 			printf -v "$key" '%s' "$value" ;;
 		*) bm_fail "bm_write_config: unknown key $key" ;;
 		esac
@@ -370,7 +407,7 @@ bm_write_config() {
 	[[ -n "$port" ]] || port="$(bm_free_port)"
 	mkdir -p "$spool_dir" 2>/dev/null || true
 	if [[ "$second" == 1 ]]; then
-		other="$(bm_config_connection other "$secrets" "$tolerance" "$mapping" "$moneybird_url" "")"
+		other="$(bm_config_connection other "$secrets" "$tolerance" "$mapping" "$moneybird_url" "" "$rate_limit")"
 		other=",
 $other"
 	fi
@@ -392,7 +429,7 @@ reconcile = { interval_seconds = 900; };
 log = { level = "$log_level"; format = "$log_format"; file = "$BM_TMP/connector.log"; };
 spool = { dir = "$spool_dir"; };
 connections = (
-$(bm_config_connection shop "$secrets" "$tolerance" "$mapping" "$moneybird_url" "$extra_connection_keys")$other
+$(bm_config_connection shop "$secrets" "$tolerance" "$mapping" "$moneybird_url" "$extra_connection_keys" "$rate_limit")$other
 );
 EOF
 	BM_HTTP_PORT="$port"
@@ -401,9 +438,10 @@ EOF
 	export BM_URL="http://127.0.0.1:$port"
 }
 
-# bm_config_connection NAME SECRETS TOLERANCE MAPPING URL EXTRA: one
-# connection block (helper of bm_write_config).
+# bm_config_connection NAME SECRETS TOLERANCE MAPPING URL EXTRA [RATE]: one
+# connection block (helper of bm_write_config); RATE is REQUESTS/SECONDS.
 bm_config_connection() {
+	set -- "$@" 150/300 # RATE defaults to Moneybird's own limit
 	cat <<EOF
   {
     name = "$1";
@@ -417,7 +455,7 @@ bm_config_connection() {
       base_url = "$5";
       administration_id = "$BM_MBSIM_ADMIN";
       api_token = "$BM_MBSIM_TOKEN";
-      rate_limit = { requests = 150; per_seconds = 300; };
+      rate_limit = { requests = ${7%%/*}; per_seconds = ${7##*/}; };
     };$6
   }
 EOF
@@ -443,18 +481,35 @@ bm_http_code() {
 # $BM_TMP/serve.out), waits up to 15 s for GET /healthz = 200; exports
 # BM_SERVE_PID.
 bm_serve_start() {
-	local i code
-	"$BM_BINARY" -c "$BM_CONFIG" serve >>"$BM_TMP/serve.out" 2>&1 &
-	BM_SERVE_PID=$!
-	for ((i = 0; i < 150; i++)); do
-		if ! kill -0 "$BM_SERVE_PID" 2>/dev/null; then
-			wait "$BM_SERVE_PID" || true
-			BM_SERVE_PID=""
-			bm_fail "serve exited during startup"
-		fi
-		code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$BM_URL/healthz" || true)"
-		[[ "$code" == 200 ]] && return 0
-		sleep 0.1
+	local i code attempt new offset
+	touch "$BM_TMP/serve.out"
+	for attempt in 1 2 3; do
+		offset="$(wc -c <"$BM_TMP/serve.out" | tr -d ' ')"
+		"$BM_BINARY" -c "$BM_CONFIG" serve >>"$BM_TMP/serve.out" 2>&1 &
+		BM_SERVE_PID=$!
+		echo "$BM_SERVE_PID" >>"$BM_TMP/.pids"
+		for ((i = 0; i < 150; i++)); do
+			if ! kill -0 "$BM_SERVE_PID" 2>/dev/null; then
+				wait "$BM_SERVE_PID" || true
+				BM_SERVE_PID=""
+				# Another test took the port between bm_free_port and bind: move.
+				if [[ "$attempt" != 3 ]] &&
+					tail -c +"$((offset + 1))" "$BM_TMP/serve.out" | grep -q "in use"; then
+					new="$(bm_free_port)"
+					sed -i "s/listen = \"127.0.0.1:$BM_HTTP_PORT\";/listen = \"127.0.0.1:$new\";/" "$BM_CONFIG"
+					export BM_HTTP_PORT="$new" BM_URL="http://127.0.0.1:$new"
+					continue 2
+				fi
+				bm_fail "serve exited during startup"
+			fi
+			code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$BM_URL/healthz" || true)"
+			# Still alive a moment later: the 200 came from our serve.
+			if [[ "$code" == 200 ]] && sleep 0.1 && kill -0 "$BM_SERVE_PID" 2>/dev/null; then
+				return 0
+			fi
+			sleep 0.1
+		done
+		break
 	done
 	bm_fail "serve did not answer GET /healthz with 200 within 15 s"
 }
@@ -531,6 +586,7 @@ bm_post_expect() {
 # payload to a new file under $BM_TMP/orders and prints its path. Keys:
 #   event total excl vat rate currency treatment vat_number peppol_id email
 #   match_ref test (true|false) order_number company country
+#   paid_at (default 2024-05-02T10:15:27Z)
 # Values are inserted as-is into the JSON (amounts are JSON numbers; other
 # values are JSON strings, so avoid '"' and '\' in them).
 bm_order_json() {
@@ -540,13 +596,14 @@ bm_order_json() {
 	local treatment=standard vat_number="NL123456789B01" peppol_id="0106:12345678"
 	local email="Jan.Jansen@Example.NL" match_ref="NL123456789B01" test=false
 	local order_number="ORD-$order_id" company="Jansen Boeken B.V." country=NL
+	local paid_at=2024-05-02T10:15:27Z
 	local kv key value file
 	for kv in "$@"; do
 		key="${kv%%=*}"
 		value="${kv#*=}"
 		case "$key" in
 		event | total | excl | vat | rate | currency | treatment | vat_number | peppol_id | \
-			email | match_ref | test | order_number | company | country)
+			email | match_ref | test | order_number | company | country | paid_at)
 			printf -v "$key" '%s' "$value" ;;
 		*) bm_fail "bm_order_json: unknown key $key" ;;
 		esac
@@ -561,7 +618,7 @@ bm_order_json() {
   "order_number": "$order_number",
   "status": "paid",
   "created_at": "2024-05-02T10:14:03Z",
-  "paid_at": "2024-05-02T10:15:27Z",
+  "paid_at": "$paid_at",
   "amount": {
     "total_incl": $total,
     "excl_vat": $excl,
