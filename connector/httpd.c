@@ -11,9 +11,12 @@
 #include <sys/time.h>
 
 #include "log.h"
+#include "mb_webhook.h"
 #include "migrations.h"
+#include "store_metrics.h"
 
 #define BOOKTO_PREFIX "/webhooks/bookto"
+#define MONEYBIRD_PREFIX "/webhooks/moneybird"
 #define JSON_TYPE "application/json"
 
 struct httpd {
@@ -22,7 +25,7 @@ struct httpd {
 	unsigned int port;
 };
 
-enum route { ROUTE_NONE, ROUTE_BOOKTO, ROUTE_HEALTHZ, ROUTE_READYZ };
+enum route { ROUTE_NONE, ROUTE_BOOKTO, ROUTE_MONEYBIRD, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS };
 
 /* Per-request state, from the first callback to the completion callback. */
 struct request {
@@ -124,6 +127,33 @@ static enum MHD_Result answer_readyz(struct httpd *httpd, struct MHD_Connection 
 	return send_json(connection, MHD_HTTP_OK, "{\"status\":\"ready\"}");
 }
 
+/* Prometheus text: counters of this process, gauges read from PostgreSQL. */
+static enum MHD_Result answer_metrics(struct httpd *httpd, struct MHD_Connection *connection,
+				      struct request *request)
+{
+	struct MHD_Response *response;
+	struct cn_error err = {""};
+	enum MHD_Result result;
+	char *text = NULL;
+	size_t len = 0;
+
+	request->answered = true;
+	if (store_metrics_scrape(httpd->intake->pool, httpd->intake->config,
+				 httpd->intake->connection_ids, &text, &len, &err) != CN_OK)
+		return send_error(connection, request, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				  "the metrics could not be rendered");
+	response = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (response == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"text/plain; version=0.0.4; charset=utf-8");
+	result = MHD_queue_response(connection, MHD_HTTP_OK, response);
+	MHD_destroy_response(response);
+	return result;
+}
+
 /* First callback of a request: route, method, connection and declared size. */
 static enum MHD_Result begin_request(struct httpd *httpd, struct MHD_Connection *connection,
 				     const char *url, const char *method, struct request *request)
@@ -141,6 +171,31 @@ static enum MHD_Result begin_request(struct httpd *httpd, struct MHD_Connection 
 		index = find_connection(config, url, BOOKTO_PREFIX);
 		if (index < 0)
 			return send_error(connection, request, MHD_HTTP_NOT_FOUND,
+					  config->connection_count > 1 &&
+							  strlen(url) <= strlen(BOOKTO_PREFIX) + 1
+						  ? "several connections are configured: post to "
+						    "/webhooks/bookto/{connection}"
+						  : "no connection of that name is configured");
+		request->connection_index = (size_t)index;
+		length_header = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+							    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (length_header != NULL &&
+		    strtoll(length_header, NULL, 10) > config->http_max_body_bytes)
+			return send_error(connection, request, MHD_HTTP_CONTENT_TOO_LARGE,
+					  "the body is larger than http.max_body_bytes");
+		return MHD_YES;
+	}
+	if (has_prefix(url, MONEYBIRD_PREFIX)) {
+		long index;
+		const char *length_header;
+
+		request->route = ROUTE_MONEYBIRD;
+		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+			return send_error(connection, request, MHD_HTTP_METHOD_NOT_ALLOWED,
+					  "only POST is allowed on this path");
+		index = find_connection(config, url, MONEYBIRD_PREFIX);
+		if (index < 0)
+			return send_error(connection, request, MHD_HTTP_NOT_FOUND,
 					  "no connection of that name is configured");
 		request->connection_index = (size_t)index;
 		length_header = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
@@ -151,8 +206,11 @@ static enum MHD_Result begin_request(struct httpd *httpd, struct MHD_Connection 
 					  "the body is larger than http.max_body_bytes");
 		return MHD_YES;
 	}
-	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0) {
-		request->route = strcmp(url, "/healthz") == 0 ? ROUTE_HEALTHZ : ROUTE_READYZ;
+	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
+	    strcmp(url, "/metrics") == 0) {
+		request->route = strcmp(url, "/healthz") == 0	? ROUTE_HEALTHZ
+				 : strcmp(url, "/readyz") == 0	? ROUTE_READYZ
+								: ROUTE_METRICS;
 		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 		    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 			return send_error(connection, request, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -226,6 +284,8 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connecti
 		return send_json(connection, MHD_HTTP_OK, "{\"status\":\"ok\"}");
 	case ROUTE_READYZ:
 		return answer_readyz(httpd, connection, request);
+	case ROUTE_METRICS:
+		return answer_metrics(httpd, connection, request);
 	case ROUTE_BOOKTO: {
 		struct intake_response response;
 
@@ -238,6 +298,22 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connecti
 						    "X-Bookto-Timestamp"),
 			MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
 						    "X-Bookto-Signature"),
+			(const unsigned char *)(request->body != NULL ? request->body : ""),
+			request->body_len, now_ms(), &response);
+		request->answered = true;
+		return send_json(connection, response.status, response.body);
+	}
+	case ROUTE_MONEYBIRD: {
+		struct mb_webhook_response response;
+
+		if (request->too_large)
+			return send_error(connection, request, MHD_HTTP_CONTENT_TOO_LARGE,
+					  "the body is larger than http.max_body_bytes");
+		mb_webhook_handle(
+			httpd->intake, request->connection_index,
+			MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+						    "Moneybird-Signature"),
+			MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Idempotency-Key"),
 			(const unsigned char *)(request->body != NULL ? request->body : ""),
 			request->body_len, now_ms(), &response);
 		request->answered = true;

@@ -12,6 +12,7 @@
 #include "committer.h"
 #include "log.h"
 #include "mapping.h"
+#include "metrics.h"
 #include "spool.h"
 #include "store_intake.h"
 
@@ -167,6 +168,9 @@ int intake_store(struct intake_context *ctx, const struct intake_delivery *deliv
 	log_info("delivery_stored", "connection", connection->name, "delivery",
 		 delivery->delivery_key, "source", delivery->source, "outcome",
 		 intake_outcome_name(*outcome_out), "order_id", row.order_id, NULL);
+	metrics_delivery(delivery->connection_index, result == STORE_DELIVERY_DUPLICATE_DIFFERS
+							     ? "duplicate_differs"
+							     : intake_outcome_name(*outcome_out));
 out:
 	bookto_order_free(order);
 	return rc;
@@ -219,10 +223,12 @@ void intake_handle_bookto(struct intake_context *ctx, size_t connection_index,
 	int rc;
 
 	if (timestamp_header == NULL || timestamp_header[0] == '\0') {
+		metrics_delivery(connection_index, "rejected");
 		respond(response, 400, "error", "the X-Bookto-Timestamp header is missing");
 		return;
 	}
 	if (signature_header == NULL || signature_header[0] == '\0') {
+		metrics_delivery(connection_index, "rejected");
 		respond(response, 400, "error", "the X-Bookto-Signature header is missing");
 		return;
 	}
@@ -231,6 +237,7 @@ void intake_handle_bookto(struct intake_context *ctx, size_t connection_index,
 				    connection->bookto_signing_secret_count, &err) != CN_OK) {
 		log_warn("delivery_rejected", "connection", connection->name, "reason",
 			 "signature does not match", NULL);
+		metrics_delivery(connection_index, "rejected");
 		respond(response, 401, "error",
 			"the signature does not match any configured signing secret");
 		return;
@@ -240,6 +247,7 @@ void intake_handle_bookto(struct intake_context *ctx, size_t connection_index,
 				   &err) != CN_OK) {
 		log_warn("delivery_rejected", "connection", connection->name, "reason", err.message,
 			 NULL);
+		metrics_delivery(connection_index, "rejected");
 		respond(response, 401, "error", err.message);
 		return;
 	}
@@ -263,11 +271,13 @@ void intake_handle_bookto(struct intake_context *ctx, size_t connection_index,
 			log_error("delivery_lost_refused", "connection", connection->name,
 				  "delivery", delivery.delivery_key, "error", spool_err.message,
 				  NULL);
+			metrics_delivery(connection_index, "refused");
 			respond(response, 503, "error",
 				"the delivery could not be stored durably; retry later");
 			return;
 		}
 		atomic_fetch_add(&ctx->deliveries_spooled, 1);
+		metrics_delivery(connection_index, "spooled");
 		log_info("delivery_spooled", "connection", connection->name, "delivery",
 			 delivery.delivery_key, NULL);
 		/* intake_store parsed before it failed: a spooled body that is

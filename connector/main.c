@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include "cli_moneybird.h"
+#include "cli_ops.h"
 #include "config.h"
 #include "log.h"
 #include "mapping.h"
 #include "migrations.h"
+#include "reconcile.h"
 #include "serve.h"
 #include "mb_client.h"
 #include "store.h"
@@ -31,6 +33,22 @@ static const char usage_text[] =
 	"  serve          run the webhook intake until SIGTERM/SIGINT\n"
 	"  migrate        apply pending database migrations (safe to repeat)\n"
 	"  config check   validate the configuration and mapping files\n"
+	"  status [--json]\n"
+	"                 per connection: orders per state, oldest unsynced order,\n"
+	"                 last error, rate budget left, pauses, spooled deliveries\n"
+	"  show [--connection NAME] [--json] ORDER\n"
+	"                 one order (order_id or order_number): deliveries, Moneybird\n"
+	"                 calls, ids and its audit history\n"
+	"  retry [--connection NAME] ORDER... | --failed\n"
+	"                 put parked (needs_attention) orders back in the queue\n"
+	"  replay [--connection NAME] FILE... | -\n"
+	"                 import saved order.paid payloads (files, or JSON lines on\n"
+	"                 stdin) as if delivered; duplicates are skipped\n"
+	"  preview [--connection NAME] [--json] FILE | -\n"
+	"                 show what a payload would become in Moneybird; writes nothing\n"
+	"  reconcile [--connection NAME] [--since DATE] [--repair] [--json]\n"
+	"                 compare the orders with Moneybird's invoices and report every\n"
+	"                 difference; --repair queues the safe fixes (exit 3: some remain)\n"
 	"  audit verify   check the audit log's hash chain end to end\n"
 	"  moneybird check\n"
 	"                 verify the Moneybird token and administration; list tax\n"
@@ -192,7 +210,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0 &&
 	    strcmp(command, "config") != 0 && strcmp(command, "audit") != 0 &&
-	    strcmp(command, "moneybird") != 0)
+	    strcmp(command, "moneybird") != 0 && strcmp(command, "reconcile") != 0 &&
+	    !cli_ops_is_command(command))
 		return usage_error("unknown command `%s`", command);
 	if (strcmp(command, "config") == 0 &&
 	    (index + 1 >= argc || strcmp(argv[index + 1], "check") != 0))
@@ -227,6 +246,18 @@ int main(int argc, char **argv)
 		rc = command_audit_verify(config);
 	} else if (strcmp(command, "moneybird") == 0) {
 		rc = cli_moneybird(config, argc - index, argv + index);
+	} else if (strcmp(command, "reconcile") == 0) {
+		rc = cli_reconcile(config, argc - index, argv + index);
+	} else if (strcmp(command, "status") == 0) {
+		rc = cli_ops_status(config, argc - index, argv + index);
+	} else if (strcmp(command, "show") == 0) {
+		rc = cli_ops_show(config, argc - index, argv + index);
+	} else if (strcmp(command, "retry") == 0) {
+		rc = cli_ops_retry(config, argc - index, argv + index);
+	} else if (strcmp(command, "replay") == 0) {
+		rc = cli_ops_replay(config, argc - index, argv + index);
+	} else if (strcmp(command, "preview") == 0) {
+		rc = cli_ops_preview(config, argc - index, argv + index);
 	} else {
 		rc = serve_run(config);
 	}

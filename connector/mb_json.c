@@ -209,7 +209,8 @@ int mb_json_id(const cJSON *item, char *out, size_t size)
 		if (value < 0 || value != floor(value) || value > EXACT_DOUBLE_MAX)
 			return CN_INVALID;
 		written = snprintf(out, size, "%.0f", value);
-		if (written < 0 || (size_t)written >= size)
+		/* -0 passes the checks above but prints as "-0" */
+		if (written < 0 || (size_t)written >= size || !mb_id_valid(out))
 			return CN_INVALID;
 		return 0;
 	}

@@ -7,17 +7,14 @@
 
 #include "store.h"
 
-#define BACKOFF_BASE_SECONDS 10
-#define BACKOFF_CAP_SECONDS 3600
-
-int64_t queue_backoff_seconds(int attempt, double random_unit)
+int64_t queue_backoff_seconds(int64_t base_seconds, int attempt, double random_unit)
 {
-	int64_t step = BACKOFF_BASE_SECONDS;
+	int64_t step = base_seconds < 1 ? 1 : base_seconds;
 
-	for (int i = 1; i < attempt && step < BACKOFF_CAP_SECONDS; i++)
+	for (int i = 1; i < attempt && step < QUEUE_BACKOFF_CAP_SECONDS; i++)
 		step *= 2;
-	if (step > BACKOFF_CAP_SECONDS)
-		step = BACKOFF_CAP_SECONDS;
+	if (step > QUEUE_BACKOFF_CAP_SECONDS)
+		step = QUEUE_BACKOFF_CAP_SECONDS;
 	if (random_unit < 0.0)
 		random_unit = 0.0;
 	if (random_unit >= 1.0)

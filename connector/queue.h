@@ -54,8 +54,13 @@ int queue_release(PGconn *conn, const struct queue_job *job, const char *owner,
 /* Releases every lease this owner still holds (clean shutdown). */
 int queue_release_all(PGconn *conn, const char *owner, struct cn_error *err) MUST_CHECK;
 
-/* Pure: capped exponential backoff with jitter. attempt >= 1; random_unit in
- * [0, 1) picks a delay between half and all of the exponential step. */
-int64_t queue_backoff_seconds(int attempt, double random_unit);
+#define QUEUE_BACKOFF_BASE_SECONDS 10 /* the first step; doubles per attempt */
+#define QUEUE_BACKOFF_CAP_SECONDS 3600
+
+/* Pure: capped exponential backoff with jitter. The step starts at
+ * base_seconds (at least 1) and doubles per attempt up to an hour;
+ * attempt >= 1; random_unit in [0, 1) picks a delay between half and all of
+ * the step. */
+int64_t queue_backoff_seconds(int64_t base_seconds, int attempt, double random_unit);
 
 #endif

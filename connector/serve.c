@@ -14,7 +14,9 @@
 #include "intake.h"
 #include "log.h"
 #include "mapping.h"
+#include "mb_events.h"
 #include "migrations.h"
+#include "reconcile.h"
 #include "spool.h"
 #include "store.h"
 #include "sync.h"
@@ -155,6 +157,8 @@ int serve_run(const struct config *config)
 	struct serve_state state;
 	struct httpd *httpd = NULL;
 	struct worker_pool *workers = NULL;
+	struct mb_events *mb_events = NULL;
+	struct reconcile_periodic *reconcile = NULL;
 	pthread_t drain_thread;
 	bool drain_started = false;
 	struct cn_error err = {""};
@@ -193,7 +197,9 @@ int serve_run(const struct config *config)
 			      &state.intake.pool, &err) != CN_OK ||
 	    committer_start(config->database_conninfo, &state.intake.committer, &err) != CN_OK ||
 	    httpd_start(&state.intake, &httpd, &err) != CN_OK ||
-	    worker_pool_start(&state.sync, config->workers_count, &workers, &err) != CN_OK) {
+	    worker_pool_start(&state.sync, config->workers_count, &workers, &err) != CN_OK ||
+	    mb_events_start(&state.intake, &mb_events, &err) != CN_OK ||
+	    reconcile_periodic_start(&state.intake, &reconcile, &err) != CN_OK) {
 		fprintf(stderr, "bookto-moneybird: cannot serve: %s\n", err.message);
 		log_error("serve_refused", "error", err.message, NULL);
 		goto out;
@@ -220,6 +226,8 @@ out:
 	}
 	committer_stop(state.intake.committer);
 	worker_pool_stop(workers);
+	mb_events_stop(mb_events);
+	reconcile_periodic_stop(reconcile);
 	store_pool_free(state.intake.pool);
 	for (size_t i = 0; state.intake.mappings != NULL && i < config->connection_count; i++)
 		mapping_free(state.intake.mappings[i]);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "mapping.h"
 #include "mb_client.h"
+#include "metrics.h"
 #include "plan.h"
 #include "store.h"
 #include "store_sync.h"
@@ -81,6 +82,7 @@ static void record_call(void *ctx, const struct mb_call *call)
 	struct sync_job_context *current = &worker->current;
 	struct cn_error err = {""};
 
+	metrics_moneybird_call(call);
 	if (current->job == NULL || call->budget_refused)
 		return;
 	if (store_call_record(current->conn, current->job->order_pk, current->job->connection_id,
@@ -625,6 +627,17 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 		}
 		so->payment_intent = true;
 		result = mb_payment_create(sc->client, so->invoice_id, &plan->request, &payment, &err);
+		if (result == MB_VALIDATION && strstr(err.message, "price_base") != NULL) {
+			/* Moneybird needs the amount in its own currency, which
+			 * bookto does not send: only a person can know it. */
+			set_outcome(outcome, SYNC_PARK,
+				    "registering the payment: the invoice is in %s, not the "
+				    "administration's currency, so Moneybird needs price_base (the "
+				    "amount in the administration's currency); register the payment "
+				    "of invoice %s in Moneybird by hand (Moneybird said: %s)",
+				    so->order->currency, so->invoice_id, err.message);
+			goto out;
+		}
 		if (result != MB_OK) {
 			call_failed(worker, index, result, "registering the payment", &err, outcome);
 			goto out;

@@ -44,18 +44,35 @@ struct worker_pool {
 	int count;
 };
 
-int worker_lease_seconds(void)
+/* A positive number of seconds from the environment, else fallback. */
+static int env_seconds(const char *name, int fallback, long max)
 {
-	const char *text = getenv("BOOKTO_MONEYBIRD_LEASE_SECONDS");
+	const char *text = getenv(name);
 	char *end = NULL;
 	long value;
 
 	if (text == NULL || text[0] == '\0')
-		return DEFAULT_LEASE_SECONDS;
+		return fallback;
 	value = strtol(text, &end, 10);
-	if (*end != '\0' || value < 1 || value > 86400)
-		return DEFAULT_LEASE_SECONDS;
+	if (*end != '\0' || value < 1 || value > max)
+		return fallback;
 	return (int)value;
+}
+
+int worker_lease_seconds(void)
+{
+	return env_seconds("BOOKTO_MONEYBIRD_LEASE_SECONDS", DEFAULT_LEASE_SECONDS, 86400);
+}
+
+int worker_backoff_base_seconds(void)
+{
+	return env_seconds("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS", QUEUE_BACKOFF_BASE_SECONDS,
+			   QUEUE_BACKOFF_CAP_SECONDS);
+}
+
+int worker_pause_probe_seconds(void)
+{
+	return env_seconds("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS", PAUSE_PROBE_SECONDS, 86400);
 }
 
 static bool pool_stopping(struct worker_pool *pool)
@@ -199,7 +216,8 @@ static int apply_outcome(struct worker_thread *self, PGconn *conn, const struct 
 			return queue_park(conn, job, self->owner, reason, err);
 		}
 		delay = outcome->retry_at > 0 ? outcome->retry_at - (int64_t)time(NULL)
-					      : queue_backoff_seconds(job->attempts, random_unit());
+					      : queue_backoff_seconds(worker_backoff_base_seconds(),
+								      job->attempts, random_unit());
 		if (delay < 1)
 			delay = 1;
 		return queue_retry_later(conn, job, self->owner, delay, outcome->reason, err);
@@ -272,7 +290,7 @@ static void *worker_main(void *arg)
 		}
 		if (self->index == 0 && time(NULL) >= next_probe) {
 			probe_paused(self, sync, conn);
-			next_probe = time(NULL) + PAUSE_PROBE_SECONDS;
+			next_probe = time(NULL) + worker_pause_probe_seconds();
 		}
 		rc = queue_claim(conn, self->owner, lease_seconds, &job, &err);
 		if (rc == CN_NOT_FOUND) {

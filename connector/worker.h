@@ -24,4 +24,13 @@ void worker_pool_stop(struct worker_pool *pool);
  * overrides the default (120 s) for tests and unusual deployments. */
 int worker_lease_seconds(void);
 
+/* The first retry delay of the backoff; BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS
+ * (1..3600) overrides the default (10 s), so tests that provoke retries do
+ * not wait long. */
+int worker_backoff_base_seconds(void);
+
+/* How often a paused connection (401) is probed;
+ * BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS (1..86400) overrides the default (30 s). */
+int worker_pause_probe_seconds(void);
+
 #endif

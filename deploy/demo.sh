@@ -39,6 +39,28 @@ done
 
 echo "== sync_status =="
 psql -X -x -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" -c "SELECT * FROM sync_status"
+# Closing the loop: Moneybird tells the connector when the invoice is paid.
+echo "== bookto-moneybird moneybird webhook register $BM_URL/webhooks/moneybird/shop =="
+"$BM_BINARY" -c "$BM_CONFIG" moneybird webhook register "$BM_URL/webhooks/moneybird/shop"
+sim="http://127.0.0.1:$BM_MBSIM_PORT"
+api="$BM_MBSIM_URL/$BM_MBSIM_ADMIN"
+invoice="$(bm_psql "SELECT moneybird_invoice_id FROM orders LIMIT 1")"
+payment="$(bm_psql "SELECT moneybird_payment_id FROM orders LIMIT 1")"
+# The connector registered the payment itself; the bookkeeper unlinks it and
+# books the bank payment by hand, as happens when the money is matched later.
+echo "== bookkeeper: delete the connector's payment, then mark invoice $invoice paid =="
+curl -s -o /dev/null -X DELETE -H "Authorization: Bearer $BM_MBSIM_TOKEN" \
+  "$api/sales_invoices/$invoice/payments/$payment"
+curl -s -X POST "$sim/_sim/sales_invoices/$invoice/mark_paid" >/dev/null
+for _ in $(seq 1 50); do
+  [[ "$(bm_psql "SELECT state FROM sync_status LIMIT 1")" == reconciled ]] && break
+  sleep 0.2
+done
+echo "== sync_status after Moneybird's signed sales_invoice_state_changed_to_paid =="
+psql -X -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" \
+  -c "SELECT order_id, state, invoice_state, synced_at, paid_confirmed_at FROM sync_status"
+psql -X -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" \
+  -c "SELECT action, status, note FROM moneybird_events ORDER BY id"
 echo "== audit log =="
 psql -X -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" \
   -c "SELECT id, at, actor, action, to_state, detail FROM audit_log ORDER BY id"

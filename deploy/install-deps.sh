@@ -8,6 +8,7 @@ packages=(
   libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libconfig-dev
   libpq-dev libssl-dev libcmocka-dev
   postgresql postgresql-contrib curl openssl ca-certificates procps iproute2
+  clang libclang-rt-dev   # libFuzzer targets (tests/fuzz, -DBM_FUZZ=ON)
 )
 
 missing=()

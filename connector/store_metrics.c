@@ -1,0 +1,220 @@
+#include "store_metrics.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "budget.h"
+#include "log.h"
+#include "spool.h"
+
+static const char *const state_names[METRICS_STATE_COUNT] = {
+	"queued", "in_progress", "retrying", "needs_attention", "skipped", "synced", "reconciled",
+};
+
+static int64_t parse_int64(const char *text)
+{
+	char *end = NULL;
+	long long value;
+
+	errno = 0;
+	value = strtoll(text, &end, 10);
+	if (errno != 0 || end == text)
+		return 0;
+	return (int64_t)value;
+}
+
+static double parse_double(const char *text)
+{
+	char *end = NULL;
+	double value;
+
+	errno = 0;
+	value = strtod(text, &end);
+	if (errno != 0 || end == text)
+		return 0;
+	return value;
+}
+
+static int query(PGconn *conn, const char *sql, const char *what, PGresult **out,
+		 struct cn_error *err)
+{
+	PGresult *res = PQexec(conn, sql);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		int rc = store_result_error(conn, res, what, err);
+
+		PQclear(res);
+		*out = NULL;
+		return rc;
+	}
+	*out = res;
+	return CN_OK;
+}
+
+static long connection_index(const struct config *config, const int64_t *ids, int64_t id)
+{
+	for (size_t i = 0; i < config->connection_count; i++)
+		if (ids[i] == id)
+			return (long)i;
+	return -1;
+}
+
+/* The histogram's buckets as one aggregate: one scan of the synced orders. */
+static int read_latency(PGconn *conn, struct metrics_gauges *gauges, struct cn_error *err)
+{
+	char sql[2048];
+	size_t used;
+	PGresult *res = NULL;
+	int rc;
+
+	used = (size_t)snprintf(sql, sizeof(sql),
+				"SELECT count(*), coalesce(sum(s), 0)");
+	for (size_t b = 0; b < METRICS_LATENCY_BUCKETS && used < sizeof(sql); b++)
+		used += (size_t)snprintf(sql + used, sizeof(sql) - used,
+					 ", count(*) FILTER (WHERE s <= %g)",
+					 metrics_latency_bounds[b]);
+	if (used < sizeof(sql))
+		snprintf(sql + used, sizeof(sql) - used,
+			 " FROM (SELECT extract(epoch FROM synced_at - received_at)::float8 AS s"
+			 " FROM orders WHERE synced_at IS NOT NULL) latency");
+	rc = query(conn, sql, "reading the sync latency", &res, err);
+	if (rc != CN_OK)
+		return rc;
+	gauges->latency_count = (uint64_t)parse_int64(PQgetvalue(res, 0, 0));
+	gauges->latency_sum_seconds = parse_double(PQgetvalue(res, 0, 1));
+	for (size_t b = 0; b < METRICS_LATENCY_BUCKETS; b++)
+		gauges->latency_buckets[b] = (uint64_t)parse_int64(PQgetvalue(res, 0, (int)b + 2));
+	PQclear(res);
+	return CN_OK;
+}
+
+int store_metrics_read(PGconn *conn, const struct config *config, const int64_t *connection_ids,
+		       struct metrics_gauges *gauges, struct cn_error *err)
+{
+	PGresult *res = NULL;
+	char timeout[64];
+	int rc;
+
+	rc = store_exec(conn, "BEGIN READ ONLY", err);
+	if (rc != CN_OK)
+		return rc;
+	snprintf(timeout, sizeof(timeout), "SET LOCAL statement_timeout = %d",
+		 STORE_METRICS_TIMEOUT_MS);
+	rc = store_exec(conn, timeout, err);
+	if (rc != CN_OK)
+		goto out;
+
+	rc = query(conn, "SELECT connection_id, state, count(*) FROM orders GROUP BY 1, 2",
+		   "counting orders", &res, err);
+	if (rc != CN_OK)
+		goto out;
+	for (int r = 0; r < PQntuples(res); r++) {
+		long c = connection_index(config, connection_ids,
+					  parse_int64(PQgetvalue(res, r, 0)));
+
+		for (size_t s = 0; c >= 0 && s < METRICS_STATE_COUNT; s++)
+			if (strcmp(PQgetvalue(res, r, 1), state_names[s]) == 0)
+				gauges->connections[c].orders[s] = parse_int64(PQgetvalue(res, r, 2));
+	}
+	PQclear(res);
+
+	rc = query(conn, "SELECT id, paused_at IS NOT NULL FROM connections", "reading pauses",
+		   &res, err);
+	if (rc != CN_OK)
+		goto out;
+	for (int r = 0; r < PQntuples(res); r++) {
+		long c = connection_index(config, connection_ids,
+					  parse_int64(PQgetvalue(res, r, 0)));
+
+		if (c >= 0)
+			gauges->connections[c].paused = strcmp(PQgetvalue(res, r, 1), "t") == 0;
+	}
+	PQclear(res);
+
+	/* The partial index jobs_ready_idx covers exactly these rows. */
+	rc = query(conn,
+		   "SELECT count(*), count(*) FILTER (WHERE next_attempt_at <= now()),"
+		   " coalesce(extract(epoch FROM now() - min(next_attempt_at)"
+		   " FILTER (WHERE next_attempt_at <= now())), 0)::float8"
+		   " FROM jobs WHERE state = 'pending'",
+		   "reading the queue", &res, err);
+	if (rc != CN_OK)
+		goto out;
+	gauges->queue_depth = parse_int64(PQgetvalue(res, 0, 0));
+	gauges->queue_ready = parse_int64(PQgetvalue(res, 0, 1));
+	gauges->queue_oldest_ready_seconds = parse_double(PQgetvalue(res, 0, 2));
+	PQclear(res);
+
+	rc = read_latency(conn, gauges, err);
+	if (rc != CN_OK)
+		goto out;
+
+	for (size_t c = 0; c < config->connection_count; c++) {
+		const struct connection_config *cc = &config->connections[c];
+		struct budget_limits limits = {cc->moneybird_rate_limit_requests,
+					       cc->moneybird_rate_limit_per_seconds, 0};
+		struct budget_state state;
+		char key[BUDGET_KEY_SIZE];
+
+		gauges->connections[c].budget_limit = cc->moneybird_rate_limit_requests;
+		rc = budget_token_key(cc->moneybird_api_token, key, err);
+		if (rc == CN_OK)
+			rc = budget_read(conn, key, &limits, &state, err);
+		if (rc != CN_OK)
+			goto out;
+		gauges->connections[c].budget_known = true;
+		gauges->connections[c].budget_remaining = state.remaining;
+	}
+	rc = store_exec(conn, "COMMIT", err);
+	if (rc == CN_OK)
+		gauges->database_up = true;
+	return rc;
+out:
+	if (!store_conn_broken(conn))
+		store_rollback(conn);
+	return rc;
+}
+
+int store_metrics_scrape(struct store_pool *pool, const struct config *config,
+			 const int64_t *connection_ids, char **out, size_t *len,
+			 struct cn_error *err)
+{
+	struct metrics_gauges gauges;
+	PGconn *conn = NULL;
+	int rc;
+
+	memset(&gauges, 0, sizeof(gauges));
+	gauges.connection_count = config->connection_count;
+	gauges.connections = calloc(config->connection_count, sizeof(*gauges.connections));
+	if (gauges.connections == NULL) {
+		error_set(err, "out of memory");
+		return CN_ERR;
+	}
+	for (size_t c = 0; c < config->connection_count; c++)
+		gauges.connections[c].name = config->connections[c].name;
+	gauges.spooled_deliveries = (int64_t)spool_count(config->spool_dir);
+
+	rc = store_pool_acquire(pool, STORE_METRICS_TIMEOUT_MS, &conn, err);
+	if (rc == CN_OK) {
+		rc = store_metrics_read(conn, config, connection_ids, &gauges, err);
+		store_pool_release(pool, conn, rc != CN_OK && store_conn_broken(conn));
+	}
+	if (rc != CN_OK) {
+		/* Counters are still worth reporting; database_up says the rest. */
+		log_warn("metrics_database_unavailable", "error", err->message, NULL);
+		for (size_t c = 0; c < config->connection_count; c++) {
+			const char *name = gauges.connections[c].name;
+
+			memset(&gauges.connections[c], 0, sizeof(gauges.connections[c]));
+			gauges.connections[c].name = name;
+		}
+		gauges.database_up = false;
+	}
+	rc = metrics_render(&gauges, out, len);
+	if (rc != CN_OK)
+		error_set(err, "the metrics text could not be built (out of memory or too large)");
+	free(gauges.connections);
+	return rc;
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Intake benchmark: durable acknowledgements per second of the bookto webhook
+# against a throwaway PostgreSQL, compared in the same run, on the same
+# database and at the same concurrency with pgbench doing single-row INSERT
+# transactions (the fsync-bound ceiling one commit per request would hit).
+#
+#   tests/bench/intake_bench.sh [--short] [--duration S] [--concurrency N]
+#                               [--strict]
+#
+# Prints durable acks/s, p50/p99/p99.9 latency, non-2xx, the connector's peak
+# RSS (VmHWM), pgbench tps, the ratio intake/pgbench, and checks that the
+# orders table holds exactly one row per 200. Each figure is printed next to
+# its target with PASS or MISS. Exit status: 1 when a correctness check fails
+# (any non-2xx, unanswered request, row count != 200s); performance misses
+# only fail with --strict. --short (CI, label "bench") runs a few seconds and
+# asserts correctness only.
+#
+# Environment: as tests/integration/lib.sh (BM_BUILD_DIR, BM_BINARY, ...),
+# plus BM_LOADGEN (default $BM_BUILD_DIR/bm-loadgen).
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../integration/lib.sh
+source "$BENCH_DIR/../integration/lib.sh"
+: "${BM_LOADGEN:=$BM_BUILD_DIR/bm-loadgen}"
+
+duration=20
+concurrency=32
+short=0
+strict=0
+while (($# > 0)); do
+	case "$1" in
+	--short) short=1; duration=3 ;;
+	--duration) duration="$2"; shift ;;
+	--concurrency) concurrency="$2"; shift ;;
+	--strict) strict=1 ;;
+	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+	*) echo "intake_bench: unknown argument $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+bm_setup
+[[ -x "$BM_LOADGEN" ]] || bm_fail "no load generator at BM_LOADGEN=$BM_LOADGEN (build bm-loadgen)"
+bm_pg_start
+bm_write_config workers=0 log_level=warn max_connections=256
+bm_migrate
+bm_serve_start
+
+# The pgbench from the server's version when it is there, else PATH's.
+pgbench_bin="$BM_PG_BIN/pgbench"
+[[ -x "$pgbench_bin" ]] || pgbench_bin="$(command -v pgbench || true)"
+
+echo "# intake: $concurrency keep-alive connections for ${duration}s against $BM_URL"
+"$BM_LOADGEN" --url "$BM_URL/webhooks/bookto/shop" --secret "$BM_SECRET_CURRENT" \
+	--concurrency "$concurrency" --duration "$duration" --prefix "ib$$" --quiet \
+	>"$BM_TMP/loadgen.txt" 2>"$BM_TMP/loadgen.err" ||
+	{ cat "$BM_TMP/loadgen.err" >&2; bm_fail "bm-loadgen failed"; }
+
+lg() { sed -n "s/^$1=//p" "$BM_TMP/loadgen.txt"; }
+peak_rss_kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$BM_SERVE_PID/status")"
+ok200="$(lg status_200)"
+non2xx="$(lg non_2xx)"
+no_answer="$(lg no_answer)"
+acks="$(lg acks_per_s)"
+rows="$(bm_count_orders)"
+deliveries="$(bm_psql "SELECT count(*) FROM deliveries" 2>/dev/null || echo '?')"
+
+pg_tps=""
+if [[ -n "$pgbench_bin" ]]; then
+	echo "# pgbench: $concurrency clients, single-row INSERT, ${duration}s, same database"
+	bm_psql "CREATE TABLE bench_insert (id bigserial PRIMARY KEY, payload text NOT NULL,
+		created_at timestamptz NOT NULL DEFAULT now())" >/dev/null
+	printf "INSERT INTO bench_insert (payload) VALUES ('pgbench row');\n" >"$BM_TMP/insert.sql"
+	"$pgbench_bin" -n -h 127.0.0.1 -p "$BM_PG_PORT" -U postgres -c "$concurrency" -j 2 \
+		-T "$duration" -f "$BM_TMP/insert.sql" bookto_moneybird >"$BM_TMP/pgbench.txt" 2>&1 ||
+		{ tail -n 20 "$BM_TMP/pgbench.txt" >&2; bm_fail "pgbench failed"; }
+	pg_tps="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$BM_TMP/pgbench.txt" | tail -n 1 |
+		awk '{ printf "%.1f", $1 }')"
+fi
+
+# verdict VALUE OP TARGET: PASS or MISS (bc-free float comparison via awk)
+verdict() {
+	awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {
+		if (v == "") { print "n/a"; exit }
+		ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 <= t + 0)
+		print ok ? "PASS" : "MISS" }'
+}
+ratio=""
+[[ -z "$pg_tps" ]] || ratio="$(awk -v a="$acks" -v b="$pg_tps" 'BEGIN { if (b > 0) printf "%.2f", a / b }')"
+rss_mb="$(awk -v k="$peak_rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')"
+
+echo
+echo "== intake benchmark ($(nproc) cores, ${duration}s, $concurrency connections) =="
+printf '%-34s %12s   %-10s %s\n' "figure" "measured" "target" "verdict"
+printf '%-34s %12s   %-10s %s\n' "durable acks/s (HTTP 200)" "$acks" "" ""
+printf '%-34s %12s   %-10s %s\n' "pgbench single-row INSERT tps" "${pg_tps:-n/a}" "" ""
+printf '%-34s %12s   %-10s %s\n' "ratio intake/pgbench" "${ratio:-n/a}" ">= 0.8" "$(verdict "$ratio" '>=' 0.8)"
+printf '%-34s %12s   %-10s %s\n' "latency p50 (ms)" "$(lg p50_ms)" "" ""
+printf '%-34s %12s   %-10s %s\n' "latency p99 (ms)" "$(lg p99_ms)" "<= 20" "$(verdict "$(lg p99_ms)" '<=' 20)"
+printf '%-34s %12s   %-10s %s\n' "latency p99.9 (ms)" "$(lg p999_ms)" "" ""
+printf '%-34s %12s   %-10s %s\n' "latency max (ms)" "$(lg max_ms)" "" ""
+printf '%-34s %12s   %-10s %s\n' "peak RSS of serve (MB, VmHWM)" "$rss_mb" "<= 32" "$(verdict "$rss_mb" '<=' 32)"
+printf '%-34s %12s   %-10s %s\n' "non-2xx answers" "$non2xx" "0" "$(verdict "$non2xx" '<=' 0)"
+printf '%-34s %12s   %-10s %s\n' "unanswered requests" "$no_answer" "0" "$(verdict "$no_answer" '<=' 0)"
+printf '%-34s %12s   %-10s %s\n' "HTTP 200s" "$ok200" "" ""
+printf '%-34s %12s   %-10s %s\n' "orders rows" "$rows" "= 200s" "$([[ "$rows" == "$ok200" ]] && echo PASS || echo MISS)"
+printf '%-34s %12s\n' "deliveries rows" "$deliveries"
+echo
+
+bm_assert_ne "$ok200" 0 "some deliveries were acknowledged"
+bm_assert_eq "$non2xx" 0 "no non-2xx answers"
+bm_assert_eq "$no_answer" 0 "every request was answered"
+bm_assert_eq "$rows" "$ok200" "orders row count equals the number of 200s"
+if [[ "$strict" == 1 && "$short" == 0 ]]; then
+	for v in "$(verdict "$ratio" '>=' 0.8)" "$(verdict "$(lg p99_ms)" '<=' 20)" \
+		"$(verdict "$rss_mb" '<=' 32)"; do
+		[[ "$v" == PASS ]] || bm_fail "a performance target was missed (--strict)"
+	done
+	bm_pass "performance targets met"
+fi
+bm_serve_stop
+bm_done

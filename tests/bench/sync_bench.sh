@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Sync benchmark: stored orders drained against the Moneybird simulator with
+# its rate limit time-compressed (150 requests per 3 s instead of per 300 s)
+# and the connector's rate_limit set to match.
+#
+#   tests/bench/sync_bench.sh [--short] [--orders N] [--returning N]
+#                             [--workers N] [--strict]
+#
+# Phase 1 stores N orders (default 2,000; 30 % from buyers never seen before,
+# the rest repeat buyers) with the workers off, then starts serve with workers
+# and times the drain. Phase 2 sends --returning more orders (default 200),
+# all from buyers phase 1 created, and counts their calls alone. Prints
+# Moneybird calls per order (returning buyers, and the mix), 429s received,
+# and the drain time as a ratio to the theoretical minimum calls / rate.
+# Reconciliation of 10,000 invoices is measured when the `reconcile` command
+# exists. Exit status: 1 on a correctness failure (orders not drained, an
+# order needing attention, invoice/payment counts not one per order);
+# performance misses only fail with --strict. --short (CI, label "bench"):
+# 100 + 20 orders, correctness only.
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../integration/lib.sh
+source "$BENCH_DIR/../integration/lib.sh"
+# shellcheck source=bench_lib.sh
+source "$BENCH_DIR/bench_lib.sh"
+
+orders=2000
+returning=200
+workers=4
+short=0
+strict=0
+rate_requests=150
+rate_seconds=3
+while (($# > 0)); do
+	case "$1" in
+	--short) short=1; orders=100; returning=20 ;;
+	--orders) orders="$2"; shift ;;
+	--returning) returning="$2"; shift ;;
+	--workers) workers="$2"; shift ;;
+	--strict) strict=1 ;;
+	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+	*) echo "sync_bench: unknown argument $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+rate_per_s="$(awk -v r="$rate_requests" -v s="$rate_seconds" 'BEGIN { print r / s }')"
+
+bm_setup
+bm_pg_start
+bm_mbsim_start --rate-limit "$rate_requests/$rate_seconds" --seed 8
+# with_rate_limit: the connector's budget matches the simulator's window.
+with_rate_limit() {
+	sed -i "s|rate_limit = { requests = 150; per_seconds = 300; };|rate_limit = { requests = $rate_requests; per_seconds = $rate_seconds; };|" \
+		"$BM_CONFIG"
+	grep -q "per_seconds = $rate_seconds;" "$BM_CONFIG" || bm_fail "could not set rate_limit"
+}
+bm_write_config workers=0 log_level=info
+with_rate_limit
+bm_migrate
+bm_serve_start
+
+echo "# phase 1: storing $orders orders (30 % new buyers) with the workers off"
+bb_loadgen "$BM_TMP/store.txt" --count "$orders" --concurrency 16 --new-buyers 300 --prefix sb
+stored="$(bb_kv "$BM_TMP/store.txt" status_200)"
+bm_assert_eq "$stored" "$orders" "all $orders orders acknowledged"
+bm_assert_eq "$(bm_count_orders)" "$orders" "all $orders orders stored"
+new_buyers="$(bm_psql "SELECT count(DISTINCT match_ref) FROM orders")"
+bm_serve_stop
+
+bb_sim_fetch
+read -r calls_before _ <<<"$(bb_sim_requests)"
+
+echo "# draining with $workers workers at $rate_requests requests per ${rate_seconds}s"
+sed -i "s/workers = { count = 0;/workers = { count = $workers;/" "$BM_CONFIG"
+bm_serve_start
+drain_s="$(bb_wait_drained "$orders" $((orders * 2 + 120)))"
+bb_sim_fetch
+read -r calls_mix limited_mix <<<"$(bb_sim_requests)"
+calls_mix=$((calls_mix - calls_before))
+echo "# phase 1 requests by endpoint:"
+bb_sim_by_endpoint
+
+echo "# phase 2: $returning orders from returning buyers"
+bb_loadgen "$BM_TMP/returning.txt" --count "$returning" --concurrency 8 --start "$orders" \
+	--buyer-pool "$new_buyers" --prefix sb
+bm_assert_eq "$(bb_kv "$BM_TMP/returning.txt" status_200)" "$returning" \
+	"all $returning returning-buyer orders acknowledged"
+bb_wait_drained $((orders + returning)) $((returning * 2 + 60)) >/dev/null
+bb_sim_fetch
+read -r calls_all limited_all <<<"$(bb_sim_requests)"
+calls_returning=$((calls_all - calls_before - calls_mix))
+
+total=$((orders + returning))
+invoices="$(bb_sim_q "jsonb_array_length(s->'sales_invoices')")"
+paid="$(bb_sim_q "(SELECT count(*) FROM jsonb_array_elements(s->'sales_invoices') i
+	WHERE jsonb_array_length(coalesce(i->'payments', '[]'::jsonb)) = 1)")"
+contacts="$(bb_sim_q "jsonb_array_length(s->'contacts')")"
+
+per_order_mix="$(awk -v c="$calls_mix" -v n="$orders" 'BEGIN { printf "%.2f", c / n }')"
+per_order_returning="$(awk -v c="$calls_returning" -v n="$returning" 'BEGIN { printf "%.2f", c / n }')"
+min_s="$(awk -v c="$calls_mix" -v r="$rate_per_s" 'BEGIN { printf "%.1f", c / r }')"
+drain_ratio="$(awk -v d="$drain_s" -v m="$min_s" 'BEGIN { if (m > 0) printf "%.2f", d / m }')"
+
+reconcile_calls="n/a"
+reconcile_note="the reconcile command does not exist yet"
+if "$BM_BINARY" --help 2>&1 | grep -q '^ *reconcile'; then
+	reconcile_note="reconcile exists; 10,000-invoice measurement not scripted yet"
+fi
+
+echo
+echo "== sync benchmark ($(nproc) cores, $orders orders + $returning returning, $workers workers, rate $rate_requests/${rate_seconds}s) =="
+bb_row "figure" "measured" "target" "verdict"
+bb_row "new buyers (distinct match_ref)" "$new_buyers"
+bb_row "Moneybird calls, mix" "$calls_mix"
+bb_row "calls per order, mix" "$per_order_mix" "<= 4.4" "$(bb_verdict "$per_order_mix" '<=' 4.4)"
+bb_row "calls per order, returning buyer" "$per_order_returning" "<= 3.0" "$(bb_verdict "$per_order_returning" '<=' 3.0)"
+bb_row "429s received" "$limited_all" "0" "$(bb_verdict "$limited_all" '<=' 0)"
+bb_row "drain time (s)" "$drain_s"
+bb_row "theoretical minimum calls/rate (s)" "$min_s"
+bb_row "drain time / minimum" "$drain_ratio" "<= 1.05" "$(bb_verdict "$drain_ratio" '<=' 1.05)"
+bb_row "invoices in Moneybird" "$invoices" "= $total" "$([[ "$invoices" == "$total" ]] && echo PASS || echo MISS)"
+bb_row "invoices with exactly one payment" "$paid" "= $total" "$([[ "$paid" == "$total" ]] && echo PASS || echo MISS)"
+bb_row "contacts in Moneybird" "$contacts" "= $new_buyers" "$([[ "$contacts" == "$new_buyers" ]] && echo PASS || echo MISS)"
+bb_row "reconcile 10,000 invoices: calls" "$reconcile_calls" "<= 110" "($reconcile_note)"
+echo
+
+bm_assert_eq "$invoices" "$total" "one invoice per order"
+bm_assert_eq "$paid" "$total" "one payment per invoice"
+bm_assert_eq "$contacts" "$new_buyers" "one contact per buyer"
+if [[ "$strict" == 1 && "$short" == 0 ]]; then
+	for v in "$(bb_verdict "$per_order_mix" '<=' 4.4)" "$(bb_verdict "$per_order_returning" '<=' 3.0)" \
+		"$(bb_verdict "$limited_all" '<=' 0)" "$(bb_verdict "$drain_ratio" '<=' 1.05)"; do
+		[[ "$v" == PASS ]] || bm_fail "a performance target was missed (--strict)"
+	done
+	bm_pass "performance targets met"
+fi
+bm_serve_stop
+bm_done

@@ -1,0 +1,194 @@
+# shellcheck shell=bash
+#
+# Helpers for the sync engine tests (tests/integration/test_sync_*.sh),
+# sourced after lib.sh. They post orders, wait for the workers, and read the
+# Moneybird simulator's GET /_sim/state through PostgreSQL's jsonb (psql is
+# already needed, jq is not), so assertions are about what exists in
+# "Moneybird" and how many calls each endpoint received.
+#
+# Retries are made fast for tests: the backoff starts at 1 s
+# (BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS) unless the test sets it itself.
+
+: "${BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS:=1}"
+export BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS
+
+BM_SERVE2_PID=""
+
+# customer_key MATCH_REF: the customer_id the connector must derive (the rule
+# of plan.h, computed independently here): "9" + the first 8 bytes of
+# SHA-256(match_ref) as an unsigned big-endian number mod 10^17, 17 digits.
+customer_key() {
+	bm_psql "SELECT '9' || lpad((((CASE WHEN v < 0 THEN v::numeric + 18446744073709551616
+		ELSE v::numeric END) % 100000000000000000)::text), 17, '0')
+		FROM (SELECT ('x' || substr(encode(sha256(convert_to('$1', 'UTF8')), 'hex'), 1, 16))
+		::bit(64)::bigint AS v) AS k"
+}
+
+# sim_url: the simulator's root (for /_sim/ endpoints).
+sim_url() {
+	printf 'http://127.0.0.1:%s' "$BM_MBSIM_PORT"
+}
+
+# sim_post PATH JSON: POSTs JSON to the simulator's control endpoint PATH;
+# fails the test unless it answers 2xx; prints the body.
+sim_post() {
+	local out code
+	out="$(mktemp "$BM_TMP/sim.XXXXXX")"
+	code="$(curl -s -o "$out" -w '%{http_code}' --max-time 10 -X POST \
+		-H 'Content-Type: application/json' --data-binary "$2" "$(sim_url)$1" || true)"
+	[[ "$code" == 2* ]] || bm_fail "simulator POST $1 answered $code: $(cat "$out")"
+	cat "$out"
+	rm -f "$out"
+}
+
+# sim_faults JSON: replaces the simulator's fault set ({} clears it).
+sim_faults() {
+	sim_post /_sim/faults "$1" >/dev/null
+}
+
+# sim_reset: empties the simulator (contacts, invoices, counters, faults).
+sim_reset() {
+	sim_post /_sim/reset '{}' >/dev/null
+}
+
+# sim_q EXPR: fetches GET /_sim/state and prints the value of the SQL
+# expression EXPR, in which `s` is the state as jsonb. Example:
+#   sim_q "jsonb_array_length(s->'contacts')"
+sim_q() {
+	curl -s --max-time 10 "$(sim_url)/_sim/state" >"$BM_TMP/sim-state.json" ||
+		bm_fail "GET /_sim/state failed"
+	"$BM_PSQL" -X -At -q -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" <<EOF || bm_fail "sim_q failed: $1"
+\\set state \`cat $BM_TMP/sim-state.json\`
+SELECT $1 FROM (SELECT :'state'::jsonb AS s) AS sim;
+EOF
+}
+
+# sim_calls ROUTE: requests the simulator counted for ROUTE (e.g.
+# "POST contacts"); 0 when none.
+sim_calls() {
+	sim_q "coalesce((s->'requests'->'by_endpoint'->>'$1')::int, 0)"
+}
+
+# sim_calls_fast ROUTE: like sim_calls without psql (for tight polling loops).
+sim_calls_fast() {
+	local n
+	n="$(curl -s --max-time 5 "$(sim_url)/_sim/state" | grep -o "\"$1\":[0-9]*" | head -n 1)"
+	printf '%s\n' "${n##*:}" | sed 's/^$/0/'
+}
+
+# sim_contact_calls: every request on a contacts route.
+sim_contact_calls() {
+	sim_q "coalesce((SELECT sum(value::int) FROM jsonb_each_text(s->'requests'->'by_endpoint')
+		WHERE key ~ '^[A-Z]+ contacts'), 0)"
+}
+
+# sim_contacts_with FIELD VALUE: contacts (archived ones too) whose FIELD is VALUE.
+sim_contacts_with() {
+	sim_q "(SELECT count(*) FROM jsonb_array_elements(s->'contacts') c WHERE c->>'$1' = '$2')"
+}
+
+# sim_contact_field CUSTOMER_ID FIELD: FIELD of the contact with that customer_id.
+sim_contact_field() {
+	sim_q "(SELECT c->>'$2' FROM jsonb_array_elements(s->'contacts') c
+		WHERE c->>'customer_id' = '$1' LIMIT 1)"
+}
+
+# sim_invoices_with_reference REF: sales invoices whose reference is REF.
+sim_invoices_with_reference() {
+	sim_q "(SELECT count(*) FROM jsonb_array_elements(s->'sales_invoices') i
+		WHERE i->>'reference' = '$1')"
+}
+
+# sim_invoice_field REF EXPR: EXPR over the invoice `i` with reference REF.
+sim_invoice_field() {
+	sim_q "(SELECT $2 FROM jsonb_array_elements(s->'sales_invoices') i
+		WHERE i->>'reference' = '$1' LIMIT 1)"
+}
+
+# post_order ORDER_ID [KEY=VALUE...]: posts a signed order.paid (bm_order_json
+# keys) to the "shop" connection and fails unless it is accepted.
+post_order() {
+	local file
+	file="$(bm_order_json "$@")"
+	bm_post_bookto /webhooks/bookto/shop "$file"
+	[[ "$BM_STATUS" == 2* ]] || bm_fail "order $1 was not accepted: $BM_STATUS $BM_BODY"
+}
+
+# order_value ORDER_ID COLUMN: a column of the order (as text).
+order_value() {
+	bm_psql "SELECT $2 FROM orders WHERE order_id = '$1'"
+}
+
+# wait_orders WHERE N SECONDS: waits until at least N orders match WHERE;
+# fails after SECONDS with the states seen.
+wait_orders() {
+	local i
+	for ((i = 0; i < $3 * 5; i++)); do
+		(($(bm_count_orders "$1") >= $2)) && return 0
+		sleep 0.2
+	done
+	bm_fail "after $3 s fewer than $2 orders match [$1]: $(bm_psql \
+		"SELECT string_agg(order_id || '=' || state || coalesce(' (' || last_error || ')', ''),
+		 '; ' ORDER BY id) FROM orders")"
+}
+
+# wait_settled N SECONDS: waits until N orders are synced, skipped or parked.
+wait_settled() {
+	wait_orders "state IN ('synced', 'skipped', 'needs_attention')" "$1" "$2"
+}
+
+# wait_state ORDER_ID STATE SECONDS: waits until the order is in STATE.
+wait_state() {
+	wait_orders "order_id = '$1' AND state = '$2'" 1 "$3"
+}
+
+# serve2_start: a second `serve` on the same config and database, on its own
+# HTTP port (its stdout/stderr go to $BM_TMP/serve2.out); sets BM_SERVE2_PID.
+serve2_start() {
+	local port config="$BM_TMP/connector2.cfg" i
+	port="$(bm_free_port)"
+	sed "s/listen = \"127.0.0.1:$BM_HTTP_PORT\";/listen = \"127.0.0.1:$port\";/" \
+		"$BM_CONFIG" >"$config"
+	"$BM_BINARY" -c "$config" serve >>"$BM_TMP/serve2.out" 2>&1 &
+	BM_SERVE2_PID=$!
+	for ((i = 0; i < 150; i++)); do
+		kill -0 "$BM_SERVE2_PID" 2>/dev/null || bm_fail "the second serve exited during startup"
+		[[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
+			"http://127.0.0.1:$port/healthz" || true)" == 200 ]] && return 0
+		sleep 0.1
+	done
+	bm_fail "the second serve did not become healthy"
+}
+
+# serve2_stop: SIGTERM to the second serve; waits for it.
+serve2_stop() {
+	[[ -n "$BM_SERVE2_PID" ]] || return 0
+	kill -TERM "$BM_SERVE2_PID" 2>/dev/null || true
+	bm_wait_pid_gone "$BM_SERVE2_PID" 200 || kill -KILL "$BM_SERVE2_PID" 2>/dev/null || true
+	wait "$BM_SERVE2_PID" 2>/dev/null || true
+	BM_SERVE2_PID=""
+}
+
+# serve_kill9: SIGKILLs the main serve (no cleanup, leases stay held).
+serve_kill9() {
+	[[ -n "$BM_SERVE_PID" ]] || bm_fail "serve_kill9: serve is not running"
+	kill -KILL "$BM_SERVE_PID"
+	wait "$BM_SERVE_PID" 2>/dev/null || true
+	BM_SERVE_PID=""
+}
+
+# sync_cleanup: stops the second serve too (chained before lib.sh's EXIT trap).
+sync_cleanup() {
+	local rc=$?
+	serve2_stop
+	(exit "$rc")
+	bm_cleanup
+}
+
+# sync_start MBSIM_ARGS...: after bm_setup: the EXIT trap that also stops a
+# second serve, PostgreSQL, and the simulator with MBSIM_ARGS.
+sync_start() {
+	trap sync_cleanup EXIT
+	bm_pg_start
+	bm_mbsim_start "$@"
+}

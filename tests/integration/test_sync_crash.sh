@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# kill -9 of serve in the middle of each Moneybird write: the simulator
+# holds every request for 1.5 s (latency fault), serve is SIGKILLed as soon
+# as the write under test has reached the simulator (which then applies
+# it), and a new serve takes the order over once the lease expires
+# (BOOKTO_MONEYBIRD_LEASE_SECONDS=3). Every order ends synced with exactly
+# one contact per buyer, one invoice, sent once, with one payment, and the
+# interrupted write is never repeated.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/sync_lib.sh"
+export BOOKTO_MONEYBIRD_LEASE_SECONDS=3
+bm_setup
+sync_start --rate-limit 300/10
+bm_write_config workers=1 rate_limit=300/10
+bm_migrate
+bm_serve_start
+
+# crash_case NAME ROUTE MATCH_REF: posts an order, kills serve once ROUTE
+# has been requested, restarts serve, and checks the outcome.
+crash_case() {
+	local name="$1" route="$2" ref="$3" before i
+	before="$(sim_calls_fast "$route")"
+	sim_faults '{"latency_ms": 1500}'
+	post_order "$name" match_ref="$ref" vat_number="$ref" email="crash@crash.example" \
+		company="Crash B.V."
+	for ((i = 0; i < 200; i++)); do
+		(($(sim_calls_fast "$route") > before)) && break
+		sleep 0.1
+	done
+	(($(sim_calls_fast "$route") > before)) || bm_fail "$name: $route was never requested"
+	serve_kill9
+	sleep 1.6 # the simulator finishes (applies) the held request
+	sim_faults '{}'
+	bm_serve_start
+	wait_orders "order_id = '$name' AND state IN ('synced', 'needs_attention')" 1 40
+	bm_assert_eq "$(order_value "$name" state)" synced "$name: synced after the crash"
+	bm_assert_eq "$(($(sim_calls_fast "$route") - before))" 1 "$name: $route was not repeated"
+	bm_assert_eq "$(sim_contacts_with customer_id "$(customer_key "$ref")")" 1 "$name: one contact"
+	bm_assert_eq "$(sim_invoices_with_reference "ORD-$name")" 1 "$name: one invoice"
+	bm_assert_eq "$(sim_invoice_field "ORD-$name" "(i->>'state') || '/' || jsonb_array_length(i->'payments')")" \
+		paid/1 "$name: paid, with one payment"
+}
+
+crash_case crash-contact "POST contacts" NL110000001B01
+crash_case crash-invoice "POST sales_invoices" NL110000001B01
+crash_case crash-send "PATCH sales_invoices/:id/send_invoice" NL110000001B01
+crash_case crash-pay "POST sales_invoices/:id/payments" NL110000001B01
+
+bm_assert_eq "$(sim_q "(SELECT count(*) FROM jsonb_array_elements(s->'sales_invoices') i
+	WHERE i->>'state' = 'paid' AND jsonb_array_length(i->'payments') = 1)")" 4 \
+	"four paid invoices with one payment each"
+bm_assert_eq "$(sim_q "jsonb_array_length(s->'sales_invoices')")" 4 "and no other invoice"
+bm_assert_eq "$(sim_calls "PATCH sales_invoices/:id/send_invoice")" 4 "four sends in all"
+bm_done

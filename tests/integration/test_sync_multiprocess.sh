@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Two serve processes (3 workers each) on one database share 500 orders of
+# 50 buyers, posted half to each. Midway the second process is SIGKILLed and
+# restarted (BOOKTO_MONEYBIRD_LEASE_SECONDS=3 lets its leases be reclaimed).
+# In the end every order is synced, the simulator holds exactly one contact
+# per buyer and exactly one paid invoice with one payment per order: none
+# duplicated, none lost. BM_SYNC_ORDERS (default 500, a multiple of 50)
+# makes it smaller for a quick run.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/sync_lib.sh"
+export BOOKTO_MONEYBIRD_LEASE_SECONDS=3
+ORDERS="${BM_SYNC_ORDERS:-500}"
+BUYERS=50
+bm_setup
+sync_start --rate-limit 3000/10
+bm_write_config workers=3 rate_limit=3000/10
+bm_migrate
+bm_serve_start
+serve2_start
+SERVE2_URL="http://127.0.0.1:$(sed -n 's/.*listen = "127.0.0.1:\([0-9]*\)".*/\1/p' "$BM_TMP/connector2.cfg")"
+
+# post_range FROM TO URL: orders FROM..TO, buyer = number mod 50.
+post_range() {
+	local i b
+	for ((i = $1; i <= $2; i++)); do
+		b=$((i % BUYERS))
+		BM_URL="$3" post_order "mp-$i" match_ref="NL5000000${b}B01" vat_number="NL5000000${b}B01" \
+			email="b$b@multi.example" company="Multi $b B.V." peppol_id=
+	done
+}
+
+START="$(date +%s)"
+HALF=$((ORDERS / 2))
+QUARTER=$((ORDERS / 4))
+post_range 1 "$QUARTER" "$BM_URL" &
+P1=$!
+post_range $((QUARTER + 1)) "$HALF" "$BM_URL" &
+P2=$!
+post_range $((HALF + 1)) $((HALF + QUARTER)) "$SERVE2_URL" &
+P3=$!
+post_range $((HALF + QUARTER + 1)) "$ORDERS" "$SERVE2_URL" &
+P4=$!
+for pid in $P1 $P2 $P3 $P4; do
+	wait "$pid" || bm_fail "posting orders failed"
+done
+echo "# $ORDERS orders posted in $(($(date +%s) - START)) s"
+bm_assert_eq "$(bm_count_orders)" "$ORDERS" "all $ORDERS orders were accepted"
+
+# ---- SIGKILL the second process midway, then restart it
+kill -KILL "$BM_SERVE2_PID"
+wait "$BM_SERVE2_PID" 2>/dev/null || true
+BM_SERVE2_PID=""
+echo "# killed the second serve with $(bm_count_orders "state = 'synced'") orders synced"
+serve2_start
+
+wait_orders "state IN ('synced', 'needs_attention')" "$ORDERS" 240
+echo "# $ORDERS orders settled in $(($(date +%s) - START)) s"
+bm_assert_eq "$(bm_count_orders "state = 'synced'")" "$ORDERS" "all $ORDERS orders are synced"
+bm_assert_eq "$(bm_psql "SELECT count(DISTINCT split_part(d.detail->>'worker', ':', 2)) >= 2
+	FROM audit_log d WHERE d.action = 'claimed'")" t "both processes claimed orders"
+bm_assert_eq "$(sim_q "jsonb_array_length(s->'contacts')")" "$BUYERS" "exactly one contact per buyer"
+bm_assert_eq "$(sim_q "(SELECT count(DISTINCT c->>'customer_id') FROM jsonb_array_elements(s->'contacts') c)")" \
+	"$BUYERS" "the contacts have $BUYERS distinct customer_ids"
+bm_assert_eq "$(sim_q "jsonb_array_length(s->'sales_invoices')")" "$ORDERS" "exactly $ORDERS invoices"
+bm_assert_eq "$(sim_q "(SELECT count(DISTINCT i->>'reference') FROM jsonb_array_elements(s->'sales_invoices') i)")" \
+	"$ORDERS" "one invoice per order reference"
+bm_assert_eq "$(sim_q "(SELECT count(*) FROM jsonb_array_elements(s->'sales_invoices') i
+	WHERE i->>'state' = 'paid' AND jsonb_array_length(i->'payments') = 1)")" "$ORDERS" \
+	"every invoice is paid with exactly one payment"
+bm_assert_eq "$(sim_calls "PATCH sales_invoices/:id/send_invoice")" "$ORDERS" "every invoice was sent once"
+bm_assert_eq "$(bm_psql "SELECT count(DISTINCT moneybird_invoice_id) FROM orders")" "$ORDERS" \
+	"every order records its own invoice"
+bm_assert_eq "$(sim_q "(s->'requests'->>'rate_limited')::int")" 0 "the shared budget avoided every 429"
+serve2_stop
+bm_done

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Moneybird refusals that need a person park the order at once with the
+# reason, without burning retries: a locked VAT period, a 402 plan limit,
+# an invoice in a currency other than the administration's (its payment
+# needs price_base), and sending by Peppol while the administration is not
+# registered for Peppol (a mapping with send_method = "Peppol").
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/sync_lib.sh"
+bm_setup
+sync_start --rate-limit 300/10
+bm_write_config workers=2 rate_limit=300/10
+bm_migrate
+bm_serve_start
+
+BUYER=(match_ref=NL120000001B01 vat_number=NL120000001B01 email=r@refuse.example company="Refuse B.V.")
+post_order ref-warmup "${BUYER[@]}"
+wait_state ref-warmup synced 30
+
+# parked NAME NEEDLE WHAT: the order is parked at its first attempt with a
+# reason containing NEEDLE.
+parked() {
+	wait_orders "order_id = '$1' AND state IN ('synced', 'needs_attention', 'skipped')" 1 30
+	bm_assert_eq "$(order_value "$1" state)" needs_attention "$3: the order is parked"
+	bm_assert_contains "$(order_value "$1" last_error)" "$2" "$3: the reason says why"
+	bm_assert_eq "$(bm_psql "SELECT j.attempts FROM jobs j JOIN orders o ON o.id = j.order_pk
+		WHERE o.order_id = '$1'")" 1 "$3: parked at the first attempt"
+	echo "#   $1: $(order_value "$1" last_error)"
+}
+
+# ---- locked VAT period
+sim_faults '{"locked_until": "2024-12-31"}'
+post_order ref-locked "${BUYER[@]}"
+parked ref-locked "locked" "locked VAT period"
+bm_assert_eq "$(sim_invoices_with_reference ORD-ref-locked)" 0 "locked VAT period: no invoice"
+
+# ---- 402 plan limit
+sim_faults '{"force_status": {"match": "POST sales_invoices", "status": 402, "count": -1}}'
+post_order ref-402 "${BUYER[@]}"
+parked ref-402 "402" "402 plan limit"
+bm_assert_eq "$(sim_invoices_with_reference ORD-ref-402)" 0 "402 plan limit: no invoice"
+bm_assert_eq "$(bm_psql "SELECT paused_at IS NULL FROM connections WHERE name = 'shop'")" t \
+	"402 plan limit: the connection is not paused (that is for 401)"
+sim_faults '{}'
+
+# ---- a currency other than EUR
+post_order ref-usd currency=USD "${BUYER[@]}"
+parked ref-usd "the invoice is in USD, not the administration's currency, so Moneybird needs price_base" "USD invoice"
+bm_assert_eq "$(sim_invoice_field ORD-ref-usd "jsonb_array_length(i->'payments')")" 0 \
+	"USD invoice: no payment was registered"
+
+# ---- Peppol while the administration is not registered
+bm_serve_stop
+sed 's/^send_method = "Manual";/send_method = "Peppol";/' "$BM_SOURCE_DIR/mappings/default.cfg" \
+	>"$BM_TMP/peppol.cfg"
+grep -q '^send_method = "Peppol";' "$BM_TMP/peppol.cfg" || bm_fail "could not write the Peppol mapping"
+bm_write_config workers=2 rate_limit=300/10 mapping="$BM_TMP/peppol.cfg"
+bm_serve_start
+sim_faults '{"peppol_registered": false}'
+post_order ref-peppol "${BUYER[@]}"
+parked ref-peppol "not registered for Peppol" "Peppol not registered"
+bm_assert_eq "$(sim_invoice_field ORD-ref-peppol "i->>'state'")" draft "Peppol: the invoice stays a draft"
+sim_faults '{}'
+post_order ref-peppol-ok "${BUYER[@]}"
+wait_state ref-peppol-ok synced 30
+bm_assert_eq "$(sim_invoice_field ORD-ref-peppol-ok "i->>'state'")" paid \
+	"once registered, a Peppol send goes through"
+
+bm_assert_eq "$(sim_contacts_with customer_id "$(customer_key NL120000001B01)")" 1 "one contact in all"
+bm_done

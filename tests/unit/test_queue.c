@@ -1,0 +1,118 @@
+/*
+ * queue module, pure part: the retry backoff. Exponential from the base,
+ * capped at an hour, "equal jitter" (never below half the step, never above
+ * it), clamped random input, and the worker's environment overrides.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdlib.h>
+
+#include "queue.h"
+#include "worker.h"
+
+static void test_backoff_doubles_from_the_base(void **state)
+{
+	(void)state;
+	/* random 0 gives half the step; just under 1 gives (almost) the step. */
+	assert_int_equal(queue_backoff_seconds(10, 1, 0.0), 5);
+	assert_int_equal(queue_backoff_seconds(10, 2, 0.0), 10);
+	assert_int_equal(queue_backoff_seconds(10, 3, 0.0), 20);
+	assert_int_equal(queue_backoff_seconds(10, 4, 0.0), 40);
+	assert_int_equal(queue_backoff_seconds(10, 1, 0.999), 9);
+	assert_int_equal(queue_backoff_seconds(10, 2, 0.999), 19);
+	assert_int_equal(queue_backoff_seconds(10, 2, 0.5), 15);
+}
+
+static void test_backoff_is_capped(void **state)
+{
+	(void)state;
+	assert_int_equal(queue_backoff_seconds(10, 9, 0.0), 1280);
+	assert_int_equal(queue_backoff_seconds(10, 10, 0.0), QUEUE_BACKOFF_CAP_SECONDS / 2);
+	assert_int_equal(queue_backoff_seconds(10, 15, 0.0), QUEUE_BACKOFF_CAP_SECONDS / 2);
+	/* Huge attempt counts must not overflow the step. */
+	assert_int_equal(queue_backoff_seconds(10, 1000000, 0.0), QUEUE_BACKOFF_CAP_SECONDS / 2);
+	assert_true(queue_backoff_seconds(10, 1000000, 0.999999) <= QUEUE_BACKOFF_CAP_SECONDS);
+	assert_int_equal(queue_backoff_seconds(7200, 1, 0.0), QUEUE_BACKOFF_CAP_SECONDS / 2);
+}
+
+static void test_backoff_jitter_bounds(void **state)
+{
+	(void)state;
+	for (int attempt = 1; attempt <= 20; attempt++) {
+		int64_t step = 10;
+
+		for (int i = 1; i < attempt && step < QUEUE_BACKOFF_CAP_SECONDS; i++)
+			step *= 2;
+		if (step > QUEUE_BACKOFF_CAP_SECONDS)
+			step = QUEUE_BACKOFF_CAP_SECONDS;
+		for (int r = 0; r < 100; r++) {
+			int64_t delay = queue_backoff_seconds(10, attempt, r / 100.0);
+
+			assert_true(delay >= step / 2);
+			assert_true(delay <= step);
+		}
+	}
+}
+
+static void test_backoff_clamps_odd_input(void **state)
+{
+	(void)state;
+	/* Out-of-range random input is clamped, not extrapolated. */
+	assert_int_equal(queue_backoff_seconds(10, 1, -3.0), 5);
+	assert_true(queue_backoff_seconds(10, 1, 7.0) <= 10);
+	/* A base below 1 s is taken as 1 s. */
+	assert_int_equal(queue_backoff_seconds(0, 1, 0.999), 0);
+	assert_int_equal(queue_backoff_seconds(0, 2, 0.0), 1);
+	assert_int_equal(queue_backoff_seconds(1, 4, 0.0), 4);
+	/* attempt 0 or negative behaves like the first attempt. */
+	assert_int_equal(queue_backoff_seconds(10, 0, 0.0), 5);
+	assert_int_equal(queue_backoff_seconds(10, -5, 0.0), 5);
+}
+
+static void test_worker_environment_overrides(void **state)
+{
+	(void)state;
+	unsetenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS");
+	assert_int_equal(worker_backoff_base_seconds(), QUEUE_BACKOFF_BASE_SECONDS);
+	setenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS", "1", 1);
+	assert_int_equal(worker_backoff_base_seconds(), 1);
+	setenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS", "0", 1);
+	assert_int_equal(worker_backoff_base_seconds(), QUEUE_BACKOFF_BASE_SECONDS);
+	setenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS", "5s", 1);
+	assert_int_equal(worker_backoff_base_seconds(), QUEUE_BACKOFF_BASE_SECONDS);
+	setenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS", "3601", 1);
+	assert_int_equal(worker_backoff_base_seconds(), QUEUE_BACKOFF_BASE_SECONDS);
+	unsetenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS");
+
+	unsetenv("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS");
+	assert_int_equal(worker_pause_probe_seconds(), 30);
+	setenv("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS", "2", 1);
+	assert_int_equal(worker_pause_probe_seconds(), 2);
+	setenv("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS", "-1", 1);
+	assert_int_equal(worker_pause_probe_seconds(), 30);
+	unsetenv("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS");
+
+	unsetenv("BOOKTO_MONEYBIRD_LEASE_SECONDS");
+	assert_int_equal(worker_lease_seconds(), 120);
+	setenv("BOOKTO_MONEYBIRD_LEASE_SECONDS", "3", 1);
+	assert_int_equal(worker_lease_seconds(), 3);
+	unsetenv("BOOKTO_MONEYBIRD_LEASE_SECONDS");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backoff_doubles_from_the_base),
+		cmocka_unit_test(test_backoff_is_capped),
+		cmocka_unit_test(test_backoff_jitter_bounds),
+		cmocka_unit_test(test_backoff_clamps_odd_input),
+		cmocka_unit_test(test_worker_environment_overrides),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
