@@ -42,11 +42,11 @@ int cli_ops_is_command(const char *command)
 }
 
 static const char usage_text[] =
-	"usage: bookto-moneybird status [--json]\n"
-	"       bookto-moneybird show [--connection NAME] [--json] ORDER\n"
-	"       bookto-moneybird retry [--connection NAME] ORDER... | --failed\n"
-	"       bookto-moneybird replay [--connection NAME] FILE... | -\n"
-	"       bookto-moneybird preview [--connection NAME] [--json] FILE | -\n";
+    "usage: bookto-moneybird status [--json]\n"
+    "       bookto-moneybird show [--connection NAME] [--json] ORDER\n"
+    "       bookto-moneybird retry [--connection NAME] ORDER... | --failed\n"
+    "       bookto-moneybird replay [--connection NAME] FILE... | -\n"
+    "       bookto-moneybird preview [--connection NAME] [--json] FILE | -\n";
 
 static int usage(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
@@ -114,8 +114,8 @@ static int parse_args(int argc, char **argv, const char *allowed, struct ops_arg
 			const char *equals = strchr(name, '=');
 
 			snprintf(option, sizeof(option), "%.*s",
-				 (int)(equals != NULL ? (size_t)(equals - name) : strlen(name)),
-				 name);
+			         (int)(equals != NULL ? (size_t)(equals - name) : strlen(name)),
+			         name);
 			if (strstr(allowed, option) == NULL || option[0] == '\0')
 				return usage("%s: unknown option %s", argv[0], arg);
 			if (strcmp(option, "connection") == 0) {
@@ -125,7 +125,7 @@ static int parse_args(int argc, char **argv, const char *allowed, struct ops_arg
 					value = argv[++i];
 				if (value == NULL || value[0] == '\0')
 					return usage("%s: --connection needs a connection name",
-						     argv[0]);
+					             argv[0]);
 				args->connection = value;
 			} else if (equals != NULL) {
 				return usage("%s: %s takes no value", argv[0], option);
@@ -147,7 +147,7 @@ static int parse_args(int argc, char **argv, const char *allowed, struct ops_arg
 
 /* The connection named by --connection, or the only one. */
 static int pick_connection(const struct config *config, const char *command, const char *name,
-			   size_t *index)
+                           size_t *index)
 {
 	if (name == NULL) {
 		if (config->connection_count == 1) {
@@ -155,7 +155,7 @@ static int pick_connection(const struct config *config, const char *command, con
 			return EXIT_OK;
 		}
 		return usage("%s: %zu connections are configured; name one with --connection NAME",
-			     command, config->connection_count);
+		             command, config->connection_count);
 	}
 	for (size_t i = 0; i < config->connection_count; i++)
 		if (strcmp(config->connections[i].name, name) == 0) {
@@ -163,7 +163,7 @@ static int pick_connection(const struct config *config, const char *command, con
 			return EXIT_OK;
 		}
 	return usage("%s: no connection named \"%s\" is configured in %s", command, name,
-		     config->path);
+	             config->path);
 }
 
 static int connect_database(const struct config *config, PGconn **conn)
@@ -199,9 +199,10 @@ static void format_age(int64_t seconds, char *out, size_t size)
 		seconds = 0;
 	if (seconds >= 86400)
 		snprintf(out, size, "%" PRId64 "d %" PRId64 "h", seconds / 86400,
-			 seconds % 86400 / 3600);
+		         seconds % 86400 / 3600);
 	else if (seconds >= 3600)
-		snprintf(out, size, "%" PRId64 "h %" PRId64 "m", seconds / 3600, seconds % 3600 / 60);
+		snprintf(out, size, "%" PRId64 "h %" PRId64 "m", seconds / 3600,
+		         seconds % 3600 / 60);
 	else if (seconds >= 60)
 		snprintf(out, size, "%" PRId64 "m %" PRId64 "s", seconds / 60, seconds % 60);
 	else
@@ -324,9 +325,9 @@ static void table_print(const struct table *table, const char *empty_note)
 		printf("  ");
 		for (size_t c = 0; c < table->columns; c++)
 			print_cell(table->cells[r * table->columns + c] != NULL
-					   ? table->cells[r * table->columns + c]
-					   : "-",
-				   widths[c], table->right[c], c + 1 == table->columns);
+			               ? table->cells[r * table->columns + c]
+			               : "-",
+			           widths[c], table->right[c], c + 1 == table->columns);
 		printf("\n");
 	}
 }
@@ -373,7 +374,7 @@ static cJSON *json_string_or_null(const char *text)
 }
 
 static cJSON *status_json(const struct status_row *rows, size_t count, size_t spooled,
-			  const char *spool_dir)
+                          const char *spool_dir)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *connections = cJSON_AddArrayToObject(root, "connections");
@@ -393,22 +394,23 @@ static cJSON *status_json(const struct status_row *rows, size_t count, size_t sp
 		cJSON_AddItemToArray(connections, item);
 		cJSON_AddStringToObject(item, "name", row->connection->name);
 		cJSON_AddStringToObject(item, "administration_id",
-					row->connection->moneybird_administration_id);
+		                        row->connection->moneybird_administration_id);
 		cJSON_AddBoolToObject(item, "registered", row->db.exists);
 		for (size_t s = 0; s < STORE_OPS_STATE_COUNT; s++)
 			cJSON_AddNumberToObject(orders, store_ops_states[s],
-						(double)row->db.orders[s]);
+			                        (double)row->db.orders[s]);
 		cJSON_AddItemToObject(item, "orders", orders);
 		cJSON_AddNumberToObject(item, "orders_total", (double)row->db.orders_total);
 		if (row->db.has_oldest_unsynced) {
 			cJSON *oldest = cJSON_AddObjectToObject(item, "oldest_unsynced");
 
 			cJSON_AddStringToObject(oldest, "order_id", row->db.oldest_order_id);
-			cJSON_AddStringToObject(oldest, "order_number", row->db.oldest_order_number);
+			cJSON_AddStringToObject(oldest, "order_number",
+			                        row->db.oldest_order_number);
 			cJSON_AddStringToObject(oldest, "state", row->db.oldest_state);
 			cJSON_AddStringToObject(oldest, "received_at", row->db.oldest_received_at);
 			cJSON_AddNumberToObject(oldest, "age_seconds",
-						(double)row->db.oldest_age_seconds);
+			                        (double)row->db.oldest_age_seconds);
 		} else {
 			cJSON_AddNullToObject(item, "oldest_unsynced");
 		}
@@ -427,15 +429,15 @@ static cJSON *status_json(const struct status_row *rows, size_t count, size_t sp
 
 			cJSON_AddStringToObject(paused, "since", row->db.paused_at);
 			cJSON_AddItemToObject(paused, "reason",
-					      json_string_or_null(row->db.paused_reason));
+			                      json_string_or_null(row->db.paused_reason));
 		} else {
 			cJSON_AddNullToObject(item, "paused");
 		}
 		budget = cJSON_AddObjectToObject(item, "rate_budget");
 		cJSON_AddNumberToObject(budget, "requests",
-					row->connection->moneybird_rate_limit_requests);
+		                        row->connection->moneybird_rate_limit_requests);
 		cJSON_AddNumberToObject(budget, "per_seconds",
-					row->connection->moneybird_rate_limit_per_seconds);
+		                        row->connection->moneybird_rate_limit_per_seconds);
 		if (row->budget_known) {
 			cJSON_AddNumberToObject(budget, "used", row->budget.used);
 			cJSON_AddNumberToObject(budget, "remaining", row->budget.remaining);
@@ -456,7 +458,7 @@ static cJSON *status_json(const struct status_row *rows, size_t count, size_t sp
 			cJSON_AddStringToObject(budget, "error", row->budget_error);
 		}
 		cJSON_AddNumberToObject(item, "redeliveries_differ",
-					(double)row->db.redeliveries_differ);
+		                        (double)row->db.redeliveries_differ);
 	}
 	cJSON_AddNumberToObject(root, "spooled_deliveries", (double)spooled);
 	cJSON_AddStringToObject(root, "spool_dir", spool_dir);
@@ -464,14 +466,14 @@ static cJSON *status_json(const struct status_row *rows, size_t count, size_t sp
 }
 
 static void status_print(const struct status_row *rows, size_t count, size_t spooled,
-			 const char *spool_dir)
+                         const char *spool_dir)
 {
 	struct table table;
 	char numbers[STORE_OPS_STATE_COUNT + 1][24];
 	const char *cells[TABLE_MAX_COLUMNS];
-	static const char *const headers[] = {"CONNECTION", "QUEUED", "IN_PROGRESS",
-					      "RETRYING", "NEEDS_ATTENTION", "SKIPPED",
-					      "SYNCED", "RECONCILED"};
+	static const char *const headers[] = {"CONNECTION", "QUEUED",          "IN_PROGRESS",
+	                                      "RETRYING",   "NEEDS_ATTENTION", "SKIPPED",
+	                                      "SYNCED",     "RECONCILED"};
 
 	/* Two tables side by side would not fit 100 columns: states first. */
 	memset(&table, 0, sizeof(table));
@@ -516,7 +518,7 @@ static void status_print(const struct status_row *rows, size_t count, size_t spo
 			field("last error", "none");
 		if (row->budget_known && row->budget.paused_until_ms > 0) {
 			format_age((row->budget.paused_until_ms - now_ms() + 999) / 1000, age,
-				   sizeof(age));
+			           sizeof(age));
 			field("rate budget", "0 of %d calls left: paused by a 429 for %s more",
 			      row->budget.requests, age);
 		} else if (row->budget_known) {
@@ -529,14 +531,14 @@ static void status_print(const struct status_row *rows, size_t count, size_t spo
 		if (row->db.paused)
 			field("paused", "yes, since %s: %s", row->db.paused_at,
 			      row->db.paused_reason[0] != '\0' ? row->db.paused_reason
-							       : "(no reason recorded)");
+			                                       : "(no reason recorded)");
 		else
 			field("paused", "no");
 		field("redeliveries differ", "%" PRId64 "%s", row->db.redeliveries_differ,
 		      row->db.redeliveries_differ > 0
-			      ? " (a known order_id was delivered again with another body; "
-				"see `show ORDER`)"
-			      : "");
+		          ? " (a known order_id was delivered again with another body; "
+		            "see `show ORDER`)"
+		          : "");
 	}
 	printf("\nSpooled deliveries waiting: %zu (in %s)\n", spooled, spool_dir);
 }
@@ -564,7 +566,7 @@ int cli_ops_status(const struct config *config, int argc, char **argv)
 	for (size_t i = 0; i < config->connection_count; i++) {
 		const struct connection_config *cc = &config->connections[i];
 		struct budget_limits limits = {cc->moneybird_rate_limit_requests,
-					       cc->moneybird_rate_limit_per_seconds, 0};
+		                               cc->moneybird_rate_limit_per_seconds, 0};
 		struct cn_error err = {""};
 		char key[BUDGET_KEY_SIZE];
 
@@ -580,13 +582,13 @@ int cli_ops_status(const struct config *config, int argc, char **argv)
 		} else {
 			one_line(err.message);
 			snprintf(rows[i].budget_error, sizeof(rows[i].budget_error), "%s",
-				 err.message);
+			         err.message);
 		}
 	}
 	spooled = spool_count(config->spool_dir);
 	if (args.json) {
-		cJSON *root = status_json(rows, config->connection_count, spooled,
-					  config->spool_dir);
+		cJSON *root =
+		    status_json(rows, config->connection_count, spooled, config->spool_dir);
 
 		print_json(root);
 		cJSON_Delete(root);
@@ -606,8 +608,9 @@ out:
 static bool is_number_column(const char *name)
 {
 	static const char *const numbers[] = {
-		"pk", "id", "total_incl_cents", "excl_vat_cents", "vat_cents", "attempts",
-		"job_attempt", "http_status", "duration_ms", "body_bytes", "job_priority",
+	    "pk",          "id",         "total_incl_cents", "excl_vat_cents",
+	    "vat_cents",   "attempts",   "job_attempt",      "http_status",
+	    "duration_ms", "body_bytes", "job_priority",
 	};
 
 	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
@@ -634,7 +637,7 @@ static cJSON *json_row(const struct store_ops_table *table, size_t row)
 			cJSON *detail = cJSON_Parse(value);
 
 			cJSON_AddItemToObject(object, name,
-					      detail != NULL ? detail : cJSON_CreateString(value));
+			                      detail != NULL ? detail : cJSON_CreateString(value));
 		} else
 			cJSON_AddStringToObject(object, name, value);
 	}
@@ -661,9 +664,9 @@ static void show_print_order(const struct store_ops_table *orders, size_t r)
 	char total[24], excl[24], vat[24];
 
 	plan_format_cents(text_int64(store_ops_cell(orders, r, OPS_ORDER_TOTAL)), total,
-			  sizeof(total));
+	                  sizeof(total));
 	plan_format_cents(text_int64(store_ops_cell(orders, r, OPS_ORDER_EXCL)), excl,
-			  sizeof(excl));
+	                  sizeof(excl));
 	plan_format_cents(text_int64(store_ops_cell(orders, r, OPS_ORDER_VAT)), vat, sizeof(vat));
 	printf("Order %s (number %s) on connection %s\n",
 	       or_dash(store_ops_cell(orders, r, OPS_ORDER_ID)),
@@ -681,7 +684,7 @@ static void show_print_order(const struct store_ops_table *orders, size_t r)
 	field("last error", "%s", or_dash(store_ops_cell(orders, r, OPS_ORDER_LAST_ERROR)));
 	field("test order", "%s",
 	      strcmp(or_dash(store_ops_cell(orders, r, OPS_ORDER_IS_TEST)), "t") == 0 ? "yes"
-										   : "no");
+	                                                                              : "no");
 	field("amount", "%s %s incl. VAT (%s excl. + %s VAT at %s %%, %s)", total,
 	      or_dash(store_ops_cell(orders, r, OPS_ORDER_CURRENCY)), excl, vat,
 	      or_dash(store_ops_cell(orders, r, OPS_ORDER_VAT_RATE)),
@@ -707,7 +710,7 @@ static void show_print_order(const struct store_ops_table *orders, size_t r)
 
 /* Prints a result table with the given headers (one per column). */
 static void show_print_table(const char *title, const struct store_ops_table *data,
-			     const char *const *headers, const bool *right, const char *empty)
+                             const char *const *headers, const bool *right, const char *empty)
 {
 	struct table table;
 	const char *cells[TABLE_MAX_COLUMNS];
@@ -729,16 +732,16 @@ static void show_print_table(const char *title, const struct store_ops_table *da
 }
 
 static int show_one(PGconn *conn, const struct store_ops_table *orders, size_t r, bool json,
-		    cJSON *json_list)
+                    cJSON *json_list)
 {
-	static const char *const delivery_headers[] = {"ID", "RECEIVED_AT", "SOURCE", "OUTCOME",
-						       "EVENT", "BODY_SHA256", "BYTES"};
+	static const char *const delivery_headers[] = {"ID",    "RECEIVED_AT", "SOURCE", "OUTCOME",
+	                                               "EVENT", "BODY_SHA256", "BYTES"};
 	static const bool delivery_right[] = {true, false, false, false, false, false, true};
-	static const char *const attempt_headers[] = {"AT", "ATTEMPT", "ENDPOINT", "OUTCOME",
-						      "HTTP", "MS", "ERROR"};
+	static const char *const attempt_headers[] = {"AT",   "ATTEMPT", "ENDPOINT", "OUTCOME",
+	                                              "HTTP", "MS",      "ERROR"};
 	static const bool attempt_right[] = {false, true, false, false, true, true, false};
-	static const char *const audit_headers[] = {"ID", "AT", "ACTOR", "ACTION", "FROM", "TO",
-						    "DETAIL"};
+	static const char *const audit_headers[] = {"ID",   "AT", "ACTOR", "ACTION",
+	                                            "FROM", "TO", "DETAIL"};
 	static const bool audit_right[] = {true, false, false, false, false, false, false};
 	struct store_ops_table deliveries = {0}, attempts = {0}, audit = {0};
 	struct cn_error err = {""};
@@ -763,9 +766,9 @@ static int show_one(PGconn *conn, const struct store_ops_table *orders, size_t r
 	} else {
 		show_print_order(orders, r);
 		show_print_table("Deliveries", &deliveries, delivery_headers, delivery_right,
-				 "(none)");
+		                 "(none)");
 		show_print_table("Moneybird calls", &attempts, attempt_headers, attempt_right,
-				 "(none yet)");
+		                 "(none yet)");
 		show_print_table("Audit history", &audit, audit_headers, audit_right, "(none)");
 	}
 out:
@@ -806,8 +809,8 @@ int cli_ops_show(const struct config *config, int argc, char **argv)
 	}
 	if (orders.rows == 0) {
 		rc = fail("no order has order_id or order_number \"%s\"%s%s", args.positional[0],
-			  args.connection != NULL ? " in connection " : "",
-			  args.connection != NULL ? args.connection : "");
+		          args.connection != NULL ? " in connection " : "",
+		          args.connection != NULL ? args.connection : "");
 		goto out;
 	}
 	if (args.json) {
@@ -846,7 +849,7 @@ static const char *os_user(void)
 
 /* Retries one order; counts into *queued / *problems. */
 static int retry_one(PGconn *conn, int64_t pk, const char *connection, const char *order_id,
-		     bool named, size_t *queued, size_t *problems)
+                     bool named, size_t *queued, size_t *problems)
 {
 	enum store_ops_retry_result result = STORE_OPS_RETRY_NOT_PARKED;
 	struct cn_error err = {""};
@@ -901,49 +904,49 @@ int cli_ops_retry(const struct config *config, int argc, char **argv)
 			printf("No order needs attention.\n");
 		for (size_t r = 0; r < orders.rows; r++)
 			retry_one(conn, text_int64(store_ops_cell(&orders, r, 0)),
-				  store_ops_cell(&orders, r, 1), store_ops_cell(&orders, r, 2), false,
-				  &queued, &problems);
+			          store_ops_cell(&orders, r, 1), store_ops_cell(&orders, r, 2),
+			          false, &queued, &problems);
 		store_ops_table_free(&orders);
 	}
 	/* Every ORDER is resolved first: an ambiguous or unknown one stops
 	 * the command before anything changed. */
 	for (size_t i = 0; i < args.positional_count; i++) {
-		if (store_ops_find_orders(conn, args.connection, args.positional[i], &orders, &err) !=
-		    CN_OK) {
+		if (store_ops_find_orders(conn, args.connection, args.positional[i], &orders,
+		                          &err) != CN_OK) {
 			one_line(err.message);
 			rc = fail("%s", err.message);
 			goto out;
 		}
 		if (orders.rows == 0) {
 			rc = fail("no order has order_id or order_number \"%s\"%s%s; nothing was "
-				  "retried",
-				  args.positional[i],
-				  args.connection != NULL ? " in connection " : "",
-				  args.connection != NULL ? args.connection : "");
+			          "retried",
+			          args.positional[i],
+			          args.connection != NULL ? " in connection " : "",
+			          args.connection != NULL ? args.connection : "");
 			goto out;
 		}
 		if (orders.rows > 1) {
 			rc = usage("\"%s\" matches %zu orders (in connections %s and %s); name "
-				   "the connection with --connection NAME; nothing was retried",
-				   args.positional[i], orders.rows,
-				   store_ops_cell(&orders, 0, OPS_ORDER_CONNECTION),
-				   store_ops_cell(&orders, 1, OPS_ORDER_CONNECTION));
+			           "the connection with --connection NAME; nothing was retried",
+			           args.positional[i], orders.rows,
+			           store_ops_cell(&orders, 0, OPS_ORDER_CONNECTION),
+			           store_ops_cell(&orders, 1, OPS_ORDER_CONNECTION));
 			goto out;
 		}
 		store_ops_table_free(&orders);
 	}
 	for (size_t i = 0; i < args.positional_count; i++) {
-		if (store_ops_find_orders(conn, args.connection, args.positional[i], &orders, &err) !=
-			    CN_OK ||
+		if (store_ops_find_orders(conn, args.connection, args.positional[i], &orders,
+		                          &err) != CN_OK ||
 		    orders.rows != 1) {
 			one_line(err.message);
 			rc = fail("order %s: %s", args.positional[i],
-				  err.message[0] != '\0' ? err.message : "it vanished");
+			          err.message[0] != '\0' ? err.message : "it vanished");
 			goto out;
 		}
 		retry_one(conn, text_int64(store_ops_cell(&orders, 0, OPS_ORDER_PK)),
-			  store_ops_cell(&orders, 0, OPS_ORDER_CONNECTION),
-			  store_ops_cell(&orders, 0, OPS_ORDER_ID), true, &queued, &problems);
+		          store_ops_cell(&orders, 0, OPS_ORDER_CONNECTION),
+		          store_ops_cell(&orders, 0, OPS_ORDER_ID), true, &queued, &problems);
 		store_ops_table_free(&orders);
 	}
 	printf("%zu order%s queued again%s.\n", queued, queued == 1 ? "" : "s",
@@ -999,13 +1002,14 @@ static void replay_progress(struct replay_run *run, bool final)
 		memset(bar, '#', filled);
 		memset(bar + filled, '.', 30 - filled);
 		bar[30] = '\0';
-		fprintf(stderr, "\r[%s] %zu/%zu  accepted %zu  duplicate %zu  parked %zu  invalid %zu",
-			bar, run->counts.seen, run->total, run->counts.accepted,
-			run->counts.duplicate, run->counts.parked, run->counts.invalid);
+		fprintf(stderr,
+		        "\r[%s] %zu/%zu  accepted %zu  duplicate %zu  parked %zu  invalid %zu", bar,
+		        run->counts.seen, run->total, run->counts.accepted, run->counts.duplicate,
+		        run->counts.parked, run->counts.invalid);
 	} else {
 		fprintf(stderr, "\r%zu read  accepted %zu  duplicate %zu  parked %zu  invalid %zu",
-			run->counts.seen, run->counts.accepted, run->counts.duplicate,
-			run->counts.parked, run->counts.invalid);
+		        run->counts.seen, run->counts.accepted, run->counts.duplicate,
+		        run->counts.parked, run->counts.invalid);
 	}
 	fflush(stderr);
 }
@@ -1020,7 +1024,7 @@ static void replay_note(struct replay_run *run, const char *where, const char *w
 
 /* Stores one payload; CN_RETRYABLE stops the run (the database went away). */
 static int replay_one(struct replay_run *run, const char *where, const unsigned char *body,
-		      size_t body_len)
+                      size_t body_len)
 {
 	struct intake_delivery delivery;
 	enum intake_outcome outcome = INTAKE_ACCEPTED;
@@ -1066,8 +1070,8 @@ static int replay_one(struct replay_run *run, const char *where, const unsigned 
 		if (bookto_parse_order((const char *)body, body_len, &order, &err) == CN_OK &&
 		    order->order_id[0] != '\0' &&
 		    store_ops_order_state(run->conn,
-					  run->intake.connection_ids[run->connection_index],
-					  order->order_id, state, &err) == CN_OK &&
+		                          run->intake.connection_ids[run->connection_index],
+		                          order->order_id, state, &err) == CN_OK &&
 		    strcmp(state, "needs_attention") != 0)
 			run->counts.accepted++;
 		else
@@ -1152,7 +1156,7 @@ static int replay_stdin(struct replay_run *run)
 }
 
 static int replay_files(struct replay_run *run, const char *const *paths, size_t count,
-			size_t *unreadable)
+                        size_t *unreadable)
 {
 	int rc = CN_OK;
 
@@ -1168,7 +1172,7 @@ static int replay_files(struct replay_run *run, const char *const *paths, size_t
 			continue;
 		}
 		if (read_file_capped(file, (size_t)run->intake.config->http_max_body_bytes, &body,
-				     &len) != CN_OK) {
+		                     &len) != CN_OK) {
 			replay_note(run, paths[i], "cannot be read");
 			(*unreadable)++;
 			run->counts.seen++;
@@ -1206,9 +1210,9 @@ int cli_ops_replay(const struct config *config, int argc, char **argv)
 	if (rc != EXIT_OK)
 		return rc;
 	if (mapping_load(config->connections[run.connection_index].mapping_path, &mapping, stderr,
-			 &err) != CN_OK)
+	                 &err) != CN_OK)
 		return usage("the mapping of connection %s is not valid: %s",
-			     config->connections[run.connection_index].name, err.message);
+		             config->connections[run.connection_index].name, err.message);
 	/* intake_store indexes these by connection; only ours is filled. */
 	run.intake.config = config;
 	run.intake.connection_ids = calloc(config->connection_count, sizeof(int64_t));
@@ -1221,10 +1225,10 @@ int cli_ops_replay(const struct config *config, int argc, char **argv)
 	rc = connect_database(config, &run.conn);
 	if (rc != EXIT_OK)
 		goto out;
-	if (store_connection_ensure(run.conn, config->connections[run.connection_index].name,
-				    config->connections[run.connection_index]
-					    .moneybird_administration_id,
-				    &connection_id, &err) != CN_OK ||
+	if (store_connection_ensure(
+	        run.conn, config->connections[run.connection_index].name,
+	        config->connections[run.connection_index].moneybird_administration_id,
+	        &connection_id, &err) != CN_OK ||
 	    store_pool_create(config->database_conninfo, 1, &run.intake.pool, &err) != CN_OK) {
 		one_line(err.message);
 		rc = fail("%s", err.message);
@@ -1246,8 +1250,8 @@ int cli_ops_replay(const struct config *config, int argc, char **argv)
 	       run.counts.invalid + unreadable);
 	if (stored != CN_OK) {
 		rc = fail("the database stopped taking payloads; the rest was not imported. Run "
-			  "the same replay again once it is back: what was stored is skipped as "
-			  "duplicate");
+		          "the same replay again once it is back: what was stored is skipped as "
+		          "duplicate");
 		goto out;
 	}
 	if (run.counts.parked > 0)
@@ -1322,7 +1326,7 @@ static void preview_fetch_rates(const struct config *config, struct preview *p)
 {
 	const struct connection_config *cc = p->connection;
 	struct budget_limits limits = {cc->moneybird_rate_limit_requests,
-				       cc->moneybird_rate_limit_per_seconds, 0};
+	                               cc->moneybird_rate_limit_per_seconds, 0};
 	struct mb_client_options options;
 	struct budget_gate gate;
 	struct mb_client *client = NULL;
@@ -1337,14 +1341,14 @@ static void preview_fetch_rates(const struct config *config, struct preview *p)
 	options.timeout_ms = 10000;
 	if (store_connect(config->database_conninfo, &db, &err) == CN_OK &&
 	    budget_gate_init(&gate, db, cc->moneybird_api_token, &limits, BUDGET_BACKGROUND,
-			     PREVIEW_BUDGET_WAIT_MS, &err) == CN_OK) {
+	                     PREVIEW_BUDGET_WAIT_MS, &err) == CN_OK) {
 		budget_gate_hooks(&gate, &options.hooks);
 	} else {
 		one_line(err.message);
 		fprintf(stderr,
-			"bookto-moneybird: warning: %s; calling Moneybird without the shared rate "
-			"budget\n",
-			err.message);
+		        "bookto-moneybird: warning: %s; calling Moneybird without the shared rate "
+		        "budget\n",
+		        err.message);
 		PQfinish(db);
 		db = NULL;
 	}
@@ -1377,9 +1381,10 @@ static int preview_plan(const struct config *config, struct preview *p)
 	    mapping_find_vat_treatment(p->mapping, order->vat_treatment) == NULL) {
 		char *text = NULL;
 
-		if (asprintf(&text, "no mapping for vat_treatment \"%.64s\": add vat_treatments.%.64s "
-				    "to %s",
-			     order->vat_treatment, order->vat_treatment, p->mapping->path) >= 0)
+		if (asprintf(&text,
+		             "no mapping for vat_treatment \"%.64s\": add vat_treatments.%.64s "
+		             "to %s",
+		             order->vat_treatment, order->vat_treatment, p->mapping->path) >= 0)
 			preview_reason(p, text);
 	}
 	p->test_skip = plan_test_order_policy(order, p->mapping) == PLAN_SKIP;
@@ -1397,7 +1402,7 @@ static int preview_plan(const struct config *config, struct preview *p)
 	preview_fetch_rates(config, p);
 	if (p->rates_known) {
 		rc = plan_invoice(order, p->mapping, p->rates, p->rate_count, p->zone, NULL,
-				  &p->invoice, &reason, &err);
+		                  &p->invoice, &reason, &err);
 		if (rc == CN_INVALID)
 			preview_reason(p, reason);
 		else if (rc != CN_OK)
@@ -1408,10 +1413,11 @@ static int preview_plan(const struct config *config, struct preview *p)
 
 		if (plan_percentage_parse(order->vat_rate_text, &percentage) == CN_OK) {
 			p->local_check_done = true;
-			p->local_tax_cents = plan_tax_cents(order->excl_vat_cents, percentage, false);
-			p->local_check_ok = p->local_tax_cents == order->vat_cents &&
-					    order->excl_vat_cents + order->vat_cents ==
-						    order->total_incl_cents;
+			p->local_tax_cents =
+			    plan_tax_cents(order->excl_vat_cents, percentage, false);
+			p->local_check_ok =
+			    p->local_tax_cents == order->vat_cents &&
+			    order->excl_vat_cents + order->vat_cents == order->total_incl_cents;
 		}
 	}
 	if (p->invoice == NULL) {
@@ -1501,7 +1507,7 @@ static cJSON *preview_json(const struct preview *p)
 		cJSON_AddStringToObject(invoice, "invoice_date", inv->invoice_date);
 		json_add_text(invoice, "currency", inv->currency);
 		cJSON_AddBoolToObject(invoice, "prices_are_incl_tax",
-				      inv->request.prices_are_incl_tax);
+		                      inv->request.prices_are_incl_tax);
 		json_add_text(invoice, "tax_rate_id", inv->tax_rate_id);
 		json_add_text(invoice, "tax_rate_name", inv->tax_rate_name);
 		json_add_text(invoice, "ledger_account_id", inv->ledger_account_id);
@@ -1521,8 +1527,10 @@ static cJSON *preview_json(const struct preview *p)
 		cJSON *payment = cJSON_AddObjectToObject(root, "payment");
 
 		cJSON_AddStringToObject(payment, "payment_date", p->payment->payment_date);
-		cJSON_AddNumberToObject(payment, "price_cents", (double)p->payment->request.price_cents);
-		json_add_text(payment, "transaction_identifier", p->payment->transaction_identifier);
+		cJSON_AddNumberToObject(payment, "price_cents",
+		                        (double)p->payment->request.price_cents);
+		json_add_text(payment, "transaction_identifier",
+		              p->payment->transaction_identifier);
 		json_add_text(payment, "manual_payment_action", p->payment->manual_payment_action);
 		json_add_text(payment, "financial_account_id", p->payment->financial_account_id);
 	} else {
@@ -1532,12 +1540,12 @@ static cJSON *preview_json(const struct preview *p)
 	cJSON_AddNumberToObject(totals, "bookto_total_incl_cents", (double)order->total_incl_cents);
 	if (p->invoice != NULL) {
 		cJSON_AddNumberToObject(totals, "planned_total_incl_cents",
-					(double)p->invoice->total_incl_cents);
+		                        (double)p->invoice->total_incl_cents);
 		cJSON_AddBoolToObject(totals, "matches", true);
 		cJSON_AddStringToObject(totals, "checked_against", "moneybird_tax_rate");
 	} else if (p->local_check_done) {
 		cJSON_AddNumberToObject(totals, "planned_total_incl_cents",
-					(double)(order->excl_vat_cents + p->local_tax_cents));
+		                        (double)(order->excl_vat_cents + p->local_tax_cents));
 		cJSON_AddBoolToObject(totals, "matches", p->local_check_ok);
 		cJSON_AddStringToObject(totals, "checked_against", "vat_rate");
 	} else {
@@ -1573,10 +1581,10 @@ static void preview_print(const struct preview *p)
 	field("amount", "%s %s incl. VAT (%s excl. + %s VAT at %s %%, %s)", a, order->currency, b,
 	      c, or_dash(order->vat_rate_text), or_dash(order->vat_treatment));
 	field("paid at", "%s", or_dash(order->paid_at_text));
-	field("test order", "%s", order->is_test_order
-					  ? (p->test_skip ? "yes: skipped under the mapping's policy"
-							  : "yes: synced under the mapping's policy")
-					  : "no");
+	field("test order", "%s",
+	      order->is_test_order ? (p->test_skip ? "yes: skipped under the mapping's policy"
+	                                           : "yes: synced under the mapping's policy")
+	                           : "no");
 	if (p->contact != NULL) {
 		const struct mb_contact_request *ct = &p->contact->request;
 
@@ -1586,13 +1594,15 @@ static void preview_print(const struct preview *p)
 		field("company name", "%s", or_dash(ct->company_name));
 		field("name", "%s %s", ct->firstname != NULL ? ct->firstname : "",
 		      ct->lastname != NULL ? ct->lastname : "");
-		field("address", "%s %s, %s %s, %s", or_dash(ct->address1),
+		field("address", "%s%s%s, %s %s, %s", or_dash(ct->address1),
+		      ct->address2 != NULL && ct->address2[0] != '\0' ? " " : "",
 		      ct->address2 != NULL ? ct->address2 : "", or_dash(ct->zipcode),
 		      or_dash(ct->city), or_dash(ct->country));
 		field("email", "%s", or_dash(ct->send_invoices_to_email));
 		field("tax number", "%s", or_dash(ct->tax_number));
 		if (ct->si_identifier != NULL)
-			field("Peppol", "%s %s", or_dash(ct->si_identifier_type), ct->si_identifier);
+			field("Peppol", "%s %s", or_dash(ct->si_identifier_type),
+			      ct->si_identifier);
 		if (p->contact->search_tax_number != NULL || p->contact->search_email != NULL)
 			field("search", "tax number %s, then email %s",
 			      or_dash(p->contact->search_tax_number),
@@ -1607,7 +1617,8 @@ static void preview_print(const struct preview *p)
 		field("reference", "%s", inv->reference);
 		field("invoice date", "%s", inv->invoice_date);
 		field("currency", "%s", or_dash(inv->currency));
-		field("tax rate", "%s (id %s)", or_dash(inv->tax_rate_name), or_dash(inv->tax_rate_id));
+		field("tax rate", "%s (id %s)", or_dash(inv->tax_rate_name),
+		      or_dash(inv->tax_rate_id));
 		field("ledger account", "%s", or_dash(inv->ledger_account_id));
 		field("workflow", "%s", or_dash(inv->workflow_id));
 		field("document style", "%s", or_dash(inv->document_style_id));
@@ -1679,7 +1690,7 @@ int cli_ops_preview(const struct config *config, int argc, char **argv)
 	p.connection = &config->connections[index];
 	if (mapping_load(p.connection->mapping_path, &mapping, stderr, &err) != CN_OK)
 		return usage("the mapping of connection %s is not valid: %s", p.connection->name,
-			     err.message);
+		             err.message);
 	p.mapping = mapping;
 	file = strcmp(args.positional[0], "-") == 0 ? stdin : fopen(args.positional[0], "rb");
 	if (file == NULL) {
@@ -1693,14 +1704,14 @@ int cli_ops_preview(const struct config *config, int argc, char **argv)
 	}
 	if ((long)body_len > config->http_max_body_bytes) {
 		rc = fail("%s is larger than http.max_body_bytes (%ld): the webhook would answer "
-			  "413",
-			  args.positional[0], config->http_max_body_bytes);
+		          "413",
+		          args.positional[0], config->http_max_body_bytes);
 		goto out;
 	}
 	if (bookto_parse_order((const char *)body, body_len, &p.order, &err) != CN_OK) {
 		rc = fail("%s is not a JSON object (%s): the webhook would answer 400 and keep it "
-			  "as invalid_json",
-			  args.positional[0], err.message);
+		          "as invalid_json",
+		          args.positional[0], err.message);
 		goto out;
 	}
 	p.paid_order = strcmp(p.order->event, "order.paid") == 0;

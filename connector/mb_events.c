@@ -13,6 +13,7 @@
 
 #include "budget.h"
 #include "log.h"
+#include "metrics.h"
 #include "mb_client.h"
 #include "mb_json.h"
 #include "store.h"
@@ -118,6 +119,13 @@ static int connect_database(struct mb_events *events, struct cn_error *err)
 }
 
 /* The connection's client, gated by the shared budget as live work. */
+/* Every call the event thread makes is counted in /metrics. */
+static void count_call_metrics(void *ctx, const struct mb_call *call)
+{
+	(void)ctx;
+	metrics_moneybird_call(call);
+}
+
 static int connection_client(struct mb_events *events, size_t index, struct mb_client **out,
                              struct cn_error *err)
 {
@@ -141,6 +149,7 @@ static int connection_client(struct mb_events *events, size_t index, struct mb_c
 	options.base_url = cc->moneybird_base_url;
 	options.administration_id = cc->moneybird_administration_id;
 	options.api_token = cc->moneybird_api_token;
+	ec->gate.next_after_call = count_call_metrics;
 	budget_gate_hooks(&ec->gate, &options.hooks);
 	rc = mb_client_create(&options, &ec->client, err);
 	if (rc != CN_OK)

@@ -7,16 +7,16 @@
 #include <string.h>
 
 const char *const metrics_delivery_outcomes[METRICS_DELIVERY_OUTCOMES] = {
-	"accepted", "duplicate", "duplicate_differs", "ignored",
-	"invalid_json", "spooled", "rejected", "refused",
+    "accepted",     "duplicate", "duplicate_differs", "ignored",
+    "invalid_json", "spooled",   "rejected",          "refused",
 };
 
 const double metrics_latency_bounds[METRICS_LATENCY_BUCKETS] = {
-	1, 5, 15, 60, 300, 900, 3600, 21600, 86400, 604800,
+    1, 5, 15, 60, 300, 900, 3600, 21600, 86400, 604800,
 };
 
 static const char *const state_names[METRICS_STATE_COUNT] = {
-	"queued", "in_progress", "retrying", "needs_attention", "skipped", "synced", "reconciled",
+    "queued", "in_progress", "retrying", "needs_attention", "skipped", "synced", "reconciled",
 };
 
 /* The process's counters: atomics only, so any thread may bump them. */
@@ -310,8 +310,8 @@ static void render_gauges(struct text *text, const struct metrics_gauges *gauges
 	header(text, "sync_latency_seconds", "histogram",
 	       "Time from receiving an order to its sync, over every synced order.");
 	for (size_t b = 0; b < METRICS_LATENCY_BUCKETS; b++) {
-		uint64_t count = gauges->latency_buckets[b] < previous ? previous
-								       : gauges->latency_buckets[b];
+		uint64_t count =
+		    gauges->latency_buckets[b] < previous ? previous : gauges->latency_buckets[b];
 
 		put(text, "bookto_moneybird_sync_latency_seconds_bucket{le=\"%g\"} %llu\n",
 		    metrics_latency_bounds[b], (unsigned long long)count);
@@ -319,7 +319,7 @@ static void render_gauges(struct text *text, const struct metrics_gauges *gauges
 	}
 	put(text, "bookto_moneybird_sync_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
 	    (unsigned long long)(gauges->latency_count < previous ? previous
-								  : gauges->latency_count));
+	                                                          : gauges->latency_count));
 	put(text, "bookto_moneybird_sync_latency_seconds_sum %.3f\n", gauges->latency_sum_seconds);
 	put(text, "bookto_moneybird_sync_latency_seconds_count %llu\n",
 	    (unsigned long long)gauges->latency_count);

@@ -66,9 +66,9 @@ struct metrics_gauges {
 	bool database_up; /* false: only counters and the spool are reported */
 	size_t connection_count;
 	struct metrics_connection_gauges *connections; /* by config index */
-	int64_t queue_depth;                 /* pending jobs, due or later */
-	int64_t queue_ready;                 /* pending jobs due now */
-	double queue_oldest_ready_seconds;   /* how long the longest-waiting due job waits */
+	int64_t queue_depth;                           /* pending jobs, due or later */
+	int64_t queue_ready;                           /* pending jobs due now */
+	double queue_oldest_ready_seconds; /* how long the longest-waiting due job waits */
 	uint64_t latency_buckets[METRICS_LATENCY_BUCKETS]; /* cumulative counts */
 	uint64_t latency_count;
 	double latency_sum_seconds;

@@ -11,6 +11,7 @@
 
 #include "budget.h"
 #include "log.h"
+#include "metrics.h"
 #include "mb_client.h"
 #include "migrations.h"
 #include "store.h"
@@ -208,6 +209,7 @@ static void count_call(void *ctx, const struct mb_call *call)
 {
 	struct reconcile_report *report = ctx;
 
+	metrics_moneybird_call(call);
 	if (!call->budget_refused)
 		report->moneybird_calls++;
 }
@@ -541,6 +543,8 @@ out:
 	totals.differences = (long)report->count;
 	totals.repairs_queued = report->repairs_queued;
 	totals.error = rc == CN_OK ? NULL : err->message;
+	if (rc == CN_OK)
+		metrics_reconcile_differences(index, (int64_t)report->count);
 	if (report->run_id > 0) {
 		struct cn_error end_err = {""};
 

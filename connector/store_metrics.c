@@ -10,7 +10,7 @@
 #include "spool.h"
 
 static const char *const state_names[METRICS_STATE_COUNT] = {
-	"queued", "in_progress", "retrying", "needs_attention", "skipped", "synced", "reconciled",
+    "queued", "in_progress", "retrying", "needs_attention", "skipped", "synced", "reconciled",
 };
 
 static int64_t parse_int64(const char *text)
@@ -38,7 +38,7 @@ static double parse_double(const char *text)
 }
 
 static int query(PGconn *conn, const char *sql, const char *what, PGresult **out,
-		 struct cn_error *err)
+                 struct cn_error *err)
 {
 	PGresult *res = PQexec(conn, sql);
 
@@ -69,16 +69,15 @@ static int read_latency(PGconn *conn, struct metrics_gauges *gauges, struct cn_e
 	PGresult *res = NULL;
 	int rc;
 
-	used = (size_t)snprintf(sql, sizeof(sql),
-				"SELECT count(*), coalesce(sum(s), 0)");
+	used = (size_t)snprintf(sql, sizeof(sql), "SELECT count(*), coalesce(sum(s), 0)");
 	for (size_t b = 0; b < METRICS_LATENCY_BUCKETS && used < sizeof(sql); b++)
 		used += (size_t)snprintf(sql + used, sizeof(sql) - used,
-					 ", count(*) FILTER (WHERE s <= %g)",
-					 metrics_latency_bounds[b]);
+		                         ", count(*) FILTER (WHERE s <= %g)",
+		                         metrics_latency_bounds[b]);
 	if (used < sizeof(sql))
 		snprintf(sql + used, sizeof(sql) - used,
-			 " FROM (SELECT extract(epoch FROM synced_at - received_at)::float8 AS s"
-			 " FROM orders WHERE synced_at IS NOT NULL) latency");
+		         " FROM (SELECT extract(epoch FROM synced_at - received_at)::float8 AS s"
+		         " FROM orders WHERE synced_at IS NOT NULL) latency");
 	rc = query(conn, sql, "reading the sync latency", &res, err);
 	if (rc != CN_OK)
 		return rc;
@@ -91,7 +90,7 @@ static int read_latency(PGconn *conn, struct metrics_gauges *gauges, struct cn_e
 }
 
 int store_metrics_read(PGconn *conn, const struct config *config, const int64_t *connection_ids,
-		       struct metrics_gauges *gauges, struct cn_error *err)
+                       struct metrics_gauges *gauges, struct cn_error *err)
 {
 	PGresult *res = NULL;
 	char timeout[64];
@@ -101,32 +100,33 @@ int store_metrics_read(PGconn *conn, const struct config *config, const int64_t 
 	if (rc != CN_OK)
 		return rc;
 	snprintf(timeout, sizeof(timeout), "SET LOCAL statement_timeout = %d",
-		 STORE_METRICS_TIMEOUT_MS);
+	         STORE_METRICS_TIMEOUT_MS);
 	rc = store_exec(conn, timeout, err);
 	if (rc != CN_OK)
 		goto out;
 
 	rc = query(conn, "SELECT connection_id, state, count(*) FROM orders GROUP BY 1, 2",
-		   "counting orders", &res, err);
+	           "counting orders", &res, err);
 	if (rc != CN_OK)
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
-		long c = connection_index(config, connection_ids,
-					  parse_int64(PQgetvalue(res, r, 0)));
+		long c =
+		    connection_index(config, connection_ids, parse_int64(PQgetvalue(res, r, 0)));
 
 		for (size_t s = 0; c >= 0 && s < METRICS_STATE_COUNT; s++)
 			if (strcmp(PQgetvalue(res, r, 1), state_names[s]) == 0)
-				gauges->connections[c].orders[s] = parse_int64(PQgetvalue(res, r, 2));
+				gauges->connections[c].orders[s] =
+				    parse_int64(PQgetvalue(res, r, 2));
 	}
 	PQclear(res);
 
 	rc = query(conn, "SELECT id, paused_at IS NOT NULL FROM connections", "reading pauses",
-		   &res, err);
+	           &res, err);
 	if (rc != CN_OK)
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
-		long c = connection_index(config, connection_ids,
-					  parse_int64(PQgetvalue(res, r, 0)));
+		long c =
+		    connection_index(config, connection_ids, parse_int64(PQgetvalue(res, r, 0)));
 
 		if (c >= 0)
 			gauges->connections[c].paused = strcmp(PQgetvalue(res, r, 1), "t") == 0;
@@ -135,11 +135,11 @@ int store_metrics_read(PGconn *conn, const struct config *config, const int64_t 
 
 	/* The partial index jobs_ready_idx covers exactly these rows. */
 	rc = query(conn,
-		   "SELECT count(*), count(*) FILTER (WHERE next_attempt_at <= now()),"
-		   " coalesce(extract(epoch FROM now() - min(next_attempt_at)"
-		   " FILTER (WHERE next_attempt_at <= now())), 0)::float8"
-		   " FROM jobs WHERE state = 'pending'",
-		   "reading the queue", &res, err);
+	           "SELECT count(*), count(*) FILTER (WHERE next_attempt_at <= now()),"
+	           " coalesce(extract(epoch FROM now() - min(next_attempt_at)"
+	           " FILTER (WHERE next_attempt_at <= now())), 0)::float8"
+	           " FROM jobs WHERE state = 'pending'",
+	           "reading the queue", &res, err);
 	if (rc != CN_OK)
 		goto out;
 	gauges->queue_depth = parse_int64(PQgetvalue(res, 0, 0));
@@ -154,7 +154,7 @@ int store_metrics_read(PGconn *conn, const struct config *config, const int64_t 
 	for (size_t c = 0; c < config->connection_count; c++) {
 		const struct connection_config *cc = &config->connections[c];
 		struct budget_limits limits = {cc->moneybird_rate_limit_requests,
-					       cc->moneybird_rate_limit_per_seconds, 0};
+		                               cc->moneybird_rate_limit_per_seconds, 0};
 		struct budget_state state;
 		char key[BUDGET_KEY_SIZE];
 
@@ -178,8 +178,8 @@ out:
 }
 
 int store_metrics_scrape(struct store_pool *pool, const struct config *config,
-			 const int64_t *connection_ids, char **out, size_t *len,
-			 struct cn_error *err)
+                         const int64_t *connection_ids, char **out, size_t *len,
+                         struct cn_error *err)
 {
 	struct metrics_gauges gauges;
 	PGconn *conn = NULL;

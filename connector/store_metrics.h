@@ -23,12 +23,12 @@
 /* Fills gauges from the database; gauges->connections[i] must already have
  * its name and corresponds to config->connections[i] / connection_ids[i]. */
 int store_metrics_read(PGconn *conn, const struct config *config, const int64_t *connection_ids,
-		       struct metrics_gauges *gauges, struct cn_error *err) MUST_CHECK;
+                       struct metrics_gauges *gauges, struct cn_error *err) MUST_CHECK;
 
 /* A whole scrape: spool count, gauges (database_up 0 when PostgreSQL does
  * not answer within the timeout), counters. *out is malloc'd (caller frees). */
 int store_metrics_scrape(struct store_pool *pool, const struct config *config,
-			 const int64_t *connection_ids, char **out, size_t *len,
-			 struct cn_error *err) MUST_CHECK;
+                         const int64_t *connection_ids, char **out, size_t *len,
+                         struct cn_error *err) MUST_CHECK;
 
 #endif

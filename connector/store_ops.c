@@ -8,10 +8,10 @@
 
 #include "store.h"
 
-#define ISO_UTC(column) "to_char((" column ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+/* Timestamps are shown as ISO 8601 in UTC: to_char((x) AT TIME ZONE 'UTC', ...). */
 
 const char *const store_ops_states[STORE_OPS_STATE_COUNT] = {
-	"queued", "in_progress", "retrying", "needs_attention", "skipped", "synced", "reconciled",
+    "queued", "in_progress", "retrying", "needs_attention", "skipped", "synced", "reconciled",
 };
 
 static int64_t parse_int64(const char *text)
@@ -34,8 +34,8 @@ static void copy_text(char *out, size_t size, const char *text)
 }
 
 /* Runs one parameterised statement; *out is a TUPLES_OK or COMMAND_OK result. */
-static int run(PGconn *conn, const char *sql, int n, const char *const *values,
-	       const char *what, PGresult **out, struct cn_error *err)
+static int run(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
+               PGresult **out, struct cn_error *err)
 {
 	PGresult *res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
 	ExecStatusType status = PQresultStatus(res);
@@ -105,7 +105,7 @@ oom:
 }
 
 static int query_table(PGconn *conn, const char *sql, int n, const char *const *values,
-		       const char *what, struct store_ops_table *out, struct cn_error *err)
+                       const char *what, struct store_ops_table *out, struct cn_error *err)
 {
 	PGresult *res = NULL;
 	int rc = run(conn, sql, n, values, what, &res, err);
@@ -119,7 +119,7 @@ static int query_table(PGconn *conn, const char *sql, int n, const char *const *
 }
 
 int store_ops_connection_status(PGconn *conn, const char *name,
-				struct store_ops_connection_status *out, struct cn_error *err)
+                                struct store_ops_connection_status *out, struct cn_error *err)
 {
 	const char *values[1] = {NULL};
 	char id_text[24];
@@ -129,9 +129,11 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 	memset(out, 0, sizeof(*out));
 	values[0] = name;
 	rc = run(conn,
-		 "SELECT id, paused_at IS NOT NULL, " ISO_UTC("paused_at") ", paused_reason"
-		 " FROM connections WHERE name = $1",
-		 1, values, "reading the connection", &res, err);
+	         "SELECT id, paused_at IS NOT NULL, "
+	         "to_char((paused_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	         ", paused_reason"
+	         " FROM connections WHERE name = $1",
+	         1, values, "reading the connection", &res, err);
 	if (rc != CN_OK)
 		return rc;
 	if (PQntuples(res) != 1) {
@@ -148,7 +150,7 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 	snprintf(id_text, sizeof(id_text), "%" PRId64, out->id);
 	values[0] = id_text;
 	rc = run(conn, "SELECT state, count(*) FROM orders WHERE connection_id = $1 GROUP BY state",
-		 1, values, "counting orders", &res, err);
+	         1, values, "counting orders", &res, err);
 	if (rc != CN_OK)
 		return rc;
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -162,49 +164,54 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 	PQclear(res);
 
 	rc = run(conn,
-		 "SELECT order_id, order_number, state, " ISO_UTC("received_at") ","
-		 " floor(extract(epoch FROM now() - received_at))::bigint"
-		 " FROM orders WHERE connection_id = $1"
-		 " AND state IN ('queued', 'in_progress', 'retrying', 'needs_attention')"
-		 " ORDER BY received_at, id LIMIT 1",
-		 1, values, "finding the oldest unsynced order", &res, err);
+	         "SELECT order_id, order_number, state, "
+	         "to_char((received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	         ","
+	         " floor(extract(epoch FROM now() - received_at))::bigint"
+	         " FROM orders WHERE connection_id = $1"
+	         " AND state IN ('queued', 'in_progress', 'retrying', "
+	         "'needs_attention')"
+	         " ORDER BY received_at, id LIMIT 1",
+	         1, values, "finding the oldest unsynced order", &res, err);
 	if (rc != CN_OK)
 		return rc;
 	if (PQntuples(res) == 1) {
 		out->has_oldest_unsynced = true;
-		copy_text(out->oldest_order_id, sizeof(out->oldest_order_id), PQgetvalue(res, 0, 0));
+		copy_text(out->oldest_order_id, sizeof(out->oldest_order_id),
+		          PQgetvalue(res, 0, 0));
 		copy_text(out->oldest_order_number, sizeof(out->oldest_order_number),
-			  PQgetvalue(res, 0, 1));
+		          PQgetvalue(res, 0, 1));
 		copy_text(out->oldest_state, sizeof(out->oldest_state), PQgetvalue(res, 0, 2));
 		copy_text(out->oldest_received_at, sizeof(out->oldest_received_at),
-			  PQgetvalue(res, 0, 3));
+		          PQgetvalue(res, 0, 3));
 		out->oldest_age_seconds = parse_int64(PQgetvalue(res, 0, 4));
 	}
 	PQclear(res);
 
 	rc = run(conn,
-		 "SELECT order_id, state, last_error, " ISO_UTC("updated_at")
-		 " FROM orders WHERE connection_id = $1 AND last_error IS NOT NULL"
-		 " AND state IN ('retrying', 'needs_attention')"
-		 " ORDER BY updated_at DESC, id DESC LIMIT 1",
-		 1, values, "finding the last error", &res, err);
+	         "SELECT order_id, state, last_error, "
+	         "to_char((updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	         " FROM orders WHERE connection_id = $1 AND last_error IS NOT NULL"
+	         " AND state IN ('retrying', 'needs_attention')"
+	         " ORDER BY updated_at DESC, id DESC LIMIT 1",
+	         1, values, "finding the last error", &res, err);
 	if (rc != CN_OK)
 		return rc;
 	if (PQntuples(res) == 1) {
 		out->has_last_error = true;
 		copy_text(out->last_error_order_id, sizeof(out->last_error_order_id),
-			  PQgetvalue(res, 0, 0));
+		          PQgetvalue(res, 0, 0));
 		copy_text(out->last_error_state, sizeof(out->last_error_state),
-			  PQgetvalue(res, 0, 1));
+		          PQgetvalue(res, 0, 1));
 		copy_text(out->last_error, sizeof(out->last_error), PQgetvalue(res, 0, 2));
 		copy_text(out->last_error_at, sizeof(out->last_error_at), PQgetvalue(res, 0, 3));
 	}
 	PQclear(res);
 
 	rc = run(conn,
-		 "SELECT count(*) FROM deliveries WHERE connection_id = $1"
-		 " AND outcome = 'duplicate_differs'",
-		 1, values, "counting differing redeliveries", &res, err);
+	         "SELECT count(*) FROM deliveries WHERE connection_id = $1"
+	         " AND outcome = 'duplicate_differs'",
+	         1, values, "counting differing redeliveries", &res, err);
 	if (rc != CN_OK)
 		return rc;
 	out->redeliveries_differ = parse_int64(PQgetvalue(res, 0, 0));
@@ -213,34 +220,39 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 }
 
 int store_ops_find_orders(PGconn *conn, const char *connection, const char *key,
-			  struct store_ops_table *out, struct cn_error *err)
+                          struct store_ops_table *out, struct cn_error *err)
 {
 	const char *values[2] = {key, connection};
 
 	return query_table(
-		conn,
-		"SELECT o.id AS pk, c.name AS connection, o.order_id, o.order_number, o.state,"
-		" o.is_test_order, o.total_incl_cents, o.excl_vat_cents, o.vat_cents, o.currency,"
-		" o.vat_rate, o.vat_treatment, o.match_ref, o.moneybird_contact_id,"
-		" o.moneybird_invoice_id, o.invoice_state, o.moneybird_payment_id,"
-		" o.invoice_reference, o.attempts, o.last_error,"
-		" " ISO_UTC("o.paid_at") " AS paid_at,"
-		" " ISO_UTC("o.received_at") " AS received_at,"
-		" " ISO_UTC("o.synced_at") " AS synced_at,"
-		" " ISO_UTC("o.paid_confirmed_at") " AS paid_confirmed_at,"
-		" " ISO_UTC("o.updated_at") " AS updated_at,"
-		" j.state AS job_state, " ISO_UTC("j.next_attempt_at") " AS job_next_attempt_at,"
-		" j.priority AS job_priority"
-		" FROM orders o JOIN connections c ON c.id = o.connection_id"
-		" LEFT JOIN jobs j ON j.order_pk = o.id AND j.kind = 'sync_order'"
-		" WHERE (o.order_id = $1 OR o.order_number = $1)"
-		" AND ($2::text IS NULL OR c.name = $2)"
-		" ORDER BY c.name, o.id LIMIT 100",
-		2, values, "finding the order", out, err);
+	    conn,
+	    "SELECT o.id AS pk, c.name AS connection, o.order_id, o.order_number, o.state,"
+	    " o.is_test_order, o.total_incl_cents, o.excl_vat_cents, o.vat_cents, o.currency,"
+	    " o.vat_rate, o.vat_treatment, o.match_ref, o.moneybird_contact_id,"
+	    " o.moneybird_invoice_id, o.invoice_state, o.moneybird_payment_id,"
+	    " o.invoice_reference, o.attempts, o.last_error, "
+	    "to_char((o.paid_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " AS paid_at,"
+	    "to_char((o.received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " AS received_at,"
+	    "to_char((o.synced_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " AS synced_at,"
+	    "to_char((o.paid_confirmed_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " AS paid_confirmed_at,"
+	    "to_char((o.updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " AS updated_at, j.state AS job_state, "
+	    "to_char((j.next_attempt_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " AS job_next_attempt_at, j.priority AS job_priority"
+	    " FROM orders o JOIN connections c ON c.id = o.connection_id"
+	    " LEFT JOIN jobs j ON j.order_pk = o.id AND j.kind = 'sync_order'"
+	    " WHERE (o.order_id = $1 OR o.order_number = $1)"
+	    " AND ($2::text IS NULL OR c.name = $2)"
+	    " ORDER BY c.name, o.id LIMIT 100",
+	    2, values, "finding the order", out, err);
 }
 
 static int order_list(PGconn *conn, const char *sql, int64_t order_pk, const char *what,
-		      struct store_ops_table *out, struct cn_error *err)
+                      struct store_ops_table *out, struct cn_error *err)
 {
 	char pk[24];
 	char limit[24];
@@ -252,55 +264,65 @@ static int order_list(PGconn *conn, const char *sql, int64_t order_pk, const cha
 }
 
 int store_ops_order_deliveries(PGconn *conn, int64_t order_pk, struct store_ops_table *out,
-			       struct cn_error *err)
+                               struct cn_error *err)
 {
-	return order_list(conn,
-			  "SELECT * FROM (SELECT d.id, " ISO_UTC("d.received_at") " AS received_at,"
-			  " d.source, d.outcome, d.event, d.body_sha256,"
-			  " octet_length(d.body) AS body_bytes"
-			  " FROM deliveries d JOIN orders o ON o.connection_id = d.connection_id"
-			  " AND o.order_id = d.order_id WHERE o.id = $1"
-			  " ORDER BY d.id DESC LIMIT $2) newest ORDER BY id",
-			  order_pk, "reading the deliveries", out, err);
+	return order_list(
+	    conn,
+	    "SELECT * FROM (SELECT d.id, "
+	    "to_char((d.received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " AS received_at,"
+	    " d.source, d.outcome, d.event, d.body_sha256,"
+	    " octet_length(d.body) AS body_bytes"
+	    " FROM deliveries d JOIN orders o ON "
+	    "o.connection_id = d.connection_id"
+	    " AND o.order_id = d.order_id WHERE o.id = $1"
+	    " ORDER BY d.id DESC LIMIT $2) newest ORDER BY id",
+	    order_pk, "reading the deliveries", out, err);
 }
 
 int store_ops_order_attempts(PGconn *conn, int64_t order_pk, struct store_ops_table *out,
-			     struct cn_error *err)
+                             struct cn_error *err)
 {
-	return order_list(conn,
-			  "SELECT at, job_attempt, endpoint, outcome, http_status, duration_ms, error"
-			  " FROM (SELECT id, " ISO_UTC("at") " AS at, job_attempt, endpoint, outcome,"
-			  " http_status, duration_ms, error FROM attempts WHERE order_pk = $1"
-			  " ORDER BY id DESC LIMIT $2) newest ORDER BY id",
-			  order_pk, "reading the attempts", out, err);
+	return order_list(
+	    conn,
+	    "SELECT at, job_attempt, endpoint, outcome, http_status, duration_ms, error"
+	    " FROM (SELECT id, "
+	    "to_char((at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " AS at, job_attempt, endpoint, outcome,"
+	    " http_status, duration_ms, error FROM attempts WHERE order_pk = $1"
+	    " ORDER BY id DESC LIMIT $2) newest ORDER BY id",
+	    order_pk, "reading the attempts", out, err);
 }
 
 int store_ops_order_audit(PGconn *conn, int64_t order_pk, struct store_ops_table *out,
-			  struct cn_error *err)
+                          struct cn_error *err)
 {
 	return order_list(conn,
-			  "SELECT * FROM (SELECT id, " ISO_UTC("at") " AS at, actor, action,"
-			  " from_state, to_state, detail::text AS detail FROM audit_log"
-			  " WHERE order_pk = $1 ORDER BY id DESC LIMIT $2) newest ORDER BY id",
-			  order_pk, "reading the audit log", out, err);
+	                  "SELECT * FROM (SELECT id, "
+	                  "to_char((at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	                  " AS at, actor, action,"
+	                  " from_state, to_state, detail::text AS detail FROM audit_log"
+	                  " WHERE order_pk = $1 ORDER BY id DESC LIMIT $2) newest ORDER BY id",
+	                  order_pk, "reading the audit log", out, err);
 }
 
 int store_ops_parked_orders(PGconn *conn, const char *connection, struct store_ops_table *out,
-			    struct cn_error *err)
+                            struct cn_error *err)
 {
 	const char *values[1] = {connection};
 
-	return query_table(conn,
-			   "SELECT o.id AS pk, c.name AS connection, o.order_id FROM orders o"
-			   " JOIN connections c ON c.id = o.connection_id"
-			   " WHERE o.state = 'needs_attention' AND ($1::text IS NULL OR c.name = $1)"
-			   " ORDER BY o.received_at, o.id",
-			   1, values, "listing the parked orders", out, err);
+	return query_table(
+	    conn,
+	    "SELECT o.id AS pk, c.name AS connection, o.order_id FROM orders o"
+	    " JOIN connections c ON c.id = o.connection_id"
+	    " WHERE o.state = 'needs_attention' AND ($1::text IS NULL OR c.name = $1)"
+	    " ORDER BY o.received_at, o.id",
+	    1, values, "listing the parked orders", out, err);
 }
 
 int store_ops_retry_order(PGconn *conn, int64_t order_pk, const char *os_user,
-			  enum store_ops_retry_result *result, char state_out[24],
-			  struct cn_error *err)
+                          enum store_ops_retry_result *result, char state_out[24],
+                          struct cn_error *err)
 {
 	char pk[24];
 	const char *values[2] = {pk, os_user};
@@ -313,7 +335,7 @@ int store_ops_retry_order(PGconn *conn, int64_t order_pk, const char *os_user,
 	if (rc != CN_OK)
 		return rc;
 	rc = run(conn, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", 1, values,
-		 "locking the order", &res, err);
+	         "locking the order", &res, err);
 	if (rc != CN_OK)
 		goto out;
 	if (PQntuples(res) != 1) {
@@ -331,23 +353,23 @@ int store_ops_retry_order(PGconn *conn, int64_t order_pk, const char *os_user,
 	/* The intent (step, intent) stays: the next attempt looks before it
 	 * creates, exactly as after a crash. */
 	rc = run(conn,
-		 "INSERT INTO jobs (order_pk, kind, priority, state, next_attempt_at)"
-		 " VALUES ($1, 'sync_order', 0, 'pending', now())"
-		 " ON CONFLICT (order_pk) WHERE kind = 'sync_order' DO UPDATE"
-		 " SET state = 'pending', next_attempt_at = now(), attempts = 0,"
-		 " lease_owner = NULL, lease_expires_at = NULL, updated_at = now()",
-		 1, values, "queueing the order again", &res, err);
+	         "INSERT INTO jobs (order_pk, kind, priority, state, next_attempt_at)"
+	         " VALUES ($1, 'sync_order', 0, 'pending', now())"
+	         " ON CONFLICT (order_pk) WHERE kind = 'sync_order' DO UPDATE"
+	         " SET state = 'pending', next_attempt_at = now(), attempts = 0,"
+	         " lease_owner = NULL, lease_expires_at = NULL, updated_at = now()",
+	         1, values, "queueing the order again", &res, err);
 	if (rc != CN_OK)
 		goto out;
 	PQclear(res);
 	rc = run(conn,
-		 "WITH changed AS (UPDATE orders SET state = 'queued', updated_at = now()"
-		 " WHERE id = $1 RETURNING connection_id)"
-		 " INSERT INTO audit_log (actor, action, connection_id, order_pk, from_state,"
-		 " to_state, detail)"
-		 " SELECT 'operator', 'retry', changed.connection_id, $1, 'needs_attention',"
-		 " 'queued', jsonb_build_object('os_user', $2::text) FROM changed",
-		 2, values, "auditing the retry", &res, err);
+	         "WITH changed AS (UPDATE orders SET state = 'queued', updated_at = now()"
+	         " WHERE id = $1 RETURNING connection_id)"
+	         " INSERT INTO audit_log (actor, action, connection_id, order_pk, from_state,"
+	         " to_state, detail)"
+	         " SELECT 'operator', 'retry', changed.connection_id, $1, 'needs_attention',"
+	         " 'queued', jsonb_build_object('os_user', $2::text) FROM changed",
+	         2, values, "auditing the retry", &res, err);
 	if (rc != CN_OK)
 		goto out;
 	PQclear(res);
@@ -366,7 +388,7 @@ out:
 }
 
 int store_ops_order_state(PGconn *conn, int64_t connection_id, const char *order_id,
-			  char state_out[24], struct cn_error *err)
+                          char state_out[24], struct cn_error *err)
 {
 	char id[24];
 	const char *values[2] = {id, order_id};
@@ -376,7 +398,7 @@ int store_ops_order_state(PGconn *conn, int64_t connection_id, const char *order
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
 	state_out[0] = '\0';
 	rc = run(conn, "SELECT state FROM orders WHERE connection_id = $1 AND order_id = $2", 2,
-		 values, "reading the order's state", &res, err);
+	         values, "reading the order's state", &res, err);
 	if (rc != CN_OK)
 		return rc;
 	if (PQntuples(res) != 1) {

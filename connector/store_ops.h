@@ -60,8 +60,8 @@ struct store_ops_connection_status {
 
 /* Everything `status` shows of one connection (by name). */
 int store_ops_connection_status(PGconn *conn, const char *name,
-				struct store_ops_connection_status *out,
-				struct cn_error *err) MUST_CHECK;
+                                struct store_ops_connection_status *out,
+                                struct cn_error *err) MUST_CHECK;
 
 /*
  * Orders whose order_id or order_number is `key`, optionally only of the
@@ -76,41 +76,61 @@ int store_ops_connection_status(PGconn *conn, const char *name,
  * *out is owned by the caller (store_ops_table_free); zero rows = not found.
  */
 int store_ops_find_orders(PGconn *conn, const char *connection, const char *key,
-			  struct store_ops_table *out, struct cn_error *err) MUST_CHECK;
+                          struct store_ops_table *out, struct cn_error *err) MUST_CHECK;
 enum {
-	OPS_ORDER_PK, OPS_ORDER_CONNECTION, OPS_ORDER_ID, OPS_ORDER_NUMBER, OPS_ORDER_STATE,
-	OPS_ORDER_IS_TEST, OPS_ORDER_TOTAL, OPS_ORDER_EXCL, OPS_ORDER_VAT, OPS_ORDER_CURRENCY,
-	OPS_ORDER_VAT_RATE, OPS_ORDER_VAT_TREATMENT, OPS_ORDER_MATCH_REF, OPS_ORDER_CONTACT_ID,
-	OPS_ORDER_INVOICE_ID, OPS_ORDER_INVOICE_STATE, OPS_ORDER_PAYMENT_ID,
-	OPS_ORDER_INVOICE_REFERENCE, OPS_ORDER_ATTEMPTS, OPS_ORDER_LAST_ERROR, OPS_ORDER_PAID_AT,
-	OPS_ORDER_RECEIVED_AT, OPS_ORDER_SYNCED_AT, OPS_ORDER_PAID_CONFIRMED_AT,
-	OPS_ORDER_UPDATED_AT, OPS_ORDER_JOB_STATE, OPS_ORDER_JOB_NEXT_ATTEMPT_AT,
+	OPS_ORDER_PK,
+	OPS_ORDER_CONNECTION,
+	OPS_ORDER_ID,
+	OPS_ORDER_NUMBER,
+	OPS_ORDER_STATE,
+	OPS_ORDER_IS_TEST,
+	OPS_ORDER_TOTAL,
+	OPS_ORDER_EXCL,
+	OPS_ORDER_VAT,
+	OPS_ORDER_CURRENCY,
+	OPS_ORDER_VAT_RATE,
+	OPS_ORDER_VAT_TREATMENT,
+	OPS_ORDER_MATCH_REF,
+	OPS_ORDER_CONTACT_ID,
+	OPS_ORDER_INVOICE_ID,
+	OPS_ORDER_INVOICE_STATE,
+	OPS_ORDER_PAYMENT_ID,
+	OPS_ORDER_INVOICE_REFERENCE,
+	OPS_ORDER_ATTEMPTS,
+	OPS_ORDER_LAST_ERROR,
+	OPS_ORDER_PAID_AT,
+	OPS_ORDER_RECEIVED_AT,
+	OPS_ORDER_SYNCED_AT,
+	OPS_ORDER_PAID_CONFIRMED_AT,
+	OPS_ORDER_UPDATED_AT,
+	OPS_ORDER_JOB_STATE,
+	OPS_ORDER_JOB_NEXT_ATTEMPT_AT,
 	OPS_ORDER_JOB_PRIORITY
 };
 
 /* The order's deliveries, oldest first. Columns: id, received_at, source,
  * outcome, event, body_sha256, body_bytes. Never the body itself. */
 int store_ops_order_deliveries(PGconn *conn, int64_t order_pk, struct store_ops_table *out,
-			       struct cn_error *err) MUST_CHECK;
+                               struct cn_error *err) MUST_CHECK;
 
 /* The order's Moneybird calls, oldest first. Columns: at, job_attempt,
  * endpoint, outcome, http_status, duration_ms, error. */
 int store_ops_order_attempts(PGconn *conn, int64_t order_pk, struct store_ops_table *out,
-			     struct cn_error *err) MUST_CHECK;
+                             struct cn_error *err) MUST_CHECK;
 
 /* The order's audit rows, oldest first. Columns: id, at, actor, action,
  * from_state, to_state, detail (JSON text). */
 int store_ops_order_audit(PGconn *conn, int64_t order_pk, struct store_ops_table *out,
-			  struct cn_error *err) MUST_CHECK;
+                          struct cn_error *err) MUST_CHECK;
 
 /* Every needs_attention order (optionally of one connection), oldest first.
  * Columns: pk, connection, order_id. */
 int store_ops_parked_orders(PGconn *conn, const char *connection, struct store_ops_table *out,
-			    struct cn_error *err) MUST_CHECK;
+                            struct cn_error *err) MUST_CHECK;
 
 enum store_ops_retry_result {
-	STORE_OPS_RETRY_QUEUED,      /* was needs_attention, is queued now */
-	STORE_OPS_RETRY_NOT_PARKED,  /* not needs_attention: left alone */
+	STORE_OPS_RETRY_QUEUED,     /* was needs_attention, is queued now */
+	STORE_OPS_RETRY_NOT_PARKED, /* not needs_attention: left alone */
 };
 
 /*
@@ -123,12 +143,12 @@ enum store_ops_retry_result {
  * *state_out gets the order's state before (for a NOT_PARKED answer).
  */
 int store_ops_retry_order(PGconn *conn, int64_t order_pk, const char *os_user,
-			  enum store_ops_retry_result *result, char state_out[24],
-			  struct cn_error *err) MUST_CHECK;
+                          enum store_ops_retry_result *result, char state_out[24],
+                          struct cn_error *err) MUST_CHECK;
 
 /* The state of (connection id, order_id) into state_out; CN_NOT_FOUND when
  * there is no such order (replay's parked count). */
 int store_ops_order_state(PGconn *conn, int64_t connection_id, const char *order_id,
-			  char state_out[24], struct cn_error *err) MUST_CHECK;
+                          char state_out[24], struct cn_error *err) MUST_CHECK;
 
 #endif

@@ -61,6 +61,12 @@ psql -X -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" \
   -c "SELECT order_id, state, invoice_state, synced_at, paid_confirmed_at FROM sync_status"
 psql -X -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" \
   -c "SELECT action, status, note FROM moneybird_events ORDER BY id"
+# The operator's view of the same story.
+order_id="$(bm_psql "SELECT order_id FROM orders LIMIT 1")"
+echo "== bookto-moneybird status =="
+"$BM_BINARY" -c "$BM_CONFIG" status
+echo "== bookto-moneybird show $order_id =="
+"$BM_BINARY" -c "$BM_CONFIG" show "$order_id"
 echo "== audit log =="
 psql -X -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" \
   -c "SELECT id, at, actor, action, to_state, detail FROM audit_log ORDER BY id"

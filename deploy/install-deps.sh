@@ -9,6 +9,7 @@ packages=(
   libpq-dev libssl-dev libcmocka-dev
   postgresql postgresql-contrib curl openssl ca-certificates procps iproute2
   clang libclang-rt-dev   # libFuzzer targets (tests/fuzz, -DBM_FUZZ=ON)
+  nginx                   # `nginx -t` of deploy/'s site (tests/integration/test_ops_deploy.sh)
 )
 
 missing=()

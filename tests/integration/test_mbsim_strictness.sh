@@ -294,20 +294,21 @@ expect_body '"by_endpoint":{' "state has request counts"
 expect_body '"POST sales_invoices":' "state counts POST sales_invoices"
 expect_body '"payments":\[' "state lists invoices with payments"
 
-# --- rate limit: 5 requests per 2 seconds ---
-start_sim limited --rate-limit 5/2
+# --- rate limit: 5 requests per 10 seconds ---
+# A 10 s window: wide enough that a loaded CI machine still hits the limit.
+start_sim limited --rate-limit 5/10
 for i in 1 2 3 4 5; do
 	call "$PORT_limited" GET "/api/v2/$ADMIN/tax_rates.json"
 	[ "$STATUS" = 200 ] || fail "request $i within the limit got $STATUS"
 done
 call "$PORT_limited" GET "/api/v2/$ADMIN/tax_rates.json"
-expect_status 429 "sixth request in 2 s"
+expect_status 429 "sixth request in 10 s"
 NOW=$(date +%s)
 RETRY=$(header Retry-After)
 RESET=$(header RateLimit-Reset)
 case "$RETRY" in
 '' | *[!0-9]*) fail "Retry-After is not an epoch: '$RETRY'" ;;
-*) ((RETRY >= NOW && RETRY <= NOW + 3)) || fail "Retry-After $RETRY is not an epoch near $NOW" ;;
+*) ((RETRY >= NOW && RETRY <= NOW + 11)) || fail "Retry-After $RETRY is not an epoch near $NOW" ;;
 esac
 [ "$RETRY" = "$RESET" ] || fail "RateLimit-Reset ($RESET) differs from Retry-After ($RETRY)"
 call "$PORT_limited" GET "/api/v2/$ADMIN/tax_rates.json"
