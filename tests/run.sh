@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: installs the Debian packages, builds
-# with warnings as errors, runs every test (unit + integration) under
-# AddressSanitizer + UndefinedBehaviorSanitizer, then again on the normal
-# build. Each integration test starts its own PostgreSQL in /tmp.
+# The whole test suite, as CI runs it:
+#   1. installs the Debian packages (deploy/install-deps.sh);
+#   2. fuzzes each libFuzzer target for a bounded time (label "fuzz", clang);
+#   3. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the
+#      unit and integration tests (any sanitizer report fails the test);
+#   4. builds normally with warnings as errors and runs every label: unit,
+#      integration, bench (short runs of the benchmarks) and chaos.
+# Each integration test starts its own PostgreSQL in /tmp. Set
+# BM_FUZZ_SECONDS to change the per-target fuzzing time (default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,18 +15,28 @@ deploy/install-deps.sh
 
 jobs=$(nproc 2>/dev/null || echo 2)
 [ "$jobs" -gt 2 ] && jobs=2
+started=$(date +%s)
 
-build_and_test() {
+phase() {
+  echo
+  echo "== $1 ($(($(date +%s) - started)) s since start) =="
+}
+
+configure_and_build() {
   local dir=$1
   shift
   cmake -S . -B "$dir" -DBM_WERROR=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
-  ctest --test-dir "$dir" -j"$jobs" --output-on-failure --timeout 600
 }
 
-echo "== sanitizer build (ASan + UBSan) =="
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  build_and_test build-sanitize -DBM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+phase "fuzzing: each target for ${BM_FUZZ_SECONDS:-60} s"
+tests/fuzz/run.sh --seconds "${BM_FUZZ_SECONDS:-60}"
 
-echo "== release build =="
-build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+phase "sanitizer build (ASan + UBSan): unit and integration tests"
+configure_and_build build-sanitize -DBM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-sanitize -j"$jobs" -L 'unit|integration' --output-on-failure
+
+phase "release build: unit, integration, bench and chaos"
+configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ctest --test-dir build -j"$jobs" --output-on-failure

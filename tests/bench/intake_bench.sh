@@ -49,13 +49,43 @@ bm_serve_start
 pgbench_bin="$BM_PG_BIN/pgbench"
 [[ -x "$pgbench_bin" ]] || pgbench_bin="$(command -v pgbench || true)"
 
+# cpu_ticks PID...: utime + stime (clock ticks) of the processes.
+cpu_ticks() {
+	local pid total=0 stat
+	for pid in "$@"; do
+		stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
+		stat="${stat##*) }" # fields after the command name
+		total=$((total + $(awk '{ print $12 + $13 }' <<<"$stat")))
+	done
+	echo "$total"
+}
+# postgres_pids: the postmaster and its children (backends, WAL writer, ...).
+postgres_pids() {
+	local master
+	master="$(head -n 1 "$BM_PGDATA/postmaster.pid")"
+	echo "$master"
+	awk -v m="$master" '$4 == m { print $1 }' /proc/[0-9]*/stat 2>/dev/null || true
+}
+
 echo "# intake: $concurrency keep-alive connections for ${duration}s against $BM_URL"
+db_stats() {
+	bm_psql "SELECT xact_commit || ' ' || tup_inserted || ' ' || tup_updated || ' ' || tup_deleted
+		FROM pg_stat_database WHERE datname = current_database()"
+}
+read -r commits0 inserted0 updated0 deleted0 <<<"$(db_stats)"
+serve_cpu0="$(cpu_ticks "$BM_SERVE_PID")"
+pg_cpu0="$(cpu_ticks $(postgres_pids))"
 "$BM_LOADGEN" --url "$BM_URL/webhooks/bookto/shop" --secret "$BM_SECRET_CURRENT" \
 	--concurrency "$concurrency" --duration "$duration" --prefix "ib$$" --quiet \
 	>"$BM_TMP/loadgen.txt" 2>"$BM_TMP/loadgen.err" ||
 	{ cat "$BM_TMP/loadgen.err" >&2; bm_fail "bm-loadgen failed"; }
 
 lg() { sed -n "s/^$1=//p" "$BM_TMP/loadgen.txt"; }
+hz="$(getconf CLK_TCK)"
+sleep 1.2 # PostgreSQL 15 flushes backend statistics about once a second
+read -r commits1 inserted1 updated1 deleted1 <<<"$(db_stats)"
+serve_cpu="$(awk -v a="$(cpu_ticks "$BM_SERVE_PID")" -v b="$serve_cpu0" -v hz="$hz" 'BEGIN { printf "%.1f", (a - b) / hz }')"
+pg_cpu="$(awk -v a="$(cpu_ticks $(postgres_pids))" -v b="$pg_cpu0" -v hz="$hz" 'BEGIN { printf "%.1f", (a - b) / hz }')"
 peak_rss_kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$BM_SERVE_PID/status")"
 ok200="$(lg status_200)"
 non2xx="$(lg non_2xx)"
@@ -104,6 +134,14 @@ printf '%-34s %12s   %-10s %s\n' "unanswered requests" "$no_answer" "0" "$(verdi
 printf '%-34s %12s   %-10s %s\n' "HTTP 200s" "$ok200" "" ""
 printf '%-34s %12s   %-10s %s\n' "orders rows" "$rows" "= 200s" "$([[ "$rows" == "$ok200" ]] && echo PASS || echo MISS)"
 printf '%-34s %12s\n' "deliveries rows" "$deliveries"
+printf '%-34s %12s\n' "CPU s used by serve (intake run)" "$serve_cpu"
+printf '%-34s %12s\n' "CPU s used by PostgreSQL (intake)" "$pg_cpu"
+per_ack() { awk -v d="$1" -v n="$ok200" 'BEGIN { if (n > 0) printf "%.2f", d / n }'; }
+printf '%-34s %12s\n' "commits per delivery (database)" "$(per_ack $((commits1 - commits0)))"
+printf '%-34s %12s\n' "rows inserted per delivery" "$(per_ack $((inserted1 - inserted0)))"
+printf '%-34s %12s\n' "rows updated per delivery" "$(per_ack $((updated1 - updated0)))"
+printf '%-34s %12s\n' "CPU ms per acknowledged delivery" \
+	"$(awk -v a="$serve_cpu" -v b="$pg_cpu" -v n="$ok200" 'BEGIN { if (n > 0) printf "%.2f", (a + b) * 1000 / n }')"
 echo
 
 bm_assert_ne "$ok200" 0 "some deliveries were acknowledged"

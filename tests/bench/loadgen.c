@@ -43,9 +43,9 @@ enum conn_phase { PHASE_IDLE, PHASE_CONNECTING, PHASE_WRITING, PHASE_READING };
 struct conn {
 	int fd;
 	enum conn_phase phase;
-	bool reused;       /* the socket already carried a request */
-	uint64_t index;    /* order index of the request in flight */
-	unsigned attempt;  /* 0 = first try of this index */
+	bool reused;      /* the socket already carried a request */
+	uint64_t index;   /* order index of the request in flight */
+	unsigned attempt; /* 0 = first try of this index */
 	char request[REQUEST_MAX];
 	size_t request_len;
 	size_t sent;
@@ -67,11 +67,11 @@ struct options {
 	char secret[256];
 	char prefix[64];
 	unsigned concurrency;
-	uint64_t count;      /* 0 = until duration */
-	double duration_s;   /* 0 = until count */
+	uint64_t count;    /* 0 = until duration */
+	double duration_s; /* 0 = until count */
 	uint64_t start;
 	unsigned new_buyer_permille;
-	uint64_t buyer_pool;  /* > 0: every order from one of buyers 0..pool-1 */
+	uint64_t buyer_pool; /* > 0: every order from one of buyers 0..pool-1 */
 	double rate;         /* requests per second, 0 = as fast as possible */
 	unsigned retries;    /* re-sends of an unanswered / 5xx delivery */
 	int timeout_ms;
@@ -82,7 +82,7 @@ struct options {
 struct stats {
 	uint64_t issued;
 	uint64_t answered;
-	uint64_t no_answer;   /* connection failed or closed before an answer */
+	uint64_t no_answer; /* connection failed or closed before an answer */
 	uint64_t timeouts;
 	uint64_t status[MAX_STATUS];
 	uint64_t other_status;
@@ -107,17 +107,17 @@ static int64_t now_us(void)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bm-loadgen --url http://127.0.0.1:PORT/webhooks/bookto[/NAME] --secret S\n"
-		"                  [--concurrency 32] [--count N] [--duration SECONDS]\n"
-		"                  [--prefix ID_PREFIX] [--start N] [--new-buyers PERMILLE]\n"
-		"                  [--buyer-pool N]\n"
-		"                  [--rate PER_SECOND] [--retries N] [--timeout-ms MS]\n"
-		"                  [--ack-file FILE] [--quiet]\n"
-		"Sends distinct signed order.paid deliveries (order_id PREFIX-INDEX).\n"
-		"--new-buyers 300: 30%% of orders come from a buyer never seen before, the\n"
-		"rest from earlier buyers (default 1000: every order a new buyer).\n"
-		"--buyer-pool N: every order from one of the buyers 0..N-1 (returning buyers\n"
-		"after a --new-buyers run that created them).\n");
+	        "usage: bm-loadgen --url http://127.0.0.1:PORT/webhooks/bookto[/NAME] --secret S\n"
+	        "                  [--concurrency 32] [--count N] [--duration SECONDS]\n"
+	        "                  [--prefix ID_PREFIX] [--start N] [--new-buyers PERMILLE]\n"
+	        "                  [--buyer-pool N]\n"
+	        "                  [--rate PER_SECOND] [--retries N] [--timeout-ms MS]\n"
+	        "                  [--ack-file FILE] [--quiet]\n"
+	        "Sends distinct signed order.paid deliveries (order_id PREFIX-INDEX).\n"
+	        "--new-buyers 300: 30%% of orders come from a buyer never seen before, the\n"
+	        "rest from earlier buyers (default 1000: every order a new buyer).\n"
+	        "--buyer-pool N: every order from one of the buyers 0..N-1 (returning buyers\n"
+	        "after a --new-buyers run that created them).\n");
 }
 
 static bool parse_u64(const char *text, uint64_t *out)
@@ -182,7 +182,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	opt->new_buyer_permille = 1000;
 	opt->timeout_ms = 30000;
 	snprintf(opt->prefix, sizeof(opt->prefix), "bench-%ld-%ld", (long)getpid(),
-		 (long)time(NULL));
+	         (long)time(NULL));
 	for (int i = 1; i < argc; i++) {
 		const char *name = argv[i];
 		const char *arg = i + 1 < argc ? argv[i + 1] : NULL;
@@ -281,39 +281,39 @@ static int build_request(const struct options *opt, struct conn *c, uint64_t ind
 	char timestamp[32];
 	char signature[72];
 	uint64_t buyer = opt->buyer_pool > 0 ? (index * 2654435761u) % opt->buyer_pool
-					      : buyer_of(index, opt->new_buyer_permille);
+	                                     : buyer_of(index, opt->new_buyer_permille);
 	int body_len, request_len;
 
 	body_len = snprintf(
-		body, sizeof(body),
-		"{\"event\":\"order.paid\",\"payment_provider\":\"mollie\","
-		"\"order_id\":\"%s-%" PRIu64 "\",\"order_number\":\"B%s-%" PRIu64 "\","
-		"\"status\":\"paid\",\"created_at\":\"2024-05-02T10:14:03Z\","
-		"\"paid_at\":\"2024-05-02T10:15:27Z\","
-		"\"amount\":{\"total_incl\":121.00,\"excl_vat\":100.00,\"vat\":21.00,"
-		"\"vat_rate\":21,\"currency\":\"EUR\"},\"vat_treatment\":\"standard\","
-		"\"product\":{\"name\":\"Het Grote Boek\",\"description\":\"Hardcover\"},"
-		"\"buyer\":{\"first_name\":\"Jan\",\"last_name\":\"Koper %" PRIu64 "\","
-		"\"email\":\"buyer%" PRIu64 "@example.nl\",\"company\":\"Koper %" PRIu64
-		" B.V.\",\"vat_number\":\"NL%09" PRIu64 "B01\",\"peppol_id\":\"\","
-		"\"address\":\"Keizersgracht 1\",\"address2\":\"\",\"postal_code\":\"1015 CJ\","
-		"\"city\":\"Amsterdam\",\"country\":\"NL\",\"match_ref\":\"NL%09" PRIu64 "B01\"},"
-		"\"custom_fields\":[],\"seller\":{\"id\":\"seller_42\",\"entity\":null},"
-		"\"is_test_order\":false}",
-		opt->prefix, index, opt->prefix, index, buyer, buyer, buyer, buyer % 1000000000u,
-		buyer % 1000000000u);
+	    body, sizeof(body),
+	    "{\"event\":\"order.paid\",\"payment_provider\":\"mollie\","
+	    "\"order_id\":\"%s-%" PRIu64 "\",\"order_number\":\"B%s-%" PRIu64 "\","
+	    "\"status\":\"paid\",\"created_at\":\"2024-05-02T10:14:03Z\","
+	    "\"paid_at\":\"2024-05-02T10:15:27Z\","
+	    "\"amount\":{\"total_incl\":121.00,\"excl_vat\":100.00,\"vat\":21.00,"
+	    "\"vat_rate\":21,\"currency\":\"EUR\"},\"vat_treatment\":\"standard\","
+	    "\"product\":{\"name\":\"Het Grote Boek\",\"description\":\"Hardcover\"},"
+	    "\"buyer\":{\"first_name\":\"Jan\",\"last_name\":\"Koper %" PRIu64 "\","
+	    "\"email\":\"buyer%" PRIu64 "@example.nl\",\"company\":\"Koper %" PRIu64
+	    " B.V.\",\"vat_number\":\"NL%09" PRIu64 "B01\",\"peppol_id\":\"\","
+	    "\"address\":\"Keizersgracht 1\",\"address2\":\"\",\"postal_code\":\"1015 CJ\","
+	    "\"city\":\"Amsterdam\",\"country\":\"NL\",\"match_ref\":\"NL%09" PRIu64 "B01\"},"
+	    "\"custom_fields\":[],\"seller\":{\"id\":\"seller_42\",\"entity\":null},"
+	    "\"is_test_order\":false}",
+	    opt->prefix, index, opt->prefix, index, buyer, buyer, buyer, buyer % 1000000000u,
+	    buyer % 1000000000u);
 	if (body_len < 0 || (size_t)body_len >= sizeof(body))
 		return -1;
 	snprintf(timestamp, sizeof(timestamp), "%lld", (long long)time(NULL));
 	bookto_sign(opt->secret, timestamp, (const unsigned char *)body, (size_t)body_len,
-		    signature);
-	request_len = snprintf(c->request, sizeof(c->request),
-			       "POST %s HTTP/1.1\r\nHost: %s:%d\r\n"
-			       "Content-Type: application/json\r\nX-Bookto-Event: order.paid\r\n"
-			       "X-Bookto-Timestamp: %s\r\nX-Bookto-Signature: %s\r\n"
-			       "Content-Length: %d\r\n\r\n%s",
-			       opt->path, opt->host, opt->port, timestamp, signature, body_len,
-			       body);
+	            signature);
+	request_len =
+	    snprintf(c->request, sizeof(c->request),
+	             "POST %s HTTP/1.1\r\nHost: %s:%d\r\n"
+	             "Content-Type: application/json\r\nX-Bookto-Event: order.paid\r\n"
+	             "X-Bookto-Timestamp: %s\r\nX-Bookto-Signature: %s\r\n"
+	             "Content-Length: %d\r\n\r\n%s",
+	             opt->path, opt->host, opt->port, timestamp, signature, body_len, body);
 	if (request_len < 0 || (size_t)request_len >= sizeof(c->request))
 		return -1;
 	c->request_len = (size_t)request_len;
@@ -386,7 +386,7 @@ static void record_sample(struct stats *st, int64_t latency_us)
 /* Parses a complete answer in c->response: 1 = complete (status, keep-alive
  * set), 0 = need more bytes, -1 = malformed. */
 static int parse_response(struct conn *c, int *status, bool *keep_alive, const char **body,
-			  size_t *body_len)
+                          size_t *body_len)
 {
 	char *head_end, *line;
 	long content_length = -1;
@@ -399,8 +399,8 @@ static int parse_response(struct conn *c, int *status, bool *keep_alive, const c
 	head_len = (size_t)(head_end - c->response) + 4;
 	if (strncmp(c->response, "HTTP/1.", 7) != 0 || c->response_len < 12)
 		return -1;
-	*status = (c->response[9] - '0') * 100 + (c->response[10] - '0') * 10 +
-		  (c->response[11] - '0');
+	*status =
+	    (c->response[9] - '0') * 100 + (c->response[10] - '0') * 10 + (c->response[11] - '0');
 	*keep_alive = c->response[7] == '1';
 	for (line = strstr(c->response, "\r\n"); line != NULL && line < head_end;
 	     line = strstr(line + 2, "\r\n")) {
@@ -510,7 +510,7 @@ static void request_failed(struct run *run, struct conn *c, bool timeout)
 }
 
 static void request_answered(struct run *run, struct conn *c, int status, const char *body,
-			     size_t body_len)
+                             size_t body_len)
 {
 	struct stats *st = run->stats;
 	int64_t t = now_us();
@@ -533,7 +533,7 @@ static void request_answered(struct run *run, struct conn *c, int status, const 
 			st->ignored++;
 		if (run->ack != NULL)
 			fprintf(run->ack, "%s-%" PRIu64 " %d\n", run->opt->prefix, c->index,
-				status);
+			        status);
 	} else if (status >= 500 || status == 429) {
 		retry_push(run, c->index, c->attempt + 1);
 	}
@@ -579,8 +579,8 @@ static void conn_step(struct run *run, struct conn *c, short revents)
 		c->phase = PHASE_WRITING;
 	}
 	if (c->phase == PHASE_WRITING && (revents & (POLLOUT | POLLERR | POLLHUP))) {
-		ssize_t n = send(c->fd, c->request + c->sent, c->request_len - c->sent,
-				 MSG_NOSIGNAL);
+		ssize_t n =
+		    send(c->fd, c->request + c->sent, c->request_len - c->sent, MSG_NOSIGNAL);
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
@@ -604,7 +604,7 @@ static void conn_step(struct run *run, struct conn *c, short revents)
 	}
 	if (c->phase == PHASE_READING && (revents & (POLLIN | POLLERR | POLLHUP))) {
 		ssize_t n = recv(c->fd, c->response + c->response_len,
-				 RESPONSE_MAX - 1 - c->response_len, 0);
+		                 RESPONSE_MAX - 1 - c->response_len, 0);
 		int status = 0, parsed;
 		bool keep_alive = true;
 		const char *body = NULL;
@@ -664,8 +664,8 @@ static void print_report(const struct options *opt, struct stats *st, uint64_t n
 {
 	uint64_t ok2xx = 0, non2xx = st->other_status;
 	double elapsed = st->last_answer_us > st->first_send_us
-				 ? (double)(st->last_answer_us - st->first_send_us) / 1e6
-				 : 0;
+	                     ? (double)(st->last_answer_us - st->first_send_us) / 1e6
+	                     : 0;
 
 	qsort(st->samples_us, st->sample_count, sizeof(*st->samples_us), compare_u32);
 	for (int code = 0; code < MAX_STATUS; code++) {
@@ -730,8 +730,8 @@ int main(int argc, char **argv)
 		conns[i].phase = PHASE_IDLE;
 	}
 	run.start_us = now_us();
-	run.stop_us = opt.duration_s > 0 ? run.start_us + (int64_t)(opt.duration_s * 1e6)
-					 : INT64_MAX;
+	run.stop_us =
+	    opt.duration_s > 0 ? run.start_us + (int64_t)(opt.duration_s * 1e6) : INT64_MAX;
 	last_progress = run.start_us;
 	for (;;) {
 		int64_t now = now_us();
@@ -764,7 +764,7 @@ int main(int argc, char **argv)
 				conn_step(&run, &conns[i], fds[i].revents);
 		if (!opt.quiet && now - last_progress > 5000000) {
 			fprintf(stderr, "bm-loadgen: %" PRIu64 " answered, %" PRIu64 " 2xx\n",
-				st.answered, st.status[200]);
+			        st.answered, st.status[200]);
 			last_progress = now;
 		}
 	}

@@ -12,8 +12,8 @@
 # all from buyers phase 1 created, and counts their calls alone. Prints
 # Moneybird calls per order (returning buyers, and the mix), 429s received,
 # and the drain time as a ratio to the theoretical minimum calls / rate.
-# Reconciliation of 10,000 invoices is measured when the `reconcile` command
-# exists. Exit status: 1 on a correctness failure (orders not drained, an
+# Reconciliation of 10,000 invoices is measured by reconcile_bench.sh.
+# Exit status: 1 on a correctness failure (orders not drained, an
 # order needing attention, invoice/payment counts not one per order);
 # performance misses only fail with --strict. --short (CI, label "bench"):
 # 100 + 20 orders, correctness only.
@@ -72,22 +72,33 @@ read -r calls_before _ <<<"$(bb_sim_requests)"
 echo "# draining with $workers workers at $rate_requests requests per ${rate_seconds}s"
 sed -i "s/workers = { count = 0;/workers = { count = $workers;/" "$BM_CONFIG"
 bm_serve_start
-drain_s="$(bb_wait_drained "$orders" $((orders * 2 + 120)))"
+# Give up at 2.5 x the drain time the targets allow (4.4 calls per order).
+drain_limit="$(awk -v n="$orders" -v r="$rate_per_s" 'BEGIN { printf "%d", n * 4.4 / r * 2.5 + 60 }')"
+drained=1
+drain_s="$(bb_wait_drained "$orders" "$drain_limit" soft)" || drained=0
 bb_sim_fetch
 read -r calls_mix limited_mix <<<"$(bb_sim_requests)"
 calls_mix=$((calls_mix - calls_before))
+synced_mix="$(bm_psql "SELECT count(*) FROM orders WHERE state IN ('synced', 'reconciled')")"
 echo "# phase 1 requests by endpoint:"
 bb_sim_by_endpoint
 
-echo "# phase 2: $returning orders from returning buyers"
-bb_loadgen "$BM_TMP/returning.txt" --count "$returning" --concurrency 8 --start "$orders" \
-	--buyer-pool "$new_buyers" --prefix sb
-bm_assert_eq "$(bb_kv "$BM_TMP/returning.txt" status_200)" "$returning" \
-	"all $returning returning-buyer orders acknowledged"
-bb_wait_drained $((orders + returning)) $((returning * 2 + 60)) >/dev/null
-bb_sim_fetch
-read -r calls_all limited_all <<<"$(bb_sim_requests)"
-calls_returning=$((calls_all - calls_before - calls_mix))
+calls_returning=""
+limited_all="$limited_mix"
+if [[ "$drained" == 1 ]]; then
+	echo "# phase 2: $returning orders from returning buyers"
+	bb_loadgen "$BM_TMP/returning.txt" --count "$returning" --concurrency 8 --start "$orders" \
+		--buyer-pool "$new_buyers" --prefix sb
+	bm_assert_eq "$(bb_kv "$BM_TMP/returning.txt" status_200)" "$returning" \
+		"all $returning returning-buyer orders acknowledged"
+	bb_wait_drained $((orders + returning)) $((returning * 2 + 60)) >/dev/null
+	bb_sim_fetch
+	read -r calls_all limited_all <<<"$(bb_sim_requests)"
+	calls_returning=$((calls_all - calls_before - calls_mix))
+else
+	echo "# phase 1 did not drain within ${drain_limit}s: figures below are for the $synced_mix orders synced"
+	returning=0
+fi
 
 total=$((orders + returning))
 invoices="$(bb_sim_q "jsonb_array_length(s->'sales_invoices')")"
@@ -95,21 +106,21 @@ paid="$(bb_sim_q "(SELECT count(*) FROM jsonb_array_elements(s->'sales_invoices'
 	WHERE jsonb_array_length(coalesce(i->'payments', '[]'::jsonb)) = 1)")"
 contacts="$(bb_sim_q "jsonb_array_length(s->'contacts')")"
 
-per_order_mix="$(awk -v c="$calls_mix" -v n="$orders" 'BEGIN { printf "%.2f", c / n }')"
-per_order_returning="$(awk -v c="$calls_returning" -v n="$returning" 'BEGIN { printf "%.2f", c / n }')"
+per_order_mix="$(awk -v c="$calls_mix" -v n="$synced_mix" 'BEGIN { if (n > 0) printf "%.2f", c / n }')"
+per_order_returning="n/a"
+[[ -z "$calls_returning" ]] ||
+	per_order_returning="$(awk -v c="$calls_returning" -v n="$returning" 'BEGIN { printf "%.2f", c / n }')"
 min_s="$(awk -v c="$calls_mix" -v r="$rate_per_s" 'BEGIN { printf "%.1f", c / r }')"
-drain_ratio="$(awk -v d="$drain_s" -v m="$min_s" 'BEGIN { if (m > 0) printf "%.2f", d / m }')"
+drain_ratio="n/a"
+[[ "$drained" == 0 ]] ||
+	drain_ratio="$(awk -v d="$drain_s" -v m="$min_s" 'BEGIN { if (m > 0) printf "%.2f", d / m }')"
 
-reconcile_calls="n/a"
-reconcile_note="the reconcile command does not exist yet"
-if "$BM_BINARY" --help 2>&1 | grep -q '^ *reconcile'; then
-	reconcile_note="reconcile exists; 10,000-invoice measurement not scripted yet"
-fi
 
 echo
 echo "== sync benchmark ($(nproc) cores, $orders orders + $returning returning, $workers workers, rate $rate_requests/${rate_seconds}s) =="
 bb_row "figure" "measured" "target" "verdict"
 bb_row "new buyers (distinct match_ref)" "$new_buyers"
+bb_row "orders synced in phase 1" "$synced_mix" "= $orders" "$([[ "$synced_mix" == "$orders" ]] && echo PASS || echo MISS)"
 bb_row "Moneybird calls, mix" "$calls_mix"
 bb_row "calls per order, mix" "$per_order_mix" "<= 4.4" "$(bb_verdict "$per_order_mix" '<=' 4.4)"
 bb_row "calls per order, returning buyer" "$per_order_returning" "<= 3.0" "$(bb_verdict "$per_order_returning" '<=' 3.0)"
@@ -120,9 +131,10 @@ bb_row "drain time / minimum" "$drain_ratio" "<= 1.05" "$(bb_verdict "$drain_rat
 bb_row "invoices in Moneybird" "$invoices" "= $total" "$([[ "$invoices" == "$total" ]] && echo PASS || echo MISS)"
 bb_row "invoices with exactly one payment" "$paid" "= $total" "$([[ "$paid" == "$total" ]] && echo PASS || echo MISS)"
 bb_row "contacts in Moneybird" "$contacts" "= $new_buyers" "$([[ "$contacts" == "$new_buyers" ]] && echo PASS || echo MISS)"
-bb_row "reconcile 10,000 invoices: calls" "$reconcile_calls" "<= 110" "($reconcile_note)"
+bb_row "reconcile 10,000 invoices" "(see reconcile_bench.sh)"
 echo
 
+bm_assert_eq "$drained" 1 "phase 1 drained within ${drain_limit}s"
 bm_assert_eq "$invoices" "$total" "one invoice per order"
 bm_assert_eq "$paid" "$total" "one payment per invoice"
 bm_assert_eq "$contacts" "$new_buyers" "one contact per buyer"

@@ -235,7 +235,7 @@ while :; do
 	left="$(bm_psql "SELECT count(*) FROM orders WHERE state <> 'reconciled'")"
 	[[ "$left" == 0 ]] && break
 	# Only parked orders left: nothing will move any more.
-	parked_only="$(bm_psql "SELECT count(*) = count(*) FILTER (WHERE state = 'needs_attention')
+	parked_only="$(bm_psql "SELECT count(*) > 0 AND count(*) = count(*) FILTER (WHERE state = 'needs_attention')
 		FROM orders WHERE state <> 'reconciled'")"
 	if ((SECONDS > deadline)) || [[ "$parked_only" == t ]]; then
 		bm_psql "SELECT state, count(*) FROM orders GROUP BY state ORDER BY 1" >&2
@@ -281,7 +281,8 @@ bm_assert_eq "$(bm_psql "SELECT count(*) FROM orders o WHERE EXISTS (SELECT 1 FR
 	WHERE p.match_ref = o.match_ref AND p.moneybird_contact_id <> o.moneybird_contact_id)")" 0 \
 	"all orders of one buyer use the same contact"
 read -r calls limited <<<"$(bb_sim_requests)"
-echo "# Moneybird requests: $calls ($limited answered 429 by the rate window or the burst fault)"
+echo "# Moneybird requests: $calls, of which answered 429: $(grep -c -- '-> 429 ' "$BM_TMP/mbsim.log" || true)" \
+	"(the simulator counts $limited as rate-limited); the connector pauses on the first 429"
 "$BM_BINARY" -c "$CFG_A" audit verify >"$BM_TMP/audit.out" 2>&1 ||
 	{ cat "$BM_TMP/audit.out" >&2; bm_fail "audit verify failed"; }
 bm_pass "audit verify: $(tail -n 1 "$BM_TMP/audit.out")"

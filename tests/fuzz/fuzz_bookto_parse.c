@@ -34,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(order->vat_treatment != NULL && order->buyer_country != NULL);
 	CHECK(order->custom_field_count == 0 || order->custom_fields != NULL);
 	for (size_t i = 0; i < order->custom_field_count; i++)
-		CHECK(order->custom_fields[i].label != NULL && order->custom_fields[i].value != NULL);
+		CHECK(order->custom_fields[i].label != NULL &&
+		      order->custom_fields[i].value != NULL);
 	if (order->park_reason == NULL && strcmp(order->event, "order.paid") == 0) {
 		CHECK(order->order_id[0] != '\0');
 		CHECK(order->match_ref[0] != '\0');

@@ -34,16 +34,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (bookto_check_timestamp(timestamp, now, 300, &ts, &err) == 0)
 		CHECK(ts >= (int64_t)now - 300 && ts <= (int64_t)now + 300);
 	(void)bookto_verify_signature(timestamp, signature, (const unsigned char *)body, body_len,
-				      secrets, 2, &err);
+	                              secrets, 2, &err);
 
 	bookto_sign(secrets[1], timestamp, (const unsigned char *)body, body_len, good);
 	CHECK(strlen(good) == 71);
 	CHECK(bookto_verify_signature(timestamp, good, (const unsigned char *)body, body_len,
-				      secrets, 2, &err) == 0);
+	                              secrets, 2, &err) == 0);
 	if (body_len > 0) {
 		body[0] = (char)(body[0] ^ 1);
 		CHECK(bookto_verify_signature(timestamp, good, (const unsigned char *)body,
-					      body_len, secrets, 2, &err) != 0);
+		                              body_len, secrets, 2, &err) != 0);
 	}
 	free(text);
 	return 0;

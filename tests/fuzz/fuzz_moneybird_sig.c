@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (moneybird_sig_parse(header, &sig, &err) == 0)
 		CHECK(sig.v1_count >= 1 && sig.v1_count <= MONEYBIRD_SIG_MAX_V1);
 	(void)moneybird_sig_verify(header, (const unsigned char *)body, body_len, secrets, 2, now,
-				   MONEYBIRD_SIG_TOLERANCE_SECONDS, &matched, &err);
+	                           MONEYBIRD_SIG_TOLERANCE_SECONDS, &matched, &err);
 	(void)moneybird_sig_token_equal(header, body);
 
 	/* The real signature of this body verifies, and names secret 1. */
@@ -51,13 +51,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	used = snprintf(signed_text, signed_len, "%lld.%s", (long long)now, body);
 	CHECK(used > 0 && (size_t)used < signed_len);
 	CHECK(HMAC(EVP_sha256(), secrets[1], (int)strlen(secrets[1]),
-		   (const unsigned char *)signed_text, (size_t)used, mac, &mac_len) != NULL);
+	           (const unsigned char *)signed_text, (size_t)used, mac, &mac_len) != NULL);
 	used = snprintf(good, sizeof(good), "t=%lld,v1=", (long long)now);
 	for (unsigned int i = 0; i < mac_len; i++)
 		used += snprintf(good + used, sizeof(good) - (size_t)used, "%02x", mac[i]);
 	matched = 99;
 	CHECK(moneybird_sig_verify(good, (const unsigned char *)body, body_len, secrets, 2, now,
-				   MONEYBIRD_SIG_TOLERANCE_SECONDS, &matched, &err) == 0);
+	                           MONEYBIRD_SIG_TOLERANCE_SECONDS, &matched, &err) == 0);
 	CHECK(matched == 1);
 	free(signed_text);
 	free(text);

@@ -38,17 +38,26 @@ static inline char *fuzz_split(char *text, char sep)
 	return at + 1;
 }
 
-/* Writes data to this process's temp file and returns its path. */
+static char fuzz_temp_path[256];
+
+static inline void fuzz_temp_remove(void)
+{
+	(void)unlink(fuzz_temp_path);
+}
+
+/* Writes data to this process's temp file (removed at exit) and returns its
+ * path. */
 static inline const char *fuzz_temp_file(const uint8_t *data, size_t size, const char *suffix)
 {
-	static char path[256];
+	char *path = fuzz_temp_path;
 	FILE *file;
 
 	if (path[0] == '\0') {
 		const char *dir = getenv("TMPDIR");
 
-		snprintf(path, sizeof(path), "%s/bm-fuzz-%ld%s", dir != NULL ? dir : "/tmp",
-			 (long)getpid(), suffix);
+		snprintf(path, sizeof(fuzz_temp_path), "%s/bm-fuzz-%ld%s",
+		         dir != NULL ? dir : "/tmp", (long)getpid(), suffix);
+		atexit(fuzz_temp_remove);
 	}
 	file = fopen(path, "wb");
 	if (file == NULL)
