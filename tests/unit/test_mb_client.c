@@ -229,7 +229,7 @@ static void test_ids(void **state)
 	cJSON_Delete(root);
 
 	/* as a number: fine up to 2^53, refused above (digits already lost) */
-	root = cJSON_Parse("[123, 9007199254740992, 496081523137578240, 1.5, -1]");
+	root = cJSON_Parse("[123, 9007199254740992, 496081523137578240, 1.5, -1, -0]");
 	assert_int_equal(mb_json_id(cJSON_GetArrayItem(root, 0), id, sizeof(id)), 0);
 	assert_string_equal(id, "123");
 	assert_int_equal(mb_json_id(cJSON_GetArrayItem(root, 1), id, sizeof(id)), 0);
@@ -237,6 +237,8 @@ static void test_ids(void **state)
 	assert_int_equal(mb_json_id(cJSON_GetArrayItem(root, 2), id, sizeof(id)), CN_INVALID);
 	assert_int_equal(mb_json_id(cJSON_GetArrayItem(root, 3), id, sizeof(id)), CN_INVALID);
 	assert_int_equal(mb_json_id(cJSON_GetArrayItem(root, 4), id, sizeof(id)), CN_INVALID);
+	/* found by fuzzing: -0 once came out as the id "-0" */
+	assert_int_equal(mb_json_id(cJSON_GetArrayItem(root, 5), id, sizeof(id)), CN_INVALID);
 	cJSON_Delete(root);
 
 	/* an amount sent as a number is refused, not rounded through a double */
