@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bookto.h"
 #include "committer.h"
@@ -82,9 +83,19 @@ static int check_vat_treatment(const struct mapping *mapping, struct bookto_orde
 	return CN_OK;
 }
 
+/* Microseconds on the monotonic clock, for durations in the log. */
+static int64_t monotonic_us(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
 int intake_store(struct intake_context *ctx, const struct intake_delivery *delivery,
 		 enum intake_outcome *outcome_out, struct cn_error *err)
 {
+	int64_t started_us = monotonic_us();
 	const struct connection_config *connection =
 		&ctx->config->connections[delivery->connection_index];
 	struct bookto_order *order = NULL;
@@ -165,9 +176,16 @@ int intake_store(struct intake_context *ctx, const struct intake_delivery *deliv
 	if (result == STORE_DELIVERY_NEW_ORDER && order->park_reason != NULL)
 		log_warn("order_parked", "connection", connection->name, "order_id", row.order_id,
 			 "reason", order->park_reason, NULL);
-	log_info("delivery_stored", "connection", connection->name, "delivery",
-		 delivery->delivery_key, "source", delivery->source, "outcome",
-		 intake_outcome_name(*outcome_out), "order_id", row.order_id, NULL);
+	if (log_enabled(LOG_LEVEL_INFO)) {
+		char duration_ms[24];
+
+		snprintf(duration_ms, sizeof(duration_ms), "%.1f",
+			 (double)(monotonic_us() - started_us) / 1000.0);
+		log_info("delivery_stored", "connection", connection->name, "delivery",
+			 delivery->delivery_key, "source", delivery->source, "outcome",
+			 intake_outcome_name(*outcome_out), "order_id", row.order_id, "duration_ms",
+			 duration_ms, NULL);
+	}
 	metrics_delivery(delivery->connection_index, result == STORE_DELIVERY_DUPLICATE_DIFFERS
 							     ? "duplicate_differs"
 							     : intake_outcome_name(*outcome_out));
