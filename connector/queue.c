@@ -1,6 +1,7 @@
 #include "queue.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,14 +148,18 @@ int queue_extend_lease(PGconn *conn, const struct queue_job *job, const char *ow
  * One transition: updates the job (guarded by the lease) and the order, and
  * appends the audit row, in one transaction. CN_NOT_FOUND when the lease was
  * lost (another worker took the job after it expired): nothing is changed.
+ * give_back undoes the claim's count on the order too (the job SQL does it
+ * for the job).
  */
 static int transition(PGconn *conn, const struct queue_job *job, const char *owner,
 		      const char *job_sql, const char *job_param, const char *order_state,
-		      const char *action, const char *reason, struct cn_error *err)
+		      const char *action, const char *reason, bool give_back,
+		      struct cn_error *err)
 {
 	char job_id[24], order_pk[24];
 	const char *job_values[3] = {job_id, owner, job_param};
-	const char *order_values[5] = {order_pk, order_state, reason, action, job_id};
+	const char *order_values[6] = {order_pk, order_state, reason, action, job_id,
+				       give_back ? "1" : "0"};
 	PGresult *res = NULL;
 	int rc;
 
@@ -178,13 +183,14 @@ static int transition(PGconn *conn, const struct queue_job *job, const char *own
 		 "WITH previous AS (SELECT state FROM orders WHERE id = $1),"
 		 " changed AS (UPDATE orders SET state = $2, last_error = $3,"
 		 " synced_at = CASE WHEN $2 = 'synced' THEN now() ELSE synced_at END,"
+		 " attempts = greatest(attempts - $6::int, 0),"
 		 " updated_at = now() WHERE id = $1 RETURNING connection_id)"
 		 " INSERT INTO audit_log (actor, action, connection_id, order_pk, from_state,"
 		 " to_state, detail)"
 		 " SELECT 'worker', $4, changed.connection_id, $1, previous.state, $2,"
 		 " jsonb_build_object('job_id', $5::bigint)"
 		 " FROM changed, previous",
-		 5, order_values, "updating the order", NULL, err);
+		 6, order_values, "updating the order", NULL, err);
 out:
 	return commit_or_rollback(conn, rc, err);
 }
@@ -197,7 +203,7 @@ int queue_finish(PGconn *conn, const struct queue_job *job, const char *owner,
 			  " lease_expires_at = NULL, updated_at = now()"
 			  " WHERE id = $1 AND lease_owner = $2 RETURNING id",
 			  NULL, order_state, strcmp(order_state, "skipped") == 0 ? "skipped" : "synced",
-			  reason, err);
+			  reason, false, err);
 }
 
 int queue_retry_later(PGconn *conn, const struct queue_job *job, const char *owner,
@@ -210,7 +216,21 @@ int queue_retry_later(PGconn *conn, const struct queue_job *job, const char *own
 			  "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
 			  " next_attempt_at = now() + make_interval(secs => $3::bigint),"
 			  " updated_at = now() WHERE id = $1 AND lease_owner = $2 RETURNING id",
-			  delay, "retrying", "retry_scheduled", reason, err);
+			  delay, "retrying", "retry_scheduled", reason, false, err);
+}
+
+int queue_defer(PGconn *conn, const struct queue_job *job, const char *owner,
+		int64_t delay_seconds, const char *reason, struct cn_error *err)
+{
+	char delay[24];
+
+	snprintf(delay, sizeof(delay), "%" PRId64, delay_seconds);
+	return transition(conn, job, owner,
+			  "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
+			  " attempts = greatest(attempts - 1, 0),"
+			  " next_attempt_at = now() + make_interval(secs => $3::bigint),"
+			  " updated_at = now() WHERE id = $1 AND lease_owner = $2 RETURNING id",
+			  delay, "retrying", "deferred", reason, true, err);
 }
 
 int queue_park(PGconn *conn, const struct queue_job *job, const char *owner, const char *reason,
@@ -220,7 +240,7 @@ int queue_park(PGconn *conn, const struct queue_job *job, const char *owner, con
 			  "UPDATE jobs SET state = 'parked', lease_owner = NULL,"
 			  " lease_expires_at = NULL, updated_at = now()"
 			  " WHERE id = $1 AND lease_owner = $2 RETURNING id",
-			  NULL, "needs_attention", "parked", reason, err);
+			  NULL, "needs_attention", "parked", reason, false, err);
 }
 
 int queue_release(PGconn *conn, const struct queue_job *job, const char *owner, const char *why,
@@ -230,7 +250,7 @@ int queue_release(PGconn *conn, const struct queue_job *job, const char *owner, 
 			  "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
 			  " attempts = greatest(attempts - 1, 0), updated_at = now()"
 			  " WHERE id = $1 AND lease_owner = $2 RETURNING id",
-			  NULL, "queued", "released", why, err);
+			  NULL, "queued", "released", why, true, err);
 }
 
 int queue_release_all(PGconn *conn, const char *owner, struct cn_error *err)
@@ -241,7 +261,8 @@ int queue_release_all(PGconn *conn, const char *owner, struct cn_error *err)
 		   "WITH released AS (UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
 		   " attempts = greatest(attempts - 1, 0), updated_at = now()"
 		   " WHERE lease_owner = $1 RETURNING order_pk)"
-		   " UPDATE orders SET state = 'queued', updated_at = now()"
+		   " UPDATE orders SET state = 'queued', attempts = greatest(attempts - 1, 0),"
+		   " updated_at = now()"
 		   " WHERE id IN (SELECT order_pk FROM released) AND state = 'in_progress'",
 		   1, values, "releasing leases", NULL, err);
 }

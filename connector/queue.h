@@ -42,6 +42,12 @@ int queue_finish(PGconn *conn, const struct queue_job *job, const char *owner,
 int queue_retry_later(PGconn *conn, const struct queue_job *job, const char *owner,
 		      int64_t delay_seconds, const char *reason, struct cn_error *err) MUST_CHECK;
 
+/* Not a failure, only not yet (the rate budget or a 429): retry after
+ * delay_seconds without counting the attempt, so a backlog waiting for the
+ * budget never reaches max_attempts (state retrying). */
+int queue_defer(PGconn *conn, const struct queue_job *job, const char *owner,
+		int64_t delay_seconds, const char *reason, struct cn_error *err) MUST_CHECK;
+
 /* Needs a person: state needs_attention with reason as last_error. */
 int queue_park(PGconn *conn, const struct queue_job *job, const char *owner, const char *reason,
 	       struct cn_error *err) MUST_CHECK;

@@ -306,6 +306,18 @@ int store_payment_intent(PGconn *conn, int64_t order_pk, struct cn_error *err)
 			  err);
 }
 
+int store_invoice_intent_withdraw(PGconn *conn, int64_t order_pk, struct cn_error *err)
+{
+	return order_step(conn, order_pk, "invoice_intent_at = NULL", "invoice_intent_withdrawn",
+			  "'{}'::jsonb", 0, NULL, "withdrawing the invoice intent", err);
+}
+
+int store_payment_intent_withdraw(PGconn *conn, int64_t order_pk, struct cn_error *err)
+{
+	return order_step(conn, order_pk, "payment_intent_at = NULL", "payment_intent_withdrawn",
+			  "'{}'::jsonb", 0, NULL, "withdrawing the payment intent", err);
+}
+
 int store_payment_recorded(PGconn *conn, int64_t order_pk, const char *payment_id,
 			   const char *invoice_state, const char *how, struct cn_error *err)
 {

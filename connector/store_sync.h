@@ -63,6 +63,13 @@ int store_invoice_recorded(PGconn *conn, int64_t order_pk, const char *invoice_i
 int store_invoice_sent(PGconn *conn, int64_t order_pk, const char *state,
 		       struct cn_error *err) MUST_CHECK;
 int store_payment_intent(PGconn *conn, int64_t order_pk, struct cn_error *err) MUST_CHECK;
+/* Withdraws an intent whose request certainly never reached Moneybird (the
+ * rate budget refused it, or a 429 answered it), so the next attempt need
+ * not look before it creates. Only for an intent set by the same attempt. */
+int store_invoice_intent_withdraw(PGconn *conn, int64_t order_pk,
+				  struct cn_error *err) MUST_CHECK;
+int store_payment_intent_withdraw(PGconn *conn, int64_t order_pk,
+				  struct cn_error *err) MUST_CHECK;
 int store_payment_recorded(PGconn *conn, int64_t order_pk, const char *payment_id,
 			   const char *invoice_state, const char *how,
 			   struct cn_error *err) MUST_CHECK;

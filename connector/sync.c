@@ -35,6 +35,7 @@ struct sync_connection {
 struct sync_job_context {
 	PGconn *conn;
 	const struct queue_job *job;
+	const char *owner; /* the lease owner */
 };
 
 struct sync_worker {
@@ -162,6 +163,7 @@ static void call_failed(struct sync_worker *worker, size_t index, enum mb_outcom
 	case MB_RATE_LIMITED:
 		set_outcome(outcome, SYNC_RETRY, "%s: Moneybird rate limit reached", what);
 		outcome->retry_at = call != NULL ? call->retry_at : 0;
+		outcome->waiting = true;
 		return;
 	case MB_TRANSIENT:
 	case MB_UNKNOWN_OUTCOME:
@@ -207,6 +209,33 @@ static bool keep_lease(PGconn *conn, const struct queue_job *job, const char *ow
 	else
 		database_failed("extending the lease", &err, outcome);
 	return false;
+}
+
+/*
+ * Renews the lease right before a write that follows lookups, so a step's
+ * lookups plus its write never outlast the lease: another worker can only
+ * take the job over between writes, after the intent or the id is recorded.
+ */
+static bool lease_before_write(struct sync_worker *worker, struct sync_outcome *outcome)
+{
+	return keep_lease(worker->current.conn, worker->current.job, worker->current.owner,
+			  outcome);
+}
+
+/*
+ * A create refused by the rate budget or answered 429 never reached
+ * Moneybird: withdrawing the intent this attempt set spares the next attempt
+ * its lookups, which behind a busy budget would cost slots for nothing. A
+ * failure to withdraw only costs those lookups.
+ */
+static void withdraw_intent(PGconn *conn, int64_t order_pk, bool payment)
+{
+	struct cn_error err = {""};
+	int rc = payment ? store_payment_intent_withdraw(conn, order_pk, &err)
+			 : store_invoice_intent_withdraw(conn, order_pk, &err);
+
+	if (rc != CN_OK)
+		log_warn("intent_withdraw_failed", "error", err.message, NULL);
 }
 
 /* Adopts contact as the buyer's: mapped locally and set on the order. */
@@ -509,17 +538,21 @@ static bool ensure_invoice(struct sync_worker *worker, PGconn *conn, size_t inde
 		how = "adopted";
 	}
 	if (!found) {
+		if (so->invoice_intent && !lease_before_write(worker, outcome))
+			goto out;
 		/* The intent is durable before the request leaves. */
 		if (store_invoice_intent(conn, so->order_pk, plan->reference, &err) != CN_OK) {
 			database_failed("recording the invoice intent", &err, outcome);
 			goto out;
 		}
-		so->invoice_intent = true;
 		result = mb_sales_invoice_create(client, &plan->request, &invoice, &err);
 		if (result != MB_OK) {
 			call_failed(worker, index, result, "creating the invoice", &err, outcome);
+			if (result == MB_RATE_LIMITED && !so->invoice_intent)
+				withdraw_intent(conn, so->order_pk, false);
 			goto out;
 		}
+		so->invoice_intent = true;
 		how = "created";
 	}
 	if (store_invoice_recorded(conn, so->order_pk, invoice.id, invoice.state,
@@ -561,6 +594,8 @@ static bool ensure_sent(struct sync_worker *worker, PGconn *conn, size_t index,
 		snprintf(so->invoice_state, sizeof(so->invoice_state), "%s", invoice.state);
 	}
 	if (strcmp(so->invoice_state, "draft") == 0) {
+		if (!invoice_fresh && !lease_before_write(worker, outcome))
+			return false;
 		result = mb_sales_invoice_send(client, so->invoice_id,
 					       plan_send_method(worker->shared->mappings[index]),
 					       &invoice, &err);
@@ -589,7 +624,7 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 	struct cn_error err = {""};
 	char *park_reason = NULL;
 	const char *how = "created";
-	const char *state = "paid";
+	char state[24] = "paid"; /* a copy: the invoice read below is block-scoped */
 	bool found = false;
 	bool settled = false;
 	enum mb_outcome result;
@@ -617,16 +652,21 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 				found = true;
 			}
 		}
-		state = invoice.state;
+		snprintf(state, sizeof(state), "%s", invoice.state);
 		how = "adopted";
 	}
 	if (!found) {
+		if (so->payment_intent && !lease_before_write(worker, outcome))
+			goto out;
 		if (store_payment_intent(conn, so->order_pk, &err) != CN_OK) {
 			database_failed("recording the payment intent", &err, outcome);
 			goto out;
 		}
-		so->payment_intent = true;
 		result = mb_payment_create(sc->client, so->invoice_id, &plan->request, &payment, &err);
+		if (result == MB_RATE_LIMITED && !so->payment_intent)
+			withdraw_intent(conn, so->order_pk, true);
+		else
+			so->payment_intent = true;
 		if (result == MB_VALIDATION && strstr(err.message, "price_base") != NULL) {
 			/* Moneybird needs the amount in its own currency, which
 			 * bookto does not send: only a person can know it. */
@@ -643,7 +683,7 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 			goto out;
 		}
 		how = "created";
-		state = "paid";
+		snprintf(state, sizeof(state), "paid");
 	}
 	if (store_payment_recorded(conn, so->order_pk, payment.id, state, how, &err) != CN_OK) {
 		database_failed("recording the payment", &err, outcome);
@@ -698,6 +738,7 @@ void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_j
 	}
 	worker->current.conn = conn;
 	worker->current.job = job;
+	worker->current.owner = owner;
 
 	if (so.contact_id[0] == '\0' &&
 	    (!keep_lease(conn, job, owner, outcome) ||
@@ -720,6 +761,7 @@ void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_j
 out:
 	worker->current.job = NULL;
 	worker->current.conn = NULL;
+	worker->current.owner = NULL;
 	if (outcome->verdict != SYNC_DONE)
 		log_info("sync_stopped", "connection", config->connections[index].name, "order_id",
 			 so.order != NULL ? so.order->order_id : "", "verdict",

@@ -10,6 +10,7 @@
 #define BM_SYNC_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -37,6 +38,7 @@ enum sync_verdict {
 struct sync_outcome {
 	enum sync_verdict verdict;
 	int64_t retry_at; /* epoch seconds for SYNC_RETRY; 0 = use the backoff */
+	bool waiting;     /* SYNC_RETRY for the rate limit only: not a failed attempt */
 	char reason[512];
 };
 

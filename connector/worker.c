@@ -208,6 +208,16 @@ static int apply_outcome(struct worker_thread *self, PGconn *conn, const struct 
 	case SYNC_RETRY: {
 		int64_t delay;
 
+		if (outcome->waiting) {
+			/* Waiting for the rate limit is not a failure: a backlog
+			 * behind the budget must never run out of attempts. */
+			delay = outcome->retry_at > 0
+					? outcome->retry_at - (int64_t)time(NULL)
+					: queue_backoff_seconds(worker_backoff_base_seconds(), 1,
+								random_unit());
+			return queue_defer(conn, job, self->owner, delay < 1 ? 1 : delay,
+					   outcome->reason, err);
+		}
 		if (job->attempts >= config->workers_max_attempts) {
 			char reason[700];
 

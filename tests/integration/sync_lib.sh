@@ -143,19 +143,37 @@ wait_state() {
 }
 
 # serve2_start: a second `serve` on the same config and database, on its own
-# HTTP port (its stdout/stderr go to $BM_TMP/serve2.out); sets BM_SERVE2_PID.
+# HTTP port (its stdout/stderr go to $BM_TMP/serve2.out); sets BM_SERVE2_PID
+# and BM_SERVE2_URL. Like bm_serve_start it moves to another port when it
+# exits at startup (the chosen port may be taken, e.g. as a client's
+# ephemeral port, which bm_free_port cannot see).
 serve2_start() {
-	local port config="$BM_TMP/connector2.cfg" i
-	port="$(bm_free_port)"
-	sed "s/listen = \"127.0.0.1:$BM_HTTP_PORT\";/listen = \"127.0.0.1:$port\";/" \
-		"$BM_CONFIG" >"$config"
-	"$BM_BINARY" -c "$config" serve >>"$BM_TMP/serve2.out" 2>&1 &
-	BM_SERVE2_PID=$!
-	for ((i = 0; i < 150; i++)); do
-		kill -0 "$BM_SERVE2_PID" 2>/dev/null || bm_fail "the second serve exited during startup"
-		[[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
-			"http://127.0.0.1:$port/healthz" || true)" == 200 ]] && return 0
-		sleep 0.1
+	local port config="$BM_TMP/connector2.cfg" i attempt
+	for attempt in 1 2 3; do
+		port="$(bm_free_port)"
+		sed "s/listen = \"127.0.0.1:$BM_HTTP_PORT\";/listen = \"127.0.0.1:$port\";/" \
+			"$BM_CONFIG" >"$config"
+		"$BM_BINARY" -c "$config" serve >>"$BM_TMP/serve2.out" 2>&1 &
+		BM_SERVE2_PID=$!
+		echo "$BM_SERVE2_PID" >>"$BM_TMP/.pids" # for lib.sh's watchdog
+		for ((i = 0; i < 150; i++)); do
+			if ! kill -0 "$BM_SERVE2_PID" 2>/dev/null; then
+				wait "$BM_SERVE2_PID" 2>/dev/null || true
+				BM_SERVE2_PID=""
+				# Both serves log to one file: retry on any early exit;
+				# a real startup error fails all three attempts.
+				[[ "$attempt" == 3 ]] || continue 2
+				bm_fail "the second serve exited during startup: $(tail -n 5 "$BM_TMP/serve2.out")"
+			fi
+			if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
+				"http://127.0.0.1:$port/healthz" || true)" == 200 ]] &&
+				sleep 0.1 && kill -0 "$BM_SERVE2_PID" 2>/dev/null; then
+				BM_SERVE2_URL="http://127.0.0.1:$port"
+				return 0
+			fi
+			sleep 0.1
+		done
+		break
 	done
 	bm_fail "the second serve did not become healthy"
 }
@@ -180,8 +198,9 @@ serve_kill9() {
 # sync_cleanup: stops the second serve too (chained before lib.sh's EXIT trap).
 sync_cleanup() {
 	local rc=$?
+	set +e # under set -e the `(exit rc)` below would end the trap early
 	serve2_stop
-	(exit "$rc")
+	(exit "$rc") # bm_cleanup reads the test's status from $?
 	bm_cleanup
 }
 

@@ -61,10 +61,9 @@ sim_faults '{}'
 
 # ---- two serve processes on one database, 20 orders of one new buyer
 serve2_start
-SERVE2_URL="http://127.0.0.1:$(sed -n 's/.*listen = "127.0.0.1:\([0-9]*\)".*/\1/p' "$BM_TMP/connector2.cfg")"
 post_many p3 10 NL300000003B01 &
 FIRST=$!
-post_many p3b 10 NL300000003B01 "$SERVE2_URL"
+post_many p3b 10 NL300000003B01 "$BM_SERVE2_URL"
 wait "$FIRST" || bm_fail "posting to the first serve failed"
 wait_orders "order_id LIKE 'p3%' AND state IN ('synced', 'needs_attention')" 20 60
 bm_assert_eq "$(bm_count_orders "order_id LIKE 'p3%' AND state = 'synced'")" 20 \

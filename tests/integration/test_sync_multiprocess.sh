@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Two serve processes (3 workers each) on one database share 500 orders of
-# 50 buyers, posted half to each. Midway the second process is SIGKILLed and
-# restarted (BOOKTO_MONEYBIRD_LEASE_SECONDS=3 lets its leases be reclaimed).
+# Two serve processes (3 workers each) on one database share 200 orders of
+# 50 buyers. While the orders arrive the second process is SIGKILLed and
+# restarted (BOOKTO_MONEYBIRD_LEASE_SECONDS=10 lets its leases be reclaimed).
 # In the end every order is synced, the simulator holds exactly one contact
 # per buyer and exactly one paid invoice with one payment per order: none
-# duplicated, none lost. BM_SYNC_ORDERS (default 500, a multiple of 50)
-# makes it smaller for a quick run.
+# duplicated, none lost. BM_SYNC_ORDERS=500 runs the issue's full size
+# (about 4x longer; kept out of the default to stay near 90 s).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-export BOOKTO_MONEYBIRD_LEASE_SECONDS=3
-ORDERS="${BM_SYNC_ORDERS:-500}"
+export BOOKTO_MONEYBIRD_LEASE_SECONDS=10
+ORDERS="${BM_SYNC_ORDERS:-200}"
 BUYERS=50
 bm_setup
 sync_start --rate-limit 3000/10
@@ -17,7 +17,6 @@ bm_write_config workers=3 rate_limit=3000/10
 bm_migrate
 bm_serve_start
 serve2_start
-SERVE2_URL="http://127.0.0.1:$(sed -n 's/.*listen = "127.0.0.1:\([0-9]*\)".*/\1/p' "$BM_TMP/connector2.cfg")"
 
 # post_range FROM TO URL: orders FROM..TO, buyer = number mod 50.
 post_range() {
@@ -29,29 +28,29 @@ post_range() {
 	done
 }
 
+# Posters talk to the first serve only, so the second can be killed while
+# orders arrive; both processes' workers claim from the shared queue.
 START="$(date +%s)"
-HALF=$((ORDERS / 2))
-QUARTER=$((ORDERS / 4))
-post_range 1 "$QUARTER" "$BM_URL" &
+STEP=$((ORDERS / 3))
+post_range 1 "$STEP" "$BM_URL" &
 P1=$!
-post_range $((QUARTER + 1)) "$HALF" "$BM_URL" &
+post_range $((STEP + 1)) $((2 * STEP)) "$BM_URL" &
 P2=$!
-post_range $((HALF + 1)) $((HALF + QUARTER)) "$SERVE2_URL" &
+post_range $((2 * STEP + 1)) "$ORDERS" "$BM_URL" &
 P3=$!
-post_range $((HALF + QUARTER + 1)) "$ORDERS" "$SERVE2_URL" &
-P4=$!
-for pid in $P1 $P2 $P3 $P4; do
+
+# ---- SIGKILL the second process once a third of the orders are in, restart it
+wait_orders "true" "$STEP" 200
+kill -KILL "$BM_SERVE2_PID"
+wait "$BM_SERVE2_PID" 2>/dev/null || true
+BM_SERVE2_PID=""
+echo "# killed the second serve with $(bm_count_orders "state = 'synced'") of $(bm_count_orders) orders synced"
+serve2_start
+for pid in $P1 $P2 $P3; do
 	wait "$pid" || bm_fail "posting orders failed"
 done
 echo "# $ORDERS orders posted in $(($(date +%s) - START)) s"
 bm_assert_eq "$(bm_count_orders)" "$ORDERS" "all $ORDERS orders were accepted"
-
-# ---- SIGKILL the second process midway, then restart it
-kill -KILL "$BM_SERVE2_PID"
-wait "$BM_SERVE2_PID" 2>/dev/null || true
-BM_SERVE2_PID=""
-echo "# killed the second serve with $(bm_count_orders "state = 'synced'") orders synced"
-serve2_start
 
 wait_orders "state IN ('synced', 'needs_attention')" "$ORDERS" 240
 echo "# $ORDERS orders settled in $(($(date +%s) - START)) s"

@@ -31,14 +31,14 @@ bm_assert_contains "$(bm_psql "SELECT paused_reason FROM connections WHERE name 
 	"refused the API token (401)" "the pause names the refused token"
 post_order pause-2 match_ref=NL600000006B01 vat_number=NL600000006B01 email=p@pause.example \
 	company="Pause B.V."
-sleep 3
+sleep 5
 bm_assert_eq "$(bm_psql "SELECT string_agg(state, ',' ORDER BY order_id) FROM orders")" queued,queued \
 	"both orders wait, queued, while the connection is paused"
 bm_assert_eq "$(bm_psql "SELECT max(attempts) FROM jobs")" 0 "no attempt was burned"
 bm_assert_eq "$(sim_calls "GET contacts/customer_id/:customer_id")" 1 \
 	"no order call was made after the 401"
 PROBES="$(sim_calls "GET administrations")"
-((PROBES >= 2)) || bm_fail "the paused connection was probed $PROBES times in 3 s"
+((PROBES >= 2)) || bm_fail "the paused connection was probed $PROBES times in 5 s"
 bm_pass "the paused connection is probed ($PROBES probes so far)"
 bm_assert_eq "$(bm_psql "SELECT count(*) FROM audit_log WHERE action = 'connection_paused'")" 1 \
 	"the pause is audited once"
