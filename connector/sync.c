@@ -362,12 +362,15 @@ static bool resolve_contact(struct sync_worker *worker, PGconn *conn, size_t ind
 		goto out;
 	}
 
-	if (search_and_adopt(worker, conn, index, so, plan->search_tax_number,
-			     MB_CONTACT_FIELD_TAX_NUMBER, "VAT number", plan->customer_id,
-			     so->contact_id, &adopted, outcome) ||
-	    search_and_adopt(worker, conn, index, so, plan->search_email, MB_CONTACT_FIELD_EMAIL,
-			     "email address", plan->customer_id, so->contact_id, &adopted,
-			     outcome)) {
+	/* One search, on the field match_ref rests on: the VAT number when the
+	 * buyer has one, else the email (every call costs rate budget). */
+	if (plan->search_tax_number != NULL && plan->search_tax_number[0] != '\0'
+		    ? search_and_adopt(worker, conn, index, so, plan->search_tax_number,
+				       MB_CONTACT_FIELD_TAX_NUMBER, "VAT number", plan->customer_id,
+				       so->contact_id, &adopted, outcome)
+		    : search_and_adopt(worker, conn, index, so, plan->search_email,
+				       MB_CONTACT_FIELD_EMAIL, "email address", plan->customer_id,
+				       so->contact_id, &adopted, outcome)) {
 		settled = adopted;
 		goto out;
 	}
@@ -636,7 +639,9 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 		free(park_reason);
 		return false;
 	}
-	if (so->payment_intent) {
+	/* Look first after an unknown outcome, and when the invoice is paid
+	 * already (an adopted invoice the bookkeeper settled): never pay twice. */
+	if (so->payment_intent || strcmp(so->invoice_state, "paid") == 0) {
 		struct mb_sales_invoice invoice;
 
 		result = mb_sales_invoice_get(sc->client, so->invoice_id, &invoice, &err);
@@ -654,6 +659,12 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 		}
 		snprintf(state, sizeof(state), "%s", invoice.state);
 		how = "adopted";
+		if (!found && strcmp(invoice.state, "paid") == 0) {
+			/* Paid in Moneybird by other means: nothing left to register. */
+			memset(&payment, 0, sizeof(payment));
+			found = true;
+			how = "already_paid";
+		}
 	}
 	if (!found) {
 		if (so->payment_intent && !lease_before_write(worker, outcome))
