@@ -714,6 +714,25 @@ static size_t connection_index(const struct sync_shared *shared, int64_t connect
 	return shared->config->connection_count;
 }
 
+static const char *verdict_name(enum sync_verdict verdict)
+{
+	switch (verdict) {
+	case SYNC_DONE:
+		return "done";
+	case SYNC_SKIPPED:
+		return "skipped";
+	case SYNC_RETRY:
+		return "retry";
+	case SYNC_PARK:
+		return "park";
+	case SYNC_PAUSE:
+		return "pause";
+	case SYNC_LEASE_LOST:
+		return "lease_lost";
+	}
+	return "unknown";
+}
+
 void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_job *job,
 		  const char *owner, struct sync_outcome *outcome)
 {
@@ -723,7 +742,9 @@ void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_j
 	struct sync_connection *sc = NULL;
 	struct cn_error err = {""};
 	bool invoice_fresh = false;
+	struct timespec started;
 
+	clock_gettime(CLOCK_MONOTONIC, &started);
 	memset(&so, 0, sizeof(so));
 	memset(outcome, 0, sizeof(*outcome));
 	if (index == config->connection_count) {
@@ -773,18 +794,25 @@ out:
 	worker->current.job = NULL;
 	worker->current.conn = NULL;
 	worker->current.owner = NULL;
-	if (outcome->verdict != SYNC_DONE)
-		log_info("sync_stopped", "connection", config->connections[index].name, "order_id",
-			 so.order != NULL ? so.order->order_id : "", "verdict",
-			 outcome->verdict == SYNC_RETRY	  ? "retry"
-			 : outcome->verdict == SYNC_PARK  ? "park"
-			 : outcome->verdict == SYNC_PAUSE ? "pause"
-			 : outcome->verdict == SYNC_SKIPPED ? "skipped"
-							    : "lease_lost",
-			 "reason", outcome->reason, NULL);
-	else
-		log_info("order_synced", "connection", config->connections[index].name, "order_id",
-			 so.order->order_id, "moneybird_invoice_id", so.invoice_id, NULL);
+	if (log_enabled(LOG_LEVEL_INFO)) {
+		struct timespec finished;
+		char job_id[24], duration_ms[24];
+
+		clock_gettime(CLOCK_MONOTONIC, &finished);
+		snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
+		snprintf(duration_ms, sizeof(duration_ms), "%.1f",
+			 (double)(finished.tv_sec - started.tv_sec) * 1000.0 +
+				 (double)(finished.tv_nsec - started.tv_nsec) / 1e6);
+		if (outcome->verdict != SYNC_DONE)
+			log_info("sync_stopped", "connection", config->connections[index].name,
+				 "order_id", so.order != NULL ? so.order->order_id : "", "job", job_id,
+				 "verdict", verdict_name(outcome->verdict), "reason", outcome->reason,
+				 "duration_ms", duration_ms, NULL);
+		else
+			log_info("order_synced", "connection", config->connections[index].name,
+				 "order_id", so.order->order_id, "job", job_id, "moneybird_invoice_id",
+				 so.invoice_id, "duration_ms", duration_ms, NULL);
+	}
 	store_sync_order_clear(&so);
 }
 
