@@ -1675,7 +1675,7 @@ int cli_ops_preview(const struct config *config, int argc, char **argv)
 	struct cn_error err = {""};
 	unsigned char *body = NULL;
 	size_t body_len = 0;
-	size_t index;
+	size_t index = 0;
 	FILE *file = NULL;
 	int rc = parse_args(argc, argv, "connection json", &args);
 

@@ -207,11 +207,13 @@ bm_port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# bm_free_port: prints a random free TCP port in 20000..60000.
+# bm_free_port: prints a random free TCP port in 20000..32767, below Linux's
+# ephemeral range (32768..60999), so that the local port of some outgoing
+# connection cannot take it between this check and the server's bind.
 bm_free_port() {
 	local port i
 	for ((i = 0; i < 100; i++)); do
-		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 12768))
 		if bm_port_free "$port"; then
 			echo "$port"
 			return 0

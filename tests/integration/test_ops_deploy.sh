@@ -102,17 +102,19 @@ if command -v nginx >/dev/null 2>&1; then
 	chmod 755 "$ng"
 	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=localhost" \
 		-keyout "$ng/key.pem" -out "$ng/cert.pem" >/dev/null 2>&1 || bm_fail "openssl could not make a certificate"
-	https_port="$(bm_free_port)"
-	http_port="$(bm_free_port)"
-	sed -e "s#/etc/letsencrypt/live/connector.example.com/fullchain.pem#$ng/cert.pem#" \
-		-e "s#/etc/letsencrypt/live/connector.example.com/privkey.pem#$ng/key.pem#" \
-		-e "s#/var/log/nginx/#$ng/logs/#g" \
-		-e "s#127.0.0.1:8080#127.0.0.1:$BM_HTTP_PORT#" \
-		-e "s#listen 443 ssl;#listen 127.0.0.1:$https_port ssl;#" \
-		-e "s#listen 80;#listen 127.0.0.1:$http_port;#" \
-		-e "/listen \[::\]/d" \
-		"$DEPLOY/nginx-bookto-moneybird.conf" >"$ng/site.conf"
-	cat >"$ng/nginx.conf" <<CONF
+	# nginx_config: writes the site with fresh ports into $ng.
+	nginx_config() {
+		https_port="$(bm_free_port)"
+		http_port="$(bm_free_port)"
+		sed -e "s#/etc/letsencrypt/live/connector.example.com/fullchain.pem#$ng/cert.pem#" \
+			-e "s#/etc/letsencrypt/live/connector.example.com/privkey.pem#$ng/key.pem#" \
+			-e "s#/var/log/nginx/#$ng/logs/#g" \
+			-e "s#127.0.0.1:8080#127.0.0.1:$BM_HTTP_PORT#" \
+			-e "s#listen 443 ssl;#listen 127.0.0.1:$https_port ssl;#" \
+			-e "s#listen 80;#listen 127.0.0.1:$http_port;#" \
+			-e "/listen \[::\]/d" \
+			"$DEPLOY/nginx-bookto-moneybird.conf" >"$ng/site.conf"
+		cat >"$ng/nginx.conf" <<CONF
 worker_processes 1;
 pid $ng/nginx.pid;
 error_log $ng/logs/error.log warn;
@@ -127,21 +129,42 @@ http {
 	include $ng/site.conf;
 }
 CONF
+	}
+	# nginx_diagnostics: what nginx said, for a failure message.
+	nginx_diagnostics() {
+		cat "$ng/run.out" "$ng/logs/error.log" 2>/dev/null | tail -n 8 | tr '\n' ' '
+	}
+
+	nginx_config
 	rc=0
 	nginx -t -p "$ng" -c "$ng/nginx.conf" >"$ng/test.out" 2>&1 || rc=$?
 	bm_assert_eq "$rc" 0 "nginx -t accepts the site ($(tr '\n' ' ' <"$ng/test.out"))"
 
-	nginx -p "$ng" -c "$ng/nginx.conf" -g 'daemon off;' >"$ng/run.out" 2>&1 &
-	nginx_pid=$!
-	for _ in $(seq 1 50); do
-		bm_port_free "$https_port" || break
-		sleep 0.1
+	# Started up to three times: a port picked as free can be taken by a test
+	# running alongside before nginx binds it.
+	nginx_pid=""
+	for attempt in 1 2 3; do
+		[[ $attempt -gt 1 ]] && nginx_config
+		: >"$ng/logs/error.log"
+		nginx -p "$ng" -c "$ng/nginx.conf" -g 'daemon off;' >"$ng/run.out" 2>&1 &
+		nginx_pid=$!
+		for _ in $(seq 1 100); do
+			kill -0 "$nginx_pid" 2>/dev/null || break
+			bm_port_free "$https_port" || bm_port_free "$http_port" || break
+			sleep 0.1
+		done
+		kill -0 "$nginx_pid" 2>/dev/null && ! bm_port_free "$https_port" && break
+		echo "# nginx did not start (attempt $attempt): $(nginx_diagnostics)"
+		kill -KILL "$nginx_pid" 2>/dev/null || true
+		wait "$nginx_pid" 2>/dev/null || true
+		nginx_pid=""
 	done
+	[[ -n "$nginx_pid" ]] || bm_fail "nginx did not start three times: $(nginx_diagnostics)"
 	saved_url="$BM_URL"
 	export BM_URL="https://127.0.0.1:$https_port"
 	f="$(bm_order_json dep-2)"
 	bm_post_bookto /webhooks/bookto/shop "$f" "$BM_SECRET_CURRENT" "" -k
-	bm_assert_eq "$BM_STATUS" 200 "a signed order through nginx (TLS) is accepted (body: $BM_BODY)"
+	bm_assert_eq "$BM_STATUS" 200 "a signed order through nginx (TLS) is accepted (body: $BM_BODY; nginx: $(nginx_diagnostics))"
 	bm_assert_contains "$BM_BODY" accepted "nginx passes the connector's answer"
 	bm_assert_eq "$(curl -sk -o /dev/null -w '%{http_code}' "$BM_URL/metrics")" 404 "/metrics is not published"
 	bm_assert_eq "$(curl -sk -o /dev/null -w '%{http_code}' "$BM_URL/healthz")" 404 "/healthz is not published"
