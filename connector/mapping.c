@@ -823,6 +823,163 @@ static void load_payment(struct loader *ld, const config_setting_t *root, struct
 	}
 }
 
+static bool country_code_ok(const char *text)
+{
+	return strlen(text) == 2 && text[0] >= 'A' && text[0] <= 'Z' && text[1] >= 'A' &&
+	       text[1] <= 'Z';
+}
+
+/* "Manual", "Email" or "Peppol" into *method; a problem otherwise. */
+static void parse_send_method(struct loader *ld, const config_setting_t *at, const char *key,
+                              const char *text, enum mapping_send_method *method)
+{
+	if (strcmp(text, "Manual") == 0)
+		*method = MAPPING_SEND_MANUAL;
+	else if (strcmp(text, "Email") == 0)
+		*method = MAPPING_SEND_EMAIL;
+	else if (strcmp(text, "Peppol") == 0)
+		*method = MAPPING_SEND_PEPPOL;
+	else
+		problem(ld, at,
+		        "`%s` must be \"Manual\" (mark as sent), \"Email\" or \"Peppol\", not "
+		        "\"%.40s\"",
+		        key, text);
+}
+
+static const struct {
+	const char *name;
+	enum mapping_delivery_condition condition;
+} delivery_conditions[] = {
+    {"peppol_id", MAPPING_WHEN_PEPPOL_ID}, {"vat_number", MAPPING_WHEN_VAT_NUMBER},
+    {"email", MAPPING_WHEN_EMAIL},         {"business", MAPPING_WHEN_BUSINESS},
+    {"private", MAPPING_WHEN_PRIVATE},
+};
+
+/* `when`: one condition name or an array of them, all of which must hold. */
+static unsigned read_delivery_conditions(struct loader *ld, const config_setting_t *rule,
+                                         const char *prefix)
+{
+	const config_setting_t *when = config_setting_get_member(rule, "when");
+	unsigned conditions = 0;
+	int count;
+
+	if (when == NULL)
+		return 0;
+	if (config_setting_type(when) == CONFIG_TYPE_STRING) {
+		count = 1;
+	} else if (config_setting_is_array(when)) {
+		count = config_setting_length(when);
+	} else {
+		problem(ld, when, "`%s.when` must be a condition or an array of them, e.g. "
+		                  "[\"private\", \"email\"]", prefix);
+		return 0;
+	}
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *item =
+		    config_setting_is_array(when) ? config_setting_get_elem(when, (unsigned)i) : when;
+		const char *name = config_setting_type(item) == CONFIG_TYPE_STRING
+		                       ? config_setting_get_string(item)
+		                       : NULL;
+		size_t k;
+
+		for (k = 0; name != NULL && k < sizeof(delivery_conditions) / sizeof(delivery_conditions[0]); k++)
+			if (strcmp(name, delivery_conditions[k].name) == 0)
+				break;
+		if (name == NULL || k == sizeof(delivery_conditions) / sizeof(delivery_conditions[0])) {
+			problem(ld, item,
+			        "`%s.when` names an unknown condition \"%.40s\"; use \"peppol_id\", "
+			        "\"vat_number\", \"email\", \"business\" or \"private\"",
+			        prefix, name != NULL ? name : "(not a string)");
+			continue;
+		}
+		conditions |= (unsigned)delivery_conditions[k].condition;
+	}
+	if ((conditions & MAPPING_WHEN_PRIVATE) != 0 &&
+	    (conditions & (MAPPING_WHEN_BUSINESS | MAPPING_WHEN_VAT_NUMBER | MAPPING_WHEN_PEPPOL_ID)) != 0)
+		problem(ld, when,
+		        "`%s.when` asks for a private buyer and a business one at once; no order "
+		        "can match it",
+		        prefix);
+	return conditions;
+}
+
+/* delivery_rules = ( { when = [...]; country = "BE"; method = "Peppol"; }, ... ); */
+static void load_delivery_rules(struct loader *ld, const config_setting_t *root,
+                                struct mapping *mapping)
+{
+	static const char *const keys[] = {"when", "country", "method", NULL};
+	const config_setting_t *list = config_setting_get_member(root, "delivery_rules");
+	int count;
+
+	if (list == NULL)
+		return;
+	if (!config_setting_is_list(list)) {
+		problem(ld, list,
+		        "`delivery_rules` must be a list of groups; write delivery_rules = ( { when = "
+		        "\"peppol_id\"; method = \"Peppol\"; } );");
+		return;
+	}
+	count = config_setting_length(list);
+	if (count > MAPPING_LIST_MAX) {
+		problem(ld, list, "`delivery_rules` has %d entries; at most %d are allowed", count,
+		        MAPPING_LIST_MAX);
+		return;
+	}
+	if (count == 0)
+		return;
+	mapping->delivery_rules = calloc((size_t)count, sizeof(*mapping->delivery_rules));
+	if (mapping->delivery_rules == NULL) {
+		ld->out_of_memory = true;
+		return;
+	}
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *item = config_setting_get_elem(list, (unsigned)i);
+		struct mapping_delivery_rule *rule =
+		    &mapping->delivery_rules[mapping->delivery_rule_count];
+		const config_setting_t *at;
+		const char *text;
+		char prefix[MAPPING_KEY_MAX];
+
+		snprintf(prefix, sizeof(prefix), "delivery_rules.[%d]", i);
+		if (!config_setting_is_group(item)) {
+			problem(ld, item,
+			        "`%s` must be a group; write { when = \"peppol_id\"; method = "
+			        "\"Peppol\"; }",
+			        prefix);
+			continue;
+		}
+		check_keys(ld, item, prefix, keys);
+		rule->conditions = read_delivery_conditions(ld, item, prefix);
+		text = read_string(ld, item, prefix, "country", &at);
+		if (text != NULL) {
+			if (!country_code_ok(text))
+				problem(ld, at,
+				        "`%s.country` must be an ISO 3166-1 alpha-2 code in capitals, "
+				        "e.g. \"BE\", not \"%.40s\"",
+				        prefix, text);
+			else
+				memcpy(rule->country, text, 3);
+		}
+		text = read_string(ld, item, prefix, "method", &at);
+		if (at == NULL) {
+			problem(ld, item,
+			        "`%s.method` is missing; add method = \"Peppol\"; (or \"Email\" or "
+			        "\"Manual\")",
+			        prefix);
+			continue;
+		}
+		if (text == NULL)
+			continue;
+		{
+			char key[MAPPING_KEY_MAX];
+
+			key_name(key, sizeof(key), prefix, "method");
+			parse_send_method(ld, at, key, text, &rule->method);
+		}
+		mapping->delivery_rule_count++;
+	}
+}
+
 static void load_top_level(struct loader *ld, const config_setting_t *root, struct mapping *mapping)
 {
 	static const char *const contact_keys[] = {"search_existing", NULL};
@@ -835,19 +992,8 @@ static void load_top_level(struct loader *ld, const config_setting_t *root, stru
 
 	mapping->send_method = MAPPING_SEND_MANUAL;
 	text = read_string(ld, root, "", "send_method", &at);
-	if (text != NULL) {
-		if (strcmp(text, "Manual") == 0)
-			mapping->send_method = MAPPING_SEND_MANUAL;
-		else if (strcmp(text, "Email") == 0)
-			mapping->send_method = MAPPING_SEND_EMAIL;
-		else if (strcmp(text, "Peppol") == 0)
-			mapping->send_method = MAPPING_SEND_PEPPOL;
-		else
-			problem(ld, at,
-			        "`send_method` must be \"Manual\" (mark as sent), \"Email\" or "
-			        "\"Peppol\", not \"%.40s\"",
-			        text);
-	}
+	if (text != NULL)
+		parse_send_method(ld, at, "send_method", text, &mapping->send_method);
 
 	mapping->test_orders = MAPPING_TEST_ORDERS_SKIP;
 	text = read_string(ld, root, "", "test_orders", &at);
@@ -873,8 +1019,9 @@ static void load_top_level(struct loader *ld, const config_setting_t *root, stru
 int mapping_load(const char *path, struct mapping **out, FILE *problems, struct cn_error *err)
 {
 	static const char *const top_keys[] = {
-	    "vat_treatments", "prices_are_incl_tax", "ledger_accounts", "invoice", "send_method",
-	    "payment",        "test_orders",         "contacts",        NULL};
+	    "vat_treatments", "prices_are_incl_tax", "ledger_accounts", "invoice",
+	    "send_method",    "delivery_rules",      "payment",         "test_orders",
+	    "contacts",       NULL};
 	struct loader ld = {.path = path};
 	struct mapping *mapping = NULL;
 	config_t tree;
@@ -929,6 +1076,7 @@ int mapping_load(const char *path, struct mapping **out, FILE *problems, struct 
 	check_keys(&ld, root, "", top_keys);
 	load_vat_treatments(&ld, root, mapping);
 	load_top_level(&ld, root, mapping);
+	load_delivery_rules(&ld, root, mapping);
 	load_ledger_accounts(&ld, root, mapping);
 	load_invoice(&ld, root, mapping);
 	load_payment(&ld, root, mapping);
@@ -976,6 +1124,7 @@ void mapping_free(struct mapping *mapping)
 		free(mapping->providers[i].financial_account_id);
 	}
 	free(mapping->providers);
+	free(mapping->delivery_rules);
 	free(mapping->path);
 	free(mapping->ledger_account_id);
 	free(mapping->description_template);
@@ -1013,6 +1162,14 @@ const struct mapping_payment_provider *mapping_find_provider(const struct mappin
 		    strcasecmp(mapping->providers[i].provider, provider) == 0)
 			return &mapping->providers[i];
 	return NULL;
+}
+
+const char *mapping_delivery_condition_name(enum mapping_delivery_condition condition)
+{
+	for (size_t i = 0; i < sizeof(delivery_conditions) / sizeof(delivery_conditions[0]); i++)
+		if (delivery_conditions[i].condition == condition)
+			return delivery_conditions[i].name;
+	return "?";
 }
 
 const char *mapping_send_method_name(enum mapping_send_method method)

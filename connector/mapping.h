@@ -50,6 +50,23 @@ struct mapping_payment_provider {
 };
 
 enum mapping_send_method { MAPPING_SEND_MANUAL, MAPPING_SEND_EMAIL, MAPPING_SEND_PEPPOL };
+
+/* What a delivery rule can ask of the buyer; a rule holds a set of them. */
+enum mapping_delivery_condition {
+	MAPPING_WHEN_PEPPOL_ID = 1u << 0,  /* a Peppol id Moneybird accepts (SCHEME:ID) */
+	MAPPING_WHEN_VAT_NUMBER = 1u << 1, /* a VAT number */
+	MAPPING_WHEN_EMAIL = 1u << 2,      /* an email address */
+	MAPPING_WHEN_BUSINESS = 1u << 3,   /* a VAT number or a Peppol id */
+	MAPPING_WHEN_PRIVATE = 1u << 4,    /* neither a VAT number nor a Peppol id */
+};
+
+/* delivery_rules entry: the first rule whose conditions all hold picks the
+ * order's send_invoice delivery_method. */
+struct mapping_delivery_rule {
+	unsigned conditions; /* enum mapping_delivery_condition bits; 0 = always */
+	char country[3];     /* buyer.country must equal it; "" = any country */
+	enum mapping_send_method method;
+};
 enum mapping_test_orders { MAPPING_TEST_ORDERS_SKIP, MAPPING_TEST_ORDERS_SYNC };
 
 /* Every string is owned by the mapping; optional ones are NULL when unset. */
@@ -71,7 +88,9 @@ struct mapping {
 	char *workflow_id;
 	char *document_style_id;
 
-	enum mapping_send_method send_method; /* default Manual */
+	enum mapping_send_method send_method; /* when no delivery rule holds; default Manual */
+	struct mapping_delivery_rule *delivery_rules;
+	size_t delivery_rule_count;
 
 	char *manual_payment_action; /* payment.manual_payment_action */
 	char *financial_account_id;  /* payment.financial_account_id */
@@ -103,6 +122,9 @@ const struct mapping_payment_provider *mapping_find_provider(const struct mappin
 
 /* "Manual", "Email" or "Peppol": the send_invoice delivery_method. */
 const char *mapping_send_method_name(enum mapping_send_method method);
+
+/* "peppol_id", "vat_number", "email", "business" or "private". */
+const char *mapping_delivery_condition_name(enum mapping_delivery_condition condition);
 
 /* "percentage", "name", "id" or "country_percentage". */
 const char *mapping_rate_rule_name(enum mapping_rate_rule rule);

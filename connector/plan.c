@@ -1620,6 +1620,78 @@ const char *plan_send_method(const struct mapping *mapping)
 	                                                : MAPPING_SEND_MANUAL);
 }
 
+/* True when every condition of `conditions` holds for the order's buyer. */
+static bool delivery_conditions_hold(const struct bookto_order *order, unsigned conditions)
+{
+	char scheme[8];
+	const char *identifier;
+	char *peppol = trimmed_copy(order->buyer_peppol_id);
+	bool has_peppol = peppol != NULL && peppol[0] != '\0';
+	bool usable_peppol =
+	    has_peppol && peppol_split(peppol, scheme, sizeof(scheme), &identifier);
+	bool has_vat = !blank(order->buyer_vat_number);
+	bool business = has_vat || has_peppol;
+	bool holds = true;
+
+	free(peppol);
+	if ((conditions & MAPPING_WHEN_PEPPOL_ID) != 0 && !usable_peppol)
+		holds = false;
+	if ((conditions & MAPPING_WHEN_VAT_NUMBER) != 0 && !has_vat)
+		holds = false;
+	if ((conditions & MAPPING_WHEN_EMAIL) != 0 && blank(order->buyer_email))
+		holds = false;
+	if ((conditions & MAPPING_WHEN_BUSINESS) != 0 && !business)
+		holds = false;
+	if ((conditions & MAPPING_WHEN_PRIVATE) != 0 && business)
+		holds = false;
+	return holds;
+}
+
+static void describe_rule(const struct mapping_delivery_rule *rule, size_t number, char *out,
+                          size_t size)
+{
+	size_t used = (size_t)snprintf(out, size, "delivery rule %zu (", number);
+	const char *separator = "";
+
+	for (unsigned bit = 1; bit <= MAPPING_WHEN_PRIVATE && used < size; bit <<= 1) {
+		if ((rule->conditions & bit) == 0)
+			continue;
+		used += (size_t)snprintf(out + used, size - used, "%s%s", separator,
+		                         mapping_delivery_condition_name(bit));
+		separator = ", ";
+	}
+	if (rule->country[0] != '\0' && used < size) {
+		used += (size_t)snprintf(out + used, size - used, "%scountry %s", separator,
+		                         rule->country);
+		separator = ", ";
+	}
+	if (used < size)
+		snprintf(out + used, size - used, "%s)", separator[0] == '\0' ? "always" : "");
+}
+
+void plan_delivery(const struct bookto_order *order, const struct mapping *mapping,
+                   struct plan_delivery *out)
+{
+	out->method = plan_send_method(mapping);
+	out->rule = 0;
+	snprintf(out->why, sizeof(out->why), "send_method (no delivery rule holds)");
+	if (mapping == NULL || order == NULL)
+		return;
+	for (size_t i = 0; i < mapping->delivery_rule_count; i++) {
+		const struct mapping_delivery_rule *rule = &mapping->delivery_rules[i];
+
+		if (rule->country[0] != '\0' &&
+		    (order->buyer_country == NULL || strcmp(order->buyer_country, rule->country) != 0))
+			continue;
+		if (!delivery_conditions_hold(order, rule->conditions))
+			continue;
+		out->method = mapping_send_method_name(rule->method);
+		out->rule = i + 1;
+		describe_rule(rule, i + 1, out->why, sizeof(out->why));
+		return;
+	}
+}
+
 enum plan_test_policy plan_test_order_policy(const struct bookto_order *order,
                                              const struct mapping *mapping)
 {

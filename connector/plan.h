@@ -169,8 +169,24 @@ int plan_payment(const struct bookto_order *order, const struct mapping *mapping
                  struct cn_error *err) MUST_CHECK;
 void plan_payment_free(struct plan_payment *payment);
 
-/* send_invoice's delivery_method: "Manual", "Email" or "Peppol". */
+/* The mapping's send_method, used when no delivery rule holds. */
 const char *plan_send_method(const struct mapping *mapping);
+
+/* An order's send_invoice delivery_method and why it was chosen. */
+struct plan_delivery {
+	const char *method; /* "Manual", "Email" or "Peppol" */
+	size_t rule;        /* 1-based delivery_rules entry that chose it; 0 = send_method */
+	char why[160];      /* e.g. "delivery rule 1 (peppol_id)" or "send_method (no delivery
+	                       rule holds)" */
+};
+
+/*
+ * Chooses the delivery_method: the first delivery rule whose conditions all
+ * hold for the order's buyer, else the mapping's send_method. "peppol_id"
+ * holds only for a Peppol id the contact can carry (see plan_contact).
+ */
+void plan_delivery(const struct bookto_order *order, const struct mapping *mapping,
+                   struct plan_delivery *out);
 
 enum plan_test_policy { PLAN_SYNC, PLAN_SKIP };
 

@@ -290,13 +290,15 @@ int store_invoice_recorded(PGconn *conn, int64_t order_pk, const char *invoice_i
 			  4, extra, "recording the invoice", err);
 }
 
-int store_invoice_sent(PGconn *conn, int64_t order_pk, const char *state, struct cn_error *err)
+int store_invoice_sent(PGconn *conn, int64_t order_pk, const char *state,
+		       const char *delivery_method, struct cn_error *err)
 {
-	const char *extra[1] = {state};
+	const char *extra[2] = {state, delivery_method};
 
 	return order_step(conn, order_pk, "invoice_state = $2, sent_at = coalesce(sent_at, now())",
-			  "invoice_sent", "jsonb_build_object('state', $2::text)", 1, extra,
-			  "recording the sending", err);
+			  "invoice_sent",
+			  "jsonb_build_object('state', $2::text, 'delivery_method', $3::text)", 2,
+			  extra, "recording the sending", err);
 }
 
 int store_payment_intent(PGconn *conn, int64_t order_pk, struct cn_error *err)

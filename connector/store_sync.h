@@ -60,8 +60,9 @@ int store_invoice_intent(PGconn *conn, int64_t order_pk, const char *reference,
 int store_invoice_recorded(PGconn *conn, int64_t order_pk, const char *invoice_id,
 			   const char *state, int64_t total_cents, const char *how,
 			   struct cn_error *err) MUST_CHECK;
+/* delivery_method: how this run sent it; NULL when an earlier run had. */
 int store_invoice_sent(PGconn *conn, int64_t order_pk, const char *state,
-		       struct cn_error *err) MUST_CHECK;
+		       const char *delivery_method, struct cn_error *err) MUST_CHECK;
 int store_payment_intent(PGconn *conn, int64_t order_pk, struct cn_error *err) MUST_CHECK;
 /* Withdraws an intent whose request certainly never reached Moneybird (the
  * rate budget refused it, or a 429 answered it), so the next attempt need

@@ -586,6 +586,8 @@ static bool ensure_sent(struct sync_worker *worker, PGconn *conn, size_t index,
 	struct mb_sales_invoice invoice;
 	struct cn_error err = {""};
 	enum mb_outcome result;
+	struct plan_delivery delivery = {.method = NULL};
+	bool sent_now = false;
 
 	/* An invoice created in this very run is known to be a draft. */
 	if (!invoice_fresh) {
@@ -599,16 +601,25 @@ static bool ensure_sent(struct sync_worker *worker, PGconn *conn, size_t index,
 	if (strcmp(so->invoice_state, "draft") == 0) {
 		if (!invoice_fresh && !lease_before_write(worker, outcome))
 			return false;
-		result = mb_sales_invoice_send(client, so->invoice_id,
-					       plan_send_method(worker->shared->mappings[index]),
-					       &invoice, &err);
+		plan_delivery(so->order, worker->shared->mappings[index], &delivery);
+		result = mb_sales_invoice_send(client, so->invoice_id, delivery.method, &invoice,
+					       &err);
 		if (result != MB_OK) {
-			call_failed(worker, index, result, "sending the invoice", &err, outcome);
+			/* Names the method and the rule, so a refusal (e.g. an
+			 * administration not on Peppol) parks with a reason that says
+			 * which mapping rule to change; nothing falls back silently. */
+			char what[sizeof(delivery.why) + 64];
+
+			snprintf(what, sizeof(what), "sending the invoice by %s, chosen by %s",
+				 delivery.method, delivery.why);
+			call_failed(worker, index, result, what, &err, outcome);
 			return false;
 		}
 		snprintf(so->invoice_state, sizeof(so->invoice_state), "%s", invoice.state);
+		sent_now = true;
 	}
-	if (store_invoice_sent(conn, so->order_pk, so->invoice_state, &err) != CN_OK) {
+	if (store_invoice_sent(conn, so->order_pk, so->invoice_state,
+			       sent_now ? delivery.method : NULL, &err) != CN_OK) {
 		database_failed("recording the sending", &err, outcome);
 		return false;
 	}

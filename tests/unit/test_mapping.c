@@ -402,6 +402,53 @@ static void test_top_level_values(void **state)
 	result_free(&result);
 }
 
+static void test_delivery_rules(void **state)
+{
+	struct result result;
+
+	(void)state;
+	load_text(&result, MINIMAL "delivery_rules = (\n"
+	                           "  { when = \"peppol_id\"; country = \"BE\"; method = \"Peppol\"; },\n"
+	                           "  { when = [\"private\", \"email\"]; method = \"Email\"; }\n"
+	                           ");\n");
+	assert_int_equal(result.status, CN_OK);
+	assert_int_equal(result.mapping->delivery_rule_count, 2);
+	assert_int_equal(result.mapping->delivery_rules[0].conditions, MAPPING_WHEN_PEPPOL_ID);
+	assert_string_equal(result.mapping->delivery_rules[0].country, "BE");
+	assert_int_equal(result.mapping->delivery_rules[0].method, MAPPING_SEND_PEPPOL);
+	assert_int_equal(result.mapping->delivery_rules[1].conditions,
+	                 MAPPING_WHEN_PRIVATE | MAPPING_WHEN_EMAIL);
+	assert_string_equal(result.mapping->delivery_rules[1].country, "");
+	assert_int_equal(result.mapping->delivery_rules[1].method, MAPPING_SEND_EMAIL);
+	assert_string_equal(mapping_delivery_condition_name(MAPPING_WHEN_BUSINESS), "business");
+	result_free(&result);
+
+	load_text(&result, MINIMAL "delivery_rules = (\n"                                   /* 2 */
+	                           "  { when = \"peppol\"; method = \"Peppol\"; },\n"        /* 3 */
+	                           "  { when = [\"email\"]; method = \"Post\"; },\n"         /* 4 */
+	                           "  { when = \"email\"; },\n"                              /* 5 */
+	                           "  { when = [\"private\", \"vat_number\"]; method = \"Email\"; },\n" /* 6 */
+	                           "  { country = \"be\"; method = \"Email\"; mode = 1; }\n" /* 7 */
+	                           ");\n");
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 3,
+	               "`delivery_rules.[0].when` names an unknown condition \"peppol\"; use "
+	               "\"peppol_id\", \"vat_number\", \"email\", \"business\" or \"private\"");
+	assert_problem(&result, 4,
+	               "`delivery_rules.[1].method` must be \"Manual\" (mark as sent), \"Email\" or "
+	               "\"Peppol\", not \"Post\"");
+	assert_problem(&result, 5, "`delivery_rules.[2].method` is missing");
+	assert_problem(&result, 6, "asks for a private buyer and a business one at once");
+	assert_problem(&result, 7, "`delivery_rules.[4].country` must be an ISO 3166-1 alpha-2 code");
+	assert_problem(&result, 7, "unknown key `delivery_rules.[4].mode`");
+	result_free(&result);
+
+	load_text(&result, MINIMAL "delivery_rules = { when = \"email\"; };\n");
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 2, "`delivery_rules` must be a list of groups");
+	result_free(&result);
+}
+
 static void test_invoice_templates(void **state)
 {
 	struct result result;
@@ -569,6 +616,7 @@ int main(void)
 	    cmocka_unit_test(test_unknown_keys),
 	    cmocka_unit_test(test_top_level_values),
 	    cmocka_unit_test(test_invoice_templates),
+	    cmocka_unit_test(test_delivery_rules),
 	    cmocka_unit_test(test_ledger_accounts),
 	    cmocka_unit_test(test_payment_rules),
 	    cmocka_unit_test(test_many_problems_are_capped),

@@ -1174,6 +1174,95 @@ static void test_payment_overrides(void **state)
 	mapping_free(mapping);
 }
 
+/* The issue's example rules: Peppol for a buyer with a Peppol id, Email for a
+ * private buyer with an email, send_method (Manual) otherwise. */
+static void test_delivery_rules_pick_per_order(void **state)
+{
+	struct mapping *mapping = mapping_from_text(
+	    "vat_treatments = { standard = { by = \"percentage\"; }; };\n"
+	    "delivery_rules = (\n"
+	    "  { when = \"peppol_id\"; method = \"Peppol\"; },\n"
+	    "  { when = [\"private\", \"email\"]; method = \"Email\"; }\n"
+	    ");\n");
+	struct plan_delivery d;
+	struct bookto_order order;
+
+	(void)state;
+	order_init(&order);
+	order.buyer_peppol_id = "0208:0123456789";
+	order.buyer_email = "inkoop@example.be";
+	plan_delivery(&order, mapping, &d);
+	assert_string_equal(d.method, "Peppol");
+	assert_int_equal(d.rule, 1);
+	assert_string_equal(d.why, "delivery rule 1 (peppol_id)");
+
+	/* A Peppol id the contact cannot carry does not choose Peppol, and a
+	 * business buyer is not "private": the fallback applies. */
+	order.buyer_peppol_id = "XX:123";
+	plan_delivery(&order, mapping, &d);
+	assert_string_equal(d.method, "Manual");
+	assert_int_equal(d.rule, 0);
+	assert_string_equal(d.why, "send_method (no delivery rule holds)");
+
+	order.buyer_peppol_id = "";
+	order.buyer_vat_number = "NL123456789B01";
+	plan_delivery(&order, mapping, &d);
+	assert_string_equal(d.method, "Manual");
+
+	order.buyer_vat_number = "  ";
+	plan_delivery(&order, mapping, &d);
+	assert_string_equal(d.method, "Email");
+	assert_int_equal(d.rule, 2);
+	assert_string_equal(d.why, "delivery rule 2 (email, private)");
+
+	order.buyer_email = "";
+	plan_delivery(&order, mapping, &d);
+	assert_string_equal(d.method, "Manual");
+
+	/* Without rules: the mapping's send_method for everyone. */
+	order.buyer_peppol_id = "0208:0123456789";
+	plan_delivery(&order, default_mapping, &d);
+	assert_string_equal(d.method, "Manual");
+	assert_int_equal(d.rule, 0);
+	mapping_free(mapping);
+}
+
+static void test_delivery_rule_country_and_fallback(void **state)
+{
+	struct mapping *mapping = mapping_from_text(
+	    "vat_treatments = { standard = { by = \"percentage\"; }; };\n"
+	    "send_method = \"Email\";\n"
+	    "delivery_rules = (\n"
+	    "  { when = [\"business\", \"peppol_id\"]; country = \"BE\"; method = \"Peppol\"; },\n"
+	    "  { when = \"vat_number\"; method = \"Manual\"; },\n"
+	    "  { method = \"Email\"; }\n"
+	    ");\n");
+	struct plan_delivery d;
+	struct bookto_order order;
+
+	(void)state;
+	order_init(&order);
+	order.buyer_peppol_id = "iso6523-actorid-upis::0208:0123456789";
+	order.buyer_vat_number = "BE0123456789";
+	order.buyer_country = "BE";
+	plan_delivery(&order, mapping, &d);
+	assert_string_equal(d.method, "Peppol");
+	assert_string_equal(d.why, "delivery rule 1 (peppol_id, business, country BE)");
+
+	order.buyer_country = "NL";
+	plan_delivery(&order, mapping, &d);
+	assert_string_equal(d.method, "Manual");
+	assert_int_equal(d.rule, 2);
+
+	order.buyer_vat_number = "";
+	order.buyer_peppol_id = "";
+	plan_delivery(&order, mapping, &d);
+	assert_string_equal(d.method, "Email");
+	assert_int_equal(d.rule, 3);
+	assert_string_equal(d.why, "delivery rule 3 (always)");
+	mapping_free(mapping);
+}
+
 static void test_send_method_and_test_orders(void **state)
 {
 	struct mapping *mapping =
@@ -1267,6 +1356,8 @@ int main(void)
 	    cmocka_unit_test(test_ledger_account_precedence),
 	    cmocka_unit_test(test_payment_overrides),
 	    cmocka_unit_test(test_send_method_and_test_orders),
+	    cmocka_unit_test(test_delivery_rules_pick_per_order),
+	    cmocka_unit_test(test_delivery_rule_country_and_fallback),
 	    cmocka_unit_test(test_parsed_order_end_to_end),
 	    cmocka_unit_test(test_free_null),
 	};
