@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "cfg_report.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,10 +22,9 @@
 #endif
 
 #define CONFIG_SECRET_MAX_BYTES 4096
-#define CONFIG_KEY_MAX 160
+#define CONFIG_KEY_MAX CFG_KEY_MAX
 #define CONFIG_FILE_MAX_BYTES (1024 * 1024)
 #define CONFIG_OVERSIZED_MAX 32
-#define CONFIG_PROBLEMS_MAX 100
 
 #define DEFAULT_LISTEN_HOST "127.0.0.1"
 #define DEFAULT_LISTEN_PORT 8080
@@ -33,22 +34,10 @@
 #define DEFAULT_TIME_ZONE "Europe/Amsterdam"
 #define DEFAULT_BASE_URL "https://moneybird.com/api/v2"
 
-struct problem_entry {
-	unsigned sort_line; /* line in the main config file it belongs to */
-	unsigned sequence;  /* keeps the order of problems on one line */
-	char message[sizeof(((struct cn_error *)0)->message)];
-};
-
 /* Collects problems while a file is checked, so the operator sees all at once. */
 struct loader {
-	const char *path;
-	FILE *problems;
-	struct cn_error *err;
-	unsigned problem_count;
-	struct problem_entry *entries; /* the first CONFIG_PROBLEMS_MAX, sorted at the end */
-	size_t entry_count;
+	struct cfg_report report; /* the path, its folder (for @include) and the problems */
 	int out_of_memory;
-	const char *config_dir; /* relative include file names are relative to it */
 	/* Integers libconfig 1.5 silently wrapped: where, and as written. */
 	struct oversized {
 		const char *source; /* libconfig's file name, as in config_setting_source_file */
@@ -61,107 +50,17 @@ struct loader {
 	size_t scanned_count;
 };
 
-static void loader_report(struct loader *ld, const char *file, unsigned line, unsigned sort_line,
-                          const char *fmt, ...) PRINTF_LIKE(5, 6);
+/* Reports a problem at the file and line where setting `at` was written. */
 static void problem(struct loader *ld, const config_setting_t *at, const char *fmt, ...)
     PRINTF_LIKE(3, 4);
 
-static void loader_vreport(struct loader *ld, const char *file, unsigned line, unsigned sort_line,
-                           const char *fmt, va_list ap)
-{
-	struct problem_entry *entry;
-	char sentence[400];
-
-	ld->problem_count++;
-	if (ld->entry_count == CONFIG_PROBLEMS_MAX)
-		return;
-	if (ld->entries == NULL) {
-		ld->entries = calloc(CONFIG_PROBLEMS_MAX, sizeof(*ld->entries));
-		if (ld->entries == NULL) {
-			ld->out_of_memory = 1;
-			return;
-		}
-	}
-	entry = &ld->entries[ld->entry_count];
-	entry->sort_line = sort_line;
-	entry->sequence = (unsigned)ld->entry_count;
-	ld->entry_count++;
-	vsnprintf(sentence, sizeof(sentence), fmt, ap);
-	snprintf(entry->message, sizeof(entry->message), "%s:%u: %s", file, line, sentence);
-}
-
-static void loader_report(struct loader *ld, const char *file, unsigned line, unsigned sort_line,
-                          const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	loader_vreport(ld, file, line, sort_line, fmt, ap);
-	va_end(ap);
-}
-
-static unsigned setting_line(const config_setting_t *at)
-{
-	/* the root group has no line of its own */
-	if (at == NULL || config_setting_source_line(at) == 0)
-		return 1;
-	return config_setting_source_line(at);
-}
-
-/* libconfig's name for the file `at` came from: the config path or an @include as written. */
-static const char *setting_source(const struct loader *ld, const config_setting_t *at)
-{
-	if (at == NULL || config_setting_source_file(at) == NULL)
-		return ld->path;
-	return config_setting_source_file(at);
-}
-
-/* A file name as libconfig gives it, made usable: includes resolve against the config folder. */
-static void source_path(const struct loader *ld, const char *source, char *buffer, size_t size)
-{
-	if (strcmp(source, ld->path) == 0 || source[0] == '/' || ld->config_dir == NULL ||
-	    strcmp(ld->config_dir, ".") == 0)
-		snprintf(buffer, size, "%s", source);
-	else
-		snprintf(buffer, size, "%s/%s", ld->config_dir, source);
-}
-
-/* Reports a problem at the file and line where setting `at` was written. */
 static void problem(struct loader *ld, const config_setting_t *at, const char *fmt, ...)
 {
-	char file[1024];
 	va_list ap;
 
-	source_path(ld, setting_source(ld, at), file, sizeof(file));
 	va_start(ap, fmt);
-	loader_vreport(ld, file, setting_line(at), setting_line(at), fmt, ap);
+	cfg_report_vat(&ld->report, at, fmt, ap);
 	va_end(ap);
-}
-
-static int problem_entry_compare(const void *left, const void *right)
-{
-	const struct problem_entry *a = left;
-	const struct problem_entry *b = right;
-
-	if (a->sort_line != b->sort_line)
-		return a->sort_line < b->sort_line ? -1 : 1;
-	return a->sequence < b->sequence ? -1 : (a->sequence > b->sequence ? 1 : 0);
-}
-
-/* Writes the problems in file order; err gets the first. */
-static void loader_flush(struct loader *ld)
-{
-	size_t i;
-
-	if (ld->entry_count == 0)
-		return;
-	qsort(ld->entries, ld->entry_count, sizeof(*ld->entries), problem_entry_compare);
-	error_set(ld->err, "%s", ld->entries[0].message);
-	for (i = 0; ld->problems != NULL && i < ld->entry_count; i++)
-		fprintf(ld->problems, "%s\n", ld->entries[i].message);
-	if (ld->problems != NULL && ld->problem_count > ld->entry_count)
-		fprintf(ld->problems, "%s: %u more problems not shown; fix the ones above first\n",
-		        ld->path, ld->problem_count - (unsigned)ld->entry_count);
 }
 
 static char *loader_strdup(struct loader *ld, const char *text)
@@ -207,120 +106,6 @@ static char *path_dirname(struct loader *ld, const char *path)
 	return dir;
 }
 
-static void key_name(char *buffer, size_t size, const char *prefix, const char *name)
-{
-	if (prefix == NULL || prefix[0] == '\0')
-		snprintf(buffer, size, "%s", name);
-	else
-		snprintf(buffer, size, "%s.%s", prefix, name);
-}
-
-/* Levenshtein distance of two short key names, capped at the buffer size. */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t row[CONFIG_KEY_MAX + 1];
-	size_t a_length = strnlen(a, CONFIG_KEY_MAX);
-	size_t b_length = strnlen(b, CONFIG_KEY_MAX);
-	size_t i, j;
-
-	for (j = 0; j <= b_length; j++)
-		row[j] = j;
-	for (i = 1; i <= a_length; i++) {
-		size_t diagonal = row[0];
-
-		row[0] = i;
-		for (j = 1; j <= b_length; j++) {
-			size_t above = row[j];
-			size_t best = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
-
-			if (above + 1 < best)
-				best = above + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diagonal = above;
-		}
-	}
-	return row[b_length];
-}
-
-/* Reports every member of `group` that is not in `allowed` (NULL-terminated). */
-static void check_keys(struct loader *ld, const config_setting_t *group, const char *prefix,
-                       const char *const *allowed)
-{
-	int count = config_setting_length(group);
-	int i;
-
-	for (i = 0; i < count; i++) {
-		const config_setting_t *member = config_setting_get_elem(group, (unsigned)i);
-		const char *name = config_setting_name(member);
-		const char *suggestion = NULL;
-		size_t best = SIZE_MAX;
-		char key[CONFIG_KEY_MAX];
-		char list[400];
-		size_t used = 0;
-		size_t k;
-		int known = 0;
-
-		if (name == NULL)
-			continue;
-		for (k = 0; allowed[k] != NULL; k++) {
-			size_t distance;
-
-			if (strcmp(name, allowed[k]) == 0) {
-				known = 1;
-				break;
-			}
-			distance = edit_distance(name, allowed[k]);
-			if (distance < best) {
-				best = distance;
-				suggestion = allowed[k];
-			}
-		}
-		if (known)
-			continue;
-		key_name(key, sizeof(key), prefix, name);
-		if (suggestion != NULL && best <= 2 && best < strlen(suggestion)) {
-			char suggested[CONFIG_KEY_MAX];
-
-			key_name(suggested, sizeof(suggested), prefix, suggestion);
-			problem(ld, member, "unknown key `%s` (did you mean `%s`?)", key,
-			        suggested);
-			continue;
-		}
-		list[0] = '\0';
-		for (k = 0; allowed[k] != NULL && used < sizeof(list); k++) {
-			int written = snprintf(list + used, sizeof(list) - used, "%s%s",
-			                       k == 0 ? "" : ", ", allowed[k]);
-
-			if (written < 0)
-				break;
-			used += (size_t)written;
-		}
-		problem(ld, member, "unknown key `%s`; remove it (allowed here: %s)", key, list);
-	}
-}
-
-/* The member group `name` of parent, or NULL when absent or (reported) not a group. */
-static const config_setting_t *get_group(struct loader *ld, const config_setting_t *parent,
-                                         const char *prefix, const char *name)
-{
-	const config_setting_t *member;
-	char key[CONFIG_KEY_MAX];
-
-	if (parent == NULL)
-		return NULL;
-	member = config_setting_get_member(parent, name);
-	if (member == NULL)
-		return NULL;
-	if (!config_setting_is_group(member)) {
-		key_name(key, sizeof(key), prefix, name);
-		problem(ld, member, "`%s` must be a group; write %s = { ... };", key, name);
-		return NULL;
-	}
-	return member;
-}
-
 /* The literal as written when libconfig wrapped this setting's value, else NULL. */
 static const char *oversized_text(const struct loader *ld, const config_setting_t *member)
 {
@@ -330,7 +115,7 @@ static const char *oversized_text(const struct loader *ld, const config_setting_
 		return NULL;
 	for (i = 0; i < ld->oversized_count; i++)
 		if (ld->oversized[i].line == config_setting_source_line(member) &&
-		    strcmp(ld->oversized[i].source, setting_source(ld, member)) == 0 &&
+		    strcmp(ld->oversized[i].source, cfg_setting_source(&ld->report, member)) == 0 &&
 		    strcmp(ld->oversized[i].name, config_setting_name(member)) == 0)
 			return ld->oversized[i].text;
 	return NULL;
@@ -448,7 +233,7 @@ static void oversized_scan(struct loader *ld, const char *source, const char *te
 /* Runs oversized_scan once over the file `member` came from; a file over the cap is refused. */
 static void oversized_scan_source(struct loader *ld, const config_setting_t *member)
 {
-	const char *source = setting_source(ld, member);
+	const char *source = cfg_setting_source(&ld->report, member);
 	char path[1024];
 	char *text = NULL;
 	FILE *file = NULL;
@@ -461,7 +246,7 @@ static void oversized_scan_source(struct loader *ld, const config_setting_t *mem
 	if (ld->scanned_count == CONFIG_OVERSIZED_MAX)
 		return;
 	ld->scanned[ld->scanned_count++] = source;
-	source_path(ld, source, path, sizeof(path));
+	cfg_source_path(&ld->report, source, path, sizeof(path));
 	file = fopen(path, "r");
 	if (file == NULL)
 		return; /* libconfig read it a moment ago; nothing to add */
@@ -472,7 +257,7 @@ static void oversized_scan_source(struct loader *ld, const config_setting_t *mem
 	}
 	size = fread(text, 1, CONFIG_FILE_MAX_BYTES + 1, file);
 	if (size > CONFIG_FILE_MAX_BYTES) {
-		loader_report(ld, path, 1, 1,
+		cfg_report_line(&ld->report, path, 1, 1,
 		              "the file is larger than %d bytes; it cannot be a real configuration",
 		              CONFIG_FILE_MAX_BYTES);
 		goto out;
@@ -499,7 +284,7 @@ static void read_int(struct loader *ld, const config_setting_t *group, const cha
 	member = config_setting_get_member(group, name);
 	if (member == NULL)
 		return;
-	key_name(key, sizeof(key), prefix, name);
+	cfg_key_name(key, sizeof(key), prefix, name);
 	if (config_setting_type(member) != CONFIG_TYPE_INT &&
 	    config_setting_type(member) != CONFIG_TYPE_INT64) {
 		problem(ld, member, "`%s` must be a whole number from %lld to %lld, without quotes",
@@ -542,7 +327,7 @@ static const char *read_string(struct loader *ld, const config_setting_t *group,
 	if (at != NULL)
 		*at = member;
 	if (config_setting_type(member) != CONFIG_TYPE_STRING) {
-		key_name(key, sizeof(key), prefix, name);
+		cfg_key_name(key, sizeof(key), prefix, name);
 		problem(ld, member, "`%s` must be a string in double quotes", key);
 		return NULL;
 	}
@@ -892,8 +677,8 @@ static char *mapping_resolve(struct loader *ld, const config_setting_t *at, cons
 		if (config_error_type(&mapping) == CONFIG_ERR_PARSE) {
 			const char *file = config_error_file(&mapping);
 
-			loader_report(ld, file != NULL ? file : resolved,
-			              (unsigned)config_error_line(&mapping), setting_line(at),
+			cfg_report_line(&ld->report, file != NULL ? file : resolved,
+			              (unsigned)config_error_line(&mapping), cfg_setting_line(at),
 			              "%s in the mapping file of `%s`", config_error_text(&mapping),
 			              key);
 		} else {
@@ -958,7 +743,7 @@ static void load_bookto(struct loader *ld, const config_setting_t *parent, const
                         struct connection_config *connection)
 {
 	static const char *const keys[] = {"signing_secrets", "timestamp_tolerance_seconds", NULL};
-	const config_setting_t *group = get_group(ld, parent, prefix, "bookto");
+	const config_setting_t *group = cfg_get_group(&ld->report, parent, prefix, "bookto");
 	const config_setting_t *secrets;
 	char path[CONFIG_KEY_MAX];
 	char key[CONFIG_KEY_MAX];
@@ -966,7 +751,7 @@ static void load_bookto(struct loader *ld, const config_setting_t *parent, const
 	int count;
 	int i;
 
-	key_name(path, sizeof(path), prefix, "bookto");
+	cfg_key_name(path, sizeof(path), prefix, "bookto");
 	connection->bookto_timestamp_tolerance_seconds = (int)tolerance;
 	if (group == NULL) {
 		if (config_setting_get_member(parent, "bookto") == NULL)
@@ -976,11 +761,11 @@ static void load_bookto(struct loader *ld, const config_setting_t *parent, const
 			        path);
 		return;
 	}
-	check_keys(ld, group, path, keys);
+	cfg_check_keys(&ld->report, group, path, keys);
 	read_int(ld, group, path, "timestamp_tolerance_seconds", 1, 86400, &tolerance);
 	connection->bookto_timestamp_tolerance_seconds = (int)tolerance;
 
-	key_name(key, sizeof(key), path, "signing_secrets");
+	cfg_key_name(key, sizeof(key), path, "signing_secrets");
 	secrets = config_setting_get_member(group, "signing_secrets");
 	if (secrets == NULL) {
 		problem(ld, group,
@@ -1033,7 +818,7 @@ static void load_moneybird(struct loader *ld, const config_setting_t *parent, co
 	static const char *const keys[] = {"base_url", "administration_id", "api_token",
 	                                   "rate_limit", NULL};
 	static const char *const rate_keys[] = {"requests", "per_seconds", NULL};
-	const config_setting_t *group = get_group(ld, parent, prefix, "moneybird");
+	const config_setting_t *group = cfg_get_group(&ld->report, parent, prefix, "moneybird");
 	const config_setting_t *rate_limit;
 	const config_setting_t *at;
 	const char *text;
@@ -1043,7 +828,7 @@ static void load_moneybird(struct loader *ld, const config_setting_t *parent, co
 	long long requests = 150;
 	long long per_seconds = 300;
 
-	key_name(path, sizeof(path), prefix, "moneybird");
+	cfg_key_name(path, sizeof(path), prefix, "moneybird");
 	connection->moneybird_rate_limit_requests = (int)requests;
 	connection->moneybird_rate_limit_per_seconds = (int)per_seconds;
 	if (group == NULL) {
@@ -1054,9 +839,9 @@ static void load_moneybird(struct loader *ld, const config_setting_t *parent, co
 			        path);
 		return;
 	}
-	check_keys(ld, group, path, keys);
+	cfg_check_keys(&ld->report, group, path, keys);
 
-	key_name(key, sizeof(key), path, "base_url");
+	cfg_key_name(key, sizeof(key), path, "base_url");
 	text = read_string(ld, group, path, "base_url", &at);
 	if (at == NULL)
 		text = DEFAULT_BASE_URL;
@@ -1078,7 +863,7 @@ static void load_moneybird(struct loader *ld, const config_setting_t *parent, co
 		}
 	}
 
-	key_name(key, sizeof(key), path, "administration_id");
+	cfg_key_name(key, sizeof(key), path, "administration_id");
 	at = config_setting_get_member(group, "administration_id");
 	if (at == NULL) {
 		problem(ld, group,
@@ -1096,7 +881,7 @@ static void load_moneybird(struct loader *ld, const config_setting_t *parent, co
 		    loader_strdup(ld, config_setting_get_string(at));
 	}
 
-	key_name(key, sizeof(key), path, "api_token");
+	cfg_key_name(key, sizeof(key), path, "api_token");
 	text = read_string(ld, group, path, "api_token", &at);
 	if (at == NULL)
 		problem(ld, group, "`%s` is missing; add api_token = \"env:MONEYBIRD_API_TOKEN\";",
@@ -1104,10 +889,10 @@ static void load_moneybird(struct loader *ld, const config_setting_t *parent, co
 	else if (text != NULL)
 		connection->moneybird_api_token = secret_resolve(ld, at, key, text);
 
-	key_name(rate_path, sizeof(rate_path), path, "rate_limit");
-	rate_limit = get_group(ld, group, path, "rate_limit");
+	cfg_key_name(rate_path, sizeof(rate_path), path, "rate_limit");
+	rate_limit = cfg_get_group(&ld->report, group, path, "rate_limit");
 	if (rate_limit != NULL) {
-		check_keys(ld, rate_limit, rate_path, rate_keys);
+		cfg_check_keys(&ld->report, rate_limit, rate_path, rate_keys);
 		read_int(ld, rate_limit, rate_path, "requests", 1, 100000, &requests);
 		read_int(ld, rate_limit, rate_path, "per_seconds", 1, 86400, &per_seconds);
 	}
@@ -1133,9 +918,9 @@ static void load_connection(struct loader *ld, const config_setting_t *list, int
 		problem(ld, group, "`%s` must be a group; write { name = \"...\"; ... }", prefix);
 		return;
 	}
-	check_keys(ld, group, prefix, keys);
+	cfg_check_keys(&ld->report, group, prefix, keys);
 
-	key_name(key, sizeof(key), prefix, "name");
+	cfg_key_name(key, sizeof(key), prefix, "name");
 	text = read_string(ld, group, prefix, "name", &at);
 	if (at == NULL) {
 		problem(ld, group, "`%s` is missing; add name = \"default\";", key);
@@ -1161,7 +946,7 @@ static void load_connection(struct loader *ld, const config_setting_t *list, int
 		memcpy(connection->name, text, strlen(text) + 1);
 	}
 
-	key_name(key, sizeof(key), prefix, "mapping");
+	cfg_key_name(key, sizeof(key), prefix, "mapping");
 	text = read_string(ld, group, prefix, "mapping", &at);
 	if (at == NULL) {
 		text = DEFAULT_MAPPING;
@@ -1170,7 +955,7 @@ static void load_connection(struct loader *ld, const config_setting_t *list, int
 	if (text != NULL)
 		connection->mapping_path = mapping_resolve(ld, at, key, text, config_dir);
 
-	key_name(key, sizeof(key), prefix, "time_zone");
+	cfg_key_name(key, sizeof(key), prefix, "time_zone");
 	text = read_string(ld, group, prefix, "time_zone", &at);
 	if (at == NULL)
 		text = DEFAULT_TIME_ZONE;
@@ -1220,7 +1005,7 @@ static void load_http(struct loader *ld, const config_setting_t *root, struct co
 {
 	static const char *const keys[] = {"listen", "max_body_bytes", "max_connections",
 	                                   "request_timeout_seconds", NULL};
-	const config_setting_t *group = get_group(ld, root, "", "http");
+	const config_setting_t *group = cfg_get_group(&ld->report, root, "", "http");
 	const config_setting_t *at;
 	const char *listen;
 	char host[256];
@@ -1231,7 +1016,7 @@ static void load_http(struct loader *ld, const config_setting_t *root, struct co
 	const char *host_text = DEFAULT_LISTEN_HOST;
 
 	if (group != NULL)
-		check_keys(ld, group, "http", keys);
+		cfg_check_keys(&ld->report, group, "http", keys);
 	listen = read_string(ld, group, "http", "listen", &at);
 	if (listen != NULL) {
 		int status = listen_parse(listen, host, sizeof(host), &port);
@@ -1260,14 +1045,14 @@ static void load_http(struct loader *ld, const config_setting_t *root, struct co
 static void load_database(struct loader *ld, const config_setting_t *root, struct config *config)
 {
 	static const char *const keys[] = {"conninfo", "pool_size", NULL};
-	const config_setting_t *group = get_group(ld, root, "", "database");
+	const config_setting_t *group = cfg_get_group(&ld->report, root, "", "database");
 	const config_setting_t *at;
 	const char *conninfo;
 	const char *override = getenv("BOOKTO_MONEYBIRD_DATABASE");
 	long long pool_size = 8;
 
 	if (group != NULL)
-		check_keys(ld, group, "database", keys);
+		cfg_check_keys(&ld->report, group, "database", keys);
 	conninfo = read_string(ld, group, "database", "conninfo", &at);
 	if (at == NULL)
 		conninfo = DEFAULT_CONNINFO;
@@ -1299,17 +1084,17 @@ static void load_small_groups(struct loader *ld, const config_setting_t *root,
 	long long max_attempts = 15;
 	long long interval = 900;
 
-	group = get_group(ld, root, "", "workers");
+	group = cfg_get_group(&ld->report, root, "", "workers");
 	if (group != NULL)
-		check_keys(ld, group, "workers", worker_keys);
+		cfg_check_keys(&ld->report, group, "workers", worker_keys);
 	read_int(ld, group, "workers", "count", 0, 64, &count);
 	read_int(ld, group, "workers", "max_attempts", 1, 1000, &max_attempts);
 	config->workers_count = (int)count;
 	config->workers_max_attempts = (int)max_attempts;
 
-	group = get_group(ld, root, "", "reconcile");
+	group = cfg_get_group(&ld->report, root, "", "reconcile");
 	if (group != NULL)
-		check_keys(ld, group, "reconcile", reconcile_keys);
+		cfg_check_keys(&ld->report, group, "reconcile", reconcile_keys);
 	read_int(ld, group, "reconcile", "interval_seconds", 0, 604800, &interval);
 	if (interval > 0 && interval < 60) {
 		problem(
@@ -1320,9 +1105,9 @@ static void load_small_groups(struct loader *ld, const config_setting_t *root,
 	}
 	config->reconcile_interval_seconds = (int)interval;
 
-	group = get_group(ld, root, "", "log");
+	group = cfg_get_group(&ld->report, root, "", "log");
 	if (group != NULL)
-		check_keys(ld, group, "log", log_keys);
+		cfg_check_keys(&ld->report, group, "log", log_keys);
 	config->log_level = LOG_LEVEL_INFO;
 	config->log_format = LOG_FORMAT_LOGFMT;
 	text = read_string(ld, group, "log", "level", &at);
@@ -1347,9 +1132,9 @@ static void load_small_groups(struct loader *ld, const config_setting_t *root,
 	text = read_string(ld, group, "log", "file", &at);
 	config->log_file = loader_strdup(ld, text != NULL ? text : "");
 
-	group = get_group(ld, root, "", "spool");
+	group = cfg_get_group(&ld->report, root, "", "spool");
 	if (group != NULL)
-		check_keys(ld, group, "spool", spool_keys);
+		cfg_check_keys(&ld->report, group, "spool", spool_keys);
 	text = read_string(ld, group, "spool", "dir", &at);
 	if (at == NULL)
 		text = DEFAULT_SPOOL_DIR;
@@ -1363,7 +1148,7 @@ int config_load(const char *path, struct config **out, FILE *problems, struct cn
 {
 	static const char *const top_keys[] = {"http", "database", "workers",     "reconcile",
 	                                       "log",  "spool",    "connections", NULL};
-	struct loader ld = {.path = path, .problems = problems, .err = err};
+	struct loader ld = {.report = {.path = path}};
 	struct config *config = NULL;
 	char *config_dir = NULL;
 	config_t tree;
@@ -1391,14 +1176,14 @@ int config_load(const char *path, struct config **out, FILE *problems, struct cn
 	config_dir = path_dirname(&ld, path);
 	if (config_dir == NULL)
 		goto out;
-	ld.config_dir = config_dir;
+	ld.report.config_dir = config_dir;
 	config_init(&tree);
 	tree_ready = 1;
 	config_set_include_dir(&tree, config_dir);
 	if (config_read_file(&tree, path) != CONFIG_TRUE) {
 		const char *file = config_error_file(&tree);
 
-		loader_report(&ld, file != NULL ? file : path, (unsigned)config_error_line(&tree),
+		cfg_report_line(&ld.report, file != NULL ? file : path, (unsigned)config_error_line(&tree),
 		              1, "%s%s", config_error_text(&tree),
 		              strcmp(config_error_text(&tree), "syntax error") == 0
 		                  ? " (check this line and the end of the one before it: a "
@@ -1414,27 +1199,27 @@ int config_load(const char *path, struct config **out, FILE *problems, struct cn
 	}
 	config->path = loader_strdup(&ld, path);
 	root = config_root_setting(&tree);
-	check_keys(&ld, root, "", top_keys);
+	cfg_check_keys(&ld.report, root, "", top_keys);
 	load_http(&ld, root, config);
 	load_database(&ld, root, config);
 	load_small_groups(&ld, root, config);
 	load_connections(&ld, root, config, config_dir);
 
-	if (ld.problem_count > 0)
+	if (ld.report.count > 0)
 		goto out;
 	*out = config;
 	config = NULL;
 	status = CN_OK;
 out:
-	if (ld.out_of_memory) {
+	if (ld.out_of_memory || ld.report.out_of_memory) {
 		config_free(*out);
 		*out = NULL;
 		status = CN_ERR;
 	}
-	loader_flush(&ld);
-	if (ld.out_of_memory)
+	cfg_report_flush(&ld.report, problems, err);
+	if (ld.out_of_memory || ld.report.out_of_memory)
 		error_set(err, "%s: out of memory while loading the config", path);
-	free(ld.entries);
+	cfg_report_free(&ld.report);
 	if (tree_ready)
 		config_destroy(&tree);
 	free(config_dir);

@@ -1,5 +1,7 @@
 #include "mapping.h"
 
+#include "cfg_report.h"
+
 #include <errno.h>
 #include <libconfig.h>
 #include <stdarg.h>
@@ -9,99 +11,28 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAPPING_KEY_MAX 160
-#define MAPPING_PROBLEMS_MAX 100
+#define MAPPING_KEY_MAX CFG_KEY_MAX
 #define MAPPING_ID_MAX_DIGITS 20
 #define MAPPING_NAME_MAX_BYTES 256
 #define MAPPING_LIST_MAX 256 /* treatments, products, providers */
 
-struct mapping_problem {
-	unsigned line;
-	unsigned sequence;
-	char message[sizeof(((struct cn_error *)0)->message)];
-};
-
 /* Collects every problem of one file, so the operator sees them all at once. */
 struct loader {
-	const char *path;
-	unsigned problem_count;
-	struct mapping_problem *entries; /* the first MAPPING_PROBLEMS_MAX */
-	size_t entry_count;
+	struct cfg_report report;
 	bool out_of_memory;
 };
 
+/* Reports a problem at the file and line where setting `at` was written. */
 static void problem(struct loader *ld, const config_setting_t *at, const char *fmt, ...)
     PRINTF_LIKE(3, 4);
 
-static unsigned setting_line(const config_setting_t *at)
-{
-	/* the root group has no line of its own */
-	if (at == NULL || config_setting_source_line(at) == 0)
-		return 1;
-	return config_setting_source_line(at);
-}
-
-static void loader_vreport(struct loader *ld, const char *file, unsigned line, const char *fmt,
-                           va_list ap)
-{
-	struct mapping_problem *entry;
-	char sentence[400];
-
-	ld->problem_count++;
-	if (ld->entry_count == MAPPING_PROBLEMS_MAX)
-		return;
-	if (ld->entries == NULL) {
-		ld->entries = calloc(MAPPING_PROBLEMS_MAX, sizeof(*ld->entries));
-		if (ld->entries == NULL) {
-			ld->out_of_memory = true;
-			return;
-		}
-	}
-	entry = &ld->entries[ld->entry_count];
-	entry->line = line;
-	entry->sequence = (unsigned)ld->entry_count;
-	ld->entry_count++;
-	vsnprintf(sentence, sizeof(sentence), fmt, ap);
-	snprintf(entry->message, sizeof(entry->message), "%s:%u: %s", file, line, sentence);
-}
-
-/* Reports a problem at the file and line where setting `at` was written. */
 static void problem(struct loader *ld, const config_setting_t *at, const char *fmt, ...)
 {
-	const char *file = ld->path;
 	va_list ap;
 
-	if (at != NULL && config_setting_source_file(at) != NULL)
-		file = config_setting_source_file(at);
 	va_start(ap, fmt);
-	loader_vreport(ld, file, setting_line(at), fmt, ap);
+	cfg_report_vat(&ld->report, at, fmt, ap);
 	va_end(ap);
-}
-
-static int problem_compare(const void *left, const void *right)
-{
-	const struct mapping_problem *a = left;
-	const struct mapping_problem *b = right;
-
-	if (a->line != b->line)
-		return a->line < b->line ? -1 : 1;
-	return a->sequence < b->sequence ? -1 : (a->sequence > b->sequence ? 1 : 0);
-}
-
-/* Writes the problems in file order; err gets the first. */
-static void loader_flush(struct loader *ld, FILE *problems, struct cn_error *err)
-{
-	size_t i;
-
-	if (ld->entry_count == 0)
-		return;
-	qsort(ld->entries, ld->entry_count, sizeof(*ld->entries), problem_compare);
-	error_set(err, "%s", ld->entries[0].message);
-	for (i = 0; problems != NULL && i < ld->entry_count; i++)
-		fprintf(problems, "%s\n", ld->entries[i].message);
-	if (problems != NULL && ld->problem_count > ld->entry_count)
-		fprintf(problems, "%s: %u more problems not shown; fix the ones above first\n",
-		        ld->path, ld->problem_count - (unsigned)ld->entry_count);
 }
 
 static char *loader_strdup(struct loader *ld, const char *text)
@@ -114,120 +45,6 @@ static char *loader_strdup(struct loader *ld, const char *text)
 	if (copy == NULL)
 		ld->out_of_memory = true;
 	return copy;
-}
-
-static void key_name(char *buffer, size_t size, const char *prefix, const char *name)
-{
-	if (prefix == NULL || prefix[0] == '\0')
-		snprintf(buffer, size, "%s", name);
-	else
-		snprintf(buffer, size, "%s.%s", prefix, name);
-}
-
-/* Levenshtein distance of two short key names. */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t row[MAPPING_KEY_MAX + 1];
-	size_t a_length = strnlen(a, MAPPING_KEY_MAX);
-	size_t b_length = strnlen(b, MAPPING_KEY_MAX);
-	size_t i, j;
-
-	for (j = 0; j <= b_length; j++)
-		row[j] = j;
-	for (i = 1; i <= a_length; i++) {
-		size_t diagonal = row[0];
-
-		row[0] = i;
-		for (j = 1; j <= b_length; j++) {
-			size_t above = row[j];
-			size_t best = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
-
-			if (above + 1 < best)
-				best = above + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diagonal = above;
-		}
-	}
-	return row[b_length];
-}
-
-/* Reports every member of `group` that is not in `allowed` (NULL-terminated). */
-static void check_keys(struct loader *ld, const config_setting_t *group, const char *prefix,
-                       const char *const *allowed)
-{
-	int count = config_setting_length(group);
-	int i;
-
-	for (i = 0; i < count; i++) {
-		const config_setting_t *member = config_setting_get_elem(group, (unsigned)i);
-		const char *name = config_setting_name(member);
-		const char *suggestion = NULL;
-		size_t best = SIZE_MAX;
-		char key[MAPPING_KEY_MAX];
-		char list[400];
-		size_t used = 0;
-		size_t k;
-		bool known = false;
-
-		if (name == NULL)
-			continue;
-		for (k = 0; allowed[k] != NULL; k++) {
-			size_t distance;
-
-			if (strcmp(name, allowed[k]) == 0) {
-				known = true;
-				break;
-			}
-			distance = edit_distance(name, allowed[k]);
-			if (distance < best) {
-				best = distance;
-				suggestion = allowed[k];
-			}
-		}
-		if (known)
-			continue;
-		key_name(key, sizeof(key), prefix, name);
-		if (suggestion != NULL && best <= 2 && best < strlen(suggestion)) {
-			char suggested[MAPPING_KEY_MAX];
-
-			key_name(suggested, sizeof(suggested), prefix, suggestion);
-			problem(ld, member, "unknown key `%s` (did you mean `%s`?)", key,
-			        suggested);
-			continue;
-		}
-		list[0] = '\0';
-		for (k = 0; allowed[k] != NULL && used < sizeof(list); k++) {
-			int written = snprintf(list + used, sizeof(list) - used, "%s%s",
-			                       k == 0 ? "" : ", ", allowed[k]);
-
-			if (written < 0)
-				break;
-			used += (size_t)written;
-		}
-		problem(ld, member, "unknown key `%s`; remove it (allowed here: %s)", key, list);
-	}
-}
-
-/* The member group `name` of parent, or NULL when absent or (reported) not a group. */
-static const config_setting_t *get_group(struct loader *ld, const config_setting_t *parent,
-                                         const char *prefix, const char *name)
-{
-	const config_setting_t *member;
-	char key[MAPPING_KEY_MAX];
-
-	if (parent == NULL)
-		return NULL;
-	member = config_setting_get_member(parent, name);
-	if (member == NULL)
-		return NULL;
-	if (!config_setting_is_group(member)) {
-		key_name(key, sizeof(key), prefix, name);
-		problem(ld, member, "`%s` must be a group; write %s = { ... };", key, name);
-		return NULL;
-	}
-	return member;
 }
 
 /*
@@ -248,7 +65,7 @@ static const char *read_string(struct loader *ld, const config_setting_t *group,
 		return NULL;
 	*at = member;
 	if (config_setting_type(member) != CONFIG_TYPE_STRING) {
-		key_name(key, sizeof(key), prefix, name);
+		cfg_key_name(key, sizeof(key), prefix, name);
 		problem(ld, member, "`%s` must be a string in double quotes", key);
 		return NULL;
 	}
@@ -267,7 +84,7 @@ static void read_bool(struct loader *ld, const config_setting_t *group, const ch
 	if (member == NULL)
 		return;
 	if (config_setting_type(member) != CONFIG_TYPE_BOOL) {
-		key_name(key, sizeof(key), prefix, name);
+		cfg_key_name(key, sizeof(key), prefix, name);
 		problem(ld, member, "`%s` must be true or false, without quotes", key);
 		return;
 	}
@@ -286,7 +103,7 @@ static void read_int(struct loader *ld, const config_setting_t *group, const cha
 	member = config_setting_get_member(group, name);
 	if (member == NULL)
 		return;
-	key_name(key, sizeof(key), prefix, name);
+	cfg_key_name(key, sizeof(key), prefix, name);
 	if (config_setting_type(member) != CONFIG_TYPE_INT &&
 	    config_setting_type(member) != CONFIG_TYPE_INT64) {
 		problem(ld, member, "`%s` must be a whole number from %lld to %lld, without quotes",
@@ -329,7 +146,7 @@ static void read_id(struct loader *ld, const config_setting_t *group, const char
 	if (text == NULL || text[0] == '\0')
 		return;
 	if (!all_digits(text, MAPPING_ID_MAX_DIGITS)) {
-		key_name(key, sizeof(key), prefix, name);
+		cfg_key_name(key, sizeof(key), prefix, name);
 		problem(
 		    ld, at,
 		    "`%s` must be a Moneybird id of 1 to %d digits in double quotes (see the %s "
@@ -349,7 +166,7 @@ static const char *read_name(struct loader *ld, const config_setting_t *group, c
 
 	if (text == NULL)
 		return NULL;
-	key_name(key, sizeof(key), prefix, name);
+	cfg_key_name(key, sizeof(key), prefix, name);
 	if (text[0] == '\0') {
 		problem(ld, *at, "`%s` is empty; write the name as Moneybird or bookto shows it",
 		        key);
@@ -453,7 +270,7 @@ static void load_vat_treatment(struct loader *ld, const config_setting_t *group,
 		        prefix, treatment, treatment);
 		return;
 	}
-	check_keys(ld, group, prefix, keys);
+	cfg_check_keys(&ld->report, group, prefix, keys);
 	by = read_string(ld, group, prefix, "by", &by_at);
 	if (by_at == NULL) {
 		problem(ld, group,
@@ -519,7 +336,7 @@ ledger:
 static void load_vat_treatments(struct loader *ld, const config_setting_t *root,
                                 struct mapping *mapping)
 {
-	const config_setting_t *group = get_group(ld, root, "", "vat_treatments");
+	const config_setting_t *group = cfg_get_group(&ld->report, root, "", "vat_treatments");
 	int count;
 	int i;
 
@@ -559,14 +376,14 @@ static void load_ledger_accounts(struct loader *ld, const config_setting_t *root
 {
 	static const char *const keys[] = {"default_id", "products", NULL};
 	static const char *const product_keys[] = {"product_name", "ledger_account_id", NULL};
-	const config_setting_t *group = get_group(ld, root, "", "ledger_accounts");
+	const config_setting_t *group = cfg_get_group(&ld->report, root, "", "ledger_accounts");
 	const config_setting_t *list;
 	int count;
 	int i;
 
 	if (group == NULL)
 		return;
-	check_keys(ld, group, "ledger_accounts", keys);
+	cfg_check_keys(&ld->report, group, "ledger_accounts", keys);
 	read_id(ld, group, "ledger_accounts", "default_id", "ledger accounts",
 	        &mapping->ledger_account_id);
 	list = config_setting_get_member(group, "products");
@@ -609,7 +426,7 @@ static void load_ledger_accounts(struct loader *ld, const config_setting_t *root
 			        prefix);
 			continue;
 		}
-		check_keys(ld, item, prefix, product_keys);
+		cfg_check_keys(&ld->report, item, prefix, product_keys);
 		name = read_name(ld, item, prefix, "product_name", &at);
 		if (at == NULL)
 			problem(
@@ -662,13 +479,13 @@ static void load_invoice(struct loader *ld, const config_setting_t *root, struct
 	    "product_name", "product_description", "order_number",
 	    "order_id",     "custom_fields",       NULL};
 	static const char *const reference_placeholders[] = {"order_number", "order_id", NULL};
-	const config_setting_t *group = get_group(ld, root, "", "invoice");
+	const config_setting_t *group = cfg_get_group(&ld->report, root, "", "invoice");
 	const config_setting_t *at;
 	const char *text;
 	long long max_length = MAPPING_DESCRIPTION_MAX_LENGTH_DEFAULT;
 
 	if (group != NULL)
-		check_keys(ld, group, "invoice", keys);
+		cfg_check_keys(&ld->report, group, "invoice", keys);
 
 	text = read_string(ld, group, "invoice", "description", &at);
 	if (at == NULL) {
@@ -732,7 +549,7 @@ static void read_payment_action(struct loader *ld, const config_setting_t *group
 	if (text == NULL || text[0] == '\0')
 		return;
 	if (!payment_action_ok(text)) {
-		key_name(key, sizeof(key), prefix, "manual_payment_action");
+		cfg_key_name(key, sizeof(key), prefix, "manual_payment_action");
 		problem(
 		    ld, at,
 		    "`%s` must be \"private_payment\", \"cash_payment\", \"payment_without_proof\" "
@@ -763,21 +580,21 @@ static void load_payment(struct loader *ld, const config_setting_t *root, struct
 	                                   "providers", NULL};
 	static const char *const provider_keys[] = {"manual_payment_action", "financial_account_id",
 	                                            NULL};
-	const config_setting_t *group = get_group(ld, root, "", "payment");
+	const config_setting_t *group = cfg_get_group(&ld->report, root, "", "payment");
 	const config_setting_t *providers;
 	int count;
 	int i;
 
 	if (group == NULL)
 		return;
-	check_keys(ld, group, "payment", keys);
+	cfg_check_keys(&ld->report, group, "payment", keys);
 	read_payment_action(ld, group, "payment", &mapping->manual_payment_action);
 	read_id(ld, group, "payment", "financial_account_id", "financial accounts",
 	        &mapping->financial_account_id);
 	payment_pair_check(ld, group, "payment", mapping->manual_payment_action,
 	                   mapping->financial_account_id);
 
-	providers = get_group(ld, group, "payment", "providers");
+	providers = cfg_get_group(&ld->report, group, "payment", "providers");
 	if (providers == NULL)
 		return;
 	count = config_setting_length(providers);
@@ -809,7 +626,7 @@ static void load_payment(struct loader *ld, const config_setting_t *root, struct
 			    prefix, config_setting_name(item));
 			continue;
 		}
-		check_keys(ld, item, prefix, provider_keys);
+		cfg_check_keys(&ld->report, item, prefix, provider_keys);
 		read_payment_action(ld, item, prefix, &entry->manual_payment_action);
 		read_id(ld, item, prefix, "financial_account_id", "financial accounts",
 		        &entry->financial_account_id);
@@ -948,7 +765,7 @@ static void load_delivery_rules(struct loader *ld, const config_setting_t *root,
 			        prefix);
 			continue;
 		}
-		check_keys(ld, item, prefix, keys);
+		cfg_check_keys(&ld->report, item, prefix, keys);
 		rule->conditions = read_delivery_conditions(ld, item, prefix);
 		text = read_string(ld, item, prefix, "country", &at);
 		if (text != NULL) {
@@ -973,7 +790,7 @@ static void load_delivery_rules(struct loader *ld, const config_setting_t *root,
 		{
 			char key[MAPPING_KEY_MAX];
 
-			key_name(key, sizeof(key), prefix, "method");
+			cfg_key_name(key, sizeof(key), prefix, "method");
 			parse_send_method(ld, at, key, text, &rule->method);
 		}
 		mapping->delivery_rule_count++;
@@ -1008,9 +825,9 @@ static void load_top_level(struct loader *ld, const config_setting_t *root, stru
 	}
 
 	mapping->search_existing_contacts = true;
-	contacts = get_group(ld, root, "", "contacts");
+	contacts = cfg_get_group(&ld->report, root, "", "contacts");
 	if (contacts != NULL) {
-		check_keys(ld, contacts, "contacts", contact_keys);
+		cfg_check_keys(&ld->report, contacts, "contacts", contact_keys);
 		read_bool(ld, contacts, "contacts", "search_existing",
 		          &mapping->search_existing_contacts);
 	}
@@ -1022,7 +839,7 @@ int mapping_load(const char *path, struct mapping **out, FILE *problems, struct 
 	    "vat_treatments", "prices_are_incl_tax", "ledger_accounts", "invoice",
 	    "send_method",    "delivery_rules",      "payment",         "test_orders",
 	    "contacts",       NULL};
-	struct loader ld = {.path = path};
+	struct loader ld = {.report = {.path = path}};
 	struct mapping *mapping = NULL;
 	config_t tree;
 	const config_setting_t *root;
@@ -1049,20 +866,13 @@ int mapping_load(const char *path, struct mapping **out, FILE *problems, struct 
 		const char *file = config_error_file(&tree);
 		const char *text = config_error_text(&tree);
 
-		ld.problem_count++;
-		ld.entries = calloc(1, sizeof(*ld.entries));
-		if (ld.entries == NULL) {
-			ld.out_of_memory = true;
-			goto out;
-		}
-		ld.entry_count = 1;
-		snprintf(ld.entries[0].message, sizeof(ld.entries[0].message), "%s:%d: %s%s",
-		         file != NULL ? file : path, config_error_line(&tree),
-		         text != NULL ? text : "cannot be parsed",
-		         text != NULL && strcmp(text, "syntax error") == 0
-		             ? " (check this line and the end of the one before it: a missing "
-		               "`;`, `=`, quote or bracket)"
-		             : "");
+		cfg_report_line(&ld.report, file != NULL ? file : path,
+		                (unsigned)config_error_line(&tree), (unsigned)config_error_line(&tree),
+		                "%s%s", text != NULL ? text : "cannot be parsed",
+		                text != NULL && strcmp(text, "syntax error") == 0
+		                    ? " (check this line and the end of the one before it: a "
+		                      "missing `;`, `=`, quote or bracket)"
+		                    : "");
 		goto out;
 	}
 
@@ -1073,7 +883,7 @@ int mapping_load(const char *path, struct mapping **out, FILE *problems, struct 
 	}
 	mapping->path = loader_strdup(&ld, path);
 	root = config_root_setting(&tree);
-	check_keys(&ld, root, "", top_keys);
+	cfg_check_keys(&ld.report, root, "", top_keys);
 	load_vat_treatments(&ld, root, mapping);
 	load_top_level(&ld, root, mapping);
 	load_delivery_rules(&ld, root, mapping);
@@ -1081,19 +891,19 @@ int mapping_load(const char *path, struct mapping **out, FILE *problems, struct 
 	load_invoice(&ld, root, mapping);
 	load_payment(&ld, root, mapping);
 
-	if (ld.out_of_memory || ld.problem_count > 0)
+	if (ld.out_of_memory || ld.report.count > 0)
 		goto out;
 	*out = mapping;
 	mapping = NULL;
 	status = CN_OK;
 out:
-	if (ld.out_of_memory) {
+	if (ld.out_of_memory || ld.report.out_of_memory) {
 		status = CN_ERR;
 		error_set(err, "%s: out of memory while loading the mapping", path);
 	} else {
-		loader_flush(&ld, problems, err);
+		cfg_report_flush(&ld.report, problems, err);
 	}
-	free(ld.entries);
+	cfg_report_free(&ld.report);
 	if (tree_ready)
 		config_destroy(&tree);
 	mapping_free(mapping);
