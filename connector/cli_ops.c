@@ -18,11 +18,13 @@
 #include "intake.h"
 #include "mapping.h"
 #include "mb_client.h"
+#include "mb_json.h"
 #include "migrations.h"
 #include "plan.h"
 #include "spool.h"
 #include "store.h"
 #include "store_ops.h"
+#include "store_sync.h"
 
 #define EXIT_OK 0
 #define EXIT_RUNTIME 1
@@ -1272,6 +1274,30 @@ out:
 #define PREVIEW_BUDGET_WAIT_MS 15000
 #define PREVIEW_MAX_REASONS 8
 
+/* Stands for the id of a contact that sync would create first (README). */
+#define PREVIEW_CONTACT_ID_PLACEHOLDER "<contact id>"
+
+/* How sync would find the buyer's contact (resolve_contact in sync.c). */
+enum preview_resolution {
+	PREVIEW_CONTACT_UNKNOWN,   /* Moneybird was not asked (unreachable) */
+	PREVIEW_CONTACT_MAPPED,    /* the local map has it: no call */
+	PREVIEW_CONTACT_FOUND,     /* GET contacts/customer_id/{key} finds it */
+	PREVIEW_CONTACT_SEARCHED,  /* the exact search adopts a hand-made one */
+	PREVIEW_CONTACT_AMBIGUOUS, /* the search finds several: parked */
+	PREVIEW_CONTACT_CREATE,    /* none anywhere: POST contacts */
+};
+
+static const char *const resolution_names[] = {
+    "unknown", "mapped", "found_by_customer_id", "found_by_search", "ambiguous", "would_create"};
+
+/* The exact request bodies sync would send, as parsed JSON (owned). */
+struct preview_requests {
+	cJSON *contact;       /* POST contacts; NULL when the contact is reused */
+	cJSON *sales_invoice; /* POST sales_invoices */
+	cJSON *send_invoice;  /* PATCH sales_invoices/{id}/send_invoice */
+	cJSON *payment;       /* POST sales_invoices/{id}/payments */
+};
+
 struct preview {
 	const struct connection_config *connection;
 	const struct mapping *mapping;
@@ -1280,8 +1306,17 @@ struct preview {
 	bool test_skip;
 	char *reasons[PREVIEW_MAX_REASONS]; /* why it would be parked (owned) */
 	size_t reason_count;
+	/* Read-only access: the contact map, the shared rate budget, Moneybird. */
+	PGconn *db;
+	struct budget_gate gate;
+	struct mb_client *client;
 	bool rates_known;
 	char rates_error[512];
+	enum preview_resolution resolution;
+	char contact_id[STORE_ID_MAX]; /* known when mapped or found */
+	char resolution_error[512];
+	struct preview_requests requests;
+	struct plan_delivery delivery; /* the send method, chosen as sync chooses it */
 	struct mb_tax_rate *rates;
 	size_t rate_count;
 	struct plan_zone *zone;
@@ -1311,6 +1346,12 @@ static void preview_free(struct preview *p)
 {
 	for (size_t i = 0; i < p->reason_count; i++)
 		free(p->reasons[i]);
+	mb_client_free(p->client);
+	PQfinish(p->db);
+	cJSON_Delete(p->requests.contact);
+	cJSON_Delete(p->requests.sales_invoice);
+	cJSON_Delete(p->requests.send_invoice);
+	cJSON_Delete(p->requests.payment);
 	bookto_order_free(p->order);
 	free(p->rates);
 	plan_zone_free(p->zone);
@@ -1320,52 +1361,204 @@ static void preview_free(struct preview *p)
 	free(p->reference);
 }
 
-/* Moneybird's sales tax rates, through the shared budget when the database
- * is reachable; a failure is reported, not fatal. */
-static void preview_fetch_rates(const struct config *config, struct preview *p)
+/* The database (contact map, shared rate budget) and a Moneybird client that
+ * calls through the budget when the database is reachable. Failures are
+ * reported, not fatal: preview then says what it could not know. */
+static void preview_connect(const struct config *config, struct preview *p)
 {
 	const struct connection_config *cc = p->connection;
 	struct budget_limits limits = {cc->moneybird_rate_limit_requests,
 	                               cc->moneybird_rate_limit_per_seconds, 0};
 	struct mb_client_options options;
-	struct budget_gate gate;
-	struct mb_client *client = NULL;
 	struct cn_error err = {""};
-	PGconn *db = NULL;
-	enum mb_outcome outcome;
 
 	memset(&options, 0, sizeof(options));
 	options.base_url = cc->moneybird_base_url;
 	options.administration_id = cc->moneybird_administration_id;
 	options.api_token = cc->moneybird_api_token;
 	options.timeout_ms = 10000;
-	if (store_connect(config->database_conninfo, &db, &err) == CN_OK &&
-	    budget_gate_init(&gate, db, cc->moneybird_api_token, &limits, BUDGET_BACKGROUND,
+	if (store_connect(config->database_conninfo, &p->db, &err) == CN_OK &&
+	    budget_gate_init(&p->gate, p->db, cc->moneybird_api_token, &limits, BUDGET_BACKGROUND,
 	                     PREVIEW_BUDGET_WAIT_MS, &err) == CN_OK) {
-		budget_gate_hooks(&gate, &options.hooks);
+		budget_gate_hooks(&p->gate, &options.hooks);
 	} else {
 		one_line(err.message);
 		fprintf(stderr,
 		        "bookto-moneybird: warning: %s; calling Moneybird without the shared rate "
 		        "budget\n",
 		        err.message);
-		PQfinish(db);
-		db = NULL;
+		PQfinish(p->db);
+		p->db = NULL;
 	}
-	if (mb_client_create(&options, &client, &err) != CN_OK) {
+	if (mb_client_create(&options, &p->client, &err) != CN_OK) {
 		snprintf(p->rates_error, sizeof(p->rates_error), "%s", err.message);
-		goto out;
+		p->client = NULL;
 	}
-	outcome = mb_tax_rates_list(client, &p->rates, &p->rate_count, &err);
-	if (outcome != MB_OK) {
+}
+
+/* Moneybird's sales tax rates; a failure is reported, not fatal. */
+static void preview_fetch_rates(struct preview *p)
+{
+	struct cn_error err = {""};
+
+	if (p->client == NULL)
+		return;
+	if (mb_tax_rates_list(p->client, &p->rates, &p->rate_count, &err) != MB_OK) {
 		one_line(err.message);
 		snprintf(p->rates_error, sizeof(p->rates_error), "%s", err.message);
-		goto out;
+		return;
 	}
 	p->rates_known = true;
-out:
-	mb_client_free(client);
-	PQfinish(db);
+}
+
+/* A failed lookup leaves the resolution unknown, with Moneybird's answer. */
+static void preview_lookup_failed(struct preview *p, const char *what, struct cn_error *err)
+{
+	one_line(err->message);
+	snprintf(p->resolution_error, sizeof(p->resolution_error), "%s: %s", what, err->message);
+	p->resolution = PREVIEW_CONTACT_UNKNOWN;
+}
+
+/* Several contacts match the search: sync parks the order with this reason. */
+static void preview_ambiguous(struct preview *p, size_t matches, const char *field_name)
+{
+	char *reason = NULL;
+
+	p->resolution = PREVIEW_CONTACT_AMBIGUOUS;
+	if (asprintf(&reason,
+	             "%zu Moneybird contacts have this buyer's %s; merge them or give one "
+	             "customer_id %s, then retry",
+	             matches, field_name, p->contact->customer_id) < 0)
+		reason = NULL;
+	preview_reason(p, reason);
+}
+
+/*
+ * The contact as sync's resolve_contact finds it, with the same read-only
+ * steps: the local map, then GET contacts/customer_id/{key}, then one exact
+ * search on the field match_ref rests on; only when all three come back empty
+ * would sync create it. Lookups go through the shared rate budget.
+ */
+static void preview_resolve_contact(struct preview *p)
+{
+	const struct plan_contact *plan = p->contact;
+	const char *administration_id = p->connection->moneybird_administration_id;
+	bool by_tax_number = plan->search_tax_number != NULL && plan->search_tax_number[0] != '\0';
+	const char *query = by_tax_number ? plan->search_tax_number : plan->search_email;
+	struct mb_contact found;
+	struct cn_error err = {""};
+	size_t matches = 0;
+	enum mb_outcome outcome;
+	int rc;
+
+	p->resolution = PREVIEW_CONTACT_UNKNOWN;
+	if (p->db != NULL) {
+		rc = store_contact_find(p->db, administration_id, p->order->match_ref,
+		                        p->contact_id, &err);
+		if (rc == CN_OK) {
+			p->resolution = PREVIEW_CONTACT_MAPPED;
+			return;
+		}
+		if (rc != CN_NOT_FOUND) {
+			preview_lookup_failed(p, "reading the contact map", &err);
+			return;
+		}
+	}
+	if (p->client == NULL || !p->rates_known)
+		return; /* Moneybird is not reachable: rates_error says why */
+	outcome = mb_contact_get_by_customer_id(p->client, plan->customer_id, &found, &err);
+	if (outcome == MB_OK) {
+		snprintf(p->contact_id, sizeof(p->contact_id), "%s", found.id);
+		p->resolution = PREVIEW_CONTACT_FOUND;
+		return;
+	}
+	if (outcome != MB_NOT_FOUND) {
+		preview_lookup_failed(p, "looking up the contact by customer_id", &err);
+		return;
+	}
+	if (query != NULL && query[0] != '\0') {
+		outcome = mb_contact_search(p->client, query,
+		                            by_tax_number ? MB_CONTACT_FIELD_TAX_NUMBER
+		                                          : MB_CONTACT_FIELD_EMAIL,
+		                            false, &found, &matches, &err);
+		if (outcome == MB_OK && matches > 1) {
+			preview_ambiguous(p, matches,
+			                  by_tax_number ? "VAT number" : "email address");
+			return;
+		}
+		if (outcome == MB_OK) {
+			snprintf(p->contact_id, sizeof(p->contact_id), "%s", found.id);
+			p->resolution = PREVIEW_CONTACT_SEARCHED;
+			return;
+		}
+		if (outcome != MB_NOT_FOUND) {
+			preview_lookup_failed(p, "searching for an existing contact", &err);
+			return;
+		}
+	}
+	p->resolution = PREVIEW_CONTACT_CREATE;
+}
+
+/* The contact id the invoice would carry; NULL until sync has created it. */
+static const char *preview_known_contact_id(const struct preview *p)
+{
+	return p->contact_id[0] != '\0' ? p->contact_id : NULL;
+}
+
+/* Parses a body built by mb_json; a builder's refusal (which would refuse the
+ * request in sync too) becomes a park reason. */
+static cJSON *preview_body(struct preview *p, const char *what, char *text, struct cn_error *err)
+{
+	cJSON *body;
+	char *reason = NULL;
+
+	if (text == NULL) {
+		if (asprintf(&reason, "the %s request cannot be built: %s", what, err->message) < 0)
+			reason = NULL;
+		preview_reason(p, reason);
+		return NULL;
+	}
+	body = cJSON_Parse(text);
+	cJSON_free(text);
+	return body;
+}
+
+/*
+ * The request bodies, built by the same mb_json functions mb_client sends
+ * with, from the same plans sync makes, so they cannot drift from what sync
+ * sends. The invoice of a contact still to be created carries
+ * PREVIEW_CONTACT_ID_PLACEHOLDER as its contact_id.
+ */
+static void preview_build_requests(struct preview *p)
+{
+	struct preview_requests *r = &p->requests;
+	struct cn_error err = {""};
+
+	/* Unknown: created unless Moneybird, once reachable, has it after all. */
+	if (p->contact != NULL &&
+	    (p->resolution == PREVIEW_CONTACT_CREATE || p->resolution == PREVIEW_CONTACT_UNKNOWN))
+		r->contact = preview_body(p, "contact",
+		                          mb_json_contact_body(&p->contact->request, &err), &err);
+	if (p->invoice != NULL) {
+		/* The builder insists on a Moneybird id: a contact still to be
+		 * created gets a stand-in, replaced by the placeholder below. */
+		struct mb_invoice_request request = p->invoice->request;
+		bool placeholder = request.contact_id == NULL || request.contact_id[0] == '\0';
+
+		if (placeholder)
+			request.contact_id = "1";
+		r->sales_invoice =
+		    preview_body(p, "sales invoice", mb_json_invoice_body(&request, &err), &err);
+		if (r->sales_invoice != NULL && placeholder)
+			cJSON_ReplaceItemInObjectCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(r->sales_invoice, "sales_invoice"),
+			    "contact_id", cJSON_CreateString(PREVIEW_CONTACT_ID_PLACEHOLDER));
+	}
+	r->send_invoice =
+	    preview_body(p, "send invoice", mb_json_send_body(p->delivery.method, &err), &err);
+	if (p->payment != NULL)
+		r->payment = preview_body(p, "payment",
+		                          mb_json_payment_body(&p->payment->request, &err), &err);
 }
 
 static int preview_plan(const struct config *config, struct preview *p)
@@ -1375,6 +1568,7 @@ static int preview_plan(const struct config *config, struct preview *p)
 	char *reason = NULL;
 	int rc;
 
+	plan_delivery(order, p->mapping, &p->delivery);
 	if (order->park_reason != NULL)
 		preview_reason(p, strdup(order->park_reason));
 	if (order->vat_treatment[0] != '\0' &&
@@ -1399,10 +1593,13 @@ static int preview_plan(const struct config *config, struct preview *p)
 		return fail("%s", err.message);
 	reason = NULL;
 
-	preview_fetch_rates(config, p);
+	preview_connect(config, p);
+	preview_fetch_rates(p);
+	if (p->contact != NULL)
+		preview_resolve_contact(p);
 	if (p->rates_known) {
-		rc = plan_invoice(order, p->mapping, p->rates, p->rate_count, p->zone, NULL,
-		                  &p->invoice, &reason, &err);
+		rc = plan_invoice(order, p->mapping, p->rates, p->rate_count, p->zone,
+		                  preview_known_contact_id(p), &p->invoice, &reason, &err);
 		if (rc == CN_INVALID)
 			preview_reason(p, reason);
 		else if (rc != CN_OK)
@@ -1433,6 +1630,7 @@ static int preview_plan(const struct config *config, struct preview *p)
 		preview_reason(p, reason);
 	else if (rc != CN_OK)
 		return fail("%s", err.message);
+	preview_build_requests(p);
 	return EXIT_OK;
 }
 
@@ -1452,6 +1650,22 @@ static const char *preview_verdict(const struct preview *p)
 static void json_add_text(cJSON *object, const char *name, const char *value)
 {
 	cJSON_AddItemToObject(object, name, json_string_or_null(value));
+}
+
+static cJSON *json_copy_or_null(const cJSON *item)
+{
+	return item != NULL ? cJSON_Duplicate(item, 1) : cJSON_CreateNull();
+}
+
+static cJSON *preview_requests_json(const struct preview_requests *r)
+{
+	cJSON *requests = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(requests, "contact", json_copy_or_null(r->contact));
+	cJSON_AddItemToObject(requests, "sales_invoice", json_copy_or_null(r->sales_invoice));
+	cJSON_AddItemToObject(requests, "send_invoice", json_copy_or_null(r->send_invoice));
+	cJSON_AddItemToObject(requests, "payment", json_copy_or_null(r->payment));
+	return requests;
 }
 
 static cJSON *preview_json(const struct preview *p)
@@ -1496,6 +1710,9 @@ static cJSON *preview_json(const struct preview *p)
 		json_add_text(contact, "search_tax_number", p->contact->search_tax_number);
 		json_add_text(contact, "search_email", p->contact->search_email);
 		json_add_text(contact, "note", p->contact->note);
+		cJSON_AddStringToObject(contact, "resolution", resolution_names[p->resolution]);
+		json_add_text(contact, "contact_id", p->contact_id);
+		json_add_text(contact, "resolution_error", p->resolution_error);
 	} else {
 		cJSON_AddNullToObject(root, "contact");
 	}
@@ -1522,7 +1739,8 @@ static cJSON *preview_json(const struct preview *p)
 		cJSON_AddNullToObject(root, "invoice");
 	}
 	json_add_text(root, "reference", p->invoice != NULL ? p->invoice->reference : p->reference);
-	cJSON_AddStringToObject(root, "send_method", plan_send_method(p->mapping));
+	cJSON_AddStringToObject(root, "send_method", p->delivery.method);
+	cJSON_AddStringToObject(root, "send_method_chosen_by", p->delivery.why);
 	if (p->payment != NULL) {
 		cJSON *payment = cJSON_AddObjectToObject(root, "payment");
 
@@ -1553,7 +1771,60 @@ static cJSON *preview_json(const struct preview *p)
 		cJSON_AddNullToObject(totals, "matches");
 		cJSON_AddNullToObject(totals, "checked_against");
 	}
+	cJSON_AddItemToObject(root, "requests", preview_requests_json(&p->requests));
 	return root;
+}
+
+/* A request body, pretty-printed and indented under its block. */
+static void print_body(const char *request, const cJSON *body)
+{
+	char *text;
+
+	if (body == NULL)
+		return;
+	text = cJSON_Print(body);
+	if (text == NULL)
+		return;
+	printf("  request body (%s):\n    ", request);
+	/* cJSON indents with tabs and puts one after each colon. */
+	for (const char *c = text; *c != '\0'; c++) {
+		if (*c == '\t')
+			fputs(c == text || c[-1] == '\n' || c[-1] == '\t' ? "  " : " ", stdout);
+		else if (*c == '\n')
+			fputs("\n    ", stdout);
+		else
+			putchar(*c);
+	}
+	putchar('\n');
+	cJSON_free(text);
+}
+
+/* One line on how sync would find the contact. */
+static void print_resolution(const struct preview *p)
+{
+	switch (p->resolution) {
+	case PREVIEW_CONTACT_MAPPED:
+		field("resolution", "mapped already: contact %s (no call)", p->contact_id);
+		break;
+	case PREVIEW_CONTACT_FOUND:
+		field("resolution", "found by customer_id: contact %s", p->contact_id);
+		break;
+	case PREVIEW_CONTACT_SEARCHED:
+		field("resolution", "found by the exact search: contact %s is adopted",
+		      p->contact_id);
+		break;
+	case PREVIEW_CONTACT_AMBIGUOUS:
+		field("resolution", "the search finds several contacts: parked");
+		break;
+	case PREVIEW_CONTACT_CREATE:
+		field("resolution", "would be created (not mapped, not found by customer_id or "
+		                    "search)");
+		break;
+	default:
+		field("resolution", "unknown (%s): created unless found by customer_id or search",
+		      p->resolution_error[0] != '\0' ? p->resolution_error
+		                                     : "Moneybird was not asked");
+	}
 }
 
 static void preview_print(const struct preview *p)
@@ -1609,6 +1880,8 @@ static void preview_print(const struct preview *p)
 			      or_dash(p->contact->search_email));
 		if (p->contact->note != NULL)
 			field("note", "%s", p->contact->note);
+		print_resolution(p);
+		print_body("POST contacts", p->requests.contact);
 	}
 	printf("\nSales invoice\n");
 	if (p->invoice != NULL) {
@@ -1630,6 +1903,7 @@ static void preview_print(const struct preview *p)
 		plan_format_cents(inv->total_tax_cents, b, sizeof(b));
 		plan_format_cents(inv->total_incl_cents, c, sizeof(c));
 		field("totals check", "%s + %s = %s: equals bookto's total_incl", a, b, c);
+		print_body("POST sales_invoices", p->requests.sales_invoice);
 	} else {
 		field("reference", "%s", or_dash(p->reference));
 		if (p->local_check_done) {
@@ -1642,7 +1916,9 @@ static void preview_print(const struct preview *p)
 		}
 	}
 	printf("\nSend\n");
-	field("delivery method", "%s", plan_send_method(p->mapping));
+	field("delivery method", "%s, chosen by %s", p->delivery.method,
+	      p->delivery.why);
+	print_body("PATCH sales_invoices/{id}/send_invoice", p->requests.send_invoice);
 	printf("\nPayment\n");
 	if (p->payment != NULL) {
 		plan_format_cents(p->payment->request.price_cents, a, sizeof(a));
@@ -1651,6 +1927,7 @@ static void preview_print(const struct preview *p)
 		field("transaction id", "%s", or_dash(p->payment->transaction_identifier));
 		field("manual action", "%s", or_dash(p->payment->manual_payment_action));
 		field("financial account", "%s", or_dash(p->payment->financial_account_id));
+		print_body("POST sales_invoices/{id}/payments", p->requests.payment);
 	} else {
 		field("payment", "not planned (see the reasons below)");
 	}

@@ -205,6 +205,16 @@ struct run {
 	bool *fetched_ok;
 };
 
+/* True (with err set) when the caller asked the run to stop. */
+static bool run_stopped(const struct run *r, struct cn_error *err)
+{
+	if (r->options->stop_requested == NULL ||
+	    !r->options->stop_requested(r->options->stop_ctx))
+		return false;
+	error_set(err, "stopped before it finished (the process is shutting down)");
+	return true;
+}
+
 static void count_call(void *ctx, const struct mb_call *call)
 {
 	struct reconcile_report *report = ctx;
@@ -357,6 +367,10 @@ static int fetch_invoices(struct run *r, struct mb_client *client, int64_t since
 		size_t got_count = 0;
 		enum mb_outcome outcome;
 
+		if (run_stopped(r, err)) {
+			rc = CN_RETRYABLE;
+			goto out;
+		}
 		for (size_t k = 0; k < batch; k++)
 			ids[k] = r->listed[slots[done + k]].id;
 		outcome = mb_sales_invoice_sync_fetch(client, ids, batch, &got, &got_count, err);
@@ -496,6 +510,10 @@ int reconcile_connection(const struct config *config, size_t index, int64_t conn
 	if (rc != CN_OK)
 		goto out;
 
+	if (run_stopped(&r, err)) {
+		rc = CN_RETRYABLE;
+		goto out;
+	}
 	/* Every invoice of any date and state: "any filter replaces the
 	 * defaults", so state:all alone drops the default period:this_year. */
 	{
@@ -853,11 +871,40 @@ out:
 
 struct reconcile_periodic {
 	const struct intake_context *ctx;
+	int interval_seconds; /* > 0 */
+	int check_seconds;    /* how often the thread looks at the clock */
 	pthread_t thread;
 	pthread_mutex_t mutex;
 	pthread_cond_t wake;
 	bool stopping; /* guarded by mutex */
 };
+
+/* The configured interval (0 = off); the environment may shorten or lengthen
+ * a non-zero one (tests, benchmarks) but never turns the run on. */
+static int periodic_interval_seconds(const struct config *config)
+{
+	const char *text = getenv("BOOKTO_MONEYBIRD_RECONCILE_INTERVAL_SECONDS");
+	char *end = NULL;
+	long value;
+
+	if (config->reconcile_interval_seconds <= 0 || text == NULL || text[0] == '\0')
+		return config->reconcile_interval_seconds;
+	value = strtol(text, &end, 10);
+	if (end == text || *end != '\0' || value < 1 || value > 604800)
+		return config->reconcile_interval_seconds;
+	return (int)value;
+}
+
+static bool periodic_stopping(void *arg)
+{
+	struct reconcile_periodic *p = arg;
+	bool stop;
+
+	pthread_mutex_lock(&p->mutex);
+	stop = p->stopping;
+	pthread_mutex_unlock(&p->mutex);
+	return stop;
+}
 
 /* Waits seconds or until stop; true when stopping. */
 static bool periodic_wait(struct reconcile_periodic *p, int seconds)
@@ -875,6 +922,26 @@ static bool periodic_wait(struct reconcile_periodic *p, int seconds)
 	return stop;
 }
 
+static void periodic_log_report(const char *name, const struct reconcile_report *report)
+{
+	char run_id[24], invoices[24], orders[24], differences[24], calls[24];
+
+	snprintf(run_id, sizeof(run_id), "%" PRId64, report->run_id);
+	snprintf(invoices, sizeof(invoices), "%ld", report->invoices_checked);
+	snprintf(orders, sizeof(orders), "%ld", report->orders_checked);
+	snprintf(differences, sizeof(differences), "%zu", report->count);
+	snprintf(calls, sizeof(calls), "%ld", report->moneybird_calls);
+	if (report->count > 0)
+		log_warn("reconcile_differences", "connection", name, "run_id", run_id,
+		         "differences", differences, "invoices", invoices, "orders", orders,
+		         "moneybird_calls", calls, "hint",
+		         "run `bookto-moneybird reconcile` for the list", NULL);
+	else
+		log_info("reconcile_finished", "connection", name, "run_id", run_id, "differences",
+		         differences, "invoices", invoices, "orders", orders, "moneybird_calls",
+		         calls, NULL);
+}
+
 static void periodic_run_connection(struct reconcile_periodic *p, PGconn *conn, PGconn *budget_conn,
                                     size_t index)
 {
@@ -886,73 +953,74 @@ static void periodic_run_connection(struct reconcile_periodic *p, PGconn *conn, 
 	struct cn_error err = {""};
 	int64_t age = -1;
 	bool locked = false;
-	char text[4][24];
+	int rc;
 
-	/* Another process may have run it recently: one run per interval. */
-	if (store_reconcile_last_run_age(conn, connection_id, &age, &err) != CN_OK ||
-	    (age >= 0 && age < config->reconcile_interval_seconds - PERIODIC_CHECK_SECONDS))
+	if (store_reconcile_try_lock(conn, connection_id, &locked, &err) != CN_OK) {
+		log_debug("reconcile_waiting_for_database", "error", err.message, NULL);
 		return;
-	if (store_reconcile_try_lock(conn, connection_id, &locked, &err) != CN_OK || !locked)
+	}
+	if (!locked)
+		return; /* another process or a `reconcile` command is running it */
+	/* Another process may have run it recently: one run per interval. Read
+	 * under the lock, so a run that just finished elsewhere is seen. */
+	if (store_reconcile_last_run_age(conn, connection_id, &age, &err) != CN_OK) {
+		log_debug("reconcile_waiting_for_database", "error", err.message, NULL);
+		store_reconcile_unlock(conn, connection_id);
 		return;
+	}
+	if (age >= 0 && age < p->interval_seconds - p->check_seconds) {
+		store_reconcile_unlock(conn, connection_id);
+		return;
+	}
 	memset(&options, 0, sizeof(options));
 	options.trigger = "periodic";
+	options.repair = false; /* report only: repairs are a person's decision */
 	options.budget_wait_ms = 0;
+	options.stop_requested = periodic_stopping;
+	options.stop_ctx = p;
 	memset(&report, 0, sizeof(report));
-	if (reconcile_connection(config, index, connection_id, conn, budget_conn, &options, &report,
-	                         &err) != CN_OK) {
+	rc = reconcile_connection(config, index, connection_id, conn, budget_conn, &options, &report,
+	                          &err);
+	if (rc != CN_OK && periodic_stopping(p))
+		log_info("reconcile_interrupted", "connection", name, "error", err.message, NULL);
+	else if (rc != CN_OK)
 		log_warn("reconcile_failed", "connection", name, "error", err.message, NULL);
-	} else {
-		snprintf(text[0], sizeof(text[0]), "%ld", report.invoices_checked);
-		snprintf(text[1], sizeof(text[1]), "%ld", report.orders_checked);
-		snprintf(text[2], sizeof(text[2]), "%zu", report.count);
-		snprintf(text[3], sizeof(text[3]), "%ld", report.moneybird_calls);
-		if (report.count > 0)
-			log_warn("reconcile_differences", "connection", name, "differences",
-			         text[2], "invoices", text[0], "orders", text[1], "moneybird_calls",
-			         text[3], "hint", "run `bookto-moneybird reconcile` for the list",
-			         NULL);
-		else
-			log_info("reconcile_finished", "connection", name, "differences", text[2],
-			         "invoices", text[0], "orders", text[1], "moneybird_calls", text[3],
-			         NULL);
-	}
+	else
+		periodic_log_report(name, &report);
 	reconcile_report_clear(&report);
 	store_reconcile_unlock(conn, connection_id);
+}
+
+/* One round over every connection, on connections of its own. */
+static void periodic_round(struct reconcile_periodic *p)
+{
+	const struct config *config = p->ctx->config;
+	PGconn *conn = NULL, *budget_conn = NULL;
+	struct cn_error err = {""};
+
+	if (store_connect(config->database_conninfo, &conn, &err) != CN_OK ||
+	    store_connect(config->database_conninfo, &budget_conn, &err) != CN_OK) {
+		log_debug("reconcile_waiting_for_database", "error", err.message, NULL);
+	} else {
+		for (size_t i = 0; i < config->connection_count && !periodic_stopping(p); i++)
+			periodic_run_connection(p, conn, budget_conn, i);
+	}
+	PQfinish(conn);
+	PQfinish(budget_conn);
 }
 
 static void *periodic_main(void *arg)
 {
 	struct reconcile_periodic *p = arg;
-	const struct config *config = p->ctx->config;
 	/* The first run comes one interval after start, not at once: a restart
 	 * loop must not turn into a reconciliation loop. */
-	time_t next_due = time(NULL) + config->reconcile_interval_seconds;
+	time_t next_due = time(NULL) + p->interval_seconds;
 
-	while (!periodic_wait(p, config->reconcile_interval_seconds < PERIODIC_CHECK_SECONDS
-	                             ? config->reconcile_interval_seconds
-	                             : PERIODIC_CHECK_SECONDS)) {
-		PGconn *conn = NULL, *budget_conn = NULL;
-		struct cn_error err = {""};
-
+	while (!periodic_wait(p, p->check_seconds)) {
 		if (time(NULL) < next_due)
 			continue;
-		next_due = time(NULL) + config->reconcile_interval_seconds;
-
-		if (store_connect(config->database_conninfo, &conn, &err) != CN_OK ||
-		    store_connect(config->database_conninfo, &budget_conn, &err) != CN_OK) {
-			log_debug("reconcile_waiting_for_database", "error", err.message, NULL);
-		} else {
-			for (size_t i = 0; i < config->connection_count; i++) {
-				pthread_mutex_lock(&p->mutex);
-				bool stop = p->stopping;
-				pthread_mutex_unlock(&p->mutex);
-				if (stop)
-					break;
-				periodic_run_connection(p, conn, budget_conn, i);
-			}
-		}
-		PQfinish(conn);
-		PQfinish(budget_conn);
+		next_due = time(NULL) + p->interval_seconds;
+		periodic_round(p);
 	}
 	return NULL;
 }
@@ -961,16 +1029,22 @@ int reconcile_periodic_start(const struct intake_context *ctx, struct reconcile_
                              struct cn_error *err)
 {
 	struct reconcile_periodic *p;
+	int interval = periodic_interval_seconds(ctx->config);
+	char text[24];
 
 	*out = NULL;
-	if (ctx->config->reconcile_interval_seconds <= 0)
-		return CN_OK; /* off */
+	if (interval <= 0) {
+		log_info("reconcile_periodic_off", NULL);
+		return CN_OK;
+	}
 	p = calloc(1, sizeof(*p));
 	if (p == NULL) {
 		error_set(err, "out of memory starting the periodic reconciliation");
 		return CN_ERR;
 	}
 	p->ctx = ctx;
+	p->interval_seconds = interval;
+	p->check_seconds = interval < PERIODIC_CHECK_SECONDS ? interval : PERIODIC_CHECK_SECONDS;
 	pthread_mutex_init(&p->mutex, NULL);
 	pthread_cond_init(&p->wake, NULL);
 	if (pthread_create(&p->thread, NULL, periodic_main, p) != 0) {
@@ -980,6 +1054,8 @@ int reconcile_periodic_start(const struct intake_context *ctx, struct reconcile_
 		error_set(err, "cannot start the periodic reconciliation");
 		return CN_ERR;
 	}
+	snprintf(text, sizeof(text), "%d", interval);
+	log_info("reconcile_periodic_on", "interval_seconds", text, NULL);
 	*out = p;
 	return CN_OK;
 }

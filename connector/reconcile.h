@@ -59,6 +59,10 @@ struct reconcile_options {
 	int budget_wait_ms;  /* how long a call may wait for the rate budget */
 	reconcile_progress_fn progress;
 	void *progress_ctx;
+	/* When set and true, the run stops before its next Moneybird call
+	 * (serve shutting down); it is recorded failed, CN_RETRYABLE. */
+	bool (*stop_requested)(void *ctx);
+	void *stop_ctx;
 };
 
 /* Pure: true for a valid YYYY-MM-DD date. */
@@ -81,7 +85,10 @@ int reconcile_connection(const struct config *config, size_t index, int64_t conn
 int cli_reconcile(const struct config *config, int argc, char **argv);
 
 /* The periodic run inside serve, every reconcile.interval_seconds (0 = off);
- * with several processes, one runs it per interval. */
+ * with several processes, one runs it per interval. It reports (log,
+ * metrics, reconcile_runs/reconcile_differences) and repairs nothing. The
+ * environment variable BOOKTO_MONEYBIRD_RECONCILE_INTERVAL_SECONDS (1..604800)
+ * replaces a non-zero interval, for tests and benchmarks. */
 struct reconcile_periodic;
 int reconcile_periodic_start(const struct intake_context *ctx, struct reconcile_periodic **out,
                              struct cn_error *err) MUST_CHECK;

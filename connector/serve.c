@@ -214,9 +214,11 @@ int serve_run(const struct config *config)
 	wait_for_stop_signal(&signals);
 	exit_code = 0;
 out:
-	/* Stop accepting first and let in-flight requests finish, then let each
+	/* Stop accepting first and let in-flight requests finish; a periodic
+	 * reconciliation stops before its next Moneybird call; then let each
 	 * worker finish its job and give back its leases. */
 	httpd_stop(httpd);
+	reconcile_periodic_stop(reconcile);
 	if (drain_started) {
 		pthread_mutex_lock(&state.mutex);
 		state.stopping = true;
@@ -227,7 +229,6 @@ out:
 	committer_stop(state.intake.committer);
 	worker_pool_stop(workers);
 	mb_events_stop(mb_events);
-	reconcile_periodic_stop(reconcile);
 	store_pool_free(state.intake.pool);
 	for (size_t i = 0; state.intake.mappings != NULL && i < config->connection_count; i++)
 		mapping_free(state.intake.mappings[i]);

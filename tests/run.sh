@@ -5,7 +5,10 @@
 #   3. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the
 #      unit and integration tests (any sanitizer report fails the test);
 #   4. builds normally with warnings as errors and runs every label: unit,
-#      integration, bench (short runs of the benchmarks) and chaos.
+#      integration, bench (short runs of the benchmarks) and chaos;
+#   5. on that build, runs the main path (order -> invoice -> paid push ->
+#      reconciled) and the periodic reconciliation with the binary under
+#      valgrind memcheck (label "valgrind"): any error or definite leak fails.
 # Each integration test starts its own PostgreSQL in /tmp. Set
 # BM_FUZZ_SECONDS to change the per-target fuzzing time (default 60).
 set -euo pipefail
@@ -39,4 +42,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 phase "release build: unit, integration, bench and chaos"
 configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-ctest --test-dir build -j"$jobs" --output-on-failure
+ctest --test-dir build -j"$jobs" -LE valgrind --output-on-failure
+
+phase "valgrind memcheck: the main path on the release build"
+ctest --test-dir build -j"$jobs" -L valgrind --no-tests=error --output-on-failure
+phase "done"

@@ -14,6 +14,15 @@
 #   BM_BINARY      the bookto-moneybird binary (default: $BM_BUILD_DIR/bookto-moneybird)
 #   BM_MBSIM       the Moneybird simulator     (default: $BM_BUILD_DIR/mbsim)
 #   BM_KEEP_TMP=1  keep BM_TMP after the test
+#   BM_WRAPPER     a command every run of the binary goes through (word-split),
+#                  e.g. "valgrind --error-exitcode=99 --leak-check=full
+#                  --log-file=%q{BM_TMP}/valgrind.%p.log": bm_setup points
+#                  BM_BINARY at a script that execs the real binary under it,
+#                  so serve and every CLI command a test runs are wrapped;
+#                  bm_done fails on any error or definite leak in
+#                  $BM_TMP/valgrind*.log
+#   BM_TIME_SCALE  multiplies lib.sh's waits on the binary (serve start and
+#                  stop) for a slow wrapper (a whole number, default 1)
 #
 # Conventions: every function either succeeds or calls bm_fail (which exits
 # the test with status 1), so tests read as a straight list of steps.
@@ -23,7 +32,8 @@ BM_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${BM_BUILD_DIR:=$BM_SOURCE_DIR/build}"
 : "${BM_BINARY:=$BM_BUILD_DIR/bookto-moneybird}"
 : "${BM_MBSIM:=$BM_BUILD_DIR/mbsim}"
-export BM_SOURCE_DIR BM_BUILD_DIR BM_BINARY BM_MBSIM
+: "${BM_TIME_SCALE:=1}"
+export BM_SOURCE_DIR BM_BUILD_DIR BM_BINARY BM_MBSIM BM_TIME_SCALE
 
 # Fixed test credentials: tests grep the log for these to prove that secrets
 # never leak.
@@ -60,6 +70,7 @@ bm_fail() {
 		printf -- '--- last lines of serve stdout/stderr:\n' >&2
 		tail -n 15 "$BM_TMP/serve.out" >&2
 	fi
+	bm_valgrind_report
 	printf '%d passed, 1 failed\n' "$BM_PASSED"
 	exit 1
 }
@@ -112,7 +123,46 @@ bm_done() {
 		grep -m 5 -E 'ERROR: |runtime error:|SUMMARY:' "$report" >&2 || true
 		bm_fail "a sanitizer reported a problem in $report"
 	fi
+	bm_valgrind_check
 	printf '%d passed, 0 failed\n' "$BM_PASSED"
+}
+
+# bm_valgrind_bad LOG: true when a valgrind log shows an error or a definite
+# leak, or no ERROR SUMMARY (the run did not finish).
+bm_valgrind_bad() {
+	! grep -q 'ERROR SUMMARY: 0 errors' "$1" || grep -q 'definitely lost: [1-9]' "$1"
+}
+
+# bm_valgrind_report: prints the start of each finished valgrind log that
+# shows an error or a definite leak (bm_fail calls it).
+bm_valgrind_report() {
+	local log
+	[[ -n "${BM_WRAPPER:-}" && -n "${BM_TMP:-}" ]] || return 0
+	for log in "$BM_TMP"/valgrind*.log; do
+		if [[ ! -e "$log" ]] || ! grep -q 'ERROR SUMMARY' "$log" || ! bm_valgrind_bad "$log"; then
+			continue
+		fi
+		printf -- '--- %s (first 80 lines after the header):\n' "$(basename "$log")" >&2
+		sed -n '/^==[0-9]*== *$/,$p' "$log" | grep -v -E '^==[0-9]+== *$' | head -n 80 >&2
+	done
+}
+
+# bm_valgrind_check: with BM_WRAPPER logging to $BM_TMP/valgrind*.log, fails
+# unless every log is of a run that finished (its ERROR SUMMARY is there),
+# with no error and no definite leak. Call after serve has stopped.
+bm_valgrind_check() {
+	local log logs=0
+	[[ -n "${BM_WRAPPER:-}" ]] || return 0
+	for log in "$BM_TMP"/valgrind*.log; do
+		[[ -e "$log" ]] || continue
+		logs=$((logs + 1))
+		bm_valgrind_bad "$log" &&
+			bm_fail "valgrind reported errors or a definite leak (or the run did not finish) in $(basename "$log")"
+	done
+	if [[ "$BM_WRAPPER" == *--log-file=* ]]; then
+		((logs > 0)) || bm_fail "BM_WRAPPER logs to a file but no $BM_TMP/valgrind*.log was written"
+		bm_pass "valgrind: $logs runs of the binary, no error and no definite leak"
+	fi
 }
 
 # ---------------------------------------------------------------- setup
@@ -133,6 +183,22 @@ bm_setup() {
 	bm_watchdog_start
 	echo "# $BM_TEST_NAME (tmp: $BM_TMP)"
 	[[ -x "$BM_BINARY" ]] || bm_fail "no binary at BM_BINARY=$BM_BINARY (build first)"
+	bm_wrapper_install
+}
+
+# bm_wrapper_install: with BM_WRAPPER set, writes $BM_TMP/bin/bookto-moneybird,
+# which execs the real binary under the wrapper (same pid, so signals reach
+# it), and points BM_BINARY at it; BM_BINARY_REAL keeps the real one.
+bm_wrapper_install() {
+	[[ -n "${BM_WRAPPER:-}" ]] || return 0
+	BM_BINARY_REAL="$BM_BINARY"
+	mkdir -p "$BM_TMP/bin"
+	printf '#!/bin/sh\nexec %s %q "$@"\n' "$BM_WRAPPER" "$BM_BINARY_REAL" \
+		>"$BM_TMP/bin/bookto-moneybird"
+	chmod 755 "$BM_TMP/bin/bookto-moneybird"
+	BM_BINARY="$BM_TMP/bin/bookto-moneybird"
+	export BM_BINARY BM_BINARY_REAL
+	echo "# binary runs under: $BM_WRAPPER (waits x$BM_TIME_SCALE)"
 }
 
 # bm_watchdog_start: a detached reaper for when this test is killed with
@@ -169,7 +235,7 @@ bm_cleanup() {
 	set +e
 	if [[ -n "$BM_SERVE_PID" ]]; then
 		kill -TERM "$BM_SERVE_PID" 2>/dev/null
-		bm_wait_pid_gone "$BM_SERVE_PID" 50 || kill -KILL "$BM_SERVE_PID" 2>/dev/null
+		bm_wait_pid_gone "$BM_SERVE_PID" $((50 * BM_TIME_SCALE)) || kill -KILL "$BM_SERVE_PID" 2>/dev/null
 		wait "$BM_SERVE_PID" 2>/dev/null
 	fi
 	if [[ -n "$BM_MBSIM_PID" ]]; then
@@ -480,8 +546,8 @@ bm_http_code() {
 }
 
 # bm_serve_start: starts `serve` in the background (stdout/stderr to
-# $BM_TMP/serve.out), waits up to 15 s for GET /healthz = 200; exports
-# BM_SERVE_PID.
+# $BM_TMP/serve.out), waits up to 15 s (times BM_TIME_SCALE) for GET /healthz
+# = 200; exports BM_SERVE_PID.
 bm_serve_start() {
 	local i code attempt new offset
 	touch "$BM_TMP/serve.out"
@@ -490,7 +556,7 @@ bm_serve_start() {
 		"$BM_BINARY" -c "$BM_CONFIG" serve >>"$BM_TMP/serve.out" 2>&1 &
 		BM_SERVE_PID=$!
 		echo "$BM_SERVE_PID" >>"$BM_TMP/.pids"
-		for ((i = 0; i < 150; i++)); do
+		for ((i = 0; i < 150 * BM_TIME_SCALE; i++)); do
 			if ! kill -0 "$BM_SERVE_PID" 2>/dev/null; then
 				wait "$BM_SERVE_PID" || true
 				BM_SERVE_PID=""
@@ -513,17 +579,18 @@ bm_serve_start() {
 		done
 		break
 	done
-	bm_fail "serve did not answer GET /healthz with 200 within 15 s"
+	bm_fail "serve did not answer GET /healthz with 200 within $((15 * BM_TIME_SCALE)) s"
 }
 
-# bm_serve_stop: SIGTERM, waits up to 20 s, and fails unless serve exits 0.
+# bm_serve_stop: SIGTERM, waits up to 20 s (times BM_TIME_SCALE), and fails
+# unless serve exits 0.
 bm_serve_stop() {
 	local rc=0 pid="$BM_SERVE_PID"
 	[[ -n "$pid" ]] || bm_fail "bm_serve_stop: serve is not running"
 	kill -TERM "$pid"
-	if ! bm_wait_pid_gone "$pid" 200; then
+	if ! bm_wait_pid_gone "$pid" $((200 * BM_TIME_SCALE)); then
 		kill -KILL "$pid" 2>/dev/null || true
-		bm_fail "serve did not exit within 20 s of SIGTERM"
+		bm_fail "serve did not exit within $((20 * BM_TIME_SCALE)) s of SIGTERM"
 	fi
 	wait "$pid" || rc=$?
 	BM_SERVE_PID=""

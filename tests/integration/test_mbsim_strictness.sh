@@ -294,6 +294,39 @@ expect_body '"by_endpoint":{' "state has request counts"
 expect_body '"POST sales_invoices":' "state counts POST sales_invoices"
 expect_body '"payments":\[' "state lists invoices with payments"
 
+# --- the write-request log (GET /_sim/requests) ---
+start_sim reqlog --rate-limit 5000/10
+call "$PORT_reqlog" GET "/api/v2/$ADMIN/contacts.json"
+call "$PORT_reqlog" POST "/api/v2/$ADMIN/contacts.json" '{"contact":{"company_name":"Log B.V."}}'
+expect_status 201 "request log: a contact"
+call "$PORT_reqlog" POST "/api/v2/$ADMIN/contacts.json" 'not json'
+expect_status 400 "request log: a body that is not JSON"
+call "$PORT_reqlog" POST /_sim/faults '{"apply_then_drop":{"match":"POST contacts"}}'
+call "$PORT_reqlog" POST "/api/v2/$ADMIN/contacts.json" '{"contact":{"company_name":"Dropped B.V."}}'
+call "$PORT_reqlog" GET /_sim/requests
+expect_status 200 "GET /_sim/requests"
+[ "$(count_of '"seq":' "$BODY")" = 3 ] || fail "request log: 3 writes, no read: ${BODY:0:400}"
+expect_body '^\[{"seq":1,"method":"POST","route":"POST contacts","path":"/api/v2/'"$ADMIN"'/contacts.json","status":201,"body":{"contact":{"company_name":"Log B.V."}}}' \
+	"request log: the first write with its parsed body"
+expect_body '"status":400,"body":null,"body_text":"not json"}' "request log: a body that is not JSON is kept as text"
+expect_body '"seq":3,.*"status":null,"body":{"contact":{"company_name":"Dropped B.V."}}}\]$' \
+	"request log: a dropped answer has status null"
+call "$PORT_reqlog" GET '/_sim/requests?after=2'
+[ "$(count_of '"seq":' "$BODY")" = 1 ] || fail "request log: after=2 gives one entry: ${BODY:0:300}"
+expect_body '"seq":3' "request log: after=2 gives seq 3"
+call "$PORT_reqlog" GET '/_sim/requests?after=x'
+expect_status 400 "request log: after must be a number"
+call "$PORT_reqlog" POST /_sim/reset '{}'
+call "$PORT_reqlog" GET /_sim/requests
+[ "$BODY" = "[]" ] || fail "request log: reset empties it: ${BODY:0:200}"
+# Bounded: of 2005 writes (one curl, URL globbing) the newest 2000 are kept.
+curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+	--data-binary '{}' "http://127.0.0.1:$PORT_reqlog/api/v2/$ADMIN/contacts.json?n=[1-2005]" >/dev/null
+call "$PORT_reqlog" GET /_sim/requests
+[ "$(count_of '"seq":' "$BODY")" = 2000 ] || fail "request log: bounded at 2000 entries"
+expect_body '^\[{"seq":6,' "request log: the oldest entries are dropped first"
+expect_body '"seq":2005,[^]]*\]$' "request log: the newest entry is last"
+
 # --- rate limit: 5 requests per 10 seconds ---
 # A 10 s window: wide enough that a loaded CI machine still hits the limit.
 start_sim limited --rate-limit 5/10

@@ -50,7 +50,7 @@ bm_assert_eq "$(jget "$json" send_method)" Manual "json: send_method"
 bm_assert_eq "$(jget "$json" contact,tax_number)" NL123456789B01 "json: contact.tax_number"
 bm_assert_eq "$(jget "$json" park_reasons)" "[]" "json: no park reasons"
 bm_assert_eq "$(bm_psql "SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(\$bmj\$$json\$bmj\$::jsonb) k")" \
-	"connection,contact,event,invoice,moneybird_error,moneybird_reachable,order_id,order_number,park_reasons,payment,reference,send_method,test_order,test_order_policy,totals_check,verdict" \
+	"connection,contact,event,invoice,moneybird_error,moneybird_reachable,order_id,order_number,park_reasons,payment,reference,requests,send_method,send_method_chosen_by,test_order,test_order_policy,totals_check,verdict" \
 	"json: the top-level keys"
 
 # stdin works too.

@@ -2,7 +2,8 @@
 # Delivery rules: the mapping's delivery_rules choose send_invoice's
 # delivery_method per order (Peppol for a buyer with a Peppol id, Email for a
 # private buyer with an email, send_method = "Manual" otherwise), the contact
-# carries the matching si_identifier(_type) or send_invoices_to_email, the
+# carries the matching si_identifier(_type) or send_invoices_to_email,
+# preview says the same method and rule beforehand, the
 # audit log records the method, and a Peppol refusal (the administration is
 # not registered) parks the order with that reason instead of falling back.
 source "$(dirname "$0")/lib.sh"
@@ -22,6 +23,24 @@ bm_write_config workers=2 rate_limit=300/10 mapping="$mapping"
 bm_migrate
 bm_serve_start
 
+# post_previewed ORDER_ID METHOD RULE KEY=VALUE...: previews the order (the
+# method and the rule preview says must be METHOD and RULE), then posts it.
+post_previewed() {
+	local id="$1" method="$2" rule="$3" file out
+	shift 3
+	file="$(bm_order_json "$id" "$@")"
+	out="$("$BM_BINARY" -c "$BM_CONFIG" preview --json "$file" 2>"$BM_TMP/preview.err")" ||
+		bm_fail "preview of $id failed: $(cat "$BM_TMP/preview.err")"
+	bm_assert_eq "$(bm_psql "SELECT \$j\$$out\$j\$::jsonb ->> 'send_method'")" "$method" \
+		"$id: preview says $method"
+	bm_assert_eq "$(bm_psql "SELECT \$j\$$out\$j\$::jsonb ->> 'send_method_chosen_by'")" "$rule" \
+		"$id: preview names the choice: $rule"
+	bm_assert_eq "$(bm_psql "SELECT \$j\$$out\$j\$::jsonb #>> '{requests,send_invoice,sales_invoice_sending,delivery_method}'")" \
+		"$method" "$id: preview's send_invoice body carries $method"
+	bm_post_bookto /webhooks/bookto/shop "$file"
+	[[ "$BM_STATUS" == 2* ]] || bm_fail "order $id was not accepted: $BM_STATUS $BM_BODY"
+}
+
 # send_events REF: the invoice's sending events, comma-separated.
 send_events() {
 	sim_invoice_field "$1" "(SELECT string_agg(e->>'action', ',')
@@ -34,16 +53,16 @@ audited_method() {
 }
 
 # ---- a business buyer with a Peppol id: Peppol
-post_order dr-peppol match_ref=BE0123456789 vat_number=BE0123456789 peppol_id=0208:0123456789 \
+post_previewed dr-peppol Peppol "delivery rule 1 (peppol_id)" match_ref=BE0123456789 vat_number=BE0123456789 peppol_id=0208:0123456789 \
 	company="Peppol Boeken BV" country=BE email=inkoop@peppol.example
 # ---- a private buyer with an email: Email
-post_order dr-private match_ref=jan@private.example vat_number= peppol_id= company= \
+post_previewed dr-private Email "delivery rule 2 (email, private)" match_ref=jan@private.example vat_number= peppol_id= company= \
 	email=jan@private.example
 # ---- a business buyer without a Peppol id: no rule holds, send_method
-post_order dr-business match_ref=NL000099998B57 vat_number=NL000099998B57 peppol_id= \
+post_previewed dr-business Manual "send_method (no delivery rule holds)" match_ref=NL000099998B57 vat_number=NL000099998B57 peppol_id= \
 	company="Zonder Peppol BV" email=boekhouding@zonder.example
 # ---- a Peppol id Moneybird cannot carry does not choose Peppol
-post_order dr-badpeppol match_ref=NL000099999B57 vat_number=NL000099999B57 peppol_id=XX:1234 \
+post_previewed dr-badpeppol Manual "send_method (no delivery rule holds)" match_ref=NL000099999B57 vat_number=NL000099999B57 peppol_id=XX:1234 \
 	company="Vreemd Schema BV" email=info@vreemd.example
 for id in dr-peppol dr-private dr-business dr-badpeppol; do
 	wait_state "$id" synced 40

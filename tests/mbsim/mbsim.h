@@ -26,6 +26,7 @@
 #define MBSIM_MAX_MATCH 128
 #define MBSIM_MAX_WEBHOOK_RETRIES 10
 #define MBSIM_MAX_SINK 1000
+#define MBSIM_MAX_REQUEST_LOG 2000 /* write requests kept for GET /_sim/requests */
 
 struct mbsim_options {
 	unsigned port;
@@ -102,6 +103,9 @@ struct mbsim {
 	cJSON *document_styles;
 	cJSON *request_counts; /* object: route name -> count */
 	cJSON *sink;           /* requests received by /_sim/sink (a test receiver) */
+	cJSON *request_log;    /* API write requests, oldest first (GET /_sim/requests) */
+	size_t request_log_count;
+	unsigned long request_log_seq; /* seq of the last logged request */
 	unsigned long request_total;
 	struct mbsim_faults faults;
 	struct mbsim_delivery *deliveries;

@@ -392,6 +392,37 @@ static void sink_raw(struct mbsim *sim, const char *index_text, struct mbsim_res
 	         mbsim_str(entry, "idempotency_key"));
 }
 
+/* GET /_sim/requests[?after=SEQ]: the logged API write requests, oldest
+ * first; with `after`, only those whose seq is greater. */
+static void request_log(struct mbsim *sim, const struct mbsim_request *req,
+                        struct mbsim_response *resp)
+{
+	const char *after_text = MHD_lookup_connection_value(
+	    (struct MHD_Connection *)req->connection, MHD_GET_ARGUMENT_KIND, "after");
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *entry;
+	double after = 0;
+
+	if (after_text != NULL) {
+		char *end = NULL;
+
+		after = strtod(after_text, &end);
+		if (end == after_text || *end != '\0' || after < 0) {
+			cJSON_Delete(out);
+			mbsim_err_plain(resp, 400, "after must be a request seq (a number >= 0)");
+			return;
+		}
+	}
+	cJSON_ArrayForEach(entry, sim->request_log)
+	{
+		const cJSON *seq = cJSON_GetObjectItemCaseSensitive(entry, "seq");
+
+		if (cJSON_IsNumber(seq) && seq->valuedouble > after)
+			cJSON_AddItemToArray(out, cJSON_Duplicate(entry, 1));
+	}
+	mbsim_respond_json(resp, 200, out);
+}
+
 void mbsim_control(struct mbsim *sim, const char *method, const char *path,
                    const struct mbsim_request *req, struct mbsim_response *resp)
 {
@@ -419,6 +450,8 @@ void mbsim_control(struct mbsim *sim, const char *method, const char *path,
 			}
 			cJSON_Delete(body);
 		}
+	} else if (get && strcmp(path, "requests") == 0) {
+		request_log(sim, req, resp);
 	} else if (post && (strcmp(path, "sink") == 0 || strncmp(path, "sink/", 5) == 0)) {
 		sink_receive(sim, path, req, resp);
 	} else if (get && strcmp(path, "sink") == 0) {

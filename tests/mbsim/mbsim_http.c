@@ -1,5 +1,6 @@
 /*
- * libmicrohttpd front end: body capture with a cap, routing, the request log,
+ * libmicrohttpd front end: body capture with a cap, routing, the request log
+ * (one stderr line per request; API writes also kept for GET /_sim/requests),
  * auth, the sliding-window rate limit and fault injection around each handler.
  */
 #include "mbsim.h"
@@ -394,6 +395,53 @@ unlock:
 	pthread_mutex_unlock(&sim->lock);
 }
 
+static bool is_write_method(const char *method)
+{
+	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
+/*
+ * Appends one API write request to the log served by GET /_sim/requests, so
+ * a test can compare the exact bodies a client sent: the body as parsed JSON
+ * (null when empty; the raw text under "body_text" when it is not JSON) and
+ * the status answered (null when the connection was dropped). Logged when the
+ * answer is known, so the order is the order of answers. Only the newest
+ * MBSIM_MAX_REQUEST_LOG entries are kept.
+ */
+static void log_write_request(struct mbsim *sim, const char *method, const char *url,
+                              const char *route_name, const struct request_ctx *ctx,
+                              const struct mbsim_response *resp)
+{
+	cJSON *entry = cJSON_CreateObject();
+	cJSON *body = NULL;
+
+	if (entry == NULL)
+		return;
+	if (ctx->body != NULL && ctx->len > 0 && !ctx->too_big)
+		body = cJSON_ParseWithLength(ctx->body, ctx->len);
+	pthread_mutex_lock(&sim->lock);
+	cJSON_AddNumberToObject(entry, "seq", (double)++sim->request_log_seq);
+	cJSON_AddStringToObject(entry, "method", method);
+	cJSON_AddStringToObject(entry, "route", route_name);
+	cJSON_AddStringToObject(entry, "path", url);
+	if (resp->drop_connection)
+		cJSON_AddNullToObject(entry, "status");
+	else
+		cJSON_AddNumberToObject(entry, "status", resp->status);
+	if (body != NULL)
+		cJSON_AddItemToObject(entry, "body", body);
+	else
+		cJSON_AddNullToObject(entry, "body");
+	if (body == NULL && ctx->body != NULL && ctx->len > 0 && !ctx->too_big)
+		cJSON_AddStringToObject(entry, "body_text", ctx->body);
+	cJSON_AddItemToArray(sim->request_log, entry);
+	if (++sim->request_log_count > MBSIM_MAX_REQUEST_LOG) {
+		cJSON_Delete(cJSON_DetachItemViaPointer(sim->request_log, sim->request_log->child));
+		sim->request_log_count--;
+	}
+	pthread_mutex_unlock(&sim->lock);
+}
+
 static enum MHD_Result queue(struct MHD_Connection *conn, struct mbsim_response *r)
 {
 	struct MHD_Response *response;
@@ -485,6 +533,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			mbsim_control(sim, method, url + 6, &req, &resp);
 	} else if (strncmp(url, "/api/v2/", 8) == 0) {
 		api_request(sim, conn, method, url, ctx, &resp, &route_name);
+		if (is_write_method(method))
+			log_write_request(sim, method, url, route_name, ctx, &resp);
 	} else {
 		mbsim_err_plain(&resp, 404, "Not Found");
 	}

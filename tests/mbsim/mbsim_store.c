@@ -193,6 +193,7 @@ void mbsim_store_seed(struct mbsim *sim)
 	sim->webhooks = NULL;
 	sim->request_counts = NULL;
 	sim->sink = NULL;
+	sim->request_log = NULL;
 	mbsim_store_reset(sim);
 }
 
@@ -203,7 +204,11 @@ void mbsim_store_reset(struct mbsim *sim)
 	cJSON_Delete(sim->webhooks);
 	cJSON_Delete(sim->request_counts);
 	cJSON_Delete(sim->sink);
+	cJSON_Delete(sim->request_log);
 	sim->sink = cJSON_CreateArray();
+	sim->request_log = cJSON_CreateArray();
+	sim->request_log_count = 0;
+	sim->request_log_seq = 0;
 	sim->contacts = cJSON_CreateArray();
 	sim->invoices = cJSON_CreateArray();
 	sim->webhooks = cJSON_CreateArray();
@@ -227,6 +232,8 @@ void mbsim_store_free(struct mbsim *sim)
 	cJSON_Delete(sim->request_counts);
 	cJSON_Delete(sim->sink);
 	sim->sink = NULL;
+	cJSON_Delete(sim->request_log);
+	sim->request_log = NULL;
 	cJSON_Delete(sim->tax_rates);
 	cJSON_Delete(sim->ledger_accounts);
 	cJSON_Delete(sim->financial_accounts);
