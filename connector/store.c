@@ -192,6 +192,27 @@ int store_result_error(PGconn *conn, PGresult *result, const char *what, struct 
 	return CN_ERR;
 }
 
+int store_query(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
+		PGresult **out, struct cn_error *err)
+{
+	PGresult *res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
+	ExecStatusType status = PQresultStatus(res);
+
+	if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+		int rc = store_result_error(conn, res, what, err);
+
+		PQclear(res);
+		if (out != NULL)
+			*out = NULL;
+		return rc;
+	}
+	if (out != NULL)
+		*out = res;
+	else
+		PQclear(res);
+	return CN_OK;
+}
+
 int store_exec(PGconn *conn, const char *sql, struct cn_error *err)
 {
 	PGresult *res = PQexec(conn, sql);

@@ -34,6 +34,15 @@ void store_pool_release(struct store_pool *pool, PGconn *conn, bool broken);
 /* True when the last failure on conn means the connection itself is gone. */
 bool store_conn_broken(PGconn *conn);
 
+/*
+ * Runs one parameterised statement (text parameters). On success *out (if
+ * not NULL) is the TUPLES_OK or COMMAND_OK result for the caller to PQclear;
+ * on failure it is NULL and err reads "what: PostgreSQL's message", with the
+ * status of store_result_error.
+ */
+int store_query(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
+		PGresult **out, struct cn_error *err) MUST_CHECK;
+
 /* Runs a statement without parameters or results (BEGIN, COMMIT, ...). */
 int store_exec(PGconn *conn, const char *sql, struct cn_error *err) MUST_CHECK;
 

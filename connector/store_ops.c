@@ -33,24 +33,6 @@ static void copy_text(char *out, size_t size, const char *text)
 	snprintf(out, size, "%s", text != NULL ? text : "");
 }
 
-/* Runs one parameterised statement; *out is a TUPLES_OK or COMMAND_OK result. */
-static int run(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
-               PGresult **out, struct cn_error *err)
-{
-	PGresult *res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
-	ExecStatusType status = PQresultStatus(res);
-
-	if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-		int rc = store_result_error(conn, res, what, err);
-
-		PQclear(res);
-		*out = NULL;
-		return rc;
-	}
-	*out = res;
-	return CN_OK;
-}
-
 const char *store_ops_cell(const struct store_ops_table *table, size_t row, size_t column)
 {
 	if (table == NULL || row >= table->rows || column >= table->columns)
@@ -108,7 +90,7 @@ static int query_table(PGconn *conn, const char *sql, int n, const char *const *
                        const char *what, struct store_ops_table *out, struct cn_error *err)
 {
 	PGresult *res = NULL;
-	int rc = run(conn, sql, n, values, what, &res, err);
+	int rc = store_query(conn, sql, n, values, what, &res, err);
 
 	memset(out, 0, sizeof(*out));
 	if (rc != CN_OK)
@@ -128,7 +110,7 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 
 	memset(out, 0, sizeof(*out));
 	values[0] = name;
-	rc = run(conn,
+	rc = store_query(conn,
 	         "SELECT id, paused_at IS NOT NULL, "
 	         "to_char((paused_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 	         ", paused_reason"
@@ -149,7 +131,7 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 
 	snprintf(id_text, sizeof(id_text), "%" PRId64, out->id);
 	values[0] = id_text;
-	rc = run(conn, "SELECT state, count(*) FROM orders WHERE connection_id = $1 GROUP BY state",
+	rc = store_query(conn, "SELECT state, count(*) FROM orders WHERE connection_id = $1 GROUP BY state",
 	         1, values, "counting orders", &res, err);
 	if (rc != CN_OK)
 		return rc;
@@ -163,7 +145,7 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 	}
 	PQclear(res);
 
-	rc = run(conn,
+	rc = store_query(conn,
 	         "SELECT order_id, order_number, state, "
 	         "to_char((received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 	         ","
@@ -188,7 +170,7 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 	}
 	PQclear(res);
 
-	rc = run(conn,
+	rc = store_query(conn,
 	         "SELECT order_id, state, last_error, "
 	         "to_char((updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 	         " FROM orders WHERE connection_id = $1 AND last_error IS NOT NULL"
@@ -208,7 +190,7 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 	}
 	PQclear(res);
 
-	rc = run(conn,
+	rc = store_query(conn,
 	         "SELECT count(*) FROM deliveries WHERE connection_id = $1"
 	         " AND outcome = 'duplicate_differs'",
 	         1, values, "counting differing redeliveries", &res, err);
@@ -334,7 +316,7 @@ int store_ops_retry_order(PGconn *conn, int64_t order_pk, const char *os_user,
 	rc = store_exec(conn, "BEGIN", err);
 	if (rc != CN_OK)
 		return rc;
-	rc = run(conn, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", 1, values,
+	rc = store_query(conn, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", 1, values,
 	         "locking the order", &res, err);
 	if (rc != CN_OK)
 		goto out;
@@ -352,7 +334,7 @@ int store_ops_retry_order(PGconn *conn, int64_t order_pk, const char *os_user,
 	}
 	/* The intent (step, intent) stays: the next attempt looks before it
 	 * creates, exactly as after a crash. */
-	rc = run(conn,
+	rc = store_query(conn,
 	         "INSERT INTO jobs (order_pk, kind, priority, state, next_attempt_at)"
 	         " VALUES ($1, 'sync_order', 0, 'pending', now())"
 	         " ON CONFLICT (order_pk) WHERE kind = 'sync_order' DO UPDATE"
@@ -362,7 +344,7 @@ int store_ops_retry_order(PGconn *conn, int64_t order_pk, const char *os_user,
 	if (rc != CN_OK)
 		goto out;
 	PQclear(res);
-	rc = run(conn,
+	rc = store_query(conn,
 	         "WITH changed AS (UPDATE orders SET state = 'queued', updated_at = now()"
 	         " WHERE id = $1 RETURNING connection_id)"
 	         " INSERT INTO audit_log (actor, action, connection_id, order_pk, from_state,"
@@ -373,7 +355,7 @@ int store_ops_retry_order(PGconn *conn, int64_t order_pk, const char *os_user,
 	if (rc != CN_OK)
 		goto out;
 	PQclear(res);
-	rc = run(conn, "NOTIFY bookto_moneybird_jobs", 0, NULL, "waking the workers", &res, err);
+	rc = store_query(conn, "NOTIFY bookto_moneybird_jobs", 0, NULL, "waking the workers", &res, err);
 	if (rc != CN_OK)
 		goto out;
 	PQclear(res);
@@ -397,7 +379,7 @@ int store_ops_order_state(PGconn *conn, int64_t connection_id, const char *order
 
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
 	state_out[0] = '\0';
-	rc = run(conn, "SELECT state FROM orders WHERE connection_id = $1 AND order_id = $2", 2,
+	rc = store_query(conn, "SELECT state FROM orders WHERE connection_id = $1 AND order_id = $2", 2,
 	         values, "reading the order's state", &res, err);
 	if (rc != CN_OK)
 		return rc;

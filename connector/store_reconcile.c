@@ -8,26 +8,6 @@
 
 #include "store.h"
 
-static int run(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
-               PGresult **out, struct cn_error *err)
-{
-	PGresult *res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
-	ExecStatusType status = PQresultStatus(res);
-
-	if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-		int rc = store_result_error(conn, res, what, err);
-		PQclear(res);
-		if (out != NULL)
-			*out = NULL;
-		return rc;
-	}
-	if (out != NULL)
-		*out = res;
-	else
-		PQclear(res);
-	return CN_OK;
-}
-
 static void copy_value(char *dst, size_t size, PGresult *res, int row, int column)
 {
 	snprintf(dst, size, "%s",
@@ -47,7 +27,7 @@ int store_reconcile_webhook_keys(PGconn *conn, int64_t connection_id, int max_pr
 	memset(out, 0, sizeof(*out));
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
 	snprintf(age, sizeof(age), "%d", max_previous_age_seconds);
-	rc = run(conn,
+	rc = store_query(conn,
 	         "SELECT moneybird_webhook_token, moneybird_webhook_secret,"
 	         " moneybird_webhook_previous_token, moneybird_webhook_previous_secret,"
 	         " moneybird_webhook_previous_secret IS NOT NULL AND moneybird_webhook_rotated_at >"
@@ -132,7 +112,7 @@ int store_reconcile_event_claim(PGconn *conn, struct store_mb_event *out, struct
 	rc = store_exec(conn, "BEGIN", err);
 	if (rc != CN_OK)
 		return rc;
-	rc = run(conn,
+	rc = store_query(conn,
 	         "SELECT id, connection_id, action, entity_type, entity_id, status, attempts,"
 	         " extract(epoch FROM now() - received_at)::bigint"
 	         " FROM moneybird_events"
@@ -197,7 +177,7 @@ int store_reconcile_event_finish(PGconn *conn, int64_t event_id, const char *sta
 	snprintf(id, sizeof(id), "%" PRId64, event_id);
 	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
 	snprintf(retry, sizeof(retry), "%d", retry_seconds);
-	rc = run(conn,
+	rc = store_query(conn,
 	         "UPDATE moneybird_events SET status = $2, order_pk = coalesce($3, order_pk),"
 	         " note = $4, attempts = attempts + 1,"
 	         " next_attempt_at = now() + make_interval(secs => $5::int),"
@@ -223,7 +203,7 @@ static int order_lookup(PGconn *conn, const char *sql, int64_t connection_id, co
 
 	memset(out, 0, sizeof(*out));
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
-	rc = run(conn, sql, 2, values, "looking up the order of a Moneybird invoice", &res, err);
+	rc = store_query(conn, sql, 2, values, "looking up the order of a Moneybird invoice", &res, err);
 	if (rc != CN_OK)
 		return rc;
 	if (PQntuples(res) == 0) {
@@ -286,7 +266,7 @@ int store_reconcile_invoice_seen(PGconn *conn, int64_t order_pk, const char *act
 	snprintf(paid, sizeof(paid), "%" PRId64, seen->total_paid_cents);
 	snprintf(unpaid, sizeof(unpaid), "%" PRId64, seen->total_unpaid_cents);
 	snprintf(version, sizeof(version), "%" PRId64, seen->version);
-	rc = run(
+	rc = store_query(
 	    conn,
 	    "WITH previous AS (SELECT state FROM orders WHERE id = $1 FOR UPDATE),"
 	    " changed AS (UPDATE orders o SET invoice_state = $2,"
@@ -338,7 +318,7 @@ int store_reconcile_difference_add(PGconn *conn, int64_t run_id, int64_t connect
 	snprintf(run_text, sizeof(run_text), "%" PRId64, run_id);
 	snprintf(connection, sizeof(connection), "%" PRId64, connection_id);
 	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
-	return run(conn,
+	return store_query(conn,
 	           "INSERT INTO reconcile_differences (run_id, connection_id, source, kind,"
 	           " order_pk, moneybird_invoice_id, detail, repair)"
 	           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -360,7 +340,7 @@ int store_reconcile_orders_load(PGconn *conn, int64_t connection_id, const char 
 	*out = NULL;
 	*count = 0;
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
-	rc = run(conn,
+	rc = store_query(conn,
 	         "SELECT id, order_id, state, is_test_order,"
 	         " ($2::date IS NULL OR received_at >= $2::date), total_incl_cents,"
 	         " extract(epoch FROM now() - received_at)::bigint, moneybird_contact_id,"
@@ -413,7 +393,7 @@ int store_reconcile_contacts_load(PGconn *conn, const char *administration_id,
 
 	*out = NULL;
 	*count = 0;
-	rc = run(conn,
+	rc = store_query(conn,
 	         "SELECT DISTINCT moneybird_contact_id COLLATE \"C\" AS id FROM contacts"
 	         " WHERE administration_id = $1 ORDER BY 1",
 	         1, values, "loading the connector's contacts", &res, err);
@@ -443,7 +423,7 @@ int store_reconcile_last_run_age(PGconn *conn, int64_t connection_id, int64_t *a
 
 	*age_seconds = -1;
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
-	rc = run(conn,
+	rc = store_query(conn,
 	         "SELECT extract(epoch FROM now() - max(finished_at))::bigint FROM reconcile_runs"
 	         " WHERE connection_id = $1 AND status = 'done'",
 	         1, values, "reading the last reconciliation", &res, err);
@@ -465,7 +445,7 @@ int store_reconcile_run_begin(PGconn *conn, int64_t connection_id, const char *t
 
 	*run_id = 0;
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
-	rc = run(conn,
+	rc = store_query(conn,
 	         "INSERT INTO reconcile_runs (connection_id, trigger, repair, since)"
 	         " VALUES ($1, $2, $3, $4::date) RETURNING id",
 	         4, values, "recording the reconciliation run", &res, err);
@@ -489,7 +469,7 @@ int store_reconcile_run_end(PGconn *conn, int64_t run_id, const struct store_rc_
 	snprintf(calls, sizeof(calls), "%ld", totals->moneybird_calls);
 	snprintf(differences, sizeof(differences), "%ld", totals->differences);
 	snprintf(repairs, sizeof(repairs), "%ld", totals->repairs_queued);
-	return run(conn,
+	return store_query(conn,
 	           "UPDATE reconcile_runs SET status = $2, invoices_checked = $3,"
 	           " orders_checked = $4, moneybird_calls = $5, differences = $6,"
 	           " repairs_queued = $7, error = $8, finished_at = now() WHERE id = $1",
@@ -510,7 +490,7 @@ int store_reconcile_repair(PGconn *conn, int64_t order_pk, const char *kind, boo
 	rc = store_exec(conn, "BEGIN", err);
 	if (rc != CN_OK)
 		return rc;
-	rc = run(conn, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", 1, values,
+	rc = store_query(conn, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", 1, values,
 	         "locking the order to repair", &res, err);
 	if (rc != CN_OK)
 		goto out;
@@ -523,7 +503,7 @@ int store_reconcile_repair(PGconn *conn, int64_t order_pk, const char *kind, boo
 	if (strcmp(state, "in_progress") == 0 || strcmp(state, "skipped") == 0)
 		goto out; /* a worker holds it, or it is deliberately not synced */
 	rc =
-	    run(conn,
+	    store_query(conn,
 	        "UPDATE orders SET"
 	        " sent_at = CASE WHEN $2 = 'not_sent' THEN NULL ELSE sent_at END,"
 	        " moneybird_payment_id = CASE WHEN $2 IN ('not_sent', 'not_paid') THEN NULL"
@@ -533,7 +513,7 @@ int store_reconcile_repair(PGconn *conn, int64_t order_pk, const char *kind, boo
 	        2, values, "preparing the order's repair", NULL, err);
 	if (rc != CN_OK)
 		goto out;
-	rc = run(conn,
+	rc = store_query(conn,
 	         "INSERT INTO jobs (order_pk, kind, priority, state, next_attempt_at)"
 	         " VALUES ($1, 'sync_order', 0, 'pending', now())"
 	         " ON CONFLICT (order_pk) WHERE kind = 'sync_order' DO UPDATE"
@@ -546,7 +526,7 @@ int store_reconcile_repair(PGconn *conn, int64_t order_pk, const char *kind, boo
 		const char *audit_values[3] = {pk, kind, state};
 
 		rc =
-		    run(conn,
+		    store_query(conn,
 		        "INSERT INTO audit_log (actor, action, connection_id, order_pk, from_state,"
 		        " to_state, detail)"
 		        " SELECT 'reconcile', 'repair_queued', connection_id, $1, $3, 'queued',"
@@ -555,7 +535,7 @@ int store_reconcile_repair(PGconn *conn, int64_t order_pk, const char *kind, boo
 	}
 	if (rc != CN_OK)
 		goto out;
-	rc = run(conn, "NOTIFY bookto_moneybird_jobs", 0, NULL, "waking the workers", NULL, err);
+	rc = store_query(conn, "NOTIFY bookto_moneybird_jobs", 0, NULL, "waking the workers", NULL, err);
 	if (rc != CN_OK)
 		goto out;
 	rc = store_exec(conn, "COMMIT", err);
@@ -593,7 +573,7 @@ int store_reconcile_count_unsettled(PGconn *conn, const int64_t *order_pks, size
 	}
 	snprintf(list + used, cap - used, "}");
 	values[0] = list;
-	rc = run(conn,
+	rc = store_query(conn,
 	         "SELECT count(*) FROM orders WHERE id = ANY($1::bigint[])"
 	         " AND state IN ('queued', 'in_progress', 'retrying')",
 	         1, values, "checking the queued repairs", &res, err);
@@ -615,7 +595,7 @@ int store_reconcile_try_lock(PGconn *conn, int64_t connection_id, bool *locked,
 
 	*locked = false;
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
-	rc = run(conn, "SELECT pg_try_advisory_lock(7262818454000 + $1::bigint)", 1, values,
+	rc = store_query(conn, "SELECT pg_try_advisory_lock(7262818454000 + $1::bigint)", 1, values,
 	         "locking the reconciliation", &res, err);
 	if (rc != CN_OK)
 		return rc;
@@ -632,7 +612,7 @@ void store_reconcile_unlock(PGconn *conn, int64_t connection_id)
 
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
 	/* A failed unlock means the connection is gone, and the lock with it. */
-	if (run(conn, "SELECT pg_advisory_unlock(7262818454000 + $1::bigint)", 1, values,
+	if (store_query(conn, "SELECT pg_advisory_unlock(7262818454000 + $1::bigint)", 1, values,
 	        "unlocking the reconciliation", NULL, &ignored) != CN_OK)
 		return;
 }

@@ -8,26 +8,6 @@
 
 #include "store.h"
 
-static int run(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
-	       PGresult **out, struct cn_error *err)
-{
-	PGresult *res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
-	ExecStatusType status = PQresultStatus(res);
-
-	if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-		int rc = store_result_error(conn, res, what, err);
-		PQclear(res);
-		if (out != NULL)
-			*out = NULL;
-		return rc;
-	}
-	if (out != NULL)
-		*out = res;
-	else
-		PQclear(res);
-	return CN_OK;
-}
-
 static char *dup_value(PGresult *res, int column)
 {
 	return strdup(PQgetisnull(res, 0, column) ? "" : PQgetvalue(res, 0, column));
@@ -75,7 +55,7 @@ int store_sync_load(PGconn *conn, int64_t order_pk, struct store_sync_order *out
 
 	memset(out, 0, sizeof(*out));
 	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
-	rc = run(conn,
+	rc = store_query(conn,
 		 "SELECT order_id, order_number, is_test_order, payment_provider,"
 		 " coalesce(extract(epoch FROM paid_at)::bigint, 0), paid_at IS NOT NULL,"
 		 " currency, total_incl_cents, excl_vat_cents, vat_cents, vat_rate, vat_treatment,"
@@ -169,7 +149,7 @@ int store_contact_find(PGconn *conn, const char *administration_id, const char *
 	PGresult *res = NULL;
 	int rc;
 
-	rc = run(conn,
+	rc = store_query(conn,
 		 "SELECT moneybird_contact_id FROM contacts"
 		 " WHERE administration_id = $1 AND match_ref = $2",
 		 2, values, "looking up the contact map", &res, err);
@@ -193,7 +173,7 @@ int store_contact_lock(PGconn *conn, const char *administration_id, const char *
 	char sql[200];
 
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%s)", contact_lock_key);
-	return run(conn, sql, 2, values, "locking the buyer's contact", NULL, err);
+	return store_query(conn, sql, 2, values, "locking the buyer's contact", NULL, err);
 }
 
 void store_contact_unlock(PGconn *conn, const char *administration_id, const char *match_ref)
@@ -204,7 +184,7 @@ void store_contact_unlock(PGconn *conn, const char *administration_id, const cha
 
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%s)", contact_lock_key);
 	/* A failed unlock means the connection is gone, and the lock with it. */
-	if (run(conn, sql, 2, values, "unlocking the buyer's contact", NULL, &ignored) != CN_OK)
+	if (store_query(conn, sql, 2, values, "unlocking the buyer's contact", NULL, &ignored) != CN_OK)
 		return;
 }
 
@@ -217,7 +197,7 @@ int store_contact_record(PGconn *conn, int64_t order_pk, const char *administrat
 				 resolution};
 
 	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
-	return run(conn,
+	return store_query(conn,
 		   "WITH mapped AS (INSERT INTO contacts (administration_id, match_ref,"
 		   " customer_id, moneybird_contact_id, resolution)"
 		   " VALUES ($2, $3, $4, $5, $6) ON CONFLICT (administration_id, match_ref)"
@@ -249,7 +229,7 @@ static int order_step(PGconn *conn, int64_t order_pk, const char *set_clause,
 		 " INSERT INTO audit_log (actor, action, connection_id, order_pk, detail)"
 		 " SELECT 'worker', '%s', connection_id, $1, %s FROM changed",
 		 set_clause, action, detail_sql);
-	return run(conn, sql, 1 + n_extra, values, what, NULL, err);
+	return store_query(conn, sql, 1 + n_extra, values, what, NULL, err);
 }
 
 int store_order_set_contact(PGconn *conn, int64_t order_pk, const char *contact_id,
@@ -345,7 +325,7 @@ int store_call_record(PGconn *conn, int64_t order_pk, int64_t connection_id, int
 	snprintf(attempt, sizeof(attempt), "%d", job_attempt);
 	snprintf(status, sizeof(status), "%ld", http_status);
 	snprintf(duration, sizeof(duration), "%d", duration_ms);
-	return run(conn,
+	return store_query(conn,
 		   "WITH recorded AS (INSERT INTO attempts (order_pk, job_attempt, endpoint,"
 		   " outcome, http_status, duration_ms, error)"
 		   " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id)"
