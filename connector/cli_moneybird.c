@@ -1,22 +1,17 @@
 #include "cli_moneybird.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "budget.h"
+#include "cli_common.h"
 #include "mb_client.h"
 #include "mb_json.h"
 #include "store.h"
 #include "store_webhook.h"
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
-
 #define CLI_BUDGET_WAIT_MS 15000 /* an operator waits a little, never minutes */
-#define TABLE_MAX_COLUMNS 6
-#define CELL_MAX 72
 
 static const char *const webhook_events[] = {
     "sales_invoice_state_changed_to_paid",
@@ -29,152 +24,6 @@ static const char usage_text[] =
     "       bookto-moneybird moneybird [--connection NAME] webhook register URL\n"
     "       bookto-moneybird moneybird [--connection NAME] webhook list\n"
     "       bookto-moneybird moneybird [--connection NAME] webhook delete ID\n";
-
-static int usage(const char *fmt, ...) PRINTF_LIKE(1, 2);
-
-static int usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "bookto-moneybird: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%s", usage_text);
-	return EXIT_USAGE;
-}
-
-static int fail(const char *fmt, ...) PRINTF_LIKE(1, 2);
-
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "bookto-moneybird: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	return EXIT_RUNTIME;
-}
-
-/* ---- aligned tables ---- */
-
-struct table {
-	size_t columns;
-	const char *headers[TABLE_MAX_COLUMNS];
-	char (*cells)[CELL_MAX];
-	size_t rows;
-	size_t capacity;
-	bool failed;
-};
-
-/* Copies text into a cell: control characters (terminal escapes from remote
- * data) become spaces, long text is cut on a character boundary. */
-static void cell_set(char *cell, const char *text)
-{
-	size_t i;
-	size_t length = 0;
-
-	for (i = 0; text != NULL && text[i] != '\0' && length < CELL_MAX - 1; i++) {
-		unsigned char c = (unsigned char)text[i];
-
-		cell[length++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-	}
-	/* Cut inside a character: drop its continuation bytes and lead byte. */
-	if (text != NULL && ((unsigned char)text[i] & 0xC0) == 0x80) {
-		while (length > 0 && ((unsigned char)cell[length - 1] & 0xC0) == 0x80)
-			length--;
-		if (length > 0 && ((unsigned char)cell[length - 1] & 0xC0) == 0xC0)
-			length--;
-	}
-	cell[length] = '\0';
-}
-
-static void table_row(struct table *table, ...)
-{
-	va_list ap;
-	size_t column;
-
-	if (table->failed)
-		return;
-	if (table->rows == table->capacity) {
-		size_t capacity = table->capacity > 0 ? table->capacity * 2 : 32;
-		char(*grown)[CELL_MAX] =
-		    realloc(table->cells, capacity * table->columns * sizeof(*grown));
-
-		if (grown == NULL) {
-			table->failed = true;
-			return;
-		}
-		table->cells = grown;
-		table->capacity = capacity;
-	}
-	va_start(ap, table);
-	for (column = 0; column < table->columns; column++)
-		cell_set(table->cells[table->rows * table->columns + column],
-		         va_arg(ap, const char *));
-	va_end(ap);
-	table->rows++;
-}
-
-/* Terminal columns of UTF-8 text (one per character; good enough here). */
-static size_t display_width(const char *text)
-{
-	size_t width = 0;
-
-	for (; *text != '\0'; text++)
-		if (((unsigned char)*text & 0xC0) != 0x80)
-			width++;
-	return width;
-}
-
-static void print_cell(const char *text, size_t width, bool last)
-{
-	size_t pad = width - display_width(text);
-
-	fputs(text, stdout);
-	if (!last)
-		printf("%*s", (int)(pad + 2), "");
-}
-
-static void table_print(const struct table *table, const char *empty_note)
-{
-	size_t widths[TABLE_MAX_COLUMNS] = {0};
-	size_t row;
-	size_t column;
-
-	if (table->rows == 0) {
-		printf("  %s\n", empty_note);
-		return;
-	}
-	for (column = 0; column < table->columns; column++) {
-		widths[column] = display_width(table->headers[column]);
-		for (row = 0; row < table->rows; row++) {
-			size_t w = display_width(table->cells[row * table->columns + column]);
-
-			if (w > widths[column])
-				widths[column] = w;
-		}
-	}
-	printf("  ");
-	for (column = 0; column < table->columns; column++)
-		print_cell(table->headers[column], widths[column], column + 1 == table->columns);
-	printf("\n");
-	for (row = 0; row < table->rows; row++) {
-		printf("  ");
-		for (column = 0; column < table->columns; column++)
-			print_cell(table->cells[row * table->columns + column], widths[column],
-			           column + 1 == table->columns);
-		printf("\n");
-	}
-}
-
-static void table_free(struct table *table)
-{
-	free(table->cells);
-	table->cells = NULL;
-}
 
 /* ---- one connection's client, gated by the shared budget ---- */
 
@@ -202,11 +51,11 @@ static int session_open(struct session *session, const struct connection_config 
 	if (db != NULL) {
 		if (budget_gate_init(&session->gate, db, connection->moneybird_api_token, &limits,
 		                     BUDGET_LIVE, CLI_BUDGET_WAIT_MS, &err) != 0)
-			return fail("connection %s: %s", connection->name, err.message);
+			return cli_fail("connection %s: %s", connection->name, err.message);
 		budget_gate_hooks(&session->gate, &options.hooks);
 	}
 	if (mb_client_create(&options, &session->client, &err) != 0)
-		return fail("connection %s: %s", connection->name, err.message);
+		return cli_fail("connection %s: %s", connection->name, err.message);
 	return 0;
 }
 
@@ -221,7 +70,7 @@ static int call_failed(const struct session *session, enum mb_outcome outcome,
                        const struct cn_error *err)
 {
 	(void)outcome;
-	return fail("connection %s: %s", session->connection->name, err->message);
+	return cli_fail("connection %s: %s", session->connection->name, err->message);
 }
 
 /* Opens the database and checks that the budget's table is there. */
@@ -244,12 +93,9 @@ static int open_database(const struct config *config, PGconn **db, bool required
 	}
 	return 0;
 unavailable:
-	/* libpq's messages span lines; an operator reads one sentence. */
-	for (char *p = err.message; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\t')
-			*p = ' ';
+	cli_one_line(err.message);
 	if (required)
-		return fail("%s", err.message);
+		return cli_fail("%s", err.message);
 	fprintf(stderr,
 	        "bookto-moneybird: warning: %s; calling Moneybird without the shared rate budget\n",
 	        err.message);
@@ -273,14 +119,14 @@ static int check_connection(const struct connection_config *connection, PGconn *
 	size_t i;
 	size_t hidden = 0;
 	const struct mb_administration *mine = NULL;
-	struct table table = {0};
+	struct cli_table table = {0};
 	enum mb_outcome outcome;
 	int rc;
 
 	rc = session_open(&session, connection, db);
 	if (rc != 0)
 		return rc;
-	rc = EXIT_RUNTIME;
+	rc = CLI_EXIT_RUNTIME;
 
 	outcome = mb_administrations_list(session.client, &administrations, &count, &err);
 	if (outcome != MB_OK) {
@@ -311,18 +157,22 @@ static int check_connection(const struct connection_config *connection, PGconn *
 		goto out;
 	}
 	printf("\nSales tax rates (for the mapping's tax rates):\n");
-	table = (struct table){.columns = 4, .headers = {"ID", "NAME", "PERCENTAGE", "COUNTRY"}};
+	table = (struct cli_table){.columns = 4,
+	                           .headers = {"ID", "NAME", "PERCENTAGE", "COUNTRY"},
+	                           .cell_cut = CLI_TABLE_CELL_CUT};
 	for (i = 0; i < count; i++) {
 		if (strcmp(tax_rates[i].tax_rate_type, "sales_invoice") != 0 ||
 		    !tax_rates[i].active) {
 			hidden++;
 			continue;
 		}
-		table_row(&table, tax_rates[i].id, tax_rates[i].name, tax_rates[i].percentage,
-		          tax_rates[i].country[0] != '\0' ? tax_rates[i].country : "-");
+		cli_table_add(&table,
+		              (const char *const[]){
+		                  tax_rates[i].id, tax_rates[i].name, tax_rates[i].percentage,
+		                  tax_rates[i].country[0] != '\0' ? tax_rates[i].country : "-"});
 	}
-	table_print(&table, "(no active sales tax rates)");
-	table_free(&table);
+	cli_table_print(&table, "(no active sales tax rates)", stdout);
+	cli_table_free(&table);
 	if (hidden > 0)
 		printf("  (%zu purchase, journal or inactive tax rates not shown)\n", hidden);
 
@@ -332,18 +182,21 @@ static int check_connection(const struct connection_config *connection, PGconn *
 		goto out;
 	}
 	printf("\nRevenue ledger accounts (for the mapping's ledger accounts):\n");
-	table = (struct table){.columns = 3, .headers = {"ID", "NAME", "CODE"}};
+	table = (struct cli_table){
+	    .columns = 3, .headers = {"ID", "NAME", "CODE"}, .cell_cut = CLI_TABLE_CELL_CUT};
 	hidden = 0;
 	for (i = 0; i < ledger_count; i++) {
 		if (strcmp(ledgers[i].account_type, "revenue") != 0) {
 			hidden++;
 			continue;
 		}
-		table_row(&table, ledgers[i].id, ledgers[i].name,
-		          ledgers[i].account_id[0] != '\0' ? ledgers[i].account_id : "-");
+		cli_table_add(&table, (const char *const[]){ledgers[i].id, ledgers[i].name,
+		                                            ledgers[i].account_id[0] != '\0'
+		                                                ? ledgers[i].account_id
+		                                                : "-"});
 	}
-	table_print(&table, "(no revenue ledger accounts)");
-	table_free(&table);
+	cli_table_print(&table, "(no revenue ledger accounts)", stdout);
+	cli_table_free(&table);
 	if (hidden > 0)
 		printf("  (%zu other ledger accounts not shown)\n", hidden);
 
@@ -353,13 +206,15 @@ static int check_connection(const struct connection_config *connection, PGconn *
 		goto out;
 	}
 	printf("\nFinancial accounts (for payments booked to an account):\n");
-	table = (struct table){.columns = 5,
-	                       .headers = {"ID", "NAME", "TYPE", "IDENTIFIER", "CURRENCY"}};
+	table = (struct cli_table){.columns = 5,
+	                           .headers = {"ID", "NAME", "TYPE", "IDENTIFIER", "CURRENCY"},
+	                           .cell_cut = CLI_TABLE_CELL_CUT};
 	for (i = 0; i < count; i++)
-		table_row(&table, accounts[i].id, accounts[i].name, accounts[i].type,
-		          accounts[i].identifier, accounts[i].currency);
-	table_print(&table, "(no active financial accounts)");
-	table_free(&table);
+		cli_table_add(&table, (const char *const[]){
+		                          accounts[i].id, accounts[i].name, accounts[i].type,
+		                          accounts[i].identifier, accounts[i].currency});
+	cli_table_print(&table, "(no active financial accounts)", stdout);
+	cli_table_free(&table);
 
 	outcome = mb_workflows_list(session.client, &workflows, &count, &err);
 	if (outcome != MB_OK) {
@@ -367,15 +222,19 @@ static int check_connection(const struct connection_config *connection, PGconn *
 		goto out;
 	}
 	printf("\nWorkflows (an InvoiceWorkflow id can be the invoices' workflow):\n");
-	table = (struct table){.columns = 6,
-	                       .headers = {"ID", "NAME", "TYPE", "CURRENCY", "PRICES", "DEFAULT"}};
+	table =
+	    (struct cli_table){.columns = 6,
+	                       .headers = {"ID", "NAME", "TYPE", "CURRENCY", "PRICES", "DEFAULT"},
+	                       .cell_cut = CLI_TABLE_CELL_CUT};
 	for (i = 0; i < count; i++)
-		table_row(&table, workflows[i].id, workflows[i].name, workflows[i].type,
-		          workflows[i].currency,
-		          workflows[i].prices_are_incl_tax ? "incl. tax" : "excl. tax",
-		          workflows[i].is_default ? "yes" : "");
-	table_print(&table, "(no workflows)");
-	table_free(&table);
+		cli_table_add(&table,
+		              (const char *const[]){workflows[i].id, workflows[i].name,
+		                                    workflows[i].type, workflows[i].currency,
+		                                    workflows[i].prices_are_incl_tax ? "incl. tax"
+		                                                                     : "excl. tax",
+		                                    workflows[i].is_default ? "yes" : ""});
+	cli_table_print(&table, "(no workflows)", stdout);
+	cli_table_free(&table);
 
 	outcome = mb_document_styles_list(session.client, &styles, &count, &err);
 	if (outcome != MB_OK) {
@@ -383,14 +242,16 @@ static int check_connection(const struct connection_config *connection, PGconn *
 		goto out;
 	}
 	printf("\nDocument styles:\n");
-	table = (struct table){.columns = 3, .headers = {"ID", "NAME", "DEFAULT"}};
+	table = (struct cli_table){
+	    .columns = 3, .headers = {"ID", "NAME", "DEFAULT"}, .cell_cut = CLI_TABLE_CELL_CUT};
 	for (i = 0; i < count; i++)
-		table_row(&table, styles[i].id, styles[i].name, styles[i].is_default ? "yes" : "");
-	table_print(&table, "(no document styles)");
-	table_free(&table);
+		cli_table_add(&table, (const char *const[]){styles[i].id, styles[i].name,
+		                                            styles[i].is_default ? "yes" : ""});
+	cli_table_print(&table, "(no document styles)", stdout);
+	cli_table_free(&table);
 	rc = 0;
 out:
-	table_free(&table);
+	cli_table_free(&table);
 	free(administrations);
 	free(tax_rates);
 	free(ledgers);
@@ -454,13 +315,14 @@ static int webhook_register(const struct connection_config *connection, PGconn *
 	int rc;
 
 	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
-		return usage("the webhook URL must start with https:// (got %s)", url);
+		return cli_usage(usage_text, "the webhook URL must start with https:// (got %s)",
+		                 url);
 	if (store_webhook_get(db, connection_pk, previous, sizeof(previous), &err) != 0)
-		return fail("%s", err.message);
+		return cli_fail("%s", err.message);
 	rc = session_open(&session, connection, db);
 	if (rc != 0)
 		return rc;
-	rc = EXIT_RUNTIME;
+	rc = CLI_EXIT_RUNTIME;
 	outcome =
 	    mb_webhook_create(session.client, url, webhook_events,
 	                      sizeof(webhook_events) / sizeof(webhook_events[0]), &webhook, &err);
@@ -473,14 +335,15 @@ static int webhook_register(const struct connection_config *connection, PGconn *
 		goto out;
 	}
 	if (webhook.token[0] == '\0' || webhook.secret[0] == '\0') {
-		fail("connection %s: Moneybird created webhook %s without returning its token and "
-		     "secret",
-		     connection->name, webhook.id);
+		cli_fail(
+		    "connection %s: Moneybird created webhook %s without returning its token and "
+		    "secret",
+		    connection->name, webhook.id);
 		goto undo;
 	}
 	if (store_webhook_save(db, connection_pk, webhook.id, webhook.token, webhook.secret,
 	                       &err) != 0) {
-		fail("connection %s: %s", connection->name, err.message);
+		cli_fail("connection %s: %s", connection->name, err.message);
 		goto undo;
 	}
 	mask(webhook.token, masked_token, sizeof(masked_token));
@@ -519,15 +382,16 @@ static int webhook_list(const struct connection_config *connection, PGconn *db,
 	struct cn_error err = {""};
 	char stored[MB_ID_MAX + 8] = "";
 	char status[16];
-	struct table table = {.columns = 5,
-	                      .headers = {"ID", "URL", "EVENTS", "LAST STATUS", "CONNECTOR"}};
+	struct cli_table table = {.columns = 5,
+	                          .headers = {"ID", "URL", "EVENTS", "LAST STATUS", "CONNECTOR"},
+	                          .cell_cut = CLI_TABLE_CELL_CUT};
 	size_t count = 0;
 	size_t i;
 	enum mb_outcome outcome;
 	int rc;
 
 	if (store_webhook_get(db, connection_pk, stored, sizeof(stored), &err) != 0)
-		return fail("%s", err.message);
+		return cli_fail("%s", err.message);
 	rc = session_open(&session, connection, db);
 	if (rc != 0)
 		return rc;
@@ -543,11 +407,14 @@ static int webhook_list(const struct connection_config *connection, PGconn *db,
 			snprintf(status, sizeof(status), "%ld", webhooks[i].last_http_status);
 		else
 			snprintf(status, sizeof(status), "-");
-		table_row(&table, webhooks[i].id, webhooks[i].url, webhooks[i].enabled_events,
-		          webhooks[i].deactivated_at[0] != '\0' ? "deactivated" : status,
-		          strcmp(webhooks[i].id, stored) == 0 ? "stored (token, secret)" : "");
+		cli_table_add(
+		    &table,
+		    (const char *const[]){
+		        webhooks[i].id, webhooks[i].url, webhooks[i].enabled_events,
+		        webhooks[i].deactivated_at[0] != '\0' ? "deactivated" : status,
+		        strcmp(webhooks[i].id, stored) == 0 ? "stored (token, secret)" : ""});
 	}
-	table_print(&table, "(no webhooks)");
+	cli_table_print(&table, "(no webhooks)", stdout);
 	if (stored[0] != '\0') {
 		bool found = false;
 
@@ -560,7 +427,7 @@ static int webhook_list(const struct connection_config *connection, PGconn *db,
 	}
 	rc = 0;
 out:
-	table_free(&table);
+	cli_table_free(&table);
 	if (webhooks != NULL)
 		explicit_bzero(webhooks, count * sizeof(*webhooks));
 	free(webhooks);
@@ -578,13 +445,13 @@ static int webhook_delete(const struct connection_config *connection, PGconn *db
 	int rc;
 
 	if (!mb_id_valid(id))
-		return usage("the webhook id must be digits (got %s)", id);
+		return cli_usage(usage_text, "the webhook id must be digits (got %s)", id);
 	rc = session_open(&session, connection, db);
 	if (rc != 0)
 		return rc;
 	outcome = mb_webhook_delete(session.client, id, &err);
 	if (outcome == MB_NOT_FOUND) {
-		rc = fail(
+		rc = cli_fail(
 		    "connection %s: Moneybird has no webhook %s (see `moneybird webhook list`)",
 		    connection->name, id);
 	} else if (outcome != MB_OK) {
@@ -593,7 +460,7 @@ static int webhook_delete(const struct connection_config *connection, PGconn *db
 	/* Gone in Moneybird (now or before): forget its secret either way. */
 	if (outcome == MB_OK || outcome == MB_NOT_FOUND) {
 		if (store_webhook_clear(db, connection_pk, id, &cleared, &err) != 0) {
-			rc = fail("%s", err.message);
+			rc = cli_fail("%s", err.message);
 			goto out;
 		}
 	}
@@ -614,22 +481,23 @@ static int command_webhook(const struct config *config, const struct connection_
 	int rc;
 
 	if (argc < 1)
-		return usage("the webhook command takes register URL, list or delete ID");
+		return cli_usage(usage_text,
+		                 "the webhook command takes register URL, list or delete ID");
 	if (strcmp(argv[0], "register") == 0 && argc != 2)
-		return usage("webhook register takes one URL");
+		return cli_usage(usage_text, "webhook register takes one URL");
 	if (strcmp(argv[0], "delete") == 0 && argc != 2)
-		return usage("webhook delete takes one webhook id");
+		return cli_usage(usage_text, "webhook delete takes one webhook id");
 	if (strcmp(argv[0], "list") == 0 && argc != 1)
-		return usage("webhook list takes no arguments");
+		return cli_usage(usage_text, "webhook list takes no arguments");
 	if (strcmp(argv[0], "register") != 0 && strcmp(argv[0], "delete") != 0 &&
 	    strcmp(argv[0], "list") != 0)
-		return usage("unknown webhook command `%s`", argv[0]);
+		return cli_usage(usage_text, "unknown webhook command `%s`", argv[0]);
 	rc = open_database(config, &db, true);
 	if (rc != 0)
 		return rc;
 	if (store_connection_ensure(db, connection->name, connection->moneybird_administration_id,
 	                            &connection_pk, &err) != 0) {
-		rc = fail("%s", err.message);
+		rc = cli_fail("%s", err.message);
 		goto out;
 	}
 	if (strcmp(argv[0], "register") == 0)
@@ -654,38 +522,41 @@ int cli_moneybird(const struct config *config, int argc, char **argv)
 	while (index < argc && strncmp(argv[index], "--", 2) == 0) {
 		if (strcmp(argv[index], "--connection") == 0) {
 			if (index + 1 >= argc)
-				return usage("--connection needs a connection name");
+				return cli_usage(usage_text,
+				                 "--connection needs a connection name");
 			connection_name = argv[index + 1];
 			index += 2;
 		} else if (strncmp(argv[index], "--connection=", 13) == 0) {
 			connection_name = argv[index] + 13;
 			index++;
 		} else {
-			return usage("unknown option %s", argv[index]);
+			return cli_usage(usage_text, "unknown option %s", argv[index]);
 		}
 	}
 	if (index >= argc)
-		return usage("the moneybird command takes check or webhook");
+		return cli_usage(usage_text, "the moneybird command takes check or webhook");
 	if (connection_name != NULL) {
 		connection = config_find_connection(config, connection_name);
 		if (connection == NULL)
-			return usage("there is no connection named `%s` in %s", connection_name,
-			             config->path != NULL ? config->path : "the configuration");
+			return cli_usage(usage_text, "there is no connection named `%s` in %s",
+			                 connection_name,
+			                 config->path != NULL ? config->path : "the configuration");
 	}
 	if (strcmp(argv[index], "check") == 0) {
 		if (index + 1 != argc)
-			return usage("moneybird check takes no arguments");
+			return cli_usage(usage_text, "moneybird check takes no arguments");
 		return command_check(config, connection);
 	}
 	if (strcmp(argv[index], "webhook") == 0) {
 		if (connection == NULL) {
 			if (config->connection_count != 1)
-				return usage(
+				return cli_usage(
+				    usage_text,
 				    "%zu connections are configured; name one with --connection",
 				    config->connection_count);
 			connection = &config->connections[0];
 		}
 		return command_webhook(config, connection, argc - index - 1, argv + index + 1);
 	}
-	return usage("unknown moneybird command `%s`", argv[index]);
+	return cli_usage(usage_text, "unknown moneybird command `%s`", argv[index]);
 }

@@ -15,6 +15,7 @@
 
 #include "bookto.h"
 #include "budget.h"
+#include "cli_common.h"
 #include "intake.h"
 #include "mapping.h"
 #include "mb_client.h"
@@ -26,12 +27,7 @@
 #include "store_ops.h"
 #include "store_sync.h"
 
-#define EXIT_OK 0
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
-
 #define MAX_POSITIONAL 4096
-#define TABLE_MAX_COLUMNS 8
 
 static const char *const command_names[] = {"status", "show", "retry", "replay", "preview"};
 
@@ -49,42 +45,6 @@ static const char usage_text[] =
     "       bookto-moneybird retry [--connection NAME] ORDER... | --failed\n"
     "       bookto-moneybird replay [--connection NAME] FILE... | -\n"
     "       bookto-moneybird preview [--connection NAME] [--json] FILE | -\n";
-
-static int usage(const char *fmt, ...) PRINTF_LIKE(1, 2);
-
-static int usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "bookto-moneybird: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%s", usage_text);
-	return EXIT_USAGE;
-}
-
-static int fail(const char *fmt, ...) PRINTF_LIKE(1, 2);
-
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "bookto-moneybird: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	return EXIT_RUNTIME;
-}
-
-/* libpq's messages span lines; an operator reads one sentence. */
-static void one_line(char *text)
-{
-	for (char *p = text; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\t' || *p == '\r')
-			*p = ' ';
-}
 
 /* ---- arguments ---- */
 
@@ -119,32 +79,35 @@ static int parse_args(int argc, char **argv, const char *allowed, struct ops_arg
 			         (int)(equals != NULL ? (size_t)(equals - name) : strlen(name)),
 			         name);
 			if (strstr(allowed, option) == NULL || option[0] == '\0')
-				return usage("%s: unknown option %s", argv[0], arg);
+				return cli_usage(usage_text, "%s: unknown option %s", argv[0], arg);
 			if (strcmp(option, "connection") == 0) {
 				if (equals != NULL)
 					value = equals + 1;
 				else if (i + 1 < argc)
 					value = argv[++i];
 				if (value == NULL || value[0] == '\0')
-					return usage("%s: --connection needs a connection name",
-					             argv[0]);
+					return cli_usage(usage_text,
+					                 "%s: --connection needs a connection name",
+					                 argv[0]);
 				args->connection = value;
 			} else if (equals != NULL) {
-				return usage("%s: %s takes no value", argv[0], option);
+				return cli_usage(usage_text, "%s: %s takes no value", argv[0],
+				                 option);
 			} else if (strcmp(option, "json") == 0) {
 				args->json = true;
 			} else if (strcmp(option, "failed") == 0) {
 				args->failed = true;
 			} else {
-				return usage("%s: unknown option %s", argv[0], arg);
+				return cli_usage(usage_text, "%s: unknown option %s", argv[0], arg);
 			}
 			continue;
 		}
 		if (args->positional_count == MAX_POSITIONAL)
-			return usage("%s: more than %d arguments", argv[0], MAX_POSITIONAL);
+			return cli_usage(usage_text, "%s: more than %d arguments", argv[0],
+			                 MAX_POSITIONAL);
 		args->positional[args->positional_count++] = arg;
 	}
-	return EXIT_OK;
+	return CLI_EXIT_OK;
 }
 
 /* The connection named by --connection, or the only one. */
@@ -154,18 +117,20 @@ static int pick_connection(const struct config *config, const char *command, con
 	if (name == NULL) {
 		if (config->connection_count == 1) {
 			*index = 0;
-			return EXIT_OK;
+			return CLI_EXIT_OK;
 		}
-		return usage("%s: %zu connections are configured; name one with --connection NAME",
-		             command, config->connection_count);
+		return cli_usage(
+		    usage_text,
+		    "%s: %zu connections are configured; name one with --connection NAME", command,
+		    config->connection_count);
 	}
 	for (size_t i = 0; i < config->connection_count; i++)
 		if (strcmp(config->connections[i].name, name) == 0) {
 			*index = i;
-			return EXIT_OK;
+			return CLI_EXIT_OK;
 		}
-	return usage("%s: no connection named \"%s\" is configured in %s", command, name,
-	             config->path);
+	return cli_usage(usage_text, "%s: no connection named \"%s\" is configured in %s", command,
+	                 name, config->path);
 }
 
 static int connect_database(const struct config *config, PGconn **conn)
@@ -174,16 +139,16 @@ static int connect_database(const struct config *config, PGconn **conn)
 
 	*conn = NULL;
 	if (store_connect(config->database_conninfo, conn, &err) != CN_OK) {
-		one_line(err.message);
-		return fail("%s (check database.conninfo)", err.message);
+		cli_one_line(err.message);
+		return cli_fail("%s (check database.conninfo)", err.message);
 	}
 	if (migrations_check(*conn, &err) != CN_OK) {
-		one_line(err.message);
+		cli_one_line(err.message);
 		PQfinish(*conn);
 		*conn = NULL;
-		return fail("%s", err.message);
+		return cli_fail("%s", err.message);
 	}
-	return EXIT_OK;
+	return CLI_EXIT_OK;
 }
 
 static int64_t now_ms(void)
@@ -234,113 +199,6 @@ static void print_json(cJSON *root)
 		fputc('\n', stdout);
 	}
 	free(text);
-}
-
-/* ---- aligned tables (the last column is never padded) ---- */
-
-struct table {
-	size_t columns;
-	const char *headers[TABLE_MAX_COLUMNS];
-	bool right[TABLE_MAX_COLUMNS]; /* right-aligned (numbers) */
-	char **cells;
-	size_t rows;
-	size_t capacity;
-	bool failed;
-};
-
-/* A copy with control characters (terminal escapes from remote data or a
- * payload) turned into spaces. */
-static char *clean_copy(const char *text)
-{
-	char *copy = strdup(text != NULL ? text : "-");
-
-	for (char *p = copy; p != NULL && *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-	return copy;
-}
-
-static void table_add(struct table *table, const char *const *cells)
-{
-	if (table->failed)
-		return;
-	if (table->rows == table->capacity) {
-		size_t capacity = table->capacity > 0 ? table->capacity * 2 : 16;
-		char **grown = realloc(table->cells, capacity * table->columns * sizeof(char *));
-
-		if (grown == NULL) {
-			table->failed = true;
-			return;
-		}
-		table->cells = grown;
-		table->capacity = capacity;
-	}
-	for (size_t c = 0; c < table->columns; c++)
-		table->cells[table->rows * table->columns + c] = clean_copy(cells[c]);
-	table->rows++;
-}
-
-static size_t display_width(const char *text)
-{
-	size_t width = 0;
-
-	for (; text != NULL && *text != '\0'; text++)
-		if (((unsigned char)*text & 0xC0) != 0x80)
-			width++;
-	return width;
-}
-
-static void print_cell(const char *text, size_t width, bool right, bool last)
-{
-	size_t pad = width - display_width(text);
-
-	if (right)
-		printf("%*s%s", (int)pad, "", text);
-	else
-		fputs(text, stdout);
-	if (!last)
-		printf("%*s", (int)((right ? 0 : pad) + 2), "");
-}
-
-static void table_print(const struct table *table, const char *empty_note)
-{
-	size_t widths[TABLE_MAX_COLUMNS] = {0};
-
-	if (table->rows == 0) {
-		printf("  %s\n", empty_note);
-		return;
-	}
-	for (size_t c = 0; c < table->columns; c++) {
-		widths[c] = display_width(table->headers[c]);
-		for (size_t r = 0; r < table->rows; r++) {
-			size_t w = display_width(table->cells[r * table->columns + c]);
-
-			if (w > widths[c])
-				widths[c] = w;
-		}
-	}
-	printf("  ");
-	for (size_t c = 0; c < table->columns; c++)
-		print_cell(table->headers[c], widths[c], table->right[c], c + 1 == table->columns);
-	printf("\n");
-	for (size_t r = 0; r < table->rows; r++) {
-		printf("  ");
-		for (size_t c = 0; c < table->columns; c++)
-			print_cell(table->cells[r * table->columns + c] != NULL
-			               ? table->cells[r * table->columns + c]
-			               : "-",
-			           widths[c], table->right[c], c + 1 == table->columns);
-		printf("\n");
-	}
-}
-
-static void table_free(struct table *table)
-{
-	for (size_t i = 0; table->cells != NULL && i < table->rows * table->columns; i++)
-		free(table->cells[i]);
-	free(table->cells);
-	table->cells = NULL;
-	table->rows = 0;
 }
 
 /* "label   value" lines of a block, values starting in one column. */
@@ -470,17 +328,17 @@ static cJSON *status_json(const struct status_row *rows, size_t count, size_t sp
 static void status_print(const struct status_row *rows, size_t count, size_t spooled,
                          const char *spool_dir)
 {
-	struct table table;
+	struct cli_table table;
 	char numbers[STORE_OPS_STATE_COUNT + 1][24];
-	const char *cells[TABLE_MAX_COLUMNS];
 	static const char *const headers[] = {"CONNECTION", "QUEUED",          "IN_PROGRESS",
 	                                      "RETRYING",   "NEEDS_ATTENTION", "SKIPPED",
 	                                      "SYNCED",     "RECONCILED"};
+	const char *cells[sizeof(headers) / sizeof(headers[0])];
 
 	/* Two tables side by side would not fit 100 columns: states first. */
 	memset(&table, 0, sizeof(table));
-	table.columns = TABLE_MAX_COLUMNS;
-	for (size_t c = 0; c < TABLE_MAX_COLUMNS; c++) {
+	table.columns = sizeof(headers) / sizeof(headers[0]);
+	for (size_t c = 0; c < table.columns; c++) {
 		table.headers[c] = headers[c];
 		table.right[c] = c > 0;
 	}
@@ -491,10 +349,10 @@ static void status_print(const struct status_row *rows, size_t count, size_t spo
 			snprintf(numbers[s], sizeof(numbers[s]), "%" PRId64, rows[i].db.orders[s]);
 			cells[s + 1] = numbers[s];
 		}
-		table_add(&table, cells);
+		cli_table_add(&table, cells);
 	}
-	table_print(&table, "(no connections)");
-	table_free(&table);
+	cli_table_print(&table, "(no connections)", stdout);
+	cli_table_free(&table);
 
 	for (size_t i = 0; i < count; i++) {
 		const struct status_row *row = &rows[i];
@@ -553,16 +411,17 @@ int cli_ops_status(const struct config *config, int argc, char **argv)
 	size_t spooled;
 	int rc = parse_args(argc, argv, "json", &args);
 
-	if (rc != EXIT_OK)
+	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (args.positional_count > 0)
-		return usage("status takes no arguments (got \"%s\")", args.positional[0]);
+		return cli_usage(usage_text, "status takes no arguments (got \"%s\")",
+		                 args.positional[0]);
 	rc = connect_database(config, &conn);
-	if (rc != EXIT_OK)
+	if (rc != CLI_EXIT_OK)
 		return rc;
 	rows = calloc(config->connection_count, sizeof(*rows));
 	if (rows == NULL) {
-		rc = fail("out of memory");
+		rc = cli_fail("out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < config->connection_count; i++) {
@@ -574,15 +433,15 @@ int cli_ops_status(const struct config *config, int argc, char **argv)
 
 		rows[i].connection = cc;
 		if (store_ops_connection_status(conn, cc->name, &rows[i].db, &err) != CN_OK) {
-			one_line(err.message);
-			rc = fail("connection %s: %s", cc->name, err.message);
+			cli_one_line(err.message);
+			rc = cli_fail("connection %s: %s", cc->name, err.message);
 			goto out;
 		}
 		if (budget_token_key(cc->moneybird_api_token, key, &err) == CN_OK &&
 		    budget_read(conn, key, &limits, &rows[i].budget, &err) == CN_OK) {
 			rows[i].budget_known = true;
 		} else {
-			one_line(err.message);
+			cli_one_line(err.message);
 			snprintf(rows[i].budget_error, sizeof(rows[i].budget_error), "%s",
 			         err.message);
 		}
@@ -597,7 +456,7 @@ int cli_ops_status(const struct config *config, int argc, char **argv)
 	} else {
 		status_print(rows, config->connection_count, spooled, config->spool_dir);
 	}
-	rc = EXIT_OK;
+	rc = CLI_EXIT_OK;
 out:
 	free(rows);
 	PQfinish(conn);
@@ -714,11 +573,12 @@ static void show_print_order(const struct store_ops_table *orders, size_t r)
 static void show_print_table(const char *title, const struct store_ops_table *data,
                              const char *const *headers, const bool *right, const char *empty)
 {
-	struct table table;
-	const char *cells[TABLE_MAX_COLUMNS];
+	struct cli_table table;
+	const char *cells[CLI_TABLE_MAX_COLUMNS];
 
 	memset(&table, 0, sizeof(table));
-	table.columns = data->columns < TABLE_MAX_COLUMNS ? data->columns : TABLE_MAX_COLUMNS;
+	table.columns =
+	    data->columns < CLI_TABLE_MAX_COLUMNS ? data->columns : CLI_TABLE_MAX_COLUMNS;
 	for (size_t c = 0; c < table.columns; c++) {
 		table.headers[c] = headers[c];
 		table.right[c] = right[c];
@@ -727,10 +587,10 @@ static void show_print_table(const char *title, const struct store_ops_table *da
 	for (size_t r = 0; r < data->rows; r++) {
 		for (size_t c = 0; c < table.columns; c++)
 			cells[c] = store_ops_cell(data, r, c);
-		table_add(&table, cells);
+		cli_table_add(&table, cells);
 	}
-	table_print(&table, empty);
-	table_free(&table);
+	cli_table_print(&table, empty, stdout);
+	cli_table_free(&table);
 }
 
 static int show_one(PGconn *conn, const struct store_ops_table *orders, size_t r, bool json,
@@ -748,13 +608,13 @@ static int show_one(PGconn *conn, const struct store_ops_table *orders, size_t r
 	struct store_ops_table deliveries = {0}, attempts = {0}, audit = {0};
 	struct cn_error err = {""};
 	int64_t pk = text_int64(store_ops_cell(orders, r, OPS_ORDER_PK));
-	int rc = EXIT_OK;
+	int rc = CLI_EXIT_OK;
 
 	if (store_ops_order_deliveries(conn, pk, &deliveries, &err) != CN_OK ||
 	    store_ops_order_attempts(conn, pk, &attempts, &err) != CN_OK ||
 	    store_ops_order_audit(conn, pk, &audit, &err) != CN_OK) {
-		one_line(err.message);
-		rc = fail("%s", err.message);
+		cli_one_line(err.message);
+		rc = cli_fail("%s", err.message);
 		goto out;
 	}
 	if (json) {
@@ -791,28 +651,28 @@ int cli_ops_show(const struct config *config, int argc, char **argv)
 	size_t index;
 	int rc = parse_args(argc, argv, "json connection", &args);
 
-	if (rc != EXIT_OK)
+	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (args.positional_count != 1)
-		return usage("show takes one ORDER (an order_id or order_number)");
+		return cli_usage(usage_text, "show takes one ORDER (an order_id or order_number)");
 	if (args.connection != NULL) {
 		rc = pick_connection(config, "show", args.connection, &index);
-		if (rc != EXIT_OK)
+		if (rc != CLI_EXIT_OK)
 			return rc;
 	}
 	rc = connect_database(config, &conn);
-	if (rc != EXIT_OK)
+	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (store_ops_find_orders(conn, args.connection, args.positional[0], &orders, &err) !=
 	    CN_OK) {
-		one_line(err.message);
-		rc = fail("%s", err.message);
+		cli_one_line(err.message);
+		rc = cli_fail("%s", err.message);
 		goto out;
 	}
 	if (orders.rows == 0) {
-		rc = fail("no order has order_id or order_number \"%s\"%s%s", args.positional[0],
-		          args.connection != NULL ? " in connection " : "",
-		          args.connection != NULL ? args.connection : "");
+		rc = cli_fail("no order has order_id or order_number \"%s\"%s%s",
+		              args.positional[0], args.connection != NULL ? " in connection " : "",
+		              args.connection != NULL ? args.connection : "");
 		goto out;
 	}
 	if (args.json) {
@@ -822,12 +682,12 @@ int cli_ops_show(const struct config *config, int argc, char **argv)
 		printf("%zu orders match \"%s\"; each is shown below.\n\n", orders.rows,
 		       args.positional[0]);
 	}
-	for (size_t r = 0; r < orders.rows && rc == EXIT_OK; r++) {
+	for (size_t r = 0; r < orders.rows && rc == CLI_EXIT_OK; r++) {
 		if (!args.json && r > 0)
 			printf("\n%s\n\n", "----------------------------------------");
 		rc = show_one(conn, &orders, r, args.json, list);
 	}
-	if (rc == EXIT_OK && root != NULL)
+	if (rc == CLI_EXIT_OK && root != NULL)
 		print_json(root);
 out:
 	cJSON_Delete(root);
@@ -858,9 +718,9 @@ static int retry_one(PGconn *conn, int64_t pk, const char *connection, const cha
 	char state[24];
 
 	if (store_ops_retry_order(conn, pk, os_user(), &result, state, &err) != CN_OK) {
-		one_line(err.message);
+		cli_one_line(err.message);
 		(*problems)++;
-		return fail("order %s (connection %s): %s", order_id, connection, err.message);
+		return cli_fail("order %s (connection %s): %s", order_id, connection, err.message);
 	}
 	if (result == STORE_OPS_RETRY_QUEUED) {
 		printf("queued   %s (connection %s)\n", order_id, connection);
@@ -872,7 +732,7 @@ static int retry_one(PGconn *conn, int64_t pk, const char *connection, const cha
 		if (named)
 			(*problems)++;
 	}
-	return EXIT_OK;
+	return CLI_EXIT_OK;
 }
 
 int cli_ops_retry(const struct config *config, int argc, char **argv)
@@ -884,22 +744,22 @@ int cli_ops_retry(const struct config *config, int argc, char **argv)
 	size_t queued = 0, problems = 0, index;
 	int rc = parse_args(argc, argv, "connection failed", &args);
 
-	if (rc != EXIT_OK)
+	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (args.failed == (args.positional_count > 0))
-		return usage("retry takes either ORDER... or --failed");
+		return cli_usage(usage_text, "retry takes either ORDER... or --failed");
 	if (args.connection != NULL) {
 		rc = pick_connection(config, "retry", args.connection, &index);
-		if (rc != EXIT_OK)
+		if (rc != CLI_EXIT_OK)
 			return rc;
 	}
 	rc = connect_database(config, &conn);
-	if (rc != EXIT_OK)
+	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (args.failed) {
 		if (store_ops_parked_orders(conn, args.connection, &orders, &err) != CN_OK) {
-			one_line(err.message);
-			rc = fail("%s", err.message);
+			cli_one_line(err.message);
+			rc = cli_fail("%s", err.message);
 			goto out;
 		}
 		if (orders.rows == 0)
@@ -915,24 +775,25 @@ int cli_ops_retry(const struct config *config, int argc, char **argv)
 	for (size_t i = 0; i < args.positional_count; i++) {
 		if (store_ops_find_orders(conn, args.connection, args.positional[i], &orders,
 		                          &err) != CN_OK) {
-			one_line(err.message);
-			rc = fail("%s", err.message);
+			cli_one_line(err.message);
+			rc = cli_fail("%s", err.message);
 			goto out;
 		}
 		if (orders.rows == 0) {
-			rc = fail("no order has order_id or order_number \"%s\"%s%s; nothing was "
-			          "retried",
-			          args.positional[i],
-			          args.connection != NULL ? " in connection " : "",
-			          args.connection != NULL ? args.connection : "");
+			rc = cli_fail(
+			    "no order has order_id or order_number \"%s\"%s%s; nothing was "
+			    "retried",
+			    args.positional[i], args.connection != NULL ? " in connection " : "",
+			    args.connection != NULL ? args.connection : "");
 			goto out;
 		}
 		if (orders.rows > 1) {
-			rc = usage("\"%s\" matches %zu orders (in connections %s and %s); name "
-			           "the connection with --connection NAME; nothing was retried",
-			           args.positional[i], orders.rows,
-			           store_ops_cell(&orders, 0, OPS_ORDER_CONNECTION),
-			           store_ops_cell(&orders, 1, OPS_ORDER_CONNECTION));
+			rc = cli_usage(usage_text,
+			               "\"%s\" matches %zu orders (in connections %s and %s); name "
+			               "the connection with --connection NAME; nothing was retried",
+			               args.positional[i], orders.rows,
+			               store_ops_cell(&orders, 0, OPS_ORDER_CONNECTION),
+			               store_ops_cell(&orders, 1, OPS_ORDER_CONNECTION));
 			goto out;
 		}
 		store_ops_table_free(&orders);
@@ -941,9 +802,9 @@ int cli_ops_retry(const struct config *config, int argc, char **argv)
 		if (store_ops_find_orders(conn, args.connection, args.positional[i], &orders,
 		                          &err) != CN_OK ||
 		    orders.rows != 1) {
-			one_line(err.message);
-			rc = fail("order %s: %s", args.positional[i],
-			          err.message[0] != '\0' ? err.message : "it vanished");
+			cli_one_line(err.message);
+			rc = cli_fail("order %s: %s", args.positional[i],
+			              err.message[0] != '\0' ? err.message : "it vanished");
 			goto out;
 		}
 		retry_one(conn, text_int64(store_ops_cell(&orders, 0, OPS_ORDER_PK)),
@@ -953,7 +814,7 @@ int cli_ops_retry(const struct config *config, int argc, char **argv)
 	}
 	printf("%zu order%s queued again%s.\n", queued, queued == 1 ? "" : "s",
 	       queued > 0 ? "; the workers were notified" : "");
-	rc = problems > 0 ? EXIT_RUNTIME : EXIT_OK;
+	rc = problems > 0 ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
 out:
 	store_ops_table_free(&orders);
 	PQfinish(conn);
@@ -1049,7 +910,7 @@ static int replay_one(struct replay_run *run, const char *where, const unsigned 
 	delivery.body = body;
 	delivery.body_len = body_len;
 	if (intake_store(&run->intake, &delivery, &outcome, &err) != CN_OK) {
-		one_line(err.message);
+		cli_one_line(err.message);
 		replay_note(run, where, err.message);
 		run->counts.seen--;
 		return CN_RETRYABLE;
@@ -1199,41 +1060,42 @@ int cli_ops_replay(const struct config *config, int argc, char **argv)
 	int stored;
 	int rc = parse_args(argc, argv, "connection", &args);
 
-	if (rc != EXIT_OK)
+	if (rc != CLI_EXIT_OK)
 		return rc;
 	memset(&run, 0, sizeof(run));
 	if (args.positional_count == 0)
-		return usage("replay needs FILE... or - (JSON lines on stdin)");
+		return cli_usage(usage_text, "replay needs FILE... or - (JSON lines on stdin)");
 	from_stdin = args.positional_count == 1 && strcmp(args.positional[0], "-") == 0;
 	for (size_t i = 0; !from_stdin && i < args.positional_count; i++)
 		if (strcmp(args.positional[i], "-") == 0)
-			return usage("replay reads either files or - (stdin), not both");
+			return cli_usage(usage_text,
+			                 "replay reads either files or - (stdin), not both");
 	rc = pick_connection(config, "replay", args.connection, &run.connection_index);
-	if (rc != EXIT_OK)
+	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (mapping_load(config->connections[run.connection_index].mapping_path, &mapping, stderr,
 	                 &err) != CN_OK)
-		return usage("the mapping of connection %s is not valid: %s",
-		             config->connections[run.connection_index].name, err.message);
+		return cli_usage(usage_text, "the mapping of connection %s is not valid: %s",
+		                 config->connections[run.connection_index].name, err.message);
 	/* intake_store indexes these by connection; only ours is filled. */
 	run.intake.config = config;
 	run.intake.connection_ids = calloc(config->connection_count, sizeof(int64_t));
 	run.intake.mappings = calloc(config->connection_count, sizeof(struct mapping *));
 	if (run.intake.connection_ids == NULL || run.intake.mappings == NULL) {
-		rc = fail("out of memory");
+		rc = cli_fail("out of memory");
 		goto out;
 	}
 	run.intake.mappings[run.connection_index] = mapping;
 	rc = connect_database(config, &run.conn);
-	if (rc != EXIT_OK)
+	if (rc != CLI_EXIT_OK)
 		goto out;
 	if (store_connection_ensure(
 	        run.conn, config->connections[run.connection_index].name,
 	        config->connections[run.connection_index].moneybird_administration_id,
 	        &connection_id, &err) != CN_OK ||
 	    store_pool_create(config->database_conninfo, 1, &run.intake.pool, &err) != CN_OK) {
-		one_line(err.message);
-		rc = fail("%s", err.message);
+		cli_one_line(err.message);
+		rc = cli_fail("%s", err.message);
 		goto out;
 	}
 	run.intake.connection_ids[run.connection_index] = connection_id;
@@ -1251,15 +1113,16 @@ int cli_ops_replay(const struct config *config, int argc, char **argv)
 	       run.counts.duplicate, run.counts.parked, run.counts.ignored,
 	       run.counts.invalid + unreadable);
 	if (stored != CN_OK) {
-		rc = fail("the database stopped taking payloads; the rest was not imported. Run "
-		          "the same replay again once it is back: what was stored is skipped as "
-		          "duplicate");
+		rc =
+		    cli_fail("the database stopped taking payloads; the rest was not imported. Run "
+		             "the same replay again once it is back: what was stored is skipped as "
+		             "duplicate");
 		goto out;
 	}
 	if (run.counts.parked > 0)
 		printf("Parked orders need attention: `bookto-moneybird status` and `show ORDER` "
 		       "say why; `retry ORDER` after fixing it.\n");
-	rc = run.counts.invalid + unreadable > 0 ? EXIT_RUNTIME : EXIT_OK;
+	rc = run.counts.invalid + unreadable > 0 ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
 out:
 	store_pool_free(run.intake.pool);
 	PQfinish(run.conn);
@@ -1382,7 +1245,7 @@ static void preview_connect(const struct config *config, struct preview *p)
 	                     PREVIEW_BUDGET_WAIT_MS, &err) == CN_OK) {
 		budget_gate_hooks(&p->gate, &options.hooks);
 	} else {
-		one_line(err.message);
+		cli_one_line(err.message);
 		fprintf(stderr,
 		        "bookto-moneybird: warning: %s; calling Moneybird without the shared rate "
 		        "budget\n",
@@ -1404,7 +1267,7 @@ static void preview_fetch_rates(struct preview *p)
 	if (p->client == NULL)
 		return;
 	if (mb_tax_rates_list(p->client, &p->rates, &p->rate_count, &err) != MB_OK) {
-		one_line(err.message);
+		cli_one_line(err.message);
 		snprintf(p->rates_error, sizeof(p->rates_error), "%s", err.message);
 		return;
 	}
@@ -1414,7 +1277,7 @@ static void preview_fetch_rates(struct preview *p)
 /* A failed lookup leaves the resolution unknown, with Moneybird's answer. */
 static void preview_lookup_failed(struct preview *p, const char *what, struct cn_error *err)
 {
-	one_line(err->message);
+	cli_one_line(err->message);
 	snprintf(p->resolution_error, sizeof(p->resolution_error), "%s: %s", what, err->message);
 	p->resolution = PREVIEW_CONTACT_UNKNOWN;
 }
@@ -1583,14 +1446,14 @@ static int preview_plan(const struct config *config, struct preview *p)
 	}
 	p->test_skip = plan_test_order_policy(order, p->mapping) == PLAN_SKIP;
 	if (plan_zone_load(p->connection->time_zone, &p->zone, &err) != CN_OK) {
-		one_line(err.message);
-		return fail("connection %s: %s", p->connection->name, err.message);
+		cli_one_line(err.message);
+		return cli_fail("connection %s: %s", p->connection->name, err.message);
 	}
 	rc = plan_contact(order, p->mapping, &p->contact, &reason, &err);
 	if (rc == CN_INVALID)
 		preview_reason(p, reason);
 	else if (rc != CN_OK)
-		return fail("%s", err.message);
+		return cli_fail("%s", err.message);
 	reason = NULL;
 
 	preview_connect(config, p);
@@ -1603,7 +1466,7 @@ static int preview_plan(const struct config *config, struct preview *p)
 		if (rc == CN_INVALID)
 			preview_reason(p, reason);
 		else if (rc != CN_OK)
-			return fail("%s", err.message);
+			return cli_fail("%s", err.message);
 		reason = NULL;
 	} else {
 		int64_t percentage = 0;
@@ -1622,16 +1485,16 @@ static int preview_plan(const struct config *config, struct preview *p)
 		if (rc == CN_INVALID)
 			preview_reason(p, reason);
 		else if (rc != CN_OK)
-			return fail("%s", err.message);
+			return cli_fail("%s", err.message);
 		reason = NULL;
 	}
 	rc = plan_payment(order, p->mapping, p->zone, &p->payment, &reason, &err);
 	if (rc == CN_INVALID)
 		preview_reason(p, reason);
 	else if (rc != CN_OK)
-		return fail("%s", err.message);
+		return cli_fail("%s", err.message);
 	preview_build_requests(p);
-	return EXIT_OK;
+	return CLI_EXIT_OK;
 }
 
 static const char *preview_verdict(const struct preview *p)
@@ -1956,45 +1819,47 @@ int cli_ops_preview(const struct config *config, int argc, char **argv)
 	FILE *file = NULL;
 	int rc = parse_args(argc, argv, "connection json", &args);
 
-	if (rc != EXIT_OK)
+	if (rc != CLI_EXIT_OK)
 		return rc;
 	memset(&p, 0, sizeof(p));
 	if (args.positional_count != 1)
-		return usage("preview takes one FILE, or - for stdin");
+		return cli_usage(usage_text, "preview takes one FILE, or - for stdin");
 	rc = pick_connection(config, "preview", args.connection, &index);
-	if (rc != EXIT_OK)
+	if (rc != CLI_EXIT_OK)
 		return rc;
 	p.connection = &config->connections[index];
 	if (mapping_load(p.connection->mapping_path, &mapping, stderr, &err) != CN_OK)
-		return usage("the mapping of connection %s is not valid: %s", p.connection->name,
-		             err.message);
+		return cli_usage(usage_text, "the mapping of connection %s is not valid: %s",
+		                 p.connection->name, err.message);
 	p.mapping = mapping;
 	file = strcmp(args.positional[0], "-") == 0 ? stdin : fopen(args.positional[0], "rb");
 	if (file == NULL) {
-		rc = fail("%s: %s", args.positional[0], strerror(errno));
+		rc = cli_fail("%s: %s", args.positional[0], strerror(errno));
 		goto out;
 	}
 	if (read_file_capped(file, (size_t)config->http_max_body_bytes, &body, &body_len) !=
 	    CN_OK) {
-		rc = fail("%s cannot be read", args.positional[0]);
+		rc = cli_fail("%s cannot be read", args.positional[0]);
 		goto out;
 	}
 	if ((long)body_len > config->http_max_body_bytes) {
-		rc = fail("%s is larger than http.max_body_bytes (%ld): the webhook would answer "
-		          "413",
-		          args.positional[0], config->http_max_body_bytes);
+		rc = cli_fail(
+		    "%s is larger than http.max_body_bytes (%ld): the webhook would answer "
+		    "413",
+		    args.positional[0], config->http_max_body_bytes);
 		goto out;
 	}
 	if (bookto_parse_order((const char *)body, body_len, &p.order, &err) != CN_OK) {
-		rc = fail("%s is not a JSON object (%s): the webhook would answer 400 and keep it "
-		          "as invalid_json",
-		          args.positional[0], err.message);
+		rc = cli_fail(
+		    "%s is not a JSON object (%s): the webhook would answer 400 and keep it "
+		    "as invalid_json",
+		    args.positional[0], err.message);
 		goto out;
 	}
 	p.paid_order = strcmp(p.order->event, "order.paid") == 0;
 	if (p.paid_order) {
 		rc = preview_plan(config, &p);
-		if (rc != EXIT_OK)
+		if (rc != CLI_EXIT_OK)
 			goto out;
 	}
 	if (args.json) {
@@ -2005,7 +1870,7 @@ int cli_ops_preview(const struct config *config, int argc, char **argv)
 	} else {
 		preview_print(&p);
 	}
-	rc = EXIT_OK;
+	rc = CLI_EXIT_OK;
 out:
 	if (file != NULL && file != stdin)
 		fclose(file);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "budget.h"
+#include "cli_common.h"
 #include "log.h"
 #include "metrics.h"
 #include "mb_client.h"
@@ -17,9 +18,7 @@
 #include "store.h"
 #include "store_reconcile.h"
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
-#define EXIT_DIFFERENCES 3
+#define EXIT_DIFFERENCES 3 /* beside cli_common.h's CLI_EXIT_* */
 #define CLI_BUDGET_WAIT_MS 60000
 #define REPAIR_POLL_MS 500
 #define PERIODIC_CHECK_SECONDS 5 /* how often the periodic thread looks at the clock */
@@ -718,15 +717,9 @@ static int wait_for_repairs(PGconn *conn, const struct reconcile_report *report,
 	return rc;
 }
 
-static int reconcile_usage(const char *message)
-{
-	fprintf(stderr,
-	        "bookto-moneybird: %s\n"
-	        "usage: bookto-moneybird reconcile [--connection NAME] [--since YYYY-MM-DD] "
-	        "[--repair] [--json]\n",
-	        message);
-	return EXIT_USAGE;
-}
+static const char reconcile_usage_text[] =
+    "usage: bookto-moneybird reconcile [--connection NAME] [--since YYYY-MM-DD] [--repair] "
+    "[--json]\n";
 
 int cli_reconcile(const struct config *config, int argc, char **argv)
 {
@@ -745,32 +738,28 @@ int cli_reconcile(const struct config *config, int argc, char **argv)
 		} else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
 			since = argv[++i];
 			if (!reconcile_date_valid(since))
-				return reconcile_usage("--since takes a date as YYYY-MM-DD");
+				return cli_usage(reconcile_usage_text,
+				                 "--since takes a date as YYYY-MM-DD");
 		} else if (strcmp(argv[i], "--repair") == 0) {
 			repair = true;
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = true;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			printf("usage: bookto-moneybird reconcile [--connection NAME] [--since "
-			       "YYYY-MM-DD] [--repair] [--json]\n");
+			fputs(reconcile_usage_text, stdout);
 			return 0;
 		} else {
-			char message[200];
-
-			snprintf(message, sizeof(message), "reconcile: unknown argument %s",
-			         argv[i]);
-			return reconcile_usage(message);
+			return cli_usage(reconcile_usage_text, "reconcile: unknown argument %s",
+			                 argv[i]);
 		}
 	}
 	if (only != NULL && config_find_connection(config, only) == NULL) {
 		fprintf(stderr, "bookto-moneybird: no connection named %s is configured\n", only);
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	if (store_connect(config->database_conninfo, &conn, &err) != CN_OK ||
 	    store_connect(config->database_conninfo, &budget_conn, &err) != CN_OK ||
 	    migrations_check(conn, &err) != CN_OK) {
-		fprintf(stderr, "bookto-moneybird: %s\n", err.message);
-		exit_code = EXIT_RUNTIME;
+		exit_code = cli_fail("%s", err.message);
 		goto out;
 	}
 	if (json)
@@ -826,9 +815,8 @@ int cli_reconcile(const struct config *config, int argc, char **argv)
 				json_text(stdout, err.message);
 				printf("\"}");
 			}
-			fprintf(stderr, "bookto-moneybird: reconciling connection %s failed: %s\n",
-			        cc->name, err.message);
-			exit_code = EXIT_RUNTIME;
+			exit_code =
+			    cli_fail("reconciling connection %s failed: %s", cc->name, err.message);
 		} else {
 			const struct reconcile_report *final =
 			    repair && report.repairs_queued > 0 ? &after : &report;
