@@ -16,7 +16,8 @@ struct commit_request {
 	enum store_delivery_result result;
 	int rc;
 	struct cn_error err;
-	bool done;
+	bool done;              /* guarded by the committer's mutex */
+	pthread_cond_t stored;  /* signalled once done */
 	struct commit_request *next;
 };
 
@@ -25,7 +26,6 @@ struct committer {
 	pthread_t thread;
 	pthread_mutex_t mutex;
 	pthread_cond_t work;     /* a request was queued, or stop */
-	pthread_cond_t finished; /* some requests are done */
 	struct commit_request *head, *tail; /* guarded by mutex */
 	bool stopping;                      /* guarded by mutex */
 	PGconn *conn;                       /* the thread's own */
@@ -41,7 +41,8 @@ static void fail_all(struct commit_request **batch, size_t count, const struct c
 	}
 }
 
-/* The fallback after a failed batch: one transaction per delivery. */
+/* The fallback after a failed batch: one transaction per delivery, so one
+ * delivery the database refuses does not take the others down with it. */
 static void store_one_by_one(struct committer *committer, struct commit_request **batch,
 			     size_t count)
 {
@@ -60,42 +61,36 @@ static void store_one_by_one(struct committer *committer, struct commit_request 
 	}
 }
 
-/* Stores a batch in one transaction: the audit lock first (so batches never
- * wait on each other midway), every delivery, one NOTIFY, one COMMIT. */
+/* Stores a batch as one statement, which is its own transaction: one round
+ * trip and one commit (WAL flush) for every delivery in it. */
 static void store_batch(struct committer *committer, struct commit_request **batch,
 			size_t count)
 {
+	struct store_intake_item items[COMMITTER_MAX_BATCH];
 	struct cn_error err = {""};
-	bool new_orders = false;
 	int rc;
 
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++) {
 		batch[i]->rc = CN_OK;
+		items[i].row = batch[i]->row;
+		items[i].order = batch[i]->order;
+		items[i].result = STORE_DELIVERY_KEPT;
+	}
 	if (committer->conn == NULL &&
 	    store_connect(committer->conninfo, &committer->conn, &err) != CN_OK) {
 		fail_all(batch, count, &err);
 		return;
 	}
-	rc = store_exec(committer->conn, "BEGIN", &err);
-	if (rc == CN_OK)
-		rc = store_intake_lock_audit(committer->conn, &err);
-	for (size_t i = 0; rc == CN_OK && i < count; i++) {
-		rc = store_intake_apply(committer->conn, batch[i]->row, batch[i]->order,
-					&batch[i]->result, &err);
-		if (rc == CN_OK && batch[i]->result == STORE_DELIVERY_NEW_ORDER)
-			new_orders = true;
-	}
-	if (rc == CN_OK && new_orders)
-		rc = store_intake_notify_workers(committer->conn, &err);
+	rc = store_intake_batch(committer->conn, items, count, &err);
 	if (rc == CN_OK) {
-		rc = store_exec(committer->conn, "COMMIT", &err);
-		if (rc != CN_OK) /* the commit's fate is unknown: spool, keys dedupe */
-			fail_all(batch, count, &err);
-	} else if (!store_conn_broken(committer->conn)) {
-		store_rollback(committer->conn);
+		for (size_t i = 0; i < count; i++)
+			batch[i]->result = items[i].result;
+	} else if (count > 1 && !store_conn_broken(committer->conn)) {
 		log_warn("intake_batch_failed", "error", err.message, NULL);
 		store_one_by_one(committer, batch, count);
 	} else {
+		/* Refused, or its fate unknown (connection lost): the caller
+		 * spools; delivery keys make storing it again idempotent. */
 		fail_all(batch, count, &err);
 	}
 	if (store_conn_broken(committer->conn)) {
@@ -127,10 +122,12 @@ static void *committer_main(void *arg)
 
 		store_batch(committer, batch, count);
 
+		/* Wake exactly the handlers of this batch, not every waiter. */
 		pthread_mutex_lock(&committer->mutex);
-		for (size_t i = 0; i < count; i++)
+		for (size_t i = 0; i < count; i++) {
 			batch[i]->done = true;
-		pthread_cond_broadcast(&committer->finished);
+			pthread_cond_signal(&batch[i]->stored);
+		}
 	}
 	pthread_mutex_unlock(&committer->mutex);
 	return NULL;
@@ -148,11 +145,9 @@ int committer_start(const char *conninfo, struct committer **out, struct cn_erro
 	}
 	pthread_mutex_init(&committer->mutex, NULL);
 	pthread_cond_init(&committer->work, NULL);
-	pthread_cond_init(&committer->finished, NULL);
 	if (pthread_create(&committer->thread, NULL, committer_main, committer) != 0) {
 		pthread_mutex_destroy(&committer->mutex);
 		pthread_cond_destroy(&committer->work);
-		pthread_cond_destroy(&committer->finished);
 		free(committer->conninfo);
 		free(committer);
 		error_set(err, "cannot start the intake committer thread");
@@ -174,7 +169,6 @@ void committer_stop(struct committer *committer)
 	PQfinish(committer->conn);
 	pthread_mutex_destroy(&committer->mutex);
 	pthread_cond_destroy(&committer->work);
-	pthread_cond_destroy(&committer->finished);
 	free(committer->conninfo);
 	free(committer);
 }
@@ -194,6 +188,7 @@ int committer_store(struct committer *committer, const struct store_delivery_row
 		error_set(err, "the connector is shutting down");
 		return CN_RETRYABLE;
 	}
+	pthread_cond_init(&request.stored, NULL);
 	if (committer->tail != NULL)
 		committer->tail->next = &request;
 	else
@@ -201,8 +196,9 @@ int committer_store(struct committer *committer, const struct store_delivery_row
 	committer->tail = &request;
 	pthread_cond_signal(&committer->work);
 	while (!request.done)
-		pthread_cond_wait(&committer->finished, &committer->mutex);
+		pthread_cond_wait(&request.stored, &committer->mutex);
 	pthread_mutex_unlock(&committer->mutex);
+	pthread_cond_destroy(&request.stored);
 	if (request.rc != CN_OK) {
 		if (err != NULL)
 			*err = request.err;

@@ -1,327 +1,369 @@
 #include "store_intake.h"
 
-#include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store.h"
 
-#define ORDER_PARAMS 32
+/* Prepared once per connection; recreated when a connection lacks it. */
+#define BATCH_STATEMENT "bm_intake_batch"
+#define BATCH_SQL "SELECT idx, result FROM intake_store_batch($1::json, $2::bytea[])"
+#define BYTEA_OID 17 /* pg_type.h; stable across PostgreSQL versions */
+#define SQLSTATE_NO_SUCH_STATEMENT "26000"
 
-/* Runs one parameterised statement that returns at most one row. */
-static int query_row(PGconn *conn, const char *sql, int n_params, const char *const *values,
-		     const int *lengths, const int *formats, const char *what, PGresult **out,
-		     struct cn_error *err)
+/* The batch as JSON text, grown as needed; `failed` once out of memory. */
+struct json_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	bool failed;
+};
+
+static bool buf_reserve(struct json_buf *buf, size_t extra)
 {
-	PGresult *res = PQexecParams(conn, sql, n_params, NULL, values, lengths, formats, 0);
-	ExecStatusType status = PQresultStatus(res);
+	size_t cap = buf->cap != 0 ? buf->cap : 4096;
+	char *data;
 
-	if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-		int rc = store_result_error(conn, res, what, err);
-		PQclear(res);
-		*out = NULL;
-		return rc;
+	if (buf->failed)
+		return false;
+	if (buf->len + extra + 1 <= buf->cap)
+		return true;
+	while (cap < buf->len + extra + 1)
+		cap *= 2;
+	data = realloc(buf->data, cap);
+	if (data == NULL) {
+		buf->failed = true;
+		return false;
 	}
-	*out = res;
-	return CN_OK;
+	buf->data = data;
+	buf->cap = cap;
+	return true;
 }
 
-static char *custom_fields_json(const struct bookto_order *order)
+static void buf_append(struct json_buf *buf, const char *text, size_t len)
 {
-	cJSON *array = cJSON_CreateArray();
-	char *text;
+	if (!buf_reserve(buf, len))
+		return;
+	memcpy(buf->data + buf->len, text, len);
+	buf->len += len;
+	buf->data[buf->len] = '\0';
+}
 
+static void buf_text(struct json_buf *buf, const char *text)
+{
+	buf_append(buf, text, strlen(text));
+}
+
+/* A JSON string (or null). Bytes from 0x80 pass through: the values come from
+ * parsed JSON, and PostgreSQL checks the encoding as it did for parameters. */
+static void buf_string(struct json_buf *buf, const char *text)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (text == NULL) {
+		buf_text(buf, "null");
+		return;
+	}
+	if (!buf_reserve(buf, 6 * strlen(text) + 2))
+		return;
+	buf->data[buf->len++] = '"';
+	for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf->data[buf->len++] = '\\';
+			buf->data[buf->len++] = (char)*p;
+		} else if (*p < 0x20) {
+			memcpy(buf->data + buf->len, "\\u00", 4);
+			buf->data[buf->len + 4] = hex[*p >> 4];
+			buf->data[buf->len + 5] = hex[*p & 0x0f];
+			buf->len += 6;
+		} else {
+			buf->data[buf->len++] = (char)*p;
+		}
+	}
+	buf->data[buf->len++] = '"';
+	buf->data[buf->len] = '\0';
+}
+
+static void buf_int(struct json_buf *buf, int64_t value)
+{
+	char text[24];
+	int len = snprintf(text, sizeof(text), "%" PRId64, value);
+
+	buf_append(buf, text, (size_t)len);
+}
+
+/* ,"key": -- every member but the first of an object. */
+static void buf_key(struct json_buf *buf, const char *key)
+{
+	buf_text(buf, ",\"");
+	buf_text(buf, key);
+	buf_text(buf, "\":");
+}
+
+static void member_string(struct json_buf *buf, const char *key, const char *value)
+{
+	buf_key(buf, key);
+	buf_string(buf, value);
+}
+
+static void member_int(struct json_buf *buf, const char *key, int64_t value)
+{
+	buf_key(buf, key);
+	buf_int(buf, value);
+}
+
+static void member_bool(struct json_buf *buf, const char *key, bool value)
+{
+	buf_key(buf, key);
+	buf_text(buf, value ? "true" : "false");
+}
+
+static void write_custom_fields(struct json_buf *buf, const struct bookto_order *order)
+{
+	buf_key(buf, "custom_fields");
+	buf_text(buf, "[");
+	for (size_t i = 0; i < order->custom_field_count; i++) {
+		buf_text(buf, i == 0 ? "{\"label\":" : ",{\"label\":");
+		buf_string(buf, order->custom_fields[i].label);
+		buf_text(buf, ",\"value\":");
+		buf_string(buf, order->custom_fields[i].value);
+		buf_text(buf, "}");
+	}
+	buf_text(buf, "]");
+}
+
+/* The order's members of an intake_delivery record. */
+static void write_order(struct json_buf *buf, const struct bookto_order *order)
+{
+	member_bool(buf, "has_order", true);
+	member_string(buf, "order_number", order->order_number);
+	member_bool(buf, "is_test_order", order->is_test_order);
+	member_string(buf, "payment_provider", order->payment_provider);
+	if (order->paid_at_valid)
+		member_int(buf, "paid_at_epoch", order->paid_at_epoch);
+	member_string(buf, "currency", order->currency);
+	member_int(buf, "total_incl_cents", order->total_incl_cents);
+	member_int(buf, "excl_vat_cents", order->excl_vat_cents);
+	member_int(buf, "vat_cents", order->vat_cents);
+	member_string(buf, "vat_rate", order->vat_rate_text);
+	member_string(buf, "vat_treatment", order->vat_treatment);
+	member_string(buf, "product_name", order->product_name);
+	member_string(buf, "product_description", order->product_description);
+	member_string(buf, "buyer_first_name", order->buyer_first_name);
+	member_string(buf, "buyer_last_name", order->buyer_last_name);
+	member_string(buf, "buyer_email", order->buyer_email);
+	member_string(buf, "buyer_company", order->buyer_company);
+	member_string(buf, "buyer_vat_number", order->buyer_vat_number);
+	member_string(buf, "buyer_peppol_id", order->buyer_peppol_id);
+	member_string(buf, "buyer_address", order->buyer_address);
+	member_string(buf, "buyer_address2", order->buyer_address2);
+	member_string(buf, "buyer_postal_code", order->buyer_postal_code);
+	member_string(buf, "buyer_city", order->buyer_city);
+	member_string(buf, "buyer_country", order->buyer_country);
+	write_custom_fields(buf, order);
+	member_string(buf, "match_ref", order->match_ref);
+	member_bool(buf, "match_ref_derived", order->match_ref_derived);
+	if (order->park_reason != NULL)
+		member_string(buf, "park_reason", order->park_reason);
+}
+
+/* One intake_delivery record; members left out are NULL. */
+static void write_item(struct json_buf *buf, size_t index, const struct store_intake_item *item)
+{
+	const struct store_delivery_row *row = item->row;
+
+	buf_text(buf, index == 0 ? "{\"idx\":" : ",{\"idx\":");
+	buf_int(buf, (int64_t)index);
+	member_string(buf, "delivery_key", row->delivery_key);
+	member_int(buf, "connection_id", row->connection_id);
+	member_string(buf, "source", row->source);
+	member_int(buf, "received_at_ms", row->received_at_ms);
+	member_string(buf, "event", row->event);
+	member_int(buf, "signature_timestamp", row->signature_timestamp);
+	member_string(buf, "body_sha256", row->body_sha256_hex);
+	member_string(buf, "outcome", row->outcome);
+	member_string(buf, "order_id", row->order_id);
+	if (item->order != NULL)
+		write_order(buf, item->order);
+	buf_text(buf, "}");
+}
+
+static char *batch_json(const struct store_intake_item *items, size_t count)
+{
+	struct json_buf buf = {NULL, 0, 0, false};
+
+	buf_text(&buf, "[");
+	for (size_t i = 0; i < count; i++)
+		write_item(&buf, i, &items[i]);
+	buf_text(&buf, "]");
+	if (buf.failed) {
+		free(buf.data);
+		return NULL;
+	}
+	return buf.data;
+}
+
+static void put_uint32(unsigned char *out, uint32_t value)
+{
+	out[0] = (unsigned char)(value >> 24);
+	out[1] = (unsigned char)(value >> 16);
+	out[2] = (unsigned char)(value >> 8);
+	out[3] = (unsigned char)value;
+}
+
+/*
+ * The raw bodies as a bytea[] in PostgreSQL's binary array format (they need
+ * be neither JSON nor UTF-8, and sent as they are they cost the server no
+ * parsing): ndim, has-nulls flag, element type, then length and lower bound
+ * of the one dimension, then each element as its length and its bytes.
+ */
+static unsigned char *bodies_array(const struct store_intake_item *items, size_t count,
+				   size_t *len_out)
+{
+	size_t len = 20 + 4 * count;
+	unsigned char *array, *p;
+
+	for (size_t i = 0; i < count; i++)
+		len += items[i].row->body_len;
+	if (len > INT32_MAX)
+		return NULL;
+	array = malloc(len);
 	if (array == NULL)
 		return NULL;
-	for (size_t i = 0; i < order->custom_field_count; i++) {
-		cJSON *item = cJSON_CreateObject();
-		if (item == NULL)
-			break;
-		cJSON_AddStringToObject(item, "label", order->custom_fields[i].label);
-		cJSON_AddStringToObject(item, "value", order->custom_fields[i].value);
-		cJSON_AddItemToArray(array, item);
+	put_uint32(array, 1);
+	put_uint32(array + 4, 0);
+	put_uint32(array + 8, BYTEA_OID);
+	put_uint32(array + 12, (uint32_t)count);
+	put_uint32(array + 16, 1);
+	p = array + 20;
+	for (size_t i = 0; i < count; i++) {
+		put_uint32(p, (uint32_t)items[i].row->body_len);
+		if (items[i].row->body_len > 0)
+			memcpy(p + 4, items[i].row->body, items[i].row->body_len);
+		p += 4 + items[i].row->body_len;
 	}
-	text = cJSON_PrintUnformatted(array);
-	cJSON_Delete(array);
-	return text;
+	*len_out = len;
+	return array;
 }
 
-static int insert_delivery(PGconn *conn, const struct store_delivery_row *row, char *id_out,
-			   size_t id_size, bool *inserted, struct cn_error *err)
+static bool result_is(const PGresult *res, const char *sqlstate)
 {
-	char connection_id[24], received_ms[24], signature_ts[24];
-	const char *values[10];
-	int lengths[10] = {0};
-	int formats[10] = {0};
-	PGresult *res = NULL;
-	int rc;
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
-	snprintf(connection_id, sizeof(connection_id), "%" PRId64, row->connection_id);
-	snprintf(received_ms, sizeof(received_ms), "%" PRId64, row->received_at_ms);
-	snprintf(signature_ts, sizeof(signature_ts), "%" PRId64, row->signature_timestamp);
-	values[0] = row->delivery_key;
-	values[1] = connection_id;
-	values[2] = row->source;
-	values[3] = received_ms;
-	values[4] = row->event;
-	values[5] = signature_ts;
-	values[6] = (const char *)row->body;
-	lengths[6] = (int)row->body_len;
-	formats[6] = 1;
-	values[7] = row->body_sha256_hex;
-	values[8] = row->outcome;
-	values[9] = row->order_id;
-
-	rc = query_row(conn,
-		       "INSERT INTO deliveries (delivery_key, connection_id, source, received_at, "
-		       "event, signature_timestamp, body, body_sha256, outcome, order_id) "
-		       "VALUES ($1, $2, $3, to_timestamp($4::double precision / 1000), $5, $6, $7, "
-		       "$8, $9, $10) ON CONFLICT (delivery_key) DO NOTHING RETURNING id",
-		       10, values, lengths, formats, "storing the delivery", &res, err);
-	if (rc != CN_OK)
-		return rc;
-	*inserted = PQntuples(res) == 1;
-	if (*inserted)
-		snprintf(id_out, id_size, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return CN_OK;
+	return state != NULL && strcmp(state, sqlstate) == 0;
 }
 
-static int insert_order(PGconn *conn, const struct store_delivery_row *row,
-			const struct bookto_order *order, const char *delivery_id,
-			char *order_pk_out, size_t order_pk_size, bool *created,
+/* Runs the prepared batch statement, preparing it on a connection that has
+ * not seen it yet. A failed statement outside a transaction leaves nothing
+ * behind, so trying first costs nothing. */
+static PGresult *exec_batch(PGconn *conn, const char *json, const unsigned char *bodies,
+			    size_t bodies_len)
+{
+	const char *values[2] = {json, (const char *)bodies};
+	const int lengths[2] = {0, (int)bodies_len};
+	const int formats[2] = {0, 1};
+	PGresult *res = PQexecPrepared(conn, BATCH_STATEMENT, 2, values, lengths, formats, 0);
+	PGresult *prepared;
+
+	if (PQresultStatus(res) != PGRES_FATAL_ERROR || !result_is(res, SQLSTATE_NO_SUCH_STATEMENT))
+		return res;
+	PQclear(res);
+	prepared = PQprepare(conn, BATCH_STATEMENT, BATCH_SQL, 2, NULL);
+	if (PQresultStatus(prepared) != PGRES_COMMAND_OK)
+		return prepared;
+	PQclear(prepared);
+	return PQexecPrepared(conn, BATCH_STATEMENT, 2, values, lengths, formats, 0);
+}
+
+static int parse_result(const char *text, enum store_delivery_result *out)
+{
+	static const struct {
+		const char *name;
+		enum store_delivery_result result;
+	} names[] = {
+		{"new_order", STORE_DELIVERY_NEW_ORDER},
+		{"duplicate", STORE_DELIVERY_DUPLICATE},
+		{"duplicate_differs", STORE_DELIVERY_DUPLICATE_DIFFERS},
+		{"already_stored", STORE_DELIVERY_ALREADY_STORED},
+		{"kept", STORE_DELIVERY_KEPT},
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(text, names[i].name) == 0) {
+			*out = names[i].result;
+			return CN_OK;
+		}
+	}
+	return CN_ERR;
+}
+
+/* One (idx, result) row per item, in idx order. */
+static int read_results(PGresult *res, struct store_intake_item *items, size_t count,
 			struct cn_error *err)
 {
-	char connection_id[24], received_ms[24], paid_at[24];
-	char total[24], excl[24], vat[24];
-	char *custom_fields = custom_fields_json(order);
-	const char *state = order->park_reason != NULL ? "needs_attention" : "queued";
-	const char *values[ORDER_PARAMS];
-	PGresult *res = NULL;
-	int rc;
-
-	if (custom_fields == NULL) {
-		error_set(err, "out of memory encoding custom fields");
+	if ((size_t)PQntuples(res) != count || PQnfields(res) != 2) {
+		error_set(err, "storing the deliveries: %d results for %zu deliveries",
+			  PQntuples(res), count);
 		return CN_ERR;
 	}
-	snprintf(connection_id, sizeof(connection_id), "%" PRId64, row->connection_id);
-	snprintf(received_ms, sizeof(received_ms), "%" PRId64, row->received_at_ms);
-	snprintf(paid_at, sizeof(paid_at), "%" PRId64, order->paid_at_epoch);
-	snprintf(total, sizeof(total), "%" PRId64, order->total_incl_cents);
-	snprintf(excl, sizeof(excl), "%" PRId64, order->excl_vat_cents);
-	snprintf(vat, sizeof(vat), "%" PRId64, order->vat_cents);
+	for (int i = 0; i < PQntuples(res); i++) {
+		char *end = NULL;
+		long idx = strtol(PQgetvalue(res, i, 0), &end, 10);
 
-	values[0] = connection_id;
-	values[1] = order->order_id;
-	values[2] = order->order_number;
-	values[3] = order->is_test_order ? "true" : "false";
-	values[4] = order->payment_provider;
-	values[5] = order->paid_at_valid ? paid_at : NULL;
-	values[6] = order->currency;
-	values[7] = total;
-	values[8] = excl;
-	values[9] = vat;
-	values[10] = order->vat_rate_text;
-	values[11] = order->vat_treatment;
-	values[12] = order->product_name;
-	values[13] = order->product_description;
-	values[14] = order->buyer_first_name;
-	values[15] = order->buyer_last_name;
-	values[16] = order->buyer_email;
-	values[17] = order->buyer_company;
-	values[18] = order->buyer_vat_number;
-	values[19] = order->buyer_peppol_id;
-	values[20] = order->buyer_address;
-	values[21] = order->buyer_address2;
-	values[22] = order->buyer_postal_code;
-	values[23] = order->buyer_city;
-	values[24] = order->buyer_country;
-	values[25] = custom_fields;
-	values[26] = order->match_ref;
-	values[27] = order->match_ref_derived ? "true" : "false";
-	values[28] = delivery_id;
-	values[29] = state;
-	values[30] = order->park_reason;
-	values[31] = received_ms;
-
-	rc = query_row(conn,
-		       "INSERT INTO orders (connection_id, order_id, order_number, is_test_order, "
-		       "payment_provider, paid_at, currency, total_incl_cents, excl_vat_cents, "
-		       "vat_cents, vat_rate, vat_treatment, product_name, product_description, "
-		       "buyer_first_name, buyer_last_name, buyer_email, buyer_company, "
-		       "buyer_vat_number, buyer_peppol_id, buyer_address, buyer_address2, "
-		       "buyer_postal_code, buyer_city, buyer_country, custom_fields, match_ref, "
-		       "match_ref_derived, first_delivery_id, state, last_error, received_at) "
-		       "VALUES ($1, $2, $3, $4, $5, to_timestamp($6::double precision), $7, $8, $9, "
-		       "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, "
-		       "$25, $26::jsonb, $27, $28, $29, $30, $31, "
-		       "to_timestamp($32::double precision / 1000)) "
-		       "ON CONFLICT (connection_id, order_id) DO NOTHING RETURNING id",
-		       ORDER_PARAMS, values, NULL, NULL, "storing the order", &res, err);
-	free(custom_fields);
-	if (rc != CN_OK)
-		return rc;
-	*created = PQntuples(res) == 1;
-	if (*created)
-		snprintf(order_pk_out, order_pk_size, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return CN_OK;
-}
-
-static int record_new_order(PGconn *conn, const struct store_delivery_row *row,
-			    const struct bookto_order *order, const char *order_pk,
-			    const char *delivery_id, struct cn_error *err)
-{
-	const char *state = order->park_reason != NULL ? "needs_attention" : "queued";
-	char connection_id[24];
-	PGresult *res = NULL;
-	int rc;
-
-	snprintf(connection_id, sizeof(connection_id), "%" PRId64, row->connection_id);
-	if (order->park_reason == NULL) {
-		const char *job_values[2] = {order_pk, strcmp(row->source, "replay") == 0 ? "10" : "0"};
-
-		rc = query_row(conn, "INSERT INTO jobs (order_pk, priority) VALUES ($1, $2)", 2,
-			       job_values, NULL, NULL, "queueing the order", &res, err);
-		if (rc != CN_OK)
-			return rc;
-		PQclear(res);
-	}
-	{
-		const char *audit_values[6] = {row->source, connection_id, order_pk, state,
-					       delivery_id, order->order_id};
-
-		rc = query_row(conn,
-			       "INSERT INTO audit_log (actor, action, connection_id, order_pk, "
-			       "to_state, detail) VALUES ('intake', 'order_received', $2, $3, $4, "
-			       "jsonb_build_object('delivery_id', $5::bigint, 'order_id', $6::text, "
-			       "'source', $1::text))",
-			       6, audit_values, NULL, NULL, "auditing the order", &res, err);
-		if (rc != CN_OK)
-			return rc;
-		PQclear(res);
+		if (end == PQgetvalue(res, i, 0) || idx < 0 || (size_t)idx >= count ||
+		    parse_result(PQgetvalue(res, i, 1), &items[idx].result) != CN_OK) {
+			error_set(err, "storing the deliveries: unexpected result row %d", i);
+			return CN_ERR;
+		}
 	}
 	return CN_OK;
 }
 
-/* A known order was delivered again: compare bodies, mark and report. */
-static int record_redelivery(PGconn *conn, const struct store_delivery_row *row,
-			     const char *delivery_id, bool *differs, struct cn_error *err)
-{
-	char connection_id[24];
-	const char *values[3] = {connection_id, row->order_id, row->body_sha256_hex};
-	PGresult *res = NULL;
-	int rc;
-
-	snprintf(connection_id, sizeof(connection_id), "%" PRId64, row->connection_id);
-	rc = query_row(conn,
-		       "SELECT o.id, d.body_sha256 <> $3 FROM orders o "
-		       "JOIN deliveries d ON d.id = o.first_delivery_id "
-		       "WHERE o.connection_id = $1 AND o.order_id = $2",
-		       3, values, NULL, NULL, "finding the known order", &res, err);
-	if (rc != CN_OK)
-		return rc;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		error_set(err, "order %s vanished while storing its redelivery", row->order_id);
-		return CN_RETRYABLE;
-	}
-	{
-		char order_pk[24];
-		const char *update_values[2];
-		const char *audit_values[4];
-
-		snprintf(order_pk, sizeof(order_pk), "%s", PQgetvalue(res, 0, 0));
-		*differs = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-		PQclear(res);
-
-		update_values[0] = delivery_id;
-		update_values[1] = *differs ? "duplicate_differs" : "duplicate";
-		rc = query_row(conn, "UPDATE deliveries SET outcome = $2 WHERE id = $1", 2,
-			       update_values, NULL, NULL, "marking the duplicate", &res, err);
-		if (rc != CN_OK)
-			return rc;
-		PQclear(res);
-		if (!*differs)
-			return CN_OK;
-		audit_values[0] = connection_id;
-		audit_values[1] = order_pk;
-		audit_values[2] = delivery_id;
-		audit_values[3] = row->source;
-		rc = query_row(conn,
-			       "INSERT INTO audit_log (actor, action, connection_id, order_pk, detail) "
-			       "VALUES ('intake', 'redelivery_differs', $1, $2, "
-			       "jsonb_build_object('delivery_id', $3::bigint, 'source', $4::text))",
-			       4, audit_values, NULL, NULL, "auditing the redelivery", &res, err);
-		if (rc != CN_OK)
-			return rc;
-		PQclear(res);
-	}
-	return CN_OK;
-}
-
-int store_intake_apply(PGconn *conn, const struct store_delivery_row *row,
-		       const struct bookto_order *order, enum store_delivery_result *result_out,
+int store_intake_batch(PGconn *conn, struct store_intake_item *items, size_t count,
 		       struct cn_error *err)
 {
-	char delivery_id[24] = "";
-	char order_pk[24] = "";
-	bool inserted = false;
-	bool created = false;
-	bool differs = false;
+	unsigned char *bodies;
+	size_t bodies_len = 0;
+	PGresult *res;
+	char *json;
 	int rc;
 
-	rc = insert_delivery(conn, row, delivery_id, sizeof(delivery_id), &inserted, err);
-	if (rc != CN_OK)
-		return rc;
-	if (!inserted) {
-		*result_out = STORE_DELIVERY_ALREADY_STORED;
+	if (count == 0)
 		return CN_OK;
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
+		error_set(err, "storing the deliveries: the connection is inside a transaction");
+		return CN_ERR;
 	}
-	if (order == NULL) {
-		*result_out = STORE_DELIVERY_KEPT;
-		return CN_OK;
+	json = batch_json(items, count);
+	bodies = bodies_array(items, count, &bodies_len);
+	if (json == NULL || bodies == NULL) {
+		free(json);
+		free(bodies);
+		error_set(err, "out of memory encoding %zu deliveries", count);
+		return CN_ERR;
 	}
-	rc = insert_order(conn, row, order, delivery_id, order_pk, sizeof(order_pk), &created, err);
-	if (rc != CN_OK)
-		return rc;
-	if (created) {
-		rc = record_new_order(conn, row, order, order_pk, delivery_id, err);
-		*result_out = STORE_DELIVERY_NEW_ORDER;
-	} else {
-		rc = record_redelivery(conn, row, delivery_id, &differs, err);
-		*result_out = differs ? STORE_DELIVERY_DUPLICATE_DIFFERS : STORE_DELIVERY_DUPLICATE;
-	}
+	res = exec_batch(conn, json, bodies, bodies_len);
+	free(json);
+	free(bodies);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = store_result_error(conn, res, "storing the deliveries", err);
+	else
+		rc = read_results(res, items, count, err);
+	PQclear(res);
 	return rc;
-}
-
-int store_intake_lock_audit(PGconn *conn, struct cn_error *err)
-{
-	return store_exec(conn, "SELECT pg_advisory_xact_lock(7262818452)", err);
-}
-
-int store_intake_notify_workers(PGconn *conn, struct cn_error *err)
-{
-	return store_exec(conn, "NOTIFY bookto_moneybird_jobs", err);
 }
 
 int store_intake_delivery(PGconn *conn, const struct store_delivery_row *row,
 			  const struct bookto_order *order, enum store_delivery_result *result_out,
 			  struct cn_error *err)
 {
-	int rc;
+	struct store_intake_item item = {row, order, STORE_DELIVERY_KEPT};
+	int rc = store_intake_batch(conn, &item, 1, err);
 
-	rc = store_exec(conn, "BEGIN", err);
-	if (rc != CN_OK)
-		return rc;
-	rc = store_intake_apply(conn, row, order, result_out, err);
-	if (rc == CN_OK && *result_out == STORE_DELIVERY_NEW_ORDER)
-		rc = store_intake_notify_workers(conn, err);
 	if (rc == CN_OK)
-		rc = store_exec(conn, "COMMIT", err);
-	if (rc != CN_OK && !store_conn_broken(conn))
-		store_rollback(conn);
+		*result_out = item.result;
 	return rc;
 }

@@ -1,6 +1,8 @@
 /*
- * The intake's SQL: one delivery (and, for a new order.paid, its order, job
- * and audit row) committed in one transaction.
+ * The intake's SQL: deliveries (and, for a new order.paid, its order, job and
+ * audit row) committed together. A batch of deliveries is one statement,
+ * intake_store_batch() (migrations/0006_fast_intake.sql), run as its own
+ * transaction: one round trip and one commit for the whole batch.
  */
 #ifndef BM_STORE_INTAKE_H
 #define BM_STORE_INTAKE_H
@@ -33,27 +35,27 @@ struct store_delivery_row {
 	const char *order_id; /* may be NULL */
 };
 
+/* One delivery of a batch. order is not NULL for an order.paid with an order
+ * id: then its order, job and audit row are stored too, deduplicated by
+ * (connection, order_id). */
+struct store_intake_item {
+	const struct store_delivery_row *row;
+	const struct bookto_order *order;
+	enum store_delivery_result result; /* set when the batch is stored */
+};
+
 /*
- * Stores the delivery inside the caller's open transaction; when order is not
- * NULL (an order.paid with an order id) also the order, its job and the audit
- * row, deduplicated by (connection, order_id). Does not wake the workers.
+ * Stores the items in one transaction of their own (conn must not be inside
+ * one) and wakes the workers when an order was created. All or nothing: on
+ * CN_OK every item's result is set and the transaction is committed (and
+ * flushed, synchronous_commit being on); on failure nothing of the batch was
+ * stored -- unless the connection broke, when its fate is unknown (callers
+ * spool; delivery keys make the retry idempotent).
  */
-int store_intake_apply(PGconn *conn, const struct store_delivery_row *row,
-		       const struct bookto_order *order, enum store_delivery_result *result_out,
+int store_intake_batch(PGconn *conn, struct store_intake_item *items, size_t count,
 		       struct cn_error *err) MUST_CHECK;
 
-/* Takes the audit chain's lock first, so batches never wait on each other
- * halfway (and so can never deadlock). Inside a transaction only. */
-int store_intake_lock_audit(PGconn *conn, struct cn_error *err) MUST_CHECK;
-
-/* NOTIFY for the workers; delivered when the transaction commits. */
-int store_intake_notify_workers(PGconn *conn, struct cn_error *err) MUST_CHECK;
-
-/*
- * store_intake_apply in its own transaction (plus the wake-up); when order is not NULL (an order.paid with an order
- * id) also the order, its job and the audit row, deduplicated by
- * (connection, order_id). One transaction; rolled back on any failure.
- */
+/* store_intake_batch for one delivery. */
 int store_intake_delivery(PGconn *conn, const struct store_delivery_row *row,
 			  const struct bookto_order *order, enum store_delivery_result *result_out,
 			  struct cn_error *err) MUST_CHECK;

@@ -3,6 +3,9 @@
 # against a throwaway PostgreSQL, compared in the same run, on the same
 # database and at the same concurrency with pgbench doing single-row INSERT
 # transactions (the fsync-bound ceiling one commit per request would hit).
+# pgbench runs half the duration before the intake run and half after it, and
+# its tps is the mean of both halves, so that load from other work on a shared
+# machine drifting during the run weighs on both sides of the ratio alike.
 #
 #   tests/bench/intake_bench.sh [--short] [--duration S] [--concurrency N]
 #                               [--strict]
@@ -32,7 +35,7 @@ while (($# > 0)); do
 	--duration) duration="$2"; shift ;;
 	--concurrency) concurrency="$2"; shift ;;
 	--strict) strict=1 ;;
-	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
 	*) echo "intake_bench: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -67,6 +70,23 @@ postgres_pids() {
 	awk -v m="$master" '$4 == m { print $1 }' /proc/[0-9]*/stat 2>/dev/null || true
 }
 
+# run_pgbench NAME SECONDS: single-row INSERT transactions at the intake's
+# concurrency on the same database; prints the tps (nothing without pgbench).
+run_pgbench() {
+	[[ -n "$pgbench_bin" ]] || return 0
+	echo "# pgbench ($1): $concurrency clients, single-row INSERT, ${2}s, same database" >&2
+	"$pgbench_bin" -n -h 127.0.0.1 -p "$BM_PG_PORT" -U postgres -c "$concurrency" -j 2 \
+		-T "$2" -f "$BM_TMP/insert.sql" bookto_moneybird >"$BM_TMP/pgbench-$1.txt" 2>&1 ||
+		{ tail -n 20 "$BM_TMP/pgbench-$1.txt" >&2; bm_fail "pgbench failed"; }
+	sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$BM_TMP/pgbench-$1.txt" | tail -n 1 |
+		awk '{ printf "%.1f", $1 }'
+}
+pgbench_seconds=$(((duration + 1) / 2))
+bm_psql "CREATE TABLE bench_insert (id bigserial PRIMARY KEY, payload text NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now())" >/dev/null
+printf "INSERT INTO bench_insert (payload) VALUES ('pgbench row');\n" >"$BM_TMP/insert.sql"
+pg_tps_before="$(run_pgbench before "$pgbench_seconds")"
+
 echo "# intake: $concurrency keep-alive connections for ${duration}s against $BM_URL"
 db_stats() {
 	bm_psql "SELECT xact_commit || ' ' || tup_inserted || ' ' || tup_updated || ' ' || tup_deleted
@@ -94,18 +114,10 @@ acks="$(lg acks_per_s)"
 rows="$(bm_count_orders)"
 deliveries="$(bm_psql "SELECT count(*) FROM deliveries" 2>/dev/null || echo '?')"
 
+pg_tps_after="$(run_pgbench after "$pgbench_seconds")"
 pg_tps=""
-if [[ -n "$pgbench_bin" ]]; then
-	echo "# pgbench: $concurrency clients, single-row INSERT, ${duration}s, same database"
-	bm_psql "CREATE TABLE bench_insert (id bigserial PRIMARY KEY, payload text NOT NULL,
-		created_at timestamptz NOT NULL DEFAULT now())" >/dev/null
-	printf "INSERT INTO bench_insert (payload) VALUES ('pgbench row');\n" >"$BM_TMP/insert.sql"
-	"$pgbench_bin" -n -h 127.0.0.1 -p "$BM_PG_PORT" -U postgres -c "$concurrency" -j 2 \
-		-T "$duration" -f "$BM_TMP/insert.sql" bookto_moneybird >"$BM_TMP/pgbench.txt" 2>&1 ||
-		{ tail -n 20 "$BM_TMP/pgbench.txt" >&2; bm_fail "pgbench failed"; }
-	pg_tps="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$BM_TMP/pgbench.txt" | tail -n 1 |
-		awk '{ printf "%.1f", $1 }')"
-fi
+[[ -z "$pg_tps_before" || -z "$pg_tps_after" ]] ||
+	pg_tps="$(awk -v a="$pg_tps_before" -v b="$pg_tps_after" 'BEGIN { printf "%.1f", (a + b) / 2 }')"
 
 # verdict VALUE OP TARGET: PASS or MISS (bc-free float comparison via awk)
 verdict() {
@@ -123,6 +135,7 @@ echo "== intake benchmark ($(nproc) cores, ${duration}s, $concurrency connection
 printf '%-34s %12s   %-10s %s\n' "figure" "measured" "target" "verdict"
 printf '%-34s %12s   %-10s %s\n' "durable acks/s (HTTP 200)" "$acks" "" ""
 printf '%-34s %12s   %-10s %s\n' "pgbench single-row INSERT tps" "${pg_tps:-n/a}" "" ""
+printf '%-34s %12s\n' "  (before / after the intake run)" "${pg_tps_before:-n/a} / ${pg_tps_after:-n/a}"
 printf '%-34s %12s   %-10s %s\n' "ratio intake/pgbench" "${ratio:-n/a}" ">= 0.8" "$(verdict "$ratio" '>=' 0.8)"
 printf '%-34s %12s   %-10s %s\n' "latency p50 (ms)" "$(lg p50_ms)" "" ""
 printf '%-34s %12s   %-10s %s\n' "latency p99 (ms)" "$(lg p99_ms)" "<= 20" "$(verdict "$(lg p99_ms)" '<=' 20)"
