@@ -8,7 +8,10 @@
 #include "log.h"
 #include "store_budget.h"
 
-#define WAIT_STEP_MIN_MS 20
+#define WINDOW_MARGIN_MIN_MS 50
+#define WAIT_STEP_MIN_MS 1
+
+_Static_assert(BUDGET_STAMP_SIZE == STORE_BUDGET_STAMP_MAX, "one size for a log entry's stamp");
 
 int budget_token_key(const char *api_token, char key[BUDGET_KEY_SIZE], struct cn_error *err)
 {
@@ -54,7 +57,7 @@ int64_t budget_window_ms(const struct budget_limits *limits)
 	int64_t window = (int64_t)(limits->per_seconds > 0 ? limits->per_seconds : 1) * 1000;
 	int64_t margin = window / 100;
 
-	return window + (margin > 1000 ? margin : 1000);
+	return window + (margin > WINDOW_MARGIN_MIN_MS ? margin : WINDOW_MARGIN_MIN_MS);
 }
 
 static int64_t now_ms(void)
@@ -65,8 +68,10 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int budget_acquire(PGconn *conn, const char *token_key, const struct budget_limits *limits,
-                   enum budget_priority priority, int64_t *retry_at_ms, struct cn_error *err)
+/* budget_acquire, also returning the granted entry's stamp (may be NULL). */
+static int acquire(PGconn *conn, const char *token_key, const struct budget_limits *limits,
+                   enum budget_priority priority, int64_t *retry_at_ms,
+                   char stamp[BUDGET_STAMP_SIZE], struct cn_error *err)
 {
 	bool granted = false;
 	int used = 0;
@@ -74,7 +79,7 @@ int budget_acquire(PGconn *conn, const char *token_key, const struct budget_limi
 	*retry_at_ms = 0;
 	if (store_budget_take(conn, token_key, budget_allowed(limits, priority),
 	                      budget_window_ms(limits), (int)priority, &granted, retry_at_ms, &used,
-	                      err) != 0)
+	                      stamp, err) != 0)
 		return CN_ERR; /* CN_RETRYABLE is reserved for "no slot" */
 	if (granted) {
 		*retry_at_ms = 0;
@@ -85,14 +90,24 @@ int budget_acquire(PGconn *conn, const char *token_key, const struct budget_limi
 	return CN_RETRYABLE;
 }
 
-int budget_acquire_wait(PGconn *conn, const char *token_key, const struct budget_limits *limits,
+int budget_acquire(PGconn *conn, const char *token_key, const struct budget_limits *limits,
+                   enum budget_priority priority, int64_t *retry_at_ms, struct cn_error *err)
+{
+	return acquire(conn, token_key, limits, priority, retry_at_ms, NULL, err);
+}
+
+/* budget_acquire_wait, also returning the granted entry's stamp. The sleep
+ * ends exactly when the database said the slot frees (rounded up to the ms),
+ * so a waiting worker takes it the moment it exists; several waiters race
+ * for it under the budget's row lock and the others sleep again. */
+static int acquire_wait(PGconn *conn, const char *token_key, const struct budget_limits *limits,
                         enum budget_priority priority, int max_wait_ms, int64_t *retry_at_ms,
-                        struct cn_error *err)
+                        char stamp[BUDGET_STAMP_SIZE], struct cn_error *err)
 {
 	int64_t deadline = now_ms() + (max_wait_ms > 0 ? max_wait_ms : 0);
 
 	for (;;) {
-		int rc = budget_acquire(conn, token_key, limits, priority, retry_at_ms, err);
+		int rc = acquire(conn, token_key, limits, priority, retry_at_ms, stamp, err);
 		int64_t now;
 		int64_t sleep_ms;
 		struct timespec ts;
@@ -111,6 +126,20 @@ int budget_acquire_wait(PGconn *conn, const char *token_key, const struct budget
 		ts.tv_nsec = (long)(sleep_ms % 1000) * 1000000L;
 		nanosleep(&ts, NULL);
 	}
+}
+
+int budget_acquire_wait(PGconn *conn, const char *token_key, const struct budget_limits *limits,
+                        enum budget_priority priority, int max_wait_ms, int64_t *retry_at_ms,
+                        struct cn_error *err)
+{
+	return acquire_wait(conn, token_key, limits, priority, max_wait_ms, retry_at_ms, NULL, err);
+}
+
+int budget_next_free_ms(PGconn *conn, const char *token_key, const struct budget_limits *limits,
+                        enum budget_priority priority, int64_t *at_ms, struct cn_error *err)
+{
+	return store_budget_next_free(conn, token_key, budget_allowed(limits, priority),
+	                              budget_window_ms(limits), at_ms, err);
 }
 
 int budget_rate_limited(PGconn *conn, const char *token_key, const struct budget_limits *limits,
@@ -149,8 +178,9 @@ static int gate_before_call(void *ctx, const char *endpoint, int64_t *retry_at,
 	int64_t retry_at_ms = 0;
 	int rc;
 
-	rc = budget_acquire_wait(gate->conn, gate->token_key, &gate->limits, gate->priority,
-	                         gate->max_wait_ms, &retry_at_ms, err);
+	gate->granted_stamp[0] = '\0';
+	rc = acquire_wait(gate->conn, gate->token_key, &gate->limits, gate->priority,
+	                  gate->max_wait_ms, &retry_at_ms, gate->granted_stamp, err);
 	if (rc == CN_RETRYABLE)
 		*retry_at = (retry_at_ms + 999) / 1000;
 	else if (rc != 0)
@@ -163,6 +193,10 @@ static void gate_after_call(void *ctx, const struct mb_call *call)
 	struct budget_gate *gate = ctx;
 	struct cn_error err = {""};
 
+	if (gate->granted_stamp[0] != '\0' && !call->budget_refused &&
+	    store_budget_stamp(gate->conn, gate->token_key, gate->granted_stamp, &err) != 0)
+		log_debug("rate_budget_stamp_failed", "error", err.message, NULL);
+	gate->granted_stamp[0] = '\0';
 	if (call->outcome == MB_RATE_LIMITED && !call->budget_refused) {
 		char until[32];
 

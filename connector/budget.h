@@ -42,7 +42,8 @@ int budget_token_key(const char *api_token, char key[BUDGET_KEY_SIZE],
  * left above the reserve, at least 1). Pure. */
 int budget_allowed(const struct budget_limits *limits, enum budget_priority priority);
 
-/* The window the log enforces: per_seconds plus a margin of 1 % (>= 1 s). */
+/* The window the log enforces: per_seconds plus a margin of 1 % (>= 50 ms)
+ * for clocks and for calls whose finish could not be stamped (a crash). */
 int64_t budget_window_ms(const struct budget_limits *limits);
 
 /* Records one call and returns 0 when it may be made now; CN_RETRYABLE with
@@ -52,8 +53,9 @@ int budget_acquire(PGconn *conn, const char *token_key, const struct budget_limi
                    enum budget_priority priority, int64_t *retry_at_ms,
                    struct cn_error *err) MUST_CHECK;
 
-/* budget_acquire, waiting in short sleeps for at most max_wait_ms (CLI
- * commands; workers use budget_acquire and reschedule instead). */
+/* budget_acquire, sleeping until the moment a slot frees (the oldest call
+ * leaving the window, or the pause's end) as long as that is at most
+ * max_wait_ms away; CN_RETRYABLE at once when it is further. */
 int budget_acquire_wait(PGconn *conn, const char *token_key, const struct budget_limits *limits,
                         enum budget_priority priority, int max_wait_ms, int64_t *retry_at_ms,
                         struct cn_error *err) MUST_CHECK;
@@ -69,14 +71,26 @@ struct budget_state {
 	int64_t paused_until_ms; /* epoch ms, 0 = not paused */
 };
 
+/* When a call of this priority could be granted next (epoch ms of the
+ * database's clock; now when a slot is free), the pause included: for
+ * rescheduling work that could not wait in-process. Takes nothing. */
+int budget_next_free_ms(PGconn *conn, const char *token_key, const struct budget_limits *limits,
+                        enum budget_priority priority, int64_t *at_ms,
+                        struct cn_error *err) MUST_CHECK;
+
 /* What is left now (for `status`). */
 int budget_read(PGconn *conn, const char *token_key, const struct budget_limits *limits,
                 struct budget_state *out, struct cn_error *err) MUST_CHECK;
 
+#define BUDGET_STAMP_SIZE 64
+
 /*
  * Glue for struct mb_client_hooks: gates every request of a client through
- * the budget and pauses it on a 429. conn is borrowed and must outlive the
- * client; max_wait_ms > 0 lets the gate wait that long for a slot.
+ * the budget, moves the call's log entry to when it finished (so the window
+ * counts from when Moneybird had it, whatever the latency), and pauses the
+ * token on a 429. conn is borrowed and must outlive the client; max_wait_ms
+ * > 0 lets the gate wait that long in-process for a slot (see
+ * budget_acquire_wait) instead of refusing the call.
  */
 struct budget_gate {
 	PGconn *conn;
@@ -84,6 +98,7 @@ struct budget_gate {
 	struct budget_limits limits;
 	enum budget_priority priority;
 	int max_wait_ms;
+	char granted_stamp[BUDGET_STAMP_SIZE]; /* the call in flight, "" = none */
 	/* Chained after_call (metrics), may be NULL. */
 	void (*next_after_call)(void *ctx, const struct mb_call *call);
 	void *next_ctx;

@@ -25,26 +25,6 @@ int64_t queue_backoff_seconds(int64_t base_seconds, int attempt, double random_u
 	return step / 2 + (int64_t)((double)(step - step / 2) * random_unit);
 }
 
-static int run(PGconn *conn, const char *sql, int n, const char *const *values,
-	       const char *what, PGresult **out, struct cn_error *err)
-{
-	PGresult *res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
-	ExecStatusType status = PQresultStatus(res);
-
-	if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-		int rc = store_result_error(conn, res, what, err);
-		PQclear(res);
-		if (out != NULL)
-			*out = NULL;
-		return rc;
-	}
-	if (out != NULL)
-		*out = res;
-	else
-		PQclear(res);
-	return CN_OK;
-}
-
 static int commit_or_rollback(PGconn *conn, int rc, struct cn_error *err)
 {
 	if (rc == CN_OK)
@@ -67,7 +47,7 @@ int queue_claim(PGconn *conn, const char *owner, int lease_seconds, struct queue
 	rc = store_exec(conn, "BEGIN", err);
 	if (rc != CN_OK)
 		return rc;
-	rc = run(conn,
+	rc = store_query(conn,
 		 "WITH candidate AS ("
 		 " SELECT j.id FROM jobs j"
 		 " JOIN orders o ON o.id = j.order_pk"
@@ -104,7 +84,7 @@ int queue_claim(PGconn *conn, const char *owner, int lease_seconds, struct queue
 		PQclear(res);
 		snprintf(order_pk, sizeof(order_pk), "%" PRId64, job->order_pk);
 		snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
-		rc = run(conn,
+		rc = store_query(conn,
 			 "WITH previous AS (SELECT state FROM orders WHERE id = $1),"
 			 " changed AS (UPDATE orders SET state = 'in_progress',"
 			 " attempts = attempts + 1, updated_at = now() WHERE id = $1"
@@ -131,7 +111,7 @@ int queue_extend_lease(PGconn *conn, const struct queue_job *job, const char *ow
 
 	snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
 	snprintf(lease, sizeof(lease), "%d", lease_seconds);
-	rc = run(conn,
+	rc = store_query(conn,
 		 "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::int)"
 		 " WHERE id = $1 AND lease_owner = $2 RETURNING id",
 		 3, values, "extending the lease", &res, err);
@@ -168,7 +148,7 @@ static int transition(PGconn *conn, const struct queue_job *job, const char *own
 	rc = store_exec(conn, "BEGIN", err);
 	if (rc != CN_OK)
 		return rc;
-	rc = run(conn, job_sql, job_param != NULL ? 3 : 2, job_values, "updating the job", &res,
+	rc = store_query(conn, job_sql, job_param != NULL ? 3 : 2, job_values, "updating the job", &res,
 		 err);
 	if (rc != CN_OK)
 		goto out;
@@ -179,7 +159,7 @@ static int transition(PGconn *conn, const struct queue_job *job, const char *own
 		goto out;
 	}
 	PQclear(res);
-	rc = run(conn,
+	rc = store_query(conn,
 		 "WITH previous AS (SELECT state FROM orders WHERE id = $1),"
 		 " changed AS (UPDATE orders SET state = $2, last_error = $3,"
 		 " synced_at = CASE WHEN $2 = 'synced' THEN now() ELSE synced_at END,"
@@ -219,18 +199,47 @@ int queue_retry_later(PGconn *conn, const struct queue_job *job, const char *own
 			  delay, "retrying", "retry_scheduled", reason, false, err);
 }
 
-int queue_defer(PGconn *conn, const struct queue_job *job, const char *owner,
-		int64_t delay_seconds, const char *reason, struct cn_error *err)
+int queue_defer(PGconn *conn, const struct queue_job *job, const char *owner, int64_t until_ms,
+		const char *reason, struct cn_error *err)
 {
-	char delay[24];
+	char until[24];
 
-	snprintf(delay, sizeof(delay), "%" PRId64, delay_seconds);
+	snprintf(until, sizeof(until), "%" PRId64, until_ms);
 	return transition(conn, job, owner,
 			  "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
 			  " attempts = greatest(attempts - 1, 0),"
-			  " next_attempt_at = now() + make_interval(secs => $3::bigint),"
+			  " next_attempt_at = 'epoch'::timestamptz"
+			  " + $3::bigint * interval '1 millisecond',"
 			  " updated_at = now() WHERE id = $1 AND lease_owner = $2 RETURNING id",
-			  delay, "retrying", "deferred", reason, true, err);
+			  until, "retrying", "deferred", reason, true, err);
+}
+
+int queue_next_ready_ms(PGconn *conn, int64_t *delay_ms, struct cn_error *err)
+{
+	PGresult *res = NULL;
+	int rc;
+
+	*delay_ms = 0;
+	/* The claim's conditions, as a time; jobs_ready_idx serves the scan. */
+	rc = store_query(conn,
+		 "SELECT ceil(extract(epoch FROM min(greatest(j.next_attempt_at,"
+		 " coalesce(j.lease_expires_at, j.next_attempt_at)) - clock_timestamp())) * 1000)"
+		 "::bigint"
+		 " FROM jobs j JOIN orders o ON o.id = j.order_pk"
+		 " JOIN connections c ON c.id = o.connection_id"
+		 " WHERE j.state = 'pending' AND c.paused_at IS NULL",
+		 0, NULL, "finding when the next job is due", &res, err);
+	if (rc != CN_OK)
+		return rc;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		return CN_NOT_FOUND;
+	}
+	*delay_ms = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (*delay_ms < 0)
+		*delay_ms = 0;
+	PQclear(res);
+	return CN_OK;
 }
 
 int queue_park(PGconn *conn, const struct queue_job *job, const char *owner, const char *reason,
@@ -257,7 +266,7 @@ int queue_release_all(PGconn *conn, const char *owner, struct cn_error *err)
 {
 	const char *values[1] = {owner};
 
-	return run(conn,
+	return store_query(conn,
 		   "WITH released AS (UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
 		   " attempts = greatest(attempts - 1, 0), updated_at = now()"
 		   " WHERE lease_owner = $1 RETURNING order_pk)"

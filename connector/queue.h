@@ -42,11 +42,18 @@ int queue_finish(PGconn *conn, const struct queue_job *job, const char *owner,
 int queue_retry_later(PGconn *conn, const struct queue_job *job, const char *owner,
 		      int64_t delay_seconds, const char *reason, struct cn_error *err) MUST_CHECK;
 
-/* Not a failure, only not yet (the rate budget or a 429): retry after
- * delay_seconds without counting the attempt, so a backlog waiting for the
- * budget never reaches max_attempts (state retrying). */
-int queue_defer(PGconn *conn, const struct queue_job *job, const char *owner,
-		int64_t delay_seconds, const char *reason, struct cn_error *err) MUST_CHECK;
+/* Not a failure, only not yet (the rate budget or a 429): ready again at
+ * until_ms (epoch ms of the database's clock, e.g. when the budget frees; a
+ * moment past is at once) without counting the attempt, so a backlog waiting
+ * for the budget never reaches max_attempts (state retrying). */
+int queue_defer(PGconn *conn, const struct queue_job *job, const char *owner, int64_t until_ms,
+		const char *reason, struct cn_error *err) MUST_CHECK;
+
+/* How long (ms, >= 0) until the next pending job of an unpaused connection
+ * can be claimed (its next_attempt_at, or the end of a lease it is still
+ * under); CN_NOT_FOUND when no job is pending. Lets an idle worker wake
+ * exactly when deferred work is due instead of polling. */
+int queue_next_ready_ms(PGconn *conn, int64_t *delay_ms, struct cn_error *err) MUST_CHECK;
 
 /* Needs a person: state needs_attention with reason as last_error. */
 int queue_park(PGconn *conn, const struct queue_job *job, const char *owner, const char *reason,

@@ -21,7 +21,7 @@ static int64_t parse_int64(const char *text)
 
 int store_budget_take(PGconn *conn, const char *token_key, int allowed, int64_t window_ms,
                       int priority, bool *granted, int64_t *retry_at_ms, int *used,
-                      struct cn_error *err)
+                      char stamp[STORE_BUDGET_STAMP_MAX], struct cn_error *err)
 {
 	char allowed_text[16];
 	char window_text[32];
@@ -35,7 +35,8 @@ int store_budget_take(PGconn *conn, const char *token_key, int allowed, int64_t 
 	snprintf(priority_text, sizeof(priority_text), "%d", priority);
 	res =
 	    PQexecParams(conn,
-	                 "SELECT granted, floor(extract(epoch FROM retry_at) * 1000)::bigint, used "
+	                 "SELECT granted, ceil(extract(epoch FROM retry_at) * 1000)::bigint, used, "
+	                 "retry_at::text "
 	                 "FROM rate_budget_take($1, $2::integer, $3::interval, $4::smallint)",
 	                 4, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
@@ -45,6 +46,62 @@ int store_budget_take(PGconn *conn, const char *token_key, int allowed, int64_t 
 	*granted = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	*retry_at_ms = parse_int64(PQgetvalue(res, 0, 1));
 	*used = (int)parse_int64(PQgetvalue(res, 0, 2));
+	if (stamp != NULL)
+		snprintf(stamp, STORE_BUDGET_STAMP_MAX, "%s", *granted ? PQgetvalue(res, 0, 3) : "");
+out:
+	PQclear(res);
+	return rc;
+}
+
+int store_budget_stamp(PGconn *conn, const char *token_key, const char *stamp,
+                       struct cn_error *err)
+{
+	const char *params[2] = {token_key, stamp};
+	PGresult *res;
+	int rc = CN_OK;
+
+	/* The text came from this server, so it names the entry exactly; two
+	 * entries of the same microsecond both moving later is harmless. */
+	res = PQexecParams(conn,
+	                   "UPDATE rate_budget_calls SET at = greatest(at, clock_timestamp()) "
+	                   "WHERE token_key = $1 AND at = $2::timestamptz",
+	                   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = store_result_error(conn, res, "stamping a Moneybird call in the rate budget", err);
+	PQclear(res);
+	return rc;
+}
+
+int store_budget_next_free(PGconn *conn, const char *token_key, int allowed, int64_t window_ms,
+                           int64_t *at_ms, struct cn_error *err)
+{
+	char allowed_text[16];
+	char window_text[32];
+	const char *params[3] = {token_key, allowed_text, window_text};
+	PGresult *res;
+	int rc = CN_OK;
+
+	snprintf(allowed_text, sizeof(allowed_text), "%d", allowed);
+	snprintf(window_text, sizeof(window_text), "%lld milliseconds", (long long)window_ms);
+	/* The same arithmetic as rate_budget_take's refusal, without the lock:
+	 * the (used - allowed + 1)-th oldest call leaving the window frees a slot. */
+	res = PQexecParams(
+	    conn,
+	    "WITH now AS (SELECT clock_timestamp() AS t), "
+	    "live AS (SELECT c.at FROM rate_budget_calls c, now "
+	    "         WHERE c.token_key = $1 AND c.at > now.t - $3::interval), "
+	    "frees AS (SELECT at + $3::interval AS t FROM live ORDER BY at "
+	    "          OFFSET greatest((SELECT count(*) FROM live) - $2::integer, 0) LIMIT 1) "
+	    "SELECT ceil(extract(epoch FROM greatest(now.t, "
+	    "  CASE WHEN (SELECT count(*) FROM live) >= $2::integer THEN (SELECT t FROM frees) END, "
+	    "  (SELECT b.paused_until FROM rate_budgets b WHERE b.token_key = $1))) * 1000)::bigint "
+	    "FROM now",
+	    3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		rc = store_result_error(conn, res, "reading when the Moneybird rate budget frees", err);
+		goto out;
+	}
+	*at_ms = parse_int64(PQgetvalue(res, 0, 0));
 out:
 	PQclear(res);
 	return rc;

@@ -14,12 +14,29 @@
 
 #include "error.h"
 
+#define STORE_BUDGET_STAMP_MAX 64 /* a timestamptz as PostgreSQL prints it */
+
 /* Grants one call if fewer than `allowed` were granted in the last window_ms.
- * *granted tells which; *retry_at_ms is the epoch ms when a slot frees (or
- * the pause ends) when not granted; *used is the count in the window. */
+ * *granted tells which; *retry_at_ms is the epoch ms (rounded up) when a slot
+ * frees (or the pause ends) when not granted; *used is the count in the
+ * window. When granted, stamp (may be NULL) receives the log entry's exact
+ * time, for store_budget_stamp. */
 int store_budget_take(PGconn *conn, const char *token_key, int allowed, int64_t window_ms,
                       int priority, bool *granted, int64_t *retry_at_ms, int *used,
-                      struct cn_error *err) MUST_CHECK;
+                      char stamp[STORE_BUDGET_STAMP_MAX], struct cn_error *err) MUST_CHECK;
+
+/* The call logged at stamp has finished: its entry moves to now, so the
+ * window counts from when Moneybird certainly had it (it arrived there
+ * between the grant and now), not from the grant. Moving an entry later only
+ * ever makes the budget stricter. */
+int store_budget_stamp(PGconn *conn, const char *token_key, const char *stamp,
+                       struct cn_error *err) MUST_CHECK;
+
+/* When a call of `allowed` per window_ms could be granted next, as epoch ms
+ * of the database's clock (rounded up; now when a slot is free), the pause
+ * included. Takes nothing. */
+int store_budget_next_free(PGconn *conn, const char *token_key, int allowed, int64_t window_ms,
+                           int64_t *at_ms, struct cn_error *err) MUST_CHECK;
 
 /* Pauses the token until until_epoch (0 = unknown: default_seconds from now),
  * never longer than max_seconds from now; an existing later pause stays. */

@@ -116,8 +116,10 @@ static int connection_client(struct sync_worker *worker, PGconn *conn, size_t in
 		if (rc != CN_OK)
 			return rc;
 	}
-	rc = budget_gate_init(&sc->gate, conn, cc->moneybird_api_token, &limits, BUDGET_LIVE, 0,
-			      err);
+	/* Waits in-process for a budget slot (bounded, within the lease) rather
+	 * than deferring the job and repeating its lookups later. */
+	rc = budget_gate_init(&sc->gate, conn, cc->moneybird_api_token, &limits, BUDGET_LIVE,
+			      worker_budget_wait_ms(), err);
 	if (rc != CN_OK)
 		return rc;
 	sc->gate.next_after_call = record_call;

@@ -12,12 +12,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "log.h"
 #include "queue.h"
 #include "store.h"
 
 #define JOBS_CHANNEL "bookto_moneybird_jobs"
 #define FALLBACK_POLL_MS 2000
+#define IDLE_WAIT_MIN_MS 5 /* a due job another worker is claiming right now */
+#define DEFAULT_BUDGET_WAIT_MS 5000
+#define BUDGET_WAIT_MAX_MS 60000
 #define RECONNECT_WAIT_MS 1000
 #define PAUSE_PROBE_SECONDS 30
 #define DEFAULT_LEASE_SECONDS 120
@@ -30,6 +34,7 @@ struct worker_thread {
 	bool started;
 	int index;
 	char owner[QUEUE_OWNER_MAX];
+	char (*budget_keys)[BUDGET_KEY_SIZE]; /* per connection; "" = unknown */
 };
 
 struct worker_pool {
@@ -68,6 +73,22 @@ int worker_backoff_base_seconds(void)
 {
 	return env_seconds("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS", QUEUE_BACKOFF_BASE_SECONDS,
 			   QUEUE_BACKOFF_CAP_SECONDS);
+}
+
+int worker_budget_wait_ms(void)
+{
+	const char *text = getenv("BOOKTO_MONEYBIRD_BUDGET_WAIT_MS");
+	long quarter_lease_ms = (long)worker_lease_seconds() * 250;
+	long value = DEFAULT_BUDGET_WAIT_MS;
+	char *end = NULL;
+
+	if (text != NULL && text[0] != '\0') {
+		long parsed = strtol(text, &end, 10);
+
+		if (*end == '\0' && parsed >= 0 && parsed <= BUDGET_WAIT_MAX_MS)
+			value = parsed;
+	}
+	return (int)(value < quarter_lease_ms ? value : quarter_lease_ms);
 }
 
 int worker_pause_probe_seconds(void)
@@ -192,6 +213,53 @@ static size_t connection_index_of(const struct sync_shared *shared, int64_t conn
 	return shared->config->connection_count;
 }
 
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * When a job that had to wait for the rate limit is due again: the moment
+ * the connection's budget frees a slot (the database's clock, to the ms), so
+ * the job is claimed again exactly then rather than at a rounded-up second.
+ * The outcome's retry_at (seconds) stands when the budget cannot say, or
+ * when it is later than the budget knows of (a 429 whose pause was not
+ * stored); without either, the backoff.
+ */
+static int64_t waiting_until_ms(struct worker_thread *self, PGconn *conn,
+				const struct queue_job *job, const struct sync_outcome *outcome)
+{
+	const struct sync_shared *shared = self->pool->shared;
+	size_t index = connection_index_of(shared, job->connection_id);
+	int64_t outcome_ms = outcome->retry_at > 0 ? outcome->retry_at * 1000 : 0;
+	int64_t free_ms = 0;
+
+	if (index < shared->config->connection_count && self->budget_keys != NULL &&
+	    self->budget_keys[index][0] != '\0') {
+		const struct connection_config *cc = &shared->config->connections[index];
+		struct budget_limits limits = {cc->moneybird_rate_limit_requests,
+					       cc->moneybird_rate_limit_per_seconds, 0};
+		struct cn_error err = {""};
+
+		if (budget_next_free_ms(conn, self->budget_keys[index], &limits, BUDGET_LIVE,
+					&free_ms, &err) != CN_OK) {
+			log_debug("rate_budget_read_failed", "error", err.message, NULL);
+			free_ms = 0;
+		}
+	}
+	/* retry_at is rounded up to the second: only a full second more than
+	 * the budget's figure is news the budget does not have. */
+	if (free_ms > 0 && (outcome_ms == 0 || outcome_ms - free_ms < 1000))
+		return free_ms;
+	if (outcome_ms > 0)
+		return outcome_ms;
+	return wall_ms() +
+	       queue_backoff_seconds(worker_backoff_base_seconds(), 1, random_unit()) * 1000;
+}
+
 /* Turns a sync verdict into the queue transition. */
 static int apply_outcome(struct worker_thread *self, PGconn *conn, const struct queue_job *job,
 			 const struct sync_outcome *outcome, struct cn_error *err)
@@ -211,12 +279,9 @@ static int apply_outcome(struct worker_thread *self, PGconn *conn, const struct 
 		if (outcome->waiting) {
 			/* Waiting for the rate limit is not a failure: a backlog
 			 * behind the budget must never run out of attempts. */
-			delay = outcome->retry_at > 0
-					? outcome->retry_at - (int64_t)time(NULL)
-					: queue_backoff_seconds(worker_backoff_base_seconds(), 1,
-								random_unit());
-			return queue_defer(conn, job, self->owner, delay < 1 ? 1 : delay,
-					   outcome->reason, err);
+			return queue_defer(conn, job, self->owner,
+					   waiting_until_ms(self, conn, job, outcome), outcome->reason,
+					   err);
 		}
 		if (job->attempts >= config->workers_max_attempts) {
 			char reason[700];
@@ -272,6 +337,43 @@ static void probe_paused(struct worker_thread *self, struct sync_worker *sync, P
 	}
 }
 
+/* How long an idle worker sleeps: until the next deferred job is due (to
+ * the ms), at most the fallback poll; a notification ends it earlier. */
+static int idle_wait_ms(PGconn *conn)
+{
+	struct cn_error err = {""};
+	int64_t delay_ms = FALLBACK_POLL_MS;
+	int rc = queue_next_ready_ms(conn, &delay_ms, &err);
+
+	if (rc != CN_OK) {
+		if (rc != CN_NOT_FOUND)
+			log_debug("next_job_lookup_failed", "error", err.message, NULL);
+		return FALLBACK_POLL_MS;
+	}
+	if (delay_ms > FALLBACK_POLL_MS)
+		delay_ms = FALLBACK_POLL_MS;
+	if (delay_ms < IDLE_WAIT_MIN_MS)
+		delay_ms = IDLE_WAIT_MIN_MS;
+	return (int)delay_ms;
+}
+
+/* The budget key of each connection, for rescheduling jobs that waited for
+ * it; a connection whose key cannot be made keeps "" (retry_at is used). */
+static void budget_keys_init(struct worker_thread *self)
+{
+	const struct config *config = self->pool->shared->config;
+
+	self->budget_keys = calloc(config->connection_count > 0 ? config->connection_count : 1,
+				   sizeof(*self->budget_keys));
+	for (size_t i = 0; self->budget_keys != NULL && i < config->connection_count; i++) {
+		struct cn_error err = {""};
+
+		if (budget_token_key(config->connections[i].moneybird_api_token,
+				     self->budget_keys[i], &err) != 0)
+			self->budget_keys[i][0] = '\0';
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker_thread *self = arg;
@@ -286,6 +388,7 @@ static void *worker_main(void *arg)
 		log_error("worker_failed", "worker", self->owner, "error", err.message, NULL);
 		return NULL;
 	}
+	budget_keys_init(self);
 	while (!pool_stopping(pool)) {
 		unsigned long seen = pool_wakeups(pool);
 		struct queue_job job;
@@ -304,7 +407,7 @@ static void *worker_main(void *arg)
 		}
 		rc = queue_claim(conn, self->owner, lease_seconds, &job, &err);
 		if (rc == CN_NOT_FOUND) {
-			pool_wait(pool, FALLBACK_POLL_MS, seen);
+			pool_wait(pool, idle_wait_ms(conn), seen);
 			continue;
 		}
 		if (rc != CN_OK) {
@@ -333,6 +436,8 @@ static void *worker_main(void *arg)
 		log_warn("lease_release_failed", "worker", self->owner, "error", err.message, NULL);
 	PQfinish(conn);
 	sync_worker_free(sync);
+	free(self->budget_keys);
+	self->budget_keys = NULL;
 	return NULL;
 }
 

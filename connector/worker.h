@@ -29,6 +29,13 @@ int worker_lease_seconds(void);
  * not wait long. */
 int worker_backoff_base_seconds(void);
 
+/* How long a worker may wait in-process for a slot of the shared rate
+ * budget before a call (the budget gate's max_wait_ms) instead of deferring
+ * the job: BOOKTO_MONEYBIRD_BUDGET_WAIT_MS (0..60000, 0 = always defer), by
+ * default 5000; never more than a quarter of the lease, so a write renewed
+ * just before its call still goes out well inside the lease. */
+int worker_budget_wait_ms(void);
+
 /* How often a paused connection (401) is probed;
  * BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS (1..86400) overrides the default (30 s). */
 int worker_pause_probe_seconds(void);

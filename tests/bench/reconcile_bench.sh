@@ -9,6 +9,7 @@
 # new buyers to keep the setup short. Then the simulator's request counters
 # are read before and after one `reconcile --json` run. Target for 10,000
 # invoices: <= 110 calls (the invoice list is read 100 ids per call).
+# The full run takes 12-20 minutes on 2 cores, nearly all of it the sync.
 # Exit status: 1 when orders do not sync or reconcile reports differences
 # on this clean data; the call target only fails with --strict.
 # --short (CI, label "bench"): 200 orders, correctness only.

@@ -4,7 +4,7 @@
 # and the connector's rate_limit set to match.
 #
 #   tests/bench/sync_bench.sh [--short] [--orders N] [--returning N]
-#                             [--workers N] [--strict]
+#                             [--workers N] [--rate REQUESTS/SECONDS] [--strict]
 #
 # Phase 1 stores N orders (default 2,000; 30 % from buyers never seen before,
 # the rest repeat buyers) with the workers off, then starts serve with workers
@@ -12,6 +12,7 @@
 # all from buyers phase 1 created, and counts their calls alone. Prints
 # Moneybird calls per order (returning buyers, and the mix), 429s received,
 # and the drain time as a ratio to the theoretical minimum calls / rate.
+# --rate changes the window of both (e.g. 100000/3 lifts it: a CPU ceiling).
 # Reconciliation of 10,000 invoices is measured by reconcile_bench.sh.
 # Exit status: 1 on a correctness failure (orders not drained, an
 # order needing attention, invoice/payment counts not one per order);
@@ -36,6 +37,10 @@ while (($# > 0)); do
 	--orders) orders="$2"; shift ;;
 	--returning) returning="$2"; shift ;;
 	--workers) workers="$2"; shift ;;
+	--rate)
+		[[ "$2" =~ ^([0-9]+)/([0-9]+)$ ]] || { echo "sync_bench: --rate wants REQUESTS/SECONDS" >&2; exit 2; }
+		rate_requests="${BASH_REMATCH[1]}" rate_seconds="${BASH_REMATCH[2]}"
+		shift ;;
 	--strict) strict=1 ;;
 	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
 	*) echo "sync_bench: unknown argument $1" >&2; exit 2 ;;
@@ -80,6 +85,8 @@ bb_sim_fetch
 read -r calls_mix limited_mix <<<"$(bb_sim_requests)"
 calls_mix=$((calls_mix - calls_before))
 synced_mix="$(bm_psql "SELECT count(*) FROM orders WHERE state IN ('synced', 'reconciled')")"
+# Jobs that could not wait in-process for the budget and were rescheduled.
+deferred_mix="$(bm_psql "SELECT count(*) FROM audit_log WHERE action = 'deferred'")"
 echo "# phase 1 requests by endpoint:"
 bb_sim_by_endpoint
 
@@ -125,6 +132,7 @@ bb_row "Moneybird calls, mix" "$calls_mix"
 bb_row "calls per order, mix" "$per_order_mix" "<= 4.4" "$(bb_verdict "$per_order_mix" '<=' 4.4)"
 bb_row "calls per order, returning buyer" "$per_order_returning" "<= 3.0" "$(bb_verdict "$per_order_returning" '<=' 3.0)"
 bb_row "429s received" "$limited_all" "0" "$(bb_verdict "$limited_all" '<=' 0)"
+bb_row "jobs deferred for the rate limit, mix" "$deferred_mix"
 bb_row "drain time (s)" "$drain_s"
 bb_row "theoretical minimum calls/rate (s)" "$min_s"
 bb_row "drain time / minimum" "$drain_ratio" "<= 1.05" "$(bb_verdict "$drain_ratio" '<=' 1.05)"

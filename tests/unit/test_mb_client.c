@@ -352,7 +352,8 @@ static void test_budget_pure(void **state)
 	assert_int_equal(budget_allowed(&limits, BUDGET_BACKGROUND), 120);
 	assert_int_equal(budget_allowed(&tiny, BUDGET_BACKGROUND), 1);
 	assert_int_equal(budget_window_ms(&limits), 303000);
-	assert_int_equal(budget_window_ms(&tiny), 2000);
+	assert_int_equal(budget_window_ms(&tiny), 1050); /* the margin's floor: 50 ms */
+	assert_int_equal(budget_window_ms(&(struct budget_limits){150, 3, 0}), 3050);
 	assert_int_equal(budget_token_key("test-token", key, &err), 0);
 	/* printf %s test-token | sha256sum */
 	assert_string_equal(key,
