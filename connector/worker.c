@@ -423,9 +423,14 @@ static void *worker_main(void *arg)
 		memset(&outcome, 0, sizeof(outcome));
 		sync_run_job(sync, conn, &job, self->owner, &outcome);
 		if (apply_outcome(self, conn, &job, &outcome, &err) != CN_OK) {
-			/* The lease expires and another attempt picks the job up. */
-			log_warn("job_transition_failed", "worker", self->owner, "error",
-				 err.message, NULL);
+			/* The lease expires and another attempt picks the job up;
+			 * the steps it recorded stay, so it costs no Moneybird call. */
+			char job_id[24], order_pk[24];
+
+			snprintf(job_id, sizeof(job_id), "%" PRId64, job.id);
+			snprintf(order_pk, sizeof(order_pk), "%" PRId64, job.order_pk);
+			log_warn("job_transition_failed", "worker", self->owner, "job", job_id,
+				 "order_pk", order_pk, "error", err.message, NULL);
 			if (store_conn_broken(conn)) {
 				PQfinish(conn);
 				conn = NULL;
