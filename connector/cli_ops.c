@@ -522,6 +522,7 @@ static const char *or_dash(const char *text)
 static void show_print_order(const struct store_ops_table *orders, size_t r)
 {
 	const char *cell_state = store_ops_cell(orders, r, OPS_ORDER_STATE);
+	const char *job_state;
 	char total[24], excl[24], vat[24];
 
 	plan_format_cents(text_int64(store_ops_cell(orders, r, OPS_ORDER_TOTAL)), total,
@@ -534,9 +535,11 @@ static void show_print_order(const struct store_ops_table *orders, size_t r)
 	       or_dash(store_ops_cell(orders, r, OPS_ORDER_NUMBER)),
 	       or_dash(store_ops_cell(orders, r, OPS_ORDER_CONNECTION)));
 	field("state", "%s", or_dash(cell_state));
-	if (store_ops_cell(orders, r, OPS_ORDER_JOB_STATE) != NULL)
-		field("job", "%s, next attempt %s, priority %s",
-		      store_ops_cell(orders, r, OPS_ORDER_JOB_STATE),
+	job_state = store_ops_cell(orders, r, OPS_ORDER_JOB_STATE);
+	if (job_state != NULL && strcmp(job_state, "done") == 0)
+		field("job", "done"); /* a next attempt would mislead */
+	else if (job_state != NULL)
+		field("job", "%s, next attempt %s, priority %s", job_state,
 		      or_dash(store_ops_cell(orders, r, OPS_ORDER_JOB_NEXT_ATTEMPT_AT)),
 		      or_dash(store_ops_cell(orders, r, OPS_ORDER_JOB_PRIORITY)));
 	else

@@ -89,6 +89,9 @@ bm_assert_eq "$(send_events ORD-dr-business)" sales_invoice_send_manually \
 bm_assert_eq "$(audited_method dr-business)" Manual "business buyer: the audit log records Manual"
 bm_assert_eq "$(send_events ORD-dr-badpeppol)" sales_invoice_send_manually \
 	"unusable Peppol id: not sent by Peppol"
+"$BM_BINARY" -c "$BM_CONFIG" show dr-peppol >"$BM_TMP/show.out" 2>&1 || bm_fail "show failed"
+bm_assert_eq "$(grep -c -x '  job                  done' "$BM_TMP/show.out")" 1 \
+	"show: a finished job is just done (no next attempt)"
 for ref in ORD-dr-peppol ORD-dr-private ORD-dr-business ORD-dr-badpeppol; do
 	bm_assert_eq "$(sim_invoice_field "$ref" "i->>'state'")" paid "$ref is paid"
 done
