@@ -1286,17 +1286,11 @@ static void preview_lookup_failed(struct preview *p, const char *what, struct cn
 }
 
 /* Several contacts match the search: sync parks the order with this reason. */
-static void preview_ambiguous(struct preview *p, size_t matches, const char *field_name)
+static void preview_ambiguous(struct preview *p, size_t matches,
+                              const struct plan_contact_search *search)
 {
-	char *reason = NULL;
-
 	p->resolution = PREVIEW_CONTACT_AMBIGUOUS;
-	if (asprintf(&reason,
-	             "%zu Moneybird contacts have this buyer's %s; merge them or give one "
-	             "customer_id %s, then retry",
-	             matches, field_name, p->contact->customer_id) < 0)
-		reason = NULL;
-	preview_reason(p, reason);
+	preview_reason(p, plan_ambiguous_contact_reason(matches, search, p->contact->customer_id));
 }
 
 /*
@@ -1309,8 +1303,7 @@ static void preview_resolve_contact(struct preview *p)
 {
 	const struct plan_contact *plan = p->contact;
 	const char *administration_id = p->connection->moneybird_administration_id;
-	bool by_tax_number = plan->search_tax_number != NULL && plan->search_tax_number[0] != '\0';
-	const char *query = by_tax_number ? plan->search_tax_number : plan->search_email;
+	struct plan_contact_search search = plan_contact_search(plan);
 	struct mb_contact found;
 	struct cn_error err = {""};
 	size_t matches = 0;
@@ -1342,14 +1335,11 @@ static void preview_resolve_contact(struct preview *p)
 		preview_lookup_failed(p, "looking up the contact by customer_id", &err);
 		return;
 	}
-	if (query != NULL && query[0] != '\0') {
-		outcome = mb_contact_search(p->client, query,
-		                            by_tax_number ? MB_CONTACT_FIELD_TAX_NUMBER
-		                                          : MB_CONTACT_FIELD_EMAIL,
-		                            false, &found, &matches, &err);
+	if (search.query != NULL) {
+		outcome = mb_contact_search(p->client, search.query, search.field, false, &found,
+		                            &matches, &err);
 		if (outcome == MB_OK && matches > 1) {
-			preview_ambiguous(p, matches,
-			                  by_tax_number ? "VAT number" : "email address");
+			preview_ambiguous(p, matches, &search);
 			return;
 		}
 		if (outcome == MB_OK) {

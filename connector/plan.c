@@ -1620,6 +1620,34 @@ const char *plan_send_method(const struct mapping *mapping)
 	                                                : MAPPING_SEND_MANUAL);
 }
 
+struct plan_contact_search plan_contact_search(const struct plan_contact *contact)
+{
+	struct plan_contact_search search = {NULL, MB_CONTACT_FIELD_EMAIL, "email address"};
+
+	if (contact->search_tax_number != NULL && contact->search_tax_number[0] != '\0') {
+		search.query = contact->search_tax_number;
+		search.field = MB_CONTACT_FIELD_TAX_NUMBER;
+		search.field_name = "VAT number";
+	} else if (contact->search_email != NULL && contact->search_email[0] != '\0') {
+		search.query = contact->search_email;
+	}
+	return search;
+}
+
+char *plan_ambiguous_contact_reason(size_t matches, const struct plan_contact_search *search,
+                                    const char *customer_id)
+{
+	char *reason = NULL;
+
+	/* Never guess and never merge: a person picks the right one. */
+	if (asprintf(&reason,
+	             "%zu Moneybird contacts have this buyer's %s; merge them or give one "
+	             "customer_id %s, then retry",
+	             matches, search->field_name, customer_id) < 0)
+		return NULL;
+	return reason;
+}
+
 /* True when every condition of `conditions` holds for the order's buyer. */
 static bool delivery_conditions_hold(const struct bookto_order *order, unsigned conditions)
 {

@@ -169,6 +169,21 @@ int plan_payment(const struct bookto_order *order, const struct mapping *mapping
                  struct cn_error *err) MUST_CHECK;
 void plan_payment_free(struct plan_payment *payment);
 
+/* The one exact search contact resolution makes before creating: on the
+ * field match_ref rests on, the VAT number when the buyer has one, else the
+ * email. */
+struct plan_contact_search {
+	const char *query;      /* NULL: no search (none of them, or searching is off) */
+	enum mb_contact_field field;
+	const char *field_name; /* "VAT number" or "email address", for sentences */
+};
+struct plan_contact_search plan_contact_search(const struct plan_contact *contact);
+
+/* The park reason when `matches` (> 1) contacts answer that search; the
+ * caller frees it (NULL without memory). */
+char *plan_ambiguous_contact_reason(size_t matches, const struct plan_contact_search *search,
+                                    const char *customer_id);
+
 /* The mapping's send_method, used when no delivery rule holds. */
 const char *plan_send_method(const struct mapping *mapping);
 

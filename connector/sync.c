@@ -260,10 +260,9 @@ static bool adopt_contact(PGconn *conn, const struct store_sync_order *so,
 /* Searches for a hand-made contact by one exact field. Returns true when the
  * search settled the question (adopted, or the order is parked/retried). */
 static bool search_and_adopt(struct sync_worker *worker, PGconn *conn, size_t index,
-			     const struct store_sync_order *so, const char *query,
-			     enum mb_contact_field field, const char *field_name,
-			     const char *customer_id, char *contact_out, bool *adopted,
-			     struct sync_outcome *outcome)
+			     const struct store_sync_order *so,
+			     const struct plan_contact_search *search, const char *customer_id,
+			     char *contact_out, bool *adopted, struct sync_outcome *outcome)
 {
 	const char *administration_id =
 		worker->shared->config->connections[index].moneybird_administration_id;
@@ -274,9 +273,10 @@ static bool search_and_adopt(struct sync_worker *worker, PGconn *conn, size_t in
 	enum mb_outcome result;
 
 	*adopted = false;
-	if (query == NULL || query[0] == '\0')
+	if (search->query == NULL)
 		return false;
-	result = mb_contact_search(client, query, field, false, &found, &matches, &err);
+	result = mb_contact_search(client, search->query, search->field, false, &found, &matches,
+				   &err);
 	if (result == MB_NOT_FOUND)
 		return false;
 	if (result != MB_OK) {
@@ -285,11 +285,11 @@ static bool search_and_adopt(struct sync_worker *worker, PGconn *conn, size_t in
 		return true;
 	}
 	if (matches > 1) {
-		/* Never guess and never merge: a person picks the right one. */
-		set_outcome(outcome, SYNC_PARK,
-			    "%zu Moneybird contacts have this buyer's %s; merge them or give one "
-			    "customer_id %s, then retry",
-			    matches, field_name, customer_id);
+		char *reason = plan_ambiguous_contact_reason(matches, search, customer_id);
+
+		set_outcome(outcome, SYNC_PARK, "%s",
+			    reason != NULL ? reason : "several Moneybird contacts match this buyer");
+		free(reason);
 		return true;
 	}
 	if (!adopt_contact(conn, so, administration_id, customer_id, found.id, "adopted_by_search",
@@ -313,6 +313,7 @@ static bool resolve_contact(struct sync_worker *worker, PGconn *conn, size_t ind
 	const struct mapping *mapping = worker->shared->mappings[index];
 	struct mb_client *client = worker->connections[index].client;
 	struct plan_contact *plan = NULL;
+	struct plan_contact_search search;
 	struct mb_contact contact;
 	struct cn_error err = {""};
 	char *park_reason = NULL;
@@ -364,15 +365,10 @@ static bool resolve_contact(struct sync_worker *worker, PGconn *conn, size_t ind
 		goto out;
 	}
 
-	/* One search, on the field match_ref rests on: the VAT number when the
-	 * buyer has one, else the email (every call costs rate budget). */
-	if (plan->search_tax_number != NULL && plan->search_tax_number[0] != '\0'
-		    ? search_and_adopt(worker, conn, index, so, plan->search_tax_number,
-				       MB_CONTACT_FIELD_TAX_NUMBER, "VAT number", plan->customer_id,
-				       so->contact_id, &adopted, outcome)
-		    : search_and_adopt(worker, conn, index, so, plan->search_email,
-				       MB_CONTACT_FIELD_EMAIL, "email address", plan->customer_id,
-				       so->contact_id, &adopted, outcome)) {
+	/* One search (every call costs rate budget); see plan_contact_search. */
+	search = plan_contact_search(plan);
+	if (search_and_adopt(worker, conn, index, so, &search, plan->customer_id, so->contact_id,
+			     &adopted, outcome)) {
 		settled = adopted;
 		goto out;
 	}

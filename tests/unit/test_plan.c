@@ -389,6 +389,47 @@ static void test_contact_private_email_only(void **state)
 	plan_contact_free(contact);
 }
 
+/* The one search sync and preview make, and the sentence both park with. */
+static void test_contact_search_choice(void **state)
+{
+	struct bookto_order order;
+	struct plan_contact *contact;
+	struct plan_contact_search search;
+	char *reason;
+
+	(void)state;
+	order_init(&order);
+	order.buyer_email = "pat@example.com";
+	order.buyer_vat_number = "NL123456789B01";
+	order.match_ref = "NL123456789B01";
+	contact = contact_ok(&order, default_mapping);
+	search = plan_contact_search(contact);
+	assert_string_equal(search.query, "NL123456789B01");
+	assert_int_equal(search.field, MB_CONTACT_FIELD_TAX_NUMBER);
+	reason = plan_ambiguous_contact_reason(2, &search, contact->customer_id);
+	assert_non_null(reason);
+	assert_contains(reason, "2 Moneybird contacts have this buyer's VAT number; merge them "
+	                        "or give one customer_id 9");
+	free(reason);
+	plan_contact_free(contact);
+
+	order.buyer_vat_number = "";
+	order.match_ref = "pat@example.com";
+	contact = contact_ok(&order, default_mapping);
+	search = plan_contact_search(contact);
+	assert_string_equal(search.query, "pat@example.com");
+	assert_int_equal(search.field, MB_CONTACT_FIELD_EMAIL);
+	assert_string_equal(search.field_name, "email address");
+	plan_contact_free(contact);
+
+	order.buyer_email = "";
+	order.buyer_peppol_id = "0208:0123456789";
+	order.match_ref = "0208:0123456789";
+	contact = contact_ok(&order, default_mapping);
+	assert_null(plan_contact_search(contact).query);
+	plan_contact_free(contact);
+}
+
 static void test_contact_search_off_and_parks(void **state)
 {
 	struct mapping *mapping =
@@ -1356,6 +1397,7 @@ int main(void)
 	    cmocka_unit_test(test_ledger_account_precedence),
 	    cmocka_unit_test(test_payment_overrides),
 	    cmocka_unit_test(test_send_method_and_test_orders),
+	    cmocka_unit_test(test_contact_search_choice),
 	    cmocka_unit_test(test_delivery_rules_pick_per_order),
 	    cmocka_unit_test(test_delivery_rule_country_and_fallback),
 	    cmocka_unit_test(test_parsed_order_end_to_end),
