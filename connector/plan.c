@@ -1705,8 +1705,8 @@ void plan_delivery(const struct bookto_order *order, const struct mapping *mappi
 	for (size_t i = 0; i < mapping->delivery_rule_count; i++) {
 		const struct mapping_delivery_rule *rule = &mapping->delivery_rules[i];
 
-		if (rule->country[0] != '\0' &&
-		    (order->buyer_country == NULL || strcmp(order->buyer_country, rule->country) != 0))
+		if (rule->country[0] != '\0' && (order->buyer_country == NULL ||
+		                                 strcmp(order->buyer_country, rule->country) != 0))
 			continue;
 		if (!delivery_conditions_hold(order, rule->conditions))
 			continue;
@@ -1722,18 +1722,20 @@ int plan_check_delivery(const struct bookto_order *order, const struct plan_deli
 {
 	if (strcmp(delivery->method, "Peppol") == 0 &&
 	    !delivery_conditions_hold(order, MAPPING_WHEN_PEPPOL_ID))
-		return park(park_reason, err,
-		            "the invoice would be sent by Peppol (chosen by %s), but the buyer has no "
-		            "Peppol id the contact can carry (buyer.peppol_id \"%.80s\"), so "
-		            "Moneybird cannot deliver it; add a delivery rule (when = \"peppol_id\") "
-		            "that sends it otherwise, or fix the buyer's Peppol id",
-		            delivery->why, order->buyer_peppol_id != NULL ? order->buyer_peppol_id : "");
+		return park(
+		    park_reason, err,
+		    "the invoice would be sent by Peppol (chosen by %s), but the buyer has no "
+		    "Peppol id the contact can carry (buyer.peppol_id \"%.80s\"), so "
+		    "Moneybird cannot deliver it; add a delivery rule (when = \"peppol_id\") "
+		    "that sends it otherwise, or fix the buyer's Peppol id",
+		    delivery->why, order->buyer_peppol_id != NULL ? order->buyer_peppol_id : "");
 	if (strcmp(delivery->method, "Email") == 0 && blank(order->buyer_email))
-		return park(park_reason, err,
-		            "the invoice would be sent by Email (chosen by %s), but the buyer has no "
-		            "email address; add a delivery rule (when = \"email\") that sends it "
-		            "otherwise",
-		            delivery->why);
+		return park(
+		    park_reason, err,
+		    "the invoice would be sent by Email (chosen by %s), but the buyer has no "
+		    "email address; add a delivery rule (when = \"email\") that sends it "
+		    "otherwise",
+		    delivery->why);
 	return CN_OK;
 }
 

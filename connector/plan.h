@@ -109,12 +109,12 @@ struct plan_totals {
 void plan_line_totals(int64_t price_cents, int64_t percentage, bool incl, struct plan_totals *out);
 
 struct plan_basis {
-	bool incl;      /* the chosen basis: the line carries total_incl */
-	bool incl_fits; /* the incl model reproduces bookto's three figures */
-	bool excl_fits; /* the excl model does */
+	bool incl;                     /* the chosen basis: the line carries total_incl */
+	bool incl_fits;                /* the incl model reproduces bookto's three figures */
+	bool excl_fits;                /* the excl model does */
 	struct plan_totals incl_model; /* line = total_incl */
 	struct plan_totals excl_model; /* line = excl_vat */
-	char why[256];  /* why this basis, for preview and the audit */
+	char why[256];                 /* why this basis, for preview and the audit */
 };
 
 /*
@@ -230,7 +230,7 @@ void plan_payment_free(struct plan_payment *payment);
  * field match_ref rests on, the VAT number when the buyer has one, else the
  * email. */
 struct plan_contact_search {
-	const char *query;      /* NULL: no search (none of them, or searching is off) */
+	const char *query; /* NULL: no search (none of them, or searching is off) */
 	enum mb_contact_field field;
 	const char *field_name; /* "VAT number" or "email address", for sentences */
 };
