@@ -154,9 +154,15 @@ int plan_price_basis(const struct bookto_order *order, const struct mapping *map
 	}
 	if (out->incl_fits) {
 		out->incl = true;
+		if (out->excl_fits) {
+			snprintf(out->why, sizeof(out->why),
+			         "auto: prices incl. VAT reproduce bookto's figures to the cent (so "
+			         "do excl., but the buyer saw the incl. price)");
+			return CN_OK;
+		}
+		describe(&out->excl_model, false, other, sizeof(other));
 		snprintf(out->why, sizeof(out->why),
-		         "auto: prices incl. VAT reproduce bookto's figures to the cent%s",
-		         out->excl_fits ? " (so do excl., but the buyer saw the incl. price)" : "");
+		         "auto: only prices incl. VAT reproduce bookto's figures (%s)", other);
 		return CN_OK;
 	}
 	if (out->excl_fits) {
