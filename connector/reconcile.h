@@ -6,8 +6,11 @@
  * calls, made at background priority in the shared rate budget. Each
  * difference has a kind (missing_invoice, not_sent, not_paid,
  * amount_differs, invoice_deleted, invoice_changed, duplicate_invoice,
- * orphan_invoice, stuck); a run also records what Moneybird says about each
- * invoice and moves orders between synced and reconciled. With repair, the
+ * orphan_invoice, stuck). Orders the connector knows it did not sync
+ * (parked needs_attention, skipped) are not differences: a run counts and
+ * lists them apart, with their reasons. A run also records what Moneybird
+ * says about each invoice and moves orders between synced and reconciled.
+ * With repair, the
  * safe fixes (create the missing invoice, send it, register the missing
  * payment) are queued as sync jobs; nothing is ever deleted. Runs are the
  * `reconcile` command and, inside `serve`, a periodic run.
