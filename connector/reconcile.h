@@ -53,8 +53,8 @@ struct reconcile_report {
 	size_t count;
 	size_t cap;
 	/* Orders the connector knows it did not sync: not differences. */
-	long parked;  /* needs_attention */
-	long skipped; /* skipped */
+	long parked;                  /* needs_attention */
+	long skipped;                 /* skipped */
 	struct store_rc_known *known; /* the first RECONCILE_KNOWN_LISTED (owned) */
 	size_t known_count;
 };
