@@ -57,11 +57,18 @@ void plan_line_totals(int64_t price_cents, int64_t percentage, bool incl, struct
 		price_cents++; /* out of any real range; keeps the negation defined */
 	magnitude = price_cents < 0 ? -price_cents : price_cents;
 	if (incl) {
-		/* tax = price x rate / (1 + rate); the excl part is what is left */
-		part = scaled_round(magnitude, percentage, PERCENT_HUNDRED + percentage);
+		/* excl = price / (1 + rate), rounded; the tax is what is left.
+		 * Moneybird's rounding of an incl. price is unconfirmed; the two
+		 * readings (round the excl part, or round the tax) differ only
+		 * when price / (1 + rate) ends in exactly half a cent. Rounding
+		 * the excl part is the split bookto makes of an incl. price, and
+		 * the excl part is what each invoice detail carries
+		 * (total_price_excl_tax_with_discount); the check after creation
+		 * compares the draft's figures in case Moneybird differs. */
+		part = scaled_round(magnitude, PERCENT_HUNDRED, PERCENT_HUNDRED + percentage);
 		out->incl_cents = price_cents;
-		out->tax_cents = price_cents < 0 ? -part : part;
-		out->excl_cents = out->incl_cents - out->tax_cents;
+		out->excl_cents = price_cents < 0 ? -part : part;
+		out->tax_cents = out->incl_cents - out->excl_cents;
 	} else {
 		part = scaled_round(magnitude, percentage, PERCENT_HUNDRED);
 		out->excl_cents = price_cents;
