@@ -1223,9 +1223,9 @@ static void load_notify(struct loader *ld, const config_setting_t *root, struct 
 
 int config_load(const char *path, struct config **out, FILE *problems, struct cn_error *err)
 {
-	static const char *const top_keys[] = {"http", "database", "workers",     "reconcile",
-	                                       "log",  "spool",    "connections", "notify",
-	                                       NULL};
+	static const char *const top_keys[] = {"http",        "database", "workers",
+	                                       "reconcile",   "log",      "spool",
+	                                       "connections", "notify",   NULL};
 	struct loader ld = {.report = {.path = path}};
 	struct config *config = NULL;
 	char *config_dir = NULL;

@@ -265,7 +265,9 @@ static void render_counters(struct text *text, const struct metrics_gauges *gaug
 		       "Notification sends by channel and outcome (notify config section).");
 	for (size_t c = 0; c < 2 && atomic_load(&notifications_enabled); c++)
 		for (size_t o = 0; o < 2; o++)
-			put(text, "bookto_moneybird_notifications_total{channel=\"%s\",outcome=\"%s\"} %llu\n",
+			put(text,
+			    "bookto_moneybird_notifications_total{channel=\"%s\",outcome=\"%s\"} "
+			    "%llu\n",
 			    c == 0 ? "webhook" : "email", o == 0 ? "sent" : "failed",
 			    atomic_load(&notification_counts[c][o]));
 

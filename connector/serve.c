@@ -15,8 +15,8 @@
 #include "log.h"
 #include "mapping.h"
 #include "mb_events.h"
-#include "notify.h"
 #include "migrations.h"
+#include "notify.h"
 #include "reconcile.h"
 #include "spool.h"
 #include "store.h"
@@ -196,7 +196,7 @@ int serve_run(const struct config *config)
 		goto out;
 	}
 	if (store_pool_create(config->database_conninfo, config->database_pool_size,
-			      &state.intake.pool, &err) != CN_OK ||
+	                      &state.intake.pool, &err) != CN_OK ||
 	    committer_start(config->database_conninfo, &state.intake.committer, &err) != CN_OK ||
 	    httpd_start(&state.intake, &httpd, &err) != CN_OK ||
 	    worker_pool_start(&state.sync, config->workers_count, &workers, &err) != CN_OK ||
