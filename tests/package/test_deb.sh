@@ -10,11 +10,13 @@
 #     edited conffile survives a re-install; remove keeps the conffile; purge
 #     removes the rest but keeps a spool that still holds a delivery;
 #     re-install after purge starts clean.
-# Needs dpkg-dev, lintian, systemd (sysusers, tmpfiles); deploy/install-deps.sh
-# installs them.
+#   - the logrotate snippet rotates a log folder like the package's (owner
+#     and paths pointed at a temporary folder) and runs its postrotate.
+# Needs dpkg-dev, lintian, systemd (sysusers, tmpfiles), logrotate;
+# deploy/install-deps.sh installs them.
 source "$(dirname "$0")/../integration/lib.sh"
 bm_setup
-for tool in dpkg-deb dpkg-shlibdeps lintian cpack systemd-sysusers systemd-tmpfiles deb-systemd-helper; do
+for tool in dpkg-deb dpkg-shlibdeps lintian cpack systemd-sysusers systemd-tmpfiles deb-systemd-helper logrotate; do
 	command -v "$tool" >/dev/null 2>&1 || bm_fail "$tool is missing: run deploy/install-deps.sh"
 done
 
@@ -91,6 +93,20 @@ lintian --fail-on error,warning "$deb" \
 	>"$BM_TMP/lintian.out" 2>&1 || rc=$?
 bm_assert_eq "$rc" 0 "lintian: no error, no warning that is not overridden ($(grep -E '^[EW]:' "$BM_TMP/lintian.out" | head -n 5))"
 bm_assert_eq "$(grep -cE '^[EW]:' "$BM_TMP/lintian.out" || true)" 0 "lintian printed no E: or W: line"
+
+# --- logrotate ------------------------------------------------------------------------
+lr="$BM_TMP/logrotate"
+mkdir -p "$lr/log"
+echo "a line" >"$lr/log/connector.log"
+sed -e "s#bookto-moneybird bookto-moneybird#$(id -un) $(id -gn)#" \
+	-e "s#/var/log/bookto-moneybird/#$lr/log/#" \
+	-e "s#systemctl reload bookto-moneybird.service#touch $lr/postrotate-ran#" \
+	-e "s#if \[ -d /run/systemd/system \]; then#if true; then#" \
+	"$BM_TMP/unpacked/etc/logrotate.d/bookto-moneybird" >"$lr/conf"
+logrotate -f -s "$lr/state" "$lr/conf" >"$lr/out" 2>&1 || bm_fail "logrotate failed: $(cat "$lr/out")"
+[[ -s "$lr/log/connector.log.1" && -e "$lr/postrotate-ran" ]] ||
+	bm_fail "logrotate did not rotate or run postrotate: $(ls "$lr" "$lr/log")"
+bm_assert_eq "$(stat -c '%a %s' "$lr/log/connector.log")" "640 0" "logrotate rotates and recreates the log (0640)"
 
 # --- install into a scratch root -------------------------------------------------------
 root="$BM_TMP/root"
