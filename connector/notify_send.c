@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,28 +25,35 @@ static void append(char *buffer, size_t size, const char *fmt, const char *a, co
 		snprintf(buffer + used, size - used, fmt, a, b);
 }
 
+/* True when cause is "KIND:..." for this kind. */
+static bool cause_is(const char *cause, const char *kind)
+{
+	size_t len = strlen(kind);
+
+	return strncmp(cause, kind, len) == 0 && cause[len] == ':';
+}
+
 void notify_text(const char *cause, int events, const char *lines, char *subject,
                  size_t subject_size, char *text, size_t text_size)
 {
 	const char *colon = strchr(cause, ':');
 	const char *name = colon != NULL ? colon + 1 : cause;
-	size_t kind_len = colon != NULL ? (size_t)(colon - cause) : strlen(cause);
 	const char *hint = "";
 	int kept = 0;
 	char more[48] = "";
 
-	if (strncmp(cause, "parked", kind_len) == 0) {
+	if (cause_is(cause, "parked")) {
 		snprintf(subject, subject_size, "bookto-moneybird: %d order%s of %s parked", events,
 		         events == 1 ? "" : "s", name);
 		hint = "They wait for a person: `bookto-moneybird show ORDER`, fix the cause, "
 		       "then `bookto-moneybird retry ORDER`.";
-	} else if (strncmp(cause, "paused", kind_len) == 0) {
+	} else if (cause_is(cause, "paused")) {
 		snprintf(subject, subject_size, "bookto-moneybird: connection %s paused", name);
 		hint = "Moneybird refused its API token; nothing is booked until a call succeeds "
 		       "(renew the token, then work resumes by itself).";
-	} else if (strncmp(cause, "resumed", kind_len) == 0) {
+	} else if (cause_is(cause, "resumed")) {
 		snprintf(subject, subject_size, "bookto-moneybird: connection %s resumed", name);
-	} else if (strncmp(cause, "reconcile", kind_len) == 0) {
+	} else if (cause_is(cause, "reconcile")) {
 		snprintf(subject, subject_size,
 		         "bookto-moneybird: reconciliation of %s found differences", name);
 		hint = "`bookto-moneybird reconcile --connection NAME` lists them; --repair queues "

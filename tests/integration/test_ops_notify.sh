@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Notifications (the `notify` config section) against a local chat webhook
 # (notify_receiver) and a fake sendmail: a parked order sends one message on
-# each channel; a flood of parks within the interval becomes one summary; a
+# each channel, also with two serves running; a flood of parks within the
+# interval becomes one summary; a
 # message queued when serve stops is sent once after the restart and none is
 # repeated; with the receiver dead, orders still sync, the failure is logged
 # and counted, the email is not repeated, and the message arrives once the
@@ -11,10 +12,10 @@
 # the logs.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
+source "$(dirname "$0")/sync_lib.sh"
 export BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS=1 BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS=1
 bm_setup
-bm_pg_start
-bm_mbsim_start
+sync_start
 bm_write_config workers=1
 
 RECEIVER="$BM_BUILD_DIR/notify_receiver"
@@ -57,6 +58,8 @@ out="$("$BM_BINARY" -c "$BM_CONFIG" config check 2>&1)" || bm_fail "config check
 bm_pass "config check accepts the notify section"
 bm_migrate
 bm_serve_start
+# Two hosts for the first parks: each message must still go out once.
+serve2_start
 
 messages() { grep -c . "$RECV_LOG" || true; }
 mails() { find "$MAIL_DIR" -type f | wc -l; }
@@ -75,10 +78,15 @@ park() { # ORDER_ID...: orders whose amounts do not add up, in one replay (fast)
 	"$BM_BINARY" -c "$BM_CONFIG" replay --connection shop "${files[@]}" >"$BM_TMP/replay.out" 2>&1 ||
 		bm_fail "replay failed: $(cat "$BM_TMP/replay.out")"
 }
-metric() {
-	curl -s --max-time 5 "$BM_URL/metrics" |
-		awk -v key="bookto_moneybird_notifications_total{channel=\"$1\",outcome=\"$2\"} " \
-			'index($0, key) == 1 { print substr($0, length(key) + 1) }'
+metric() { # CHANNEL OUTCOME: summed over the running serves (counters are per process)
+	local url total=0 value
+	for url in "$BM_URL" ${BM_SERVE2_PID:+"$BM_SERVE2_URL"}; do
+		value="$(curl -s --max-time 5 "$url/metrics" |
+			awk -v key="bookto_moneybird_notifications_total{channel=\"$1\",outcome=\"$2\"} " \
+				'index($0, key) == 1 { print substr($0, length(key) + 1) }')"
+		total=$((total + ${value:-0}))
+	done
+	echo "$total"
 }
 
 # --- one park: one message per channel ------------------------------------------------
@@ -102,6 +110,9 @@ wait_messages 2 15
 bm_assert_contains "$(message 2)" "12 orders of shop parked" "the flood is one summary"
 bm_assert_contains "$(message 2)" "... and 2 more" "listing ten orders and the count of the rest"
 bm_assert_eq "$(grep -o 'nt-f[0-9]*' <<<"$(message 2)" | sort -u | wc -l)" 10 "ten orders named"
+
+serve2_stop
+bm_pass "with two serves running, each message went out once"
 
 # --- stop with a message waiting; restart: sent once, nothing repeated ---------------
 park nt-r1 nt-r2 nt-r3
