@@ -1,11 +1,13 @@
 /*
  * A chat webhook for tests/integration/test_ops_notify.sh: listens on
- * 127.0.0.1:PORT, appends each POST body as one line to LOG and answers 200
+ * 127.0.0.1:PORT (loopback only), appends each POST body as one line to LOG and answers 200
  * — or 500 while the file LOG.fail exists.
  *
  *   notify_receiver PORT LOG
  */
+#include <arpa/inet.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +91,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **st
 int main(int argc, char **argv)
 {
 	struct MHD_Daemon *daemon;
+	struct sockaddr_in address;
 	long port;
 
 	if (argc != 3 || (port = strtol(argv[1], NULL, 10)) <= 0 || port > 65535) {
@@ -96,11 +99,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_path = argv[2];
+	memset(&address, 0, sizeof(address));
+	address.sin_family = AF_INET;
+	address.sin_port = htons((uint16_t)port);
+	address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL,
-	                          on_request, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	                          MHD_OPTION_END);
+	daemon =
+	    MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL,
+	                     on_request, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address, MHD_OPTION_END);
 	if (daemon == NULL) {
 		fprintf(stderr, "notify_receiver: cannot listen on port %ld\n", port);
 		return 1;
