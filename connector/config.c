@@ -1144,10 +1144,88 @@ static void load_small_groups(struct loader *ld, const config_setting_t *root,
 	config->spool_dir = loader_strdup(ld, text != NULL ? text : DEFAULT_SPOOL_DIR);
 }
 
+/* An email address for a header: local@domain, no blanks, quotes or separators. */
+static int email_ok(const char *text)
+{
+	const char *at = strchr(text, '@');
+
+	if (at == NULL || at == text || at[1] == '\0' || strlen(text) > 254)
+		return 0;
+	for (const char *p = text; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
+		    strchr("<>,;\"()\\", *p))
+			return 0;
+	return strchr(at + 1, '@') == NULL;
+}
+
+/* The optional notify group: a webhook URL (a secret) and/or sendmail. */
+static void load_notify(struct loader *ld, const config_setting_t *root, struct config *config)
+{
+	static const char *const keys[] = {
+	    "webhook_url",      "sendmail",          "email_to",        "email_from",
+	    "interval_seconds", "spool_age_seconds", "timeout_seconds", NULL};
+	const config_setting_t *group = cfg_get_group(&ld->report, root, "", "notify");
+	const config_setting_t *at;
+	long long interval = 900, spool_age = 600, timeout = 10;
+	const char *text;
+	bool channel = false;
+
+	config->notify_interval_seconds = (int)interval;
+	config->notify_spool_age_seconds = (int)spool_age;
+	config->notify_timeout_seconds = (int)timeout;
+	if (group == NULL)
+		return;
+	cfg_check_keys(&ld->report, group, "notify", keys);
+	read_int(ld, group, "notify", "interval_seconds", 1, 86400, &interval);
+	read_int(ld, group, "notify", "spool_age_seconds", 1, 86400, &spool_age);
+	read_int(ld, group, "notify", "timeout_seconds", 1, 120, &timeout);
+	config->notify_interval_seconds = (int)interval;
+	config->notify_spool_age_seconds = (int)spool_age;
+	config->notify_timeout_seconds = (int)timeout;
+
+	text = read_string(ld, group, "notify", "webhook_url", &at);
+	if (text != NULL && text[0] != '\0') {
+		channel = true;
+		config->notify_webhook_url = secret_resolve(ld, at, "notify.webhook_url", text);
+		if (config->notify_webhook_url != NULL && !base_url_ok(config->notify_webhook_url))
+			problem(ld, at,
+			        "`notify.webhook_url` must be an https:// URL (http:// only to "
+			        "127.0.0.1, localhost or [::1])");
+	}
+	text = read_string(ld, group, "notify", "sendmail", &at);
+	if (text != NULL && text[0] != '\0') {
+		channel = true;
+		if (text[0] != '/')
+			problem(ld, at,
+			        "`notify.sendmail` must be an absolute path such as "
+			        "\"/usr/sbin/sendmail\", not \"%s\"",
+			        text);
+		config->notify_sendmail = loader_strdup(ld, text);
+	}
+	text = read_string(ld, group, "notify", "email_to", &at);
+	if (text != NULL && !email_ok(text))
+		problem(ld, at,
+		        "`notify.email_to` must be one address such as \"ops@example.com\"");
+	else if (text != NULL)
+		config->notify_email_to = loader_strdup(ld, text);
+	if (config->notify_sendmail != NULL && text == NULL)
+		problem(ld, group, "`notify.sendmail` needs `notify.email_to`");
+	text = read_string(ld, group, "notify", "email_from", &at);
+	if (text != NULL && !email_ok(text))
+		problem(
+		    ld, at,
+		    "`notify.email_from` must be one address such as \"connector@example.com\"");
+	config->notify_email_from = loader_strdup(ld, text != NULL ? text : "bookto-moneybird");
+	if (!channel)
+		problem(ld, group,
+		        "`notify` needs `webhook_url` or `sendmail` (or remove the group)");
+}
+
 int config_load(const char *path, struct config **out, FILE *problems, struct cn_error *err)
 {
-	static const char *const top_keys[] = {"http", "database", "workers",     "reconcile",
-	                                       "log",  "spool",    "connections", NULL};
+	static const char *const top_keys[] = {"http",        "database", "workers",
+	                                       "reconcile",   "log",      "spool",
+	                                       "connections", "notify",   NULL};
 	struct loader ld = {.report = {.path = path}};
 	struct config *config = NULL;
 	char *config_dir = NULL;
@@ -1204,6 +1282,7 @@ int config_load(const char *path, struct config **out, FILE *problems, struct cn
 	load_database(&ld, root, config);
 	load_small_groups(&ld, root, config);
 	load_connections(&ld, root, config, config_dir);
+	load_notify(&ld, root, config);
 
 	if (ld.report.count > 0)
 		goto out;
@@ -1241,6 +1320,10 @@ void config_free(struct config *config)
 	secret_free(config->database_conninfo); /* may hold a password */
 	free(config->log_file);
 	free(config->spool_dir);
+	secret_free(config->notify_webhook_url);
+	free(config->notify_sendmail);
+	free(config->notify_email_to);
+	free(config->notify_email_from);
 	free(config);
 }
 

@@ -58,6 +58,15 @@ struct config {
 
 	char *spool_dir; /* default /var/lib/bookto-moneybird/spool */
 
+	/* notify (optional): both channels NULL = no notifications */
+	char *notify_webhook_url;     /* resolved secret; Slack/Mattermost incoming webhook */
+	char *notify_sendmail;        /* absolute path of a sendmail-compatible binary */
+	char *notify_email_to;        /* required with sendmail */
+	char *notify_email_from;      /* default "bookto-moneybird" */
+	int notify_interval_seconds;  /* at most one message per cause per interval; 900 */
+	int notify_spool_age_seconds; /* spool older than this is announced; 600 */
+	int notify_timeout_seconds;   /* per send; 10 */
+
 	struct connection_config *connections;
 	size_t connection_count; /* >= 1 */
 };

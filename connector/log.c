@@ -2,19 +2,26 @@
  * Logging. The destination is process-wide (like stderr itself): a mutex
  * guards the FILE and the level is an atomic, so log_enabled() is cheap and
  * is checked before any formatting.
+ *
+ * Journal mode: when stderr is the systemd journal (JOURNAL_STREAM names
+ * stderr's device and inode, as systemd documents) and no log file is set,
+ * lines carry no time stamp (the journal stamps each one) and start with a
+ * syslog priority "<N>" that journald turns into the entry's priority.
  */
 #include "log.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #define LOG_LINE_MAX 4096
 #define LOG_VALUE_MAX 512
@@ -22,10 +29,28 @@
 static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int log_min_level = LOG_LEVEL_INFO;
 static atomic_int log_output_format = LOG_FORMAT_LOGFMT;
-static FILE *log_stream;   /* NULL = stderr; guarded by log_mutex */
-static char *log_path;     /* guarded by log_mutex */
+static atomic_bool log_journal; /* stderr is the journal and no file is set */
+static FILE *log_stream;        /* NULL = stderr; guarded by log_mutex */
+static char *log_path;          /* guarded by log_mutex */
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+/* sd-daemon(3) prefixes: debug, info, warning, err. */
+static const char *const journal_priorities[] = {"<7>", "<6>", "<4>", "<3>"};
+
+/* True when JOURNAL_STREAM is "DEV:INO" of the file stderr is open on. */
+static bool stderr_is_journal(void)
+{
+	const char *stream = getenv("JOURNAL_STREAM");
+	unsigned long long device, inode;
+	struct stat st;
+	char tail;
+
+	if (stream == NULL || sscanf(stream, "%llu:%llu%c", &device, &inode, &tail) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	return (unsigned long long)st.st_dev == device && (unsigned long long)st.st_ino == inode;
+}
 
 int log_level_parse(const char *text)
 {
@@ -66,6 +91,7 @@ int log_open(enum log_level level, enum log_format format, const char *file, str
 	log_path = path_copy;
 	atomic_store(&log_min_level, (int)level);
 	atomic_store(&log_output_format, (int)format);
+	atomic_store(&log_journal, stream == NULL && stderr_is_journal());
 	pthread_mutex_unlock(&log_mutex);
 	return CN_OK;
 }
@@ -104,6 +130,7 @@ int log_enabled(enum log_level level)
 struct line {
 	char text[LOG_LINE_MAX];
 	size_t len;
+	size_t fields_start; /* after the priority prefix and "{" */
 };
 
 static void line_append(struct line *line, const char *text, size_t len)
@@ -165,11 +192,11 @@ static void line_value(struct line *line, const char *value, bool json)
 static void line_field(struct line *line, const char *key, const char *value, bool json)
 {
 	if (json) {
-		line_puts(line, line->len > 1 ? ",\"" : "\"");
+		line_puts(line, line->len > line->fields_start ? ",\"" : "\"");
 		line_puts(line, key);
 		line_puts(line, "\":");
 	} else {
-		if (line->len > 0)
+		if (line->len > line->fields_start)
 			line_puts(line, " ");
 		line_puts(line, key);
 		line_puts(line, "=");
@@ -180,7 +207,8 @@ static void line_field(struct line *line, const char *key, const char *value, bo
 void log_event(enum log_level level, const char *event, ...)
 {
 	bool json = atomic_load(&log_output_format) == LOG_FORMAT_JSON;
-	struct line line = {.len = 0};
+	bool journal = atomic_load(&log_journal);
+	struct line line = {.len = 0, .fields_start = 0};
 	char timestamp[40];
 	struct timeval now;
 	struct tm utc;
@@ -189,12 +217,16 @@ void log_event(enum log_level level, const char *event, ...)
 	gettimeofday(&now, NULL);
 	gmtime_r(&now.tv_sec, &utc);
 	snprintf(timestamp, sizeof(timestamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-		 utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
-		 utc.tm_sec, (long)(now.tv_usec / 1000));
+	         utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+	         utc.tm_sec, (long)(now.tv_usec / 1000));
 
+	if (journal)
+		line_puts(&line, journal_priorities[level]);
 	if (json)
 		line_puts(&line, "{");
-	line_field(&line, "ts", timestamp, json);
+	line.fields_start = line.len;
+	if (!journal)
+		line_field(&line, "ts", timestamp, json);
 	line_field(&line, "level", level_names[level], json);
 	line_field(&line, "event", event, json);
 	va_start(ap, event);

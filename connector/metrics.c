@@ -26,6 +26,9 @@ static atomic_ullong call_counts[METRICS_MAX_ENDPOINTS][MB_OUTCOME_COUNT];
 static atomic_ullong endpoints_dropped;
 static atomic_ullong rate_limited_count;
 static atomic_ullong budget_wait_count;
+/* notifications_total: [0 webhook, 1 email][0 sent, 1 failed] */
+static atomic_ullong notification_counts[2][2];
+static atomic_bool notifications_enabled;
 static atomic_llong reconcile_last[METRICS_MAX_CONNECTIONS]; /* differences + 1; 0 = never */
 static atomic_ullong reconcile_total[METRICS_MAX_CONNECTIONS];
 
@@ -103,6 +106,20 @@ void metrics_reset(void)
 	atomic_store(&endpoints_dropped, 0);
 	atomic_store(&rate_limited_count, 0);
 	atomic_store(&budget_wait_count, 0);
+	for (size_t c = 0; c < 2; c++)
+		for (size_t o = 0; o < 2; o++)
+			atomic_store(&notification_counts[c][o], 0);
+	atomic_store(&notifications_enabled, false);
+}
+
+void metrics_notifications_enable(void)
+{
+	atomic_store(&notifications_enabled, true);
+}
+
+void metrics_notification(const char *channel, bool sent)
+{
+	atomic_fetch_add(&notification_counts[strcmp(channel, "email") == 0][sent ? 0 : 1], 1);
 }
 
 /* ---- rendering ---- */
@@ -242,6 +259,17 @@ static void render_counters(struct text *text, const struct metrics_gauges *gaug
 	       "Calls the shared rate budget held back (nothing was sent).");
 	put(text, "bookto_moneybird_moneybird_budget_waits_total %llu\n",
 	    atomic_load(&budget_wait_count));
+
+	if (atomic_load(&notifications_enabled))
+		header(text, "notifications_total", "counter",
+		       "Notification sends by channel and outcome (notify config section).");
+	for (size_t c = 0; c < 2 && atomic_load(&notifications_enabled); c++)
+		for (size_t o = 0; o < 2; o++)
+			put(text,
+			    "bookto_moneybird_notifications_total{channel=\"%s\",outcome=\"%s\"} "
+			    "%llu\n",
+			    c == 0 ? "webhook" : "email", o == 0 ? "sent" : "failed",
+			    atomic_load(&notification_counts[c][o]));
 
 	header(text, "reconcile_differences", "gauge",
 	       "Differences the last reconciliation of this process found (-1: none ran yet).");

@@ -49,6 +49,12 @@ void metrics_moneybird_call(const struct mb_call *call);
 /* A reconciliation of the connection finished with this many differences. */
 void metrics_reconcile_differences(size_t connection_index, int64_t differences);
 
+/* notifications_total is rendered once the notifier has started (notify
+ * configured); then each send on a channel ("webhook" or "email") counts as
+ * sent or failed. */
+void metrics_notifications_enable(void);
+void metrics_notification(const char *channel, bool sent);
+
 /* Zeroes every counter (tests only). */
 void metrics_reset(void);
 

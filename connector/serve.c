@@ -16,6 +16,7 @@
 #include "mapping.h"
 #include "mb_events.h"
 #include "migrations.h"
+#include "notify.h"
 #include "reconcile.h"
 #include "spool.h"
 #include "store.h"
@@ -159,6 +160,7 @@ int serve_run(const struct config *config)
 	struct worker_pool *workers = NULL;
 	struct mb_events *mb_events = NULL;
 	struct reconcile_periodic *reconcile = NULL;
+	struct notify *notify = NULL;
 	pthread_t drain_thread;
 	bool drain_started = false;
 	struct cn_error err = {""};
@@ -194,12 +196,13 @@ int serve_run(const struct config *config)
 		goto out;
 	}
 	if (store_pool_create(config->database_conninfo, config->database_pool_size,
-			      &state.intake.pool, &err) != CN_OK ||
+	                      &state.intake.pool, &err) != CN_OK ||
 	    committer_start(config->database_conninfo, &state.intake.committer, &err) != CN_OK ||
 	    httpd_start(&state.intake, &httpd, &err) != CN_OK ||
 	    worker_pool_start(&state.sync, config->workers_count, &workers, &err) != CN_OK ||
 	    mb_events_start(&state.intake, &mb_events, &err) != CN_OK ||
-	    reconcile_periodic_start(&state.intake, &reconcile, &err) != CN_OK) {
+	    reconcile_periodic_start(&state.intake, &reconcile, &err) != CN_OK ||
+	    notify_start(config, &notify, &err) != CN_OK) {
 		fprintf(stderr, "bookto-moneybird: cannot serve: %s\n", err.message);
 		log_error("serve_refused", "error", err.message, NULL);
 		goto out;
@@ -219,6 +222,7 @@ out:
 	 * worker finish its job and give back its leases. */
 	httpd_stop(httpd);
 	reconcile_periodic_stop(reconcile);
+	notify_stop(notify);
 	if (drain_started) {
 		pthread_mutex_lock(&state.mutex);
 		state.stopping = true;

@@ -11,6 +11,10 @@ packages=(
   clang libclang-rt-dev   # libFuzzer targets (tests/fuzz, -DBM_FUZZ=ON)
   nginx                   # `nginx -t` of deploy/'s site (tests/integration/test_ops_deploy.sh)
   valgrind                # memcheck of the main path (ctest -L valgrind, tests/run.sh)
+  dpkg-dev file lintian man-db systemd logrotate   # the Debian package: cpack -G DEB with
+                          # dpkg-shlibdeps, lintian, man --warnings, sysusers/tmpfiles,
+                          # the logrotate snippet (ctest -L package)
+  prometheus              # promtool: the alert rules (tests/integration/test_ops_alerts.sh)
 )
 
 missing=()

@@ -5,7 +5,9 @@
 #   3. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the
 #      unit and integration tests (any sanitizer report fails the test);
 #   4. builds normally with warnings as errors and runs every label: unit,
-#      integration, bench (short runs of the benchmarks) and chaos;
+#      integration, bench (short runs of the benchmarks), chaos and package
+#      (the Debian package built, inspected, linted and installed into a
+#      scratch root);
 #   5. on that build, runs the main path (order -> invoice -> paid push ->
 #      reconciled) and the periodic reconciliation with the binary under
 #      valgrind memcheck (label "valgrind"): any error or definite leak fails.
@@ -40,7 +42,7 @@ configure_and_build build-sanitize -DBM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-sanitize -j"$jobs" -L 'unit|integration' --output-on-failure
 
-phase "release build: unit, integration, bench and chaos"
+phase "release build: unit, integration, bench, chaos and package"
 configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ctest --test-dir build -j"$jobs" -LE valgrind --output-on-failure
 

@@ -5,3 +5,6 @@
 add_executable(mb_client_driver ${CMAKE_CURRENT_LIST_DIR}/mb_client_driver.c)
 target_link_libraries(mb_client_driver PRIVATE connector_core)
 set_target_properties(mb_client_driver PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})
+add_executable(notify_receiver ${CMAKE_CURRENT_LIST_DIR}/notify_receiver.c)
+target_link_libraries(notify_receiver PRIVATE PkgConfig::MHD)
+set_target_properties(notify_receiver PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})

@@ -14,7 +14,7 @@ DEPLOY="$BM_SOURCE_DIR/deploy"
 if command -v systemd-analyze >/dev/null 2>&1; then
 	unit="$BM_TMP/bookto-moneybird.service"
 	# The unit names the installed binary; verify checks that it is executable.
-	sed "s#/usr/local/bin/bookto-moneybird#$BM_BINARY#g" "$DEPLOY/bookto-moneybird.service" >"$unit"
+	sed "s#/usr/sbin/bookto-moneybird#$BM_BINARY#g" "$DEPLOY/bookto-moneybird.service" >"$unit"
 	rc=0
 	systemd-analyze verify "$unit" >"$BM_TMP/verify.out" 2>&1 || rc=$?
 	bm_assert_eq "$rc" 0 "systemd-analyze verify accepts the unit ($(cat "$BM_TMP/verify.out"))"
