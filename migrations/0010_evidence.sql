@@ -159,3 +159,114 @@ LANGUAGE sql STABLE AS $$
     ORDER BY a.id
     LIMIT page_size
 $$;
+
+-- 3. /metrics without scanning the orders. A scrape used to count every
+--    order by state and scan every synced order for the latency histogram,
+--    work that grew with history (and a scrape times out after 2 s). The
+--    counts are now maintained by statement triggers (one small upsert per
+--    statement that inserts or changes orders; such statements hold the
+--    audit chain's lock already, so the counter rows add no waiting), and a
+--    scrape reads a few rows.
+CREATE TABLE order_state_counts (
+    connection_id bigint NOT NULL,
+    state         text NOT NULL,
+    n             bigint NOT NULL,
+    PRIMARY KEY (connection_id, state)
+);
+
+-- The received -> synced latency, per histogram bucket (not cumulative):
+-- le is the bucket's upper bound in seconds (the bounds /metrics publishes).
+CREATE TABLE sync_latency_counts (
+    le          float8 PRIMARY KEY,
+    n           bigint NOT NULL,
+    sum_seconds float8 NOT NULL
+);
+
+CREATE FUNCTION sync_latency_bucket(seconds float8) RETURNS float8
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(min(b), 'Infinity'::float8)
+    FROM unnest(ARRAY[1, 5, 15, 60, 300, 900, 3600, 21600, 86400, 604800]::float8[]) b
+    WHERE seconds <= b
+$$;
+
+-- Adds the deltas (one element per order row: its connection, state,
+-- latency or NULL, and +1 or -1) to the counters.
+CREATE FUNCTION order_counts_apply(connection_ids bigint[], states text[], latencies float8[],
+                                   signs integer[]) RETURNS void
+LANGUAGE sql AS $$
+    WITH deltas AS (
+        SELECT * FROM unnest(connection_ids, states, latencies, signs) AS d (c, s, l, sign)
+    ), counted AS (
+        INSERT INTO order_state_counts AS oc (connection_id, state, n)
+        SELECT c, s, sum(sign) FROM deltas GROUP BY 1, 2
+        ON CONFLICT (connection_id, state) DO UPDATE SET n = oc.n + excluded.n
+    )
+    INSERT INTO sync_latency_counts AS lc (le, n, sum_seconds)
+    SELECT sync_latency_bucket(l), sum(sign), sum(sign * l)
+    FROM deltas WHERE l IS NOT NULL GROUP BY 1
+    ON CONFLICT (le) DO UPDATE SET n = lc.n + excluded.n,
+                                   sum_seconds = lc.sum_seconds + excluded.sum_seconds
+$$;
+
+-- One function for the three statement triggers: the rows a statement
+-- added count +1, the rows it removed -1; an UPDATE moves only the rows
+-- whose state or latency changed (most steps change neither).
+CREATE FUNCTION orders_count_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    c bigint[];
+    s text[];
+    l float8[];
+    sign integer[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(connection_id), array_agg(state),
+               array_agg(extract(epoch FROM synced_at - received_at)::float8),
+               array_agg(1)
+        INTO c, s, l, sign FROM new_rows;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(connection_id), array_agg(state),
+               array_agg(extract(epoch FROM synced_at - received_at)::float8),
+               array_agg(-1)
+        INTO c, s, l, sign FROM old_rows;
+    ELSE
+        WITH changed AS (
+            SELECT o.connection_id AS oc, o.state AS os,
+                   extract(epoch FROM o.synced_at - o.received_at)::float8 AS ol,
+                   n.connection_id AS nc, n.state AS ns,
+                   extract(epoch FROM n.synced_at - n.received_at)::float8 AS nl
+            FROM old_rows o JOIN new_rows n ON n.id = o.id
+            WHERE (o.connection_id, o.state, o.synced_at, o.received_at)
+                  IS DISTINCT FROM (n.connection_id, n.state, n.synced_at, n.received_at)
+        ), deltas AS (
+            SELECT oc AS dc, os AS ds, ol AS dl, -1 AS dsign FROM changed
+            UNION ALL
+            SELECT nc, ns, nl, 1 FROM changed
+        )
+        SELECT array_agg(dc), array_agg(ds), array_agg(dl), array_agg(dsign)
+        INTO c, s, l, sign FROM deltas;
+    END IF;
+    IF c IS NOT NULL THEN
+        PERFORM order_counts_apply(c, s, l, sign);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER orders_count_insert AFTER INSERT ON orders
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION orders_count_changes();
+CREATE TRIGGER orders_count_update AFTER UPDATE ON orders
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION orders_count_changes();
+CREATE TRIGGER orders_count_delete AFTER DELETE ON orders
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION orders_count_changes();
+
+-- The counts of the orders already stored (the triggers above exist from
+-- this transaction's commit on, and CREATE TRIGGER kept writers out since).
+INSERT INTO order_state_counts (connection_id, state, n)
+SELECT connection_id, state, count(*) FROM orders GROUP BY 1, 2;
+INSERT INTO sync_latency_counts (le, n, sum_seconds)
+SELECT sync_latency_bucket(s), count(*), sum(s)
+FROM (SELECT extract(epoch FROM synced_at - received_at)::float8 AS s
+      FROM orders WHERE synced_at IS NOT NULL) latency
+GROUP BY 1;

@@ -8,6 +8,7 @@
 # an order's money, identity or buyer fields, is refused and changes nothing.
 # The owner role can still disable the guard (it owns the tables): what that
 # leaves is the head kept outside the database (test_ops_audit_columns).
+# Also: /metrics reads counters that triggers keep equal to the orders.
 export BM_DB_ROLES=1
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
@@ -43,6 +44,21 @@ rc=0
 "$BM_BINARY" -c "$BM_CONFIG" audit verify >"$BM_TMP/verify.out" 2>&1 ||
 	bm_fail "audit verify failed as the app role: $(cat "$BM_TMP/verify.out")"
 bm_pass "audit verify runs as the app role"
+
+# /metrics reads maintained counters (migration 0010), not the orders: they
+# agree with the orders after the whole path, and a scrape shows the counter.
+bm_assert_eq "$(bm_psql "SELECT count(*) FROM (SELECT connection_id, state, count(*) AS n FROM orders
+	GROUP BY 1, 2) real FULL JOIN (SELECT * FROM order_state_counts WHERE n <> 0) kept
+	USING (connection_id, state) WHERE real.n IS DISTINCT FROM kept.n")" 0 \
+	"the maintained order counts equal the orders per state"
+bm_assert_eq "$(bm_psql "SELECT (SELECT count(*) FROM orders WHERE synced_at IS NOT NULL)
+	= (SELECT sum(n) FROM sync_latency_counts) AND (SELECT round(sum(extract(epoch FROM
+	synced_at - received_at))::numeric, 3) FROM orders) = (SELECT round(sum(sum_seconds)::numeric, 3)
+	FROM sync_latency_counts)")" t "the maintained latency count and sum equal the orders'"
+bm_psql "UPDATE order_state_counts SET n = n + 1000 WHERE state = 'reconciled'" >/dev/null
+bm_assert_contains "$(curl -s "$BM_URL/metrics")" 'bookto_moneybird_orders{connection="shop",state="reconciled"} 1002' \
+	"a scrape reads the counter, not the orders"
+bm_psql "UPDATE order_state_counts SET n = n - 1000 WHERE state = 'reconciled'" >/dev/null
 bm_serve_stop
 
 # --- what the app role cannot do ------------------------------------------------------
