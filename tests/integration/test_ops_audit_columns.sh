@@ -31,17 +31,22 @@ restore() { owner "DELETE FROM audit_log; INSERT INTO audit_log SELECT * FROM au
 # --- 1. a log from before migration 0010 --------------------------------------------
 # The migrations before 0010 applied as `migrate` applies them (one
 # transaction each, recorded with the file's SHA-256).
-bm_psql "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
-	checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())" >/dev/null
-for file in "$BM_SOURCE_DIR"/migrations/[0-9]*.sql; do
-	name="$(basename "$file")"
-	version=$((10#${name%%_*}))
-	((version < 10)) || continue
-	"$BM_PSQL" -X -q -1 -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" -f "$file" >/dev/null ||
-		bm_fail "applying $name by hand failed"
-	bm_psql "INSERT INTO schema_migrations (version, name, checksum)
-		VALUES ($version, '$name', '$(bm_sha256_file "$file")')" >/dev/null
-done
+{
+	echo "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+		checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());"
+	for file in "$BM_SOURCE_DIR"/migrations/[0-9]*.sql; do
+		name="$(basename "$file")"
+		version=$((10#${name%%_*}))
+		((version < 10)) || continue
+		echo "BEGIN;"
+		echo "\\i $file"
+		echo "INSERT INTO schema_migrations (version, name, checksum)
+			VALUES ($version, '$name', '$(bm_sha256_file "$file")');"
+		echo "COMMIT;"
+	done
+} >"$BM_TMP/old-migrations.sql"
+"$BM_PSQL" -X -q -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" -f "$BM_TMP/old-migrations.sql" >/dev/null ||
+	bm_fail "applying the migrations before 0010 by hand failed"
 # Old rows through the old trigger, NULLs and text with separators included.
 bm_psql "INSERT INTO audit_log (actor, action, connection_id, order_pk, from_state, to_state, detail)
 	VALUES ('intake', 'order_received', NULL, 1, NULL, 'queued', '{\"a\": 1}'),
@@ -80,9 +85,10 @@ tamper() { # SQL_SET EXPECTED_ROW MESSAGE: changes row 5 as the owner
 	owner "UPDATE audit_log SET $1 WHERE id = 5"
 	verify
 	bm_assert_eq "$RC/$(grep -o 'broken at row [0-9]*' <<<"$OUT" || true)" "1/broken at row $2" "$3"
-	restore
-	verify
-	[[ "$RC" == 0 ]] || bm_fail "restoring after \"$1\" left the chain broken: $OUT"
+	[[ "$(bm_psql "ALTER TABLE audit_log DISABLE TRIGGER USER; DELETE FROM audit_log;
+		INSERT INTO audit_log SELECT * FROM audit_saved; ALTER TABLE audit_log ENABLE TRIGGER USER;
+		SELECT audit_first_broken_row() IS NULL")" == t ]] ||
+		bm_fail "restoring after \"$1\" left the chain broken"
 }
 tamper "at = at + interval '1 microsecond'" 5 "a changed at is caught"
 tamper "actor = 'operator'" 5 "a changed actor is caught"
@@ -122,16 +128,16 @@ restore
 
 # Past the first page (audit verify reads 5000 rows per statement).
 bm_psql "INSERT INTO audit_log (actor, action, detail)
-	SELECT 'test', 'filler', jsonb_build_object('n', n) FROM generate_series(1, 10993) n" >/dev/null
+	SELECT 'test', 'filler', jsonb_build_object('n', n) FROM generate_series(1, 5003) n" >/dev/null
 verify
-bm_assert_eq "$RC" 0 "a log of 11000 rows is intact ($OUT)"
-bm_assert_contains "$OUT" "intact (11000 rows)" "every page is checked"
+bm_assert_eq "$RC" 0 "a log of 5010 rows is intact ($OUT)"
+bm_assert_contains "$OUT" "intact (5010 rows)" "every page is checked"
 snapshot
-for row in 5000 5001 10999; do
+for row in 5000 5001 5010; do
 	owner "UPDATE audit_log SET detail = '{\"n\": 0}' WHERE id = $row"
 	verify
 	bm_assert_eq "$RC/$(grep -o 'broken at row [0-9]*' <<<"$OUT" || true)" "1/broken at row $row" "a change in row $row is caught"
-	restore
+	owner "UPDATE audit_log a SET detail = s.detail FROM audit_saved s WHERE s.id = a.id AND a.id = $row"
 done
 
 # --- 3. the head kept outside the database --------------------------------------------
@@ -168,12 +174,12 @@ bm_assert_contains "$OUT" "is not in the audit log" "it says the kept hash is go
 restore
 
 # Rows removed from the end: the chain is intact, the kept head is gone.
-owner "DELETE FROM audit_log WHERE id > 10990"
+owner "DELETE FROM audit_log WHERE id > 5005"
 verify
 bm_assert_eq "$RC" 0 "a log cut short still chains"
 verify --expect "$head"
 bm_assert_eq "$RC" 1 "verify --expect catches rows removed from the end"
-bm_assert_contains "$OUT" "ends at row 10990, before the head you kept" "it names where the log now ends"
+bm_assert_contains "$OUT" "ends at row 5005, before the head you kept" "it names where the log now ends"
 restore
 
 rc=0
