@@ -75,8 +75,10 @@ END $$;
 
 -- True for a superuser: it may change anything (it could disable the
 -- triggers anyway), e.g. to erase a buyer's personal data on request.
+-- The guards fix their search_path: a session's cannot put another pg_roles
+-- or function in their way.
 CREATE FUNCTION evidence_may_rewrite() RETURNS boolean
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, public AS $$
     SELECT coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false)
 $$;
 
@@ -89,7 +91,8 @@ BEGIN
 END $$;
 
 -- Deliveries: only the outcome (duplicate marking) may change.
-CREATE FUNCTION deliveries_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION deliveries_guard() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, public AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
         IF NOT evidence_may_rewrite() THEN
@@ -113,7 +116,8 @@ CREATE TRIGGER deliveries_evidence BEFORE UPDATE OR DELETE ON deliveries
     FOR EACH ROW EXECUTE FUNCTION deliveries_guard();
 
 -- Orders: identity, buyer and money as parsed from the first delivery.
-CREATE FUNCTION orders_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION orders_guard() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, public AS $$
 DECLARE
     protected constant text[] := ARRAY[
         'id', 'connection_id', 'order_id', 'order_number', 'is_test_order',
