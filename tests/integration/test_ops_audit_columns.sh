@@ -25,7 +25,7 @@ verify() { # [ARGS...]: runs audit verify; sets RC and OUT
 owner() { # SQL: runs SQL with the audit log's triggers disabled, as the owner can
 	bm_psql "ALTER TABLE audit_log DISABLE TRIGGER USER; $1; ALTER TABLE audit_log ENABLE TRIGGER USER" >/dev/null
 }
-snapshot() { bm_psql "DROP TABLE IF EXISTS audit_saved; CREATE TABLE audit_saved AS SELECT * FROM audit_log" >/dev/null; }
+snapshot() { bm_psql "SET client_min_messages = warning; DROP TABLE IF EXISTS audit_saved; CREATE TABLE audit_saved AS SELECT * FROM audit_log" >/dev/null; }
 restore() { owner "DELETE FROM audit_log; INSERT INTO audit_log SELECT * FROM audit_saved"; }
 
 # --- 1. a log from before migration 0010 --------------------------------------------
@@ -53,7 +53,19 @@ bm_psql "INSERT INTO audit_log (actor, action, connection_id, order_pk, from_sta
 	       ('worker', 'step', 1, 1, 'queued', NULL, '{}'),
 	       ('operator', 'retry', 1, 2, E'x\\x1fy', 'queued', '{\"why\": \"text\"}')" >/dev/null
 bm_assert_eq "$(bm_psql "SELECT audit_first_broken_row() IS NULL")" t "the old log is intact before the upgrade"
+# Orders from before the upgrade: the /metrics counters start from them.
+bm_psql "INSERT INTO connections (name, moneybird_administration_id) VALUES ('shop', '$BM_MBSIM_ADMIN');
+	INSERT INTO deliveries (delivery_key, connection_id, source, received_at, body, body_sha256, outcome)
+	VALUES ('old-1', 1, 'replay', now(), '\x7b7d', 'x', 'accepted');
+	INSERT INTO orders (connection_id, order_id, first_delivery_id, state, received_at, synced_at)
+	VALUES (1, 'old-a', 1, 'synced', now() - interval '10 seconds', now()),
+	       (1, 'old-b', 1, 'synced', now() - interval '2 hours', now()),
+	       (1, 'old-c', 1, 'queued', now(), NULL)" >/dev/null
 bm_migrate
+bm_assert_eq "$(bm_psql "SELECT string_agg(state || '=' || n, ',' ORDER BY state) FROM order_state_counts")" \
+	"queued=1,synced=2" "the order counters start from the orders stored before the upgrade"
+bm_assert_eq "$(bm_psql "SELECT string_agg(le || '=' || n, ',' ORDER BY le) FROM sync_latency_counts")" \
+	"15=1,21600=1" "so does the latency histogram"
 bm_assert_eq "$(bm_psql "SELECT string_agg(digest_version::text, ',' ORDER BY id) FROM audit_log")" "1,1,1" \
 	"rows written before the upgrade keep digest version 1"
 verify
