@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_audit.h"
 #include "cli_moneybird.h"
 #include "cli_ops.h"
 #include "config.h"
@@ -49,7 +50,11 @@ static const char usage_text[] =
 	"  reconcile [--connection NAME] [--since DATE] [--repair] [--json]\n"
 	"                 compare the orders with Moneybird's invoices and report every\n"
 	"                 difference; --repair queues the safe fixes (exit 3: some remain)\n"
-	"  audit verify   check the audit log's hash chain end to end\n"
+	"  audit head     print the audit log's newest row and hash (ID:HASH), to\n"
+	"                 keep outside the database\n"
+	"  audit verify [--expect ID:HASH]\n"
+	"                 check the audit log's hash chain end to end (and that it\n"
+	"                 still holds a head you kept)\n"
 	"  moneybird check\n"
 	"                 verify the Moneybird token and administration; list tax\n"
 	"                 rates, ledger and financial accounts, workflows, styles\n"
@@ -151,32 +156,6 @@ static int command_migrate(const struct config *config)
 	return 0;
 }
 
-static int command_audit_verify(const struct config *config)
-{
-	PGconn *conn = NULL;
-	PGresult *res;
-	int rc = connect_database(config, &conn);
-
-	if (rc != 0)
-		return rc;
-	res = PQexec(conn, "SELECT audit_first_broken_row(), (SELECT count(*) FROM audit_log)");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "bookto-moneybird: cannot read the audit log: %s",
-			PQerrorMessage(conn));
-		rc = EXIT_RUNTIME;
-	} else if (!PQgetisnull(res, 0, 0)) {
-		printf("The audit log's hash chain is broken at row %s: that row or the one "
-		       "before it was changed, removed or inserted out of order.\n",
-		       PQgetvalue(res, 0, 0));
-		rc = EXIT_RUNTIME;
-	} else {
-		printf("The audit log's hash chain is intact (%s rows).\n", PQgetvalue(res, 0, 1));
-	}
-	PQclear(res);
-	PQfinish(conn);
-	return rc;
-}
-
 int main(int argc, char **argv)
 {
 	const char *config_path = getenv("BOOKTO_MONEYBIRD_CONFIG");
@@ -224,8 +203,9 @@ int main(int argc, char **argv)
 	    (index + 1 >= argc || strcmp(argv[index + 1], "check") != 0))
 		return usage_error("%s", "the config command takes one argument: check");
 	if (strcmp(command, "audit") == 0 &&
-	    (index + 1 >= argc || strcmp(argv[index + 1], "verify") != 0))
-		return usage_error("%s", "the audit command takes one argument: verify");
+	    (index + 1 >= argc ||
+	     (strcmp(argv[index + 1], "verify") != 0 && strcmp(argv[index + 1], "head") != 0)))
+		return usage_error("%s", "the audit command takes head or verify [--expect ID:HASH]");
 
 	rc = load_config(config_path, &config);
 	if (rc != 0)
@@ -250,7 +230,7 @@ int main(int argc, char **argv)
 	} else if (strcmp(command, "migrate") == 0) {
 		rc = command_migrate(config);
 	} else if (strcmp(command, "audit") == 0) {
-		rc = command_audit_verify(config);
+		rc = cli_audit(config, argc - index, argv + index);
 	} else if (strcmp(command, "moneybird") == 0) {
 		rc = cli_moneybird(config, argc - index, argv + index);
 	} else if (strcmp(command, "reconcile") == 0) {

@@ -114,52 +114,6 @@ static struct reconcile_difference *add_difference(struct reconcile_report *repo
 	return d;
 }
 
-/* Sorted views for lookups by invoice id and by reference. */
-
-static int by_invoice_id(const void *a, const void *b)
-{
-	const struct store_rc_order *x = *(const struct store_rc_order *const *)a;
-	const struct store_rc_order *y = *(const struct store_rc_order *const *)b;
-
-	return strcmp(x->invoice_id, y->invoice_id);
-}
-
-static int by_reference(const void *a, const void *b)
-{
-	const struct store_rc_order *x = *(const struct store_rc_order *const *)a;
-	const struct store_rc_order *y = *(const struct store_rc_order *const *)b;
-
-	return strcmp(x->invoice_reference, y->invoice_reference);
-}
-
-static const struct store_rc_order *find_by_invoice(const struct store_rc_order **index,
-                                                    size_t count, const char *invoice_id)
-{
-	struct store_rc_order key;
-	const struct store_rc_order *keyp = &key;
-	const struct store_rc_order **found;
-
-	if (invoice_id[0] == '\0')
-		return NULL;
-	snprintf(key.invoice_id, sizeof(key.invoice_id), "%s", invoice_id);
-	found = bsearch(&keyp, index, count, sizeof(*index), by_invoice_id);
-	return found != NULL ? *found : NULL;
-}
-
-static const struct store_rc_order *find_by_reference(const struct store_rc_order **index,
-                                                      size_t count, const char *reference)
-{
-	struct store_rc_order key;
-	const struct store_rc_order *keyp = &key;
-	const struct store_rc_order **found;
-
-	if (reference[0] == '\0')
-		return NULL;
-	snprintf(key.invoice_reference, sizeof(key.invoice_reference), "%s", reference);
-	found = bsearch(&keyp, index, count, sizeof(*index), by_reference);
-	return found != NULL ? *found : NULL;
-}
-
 static int by_id_text(const void *a, const void *b)
 {
 	return strcmp((const char *)a, (const char *)b);
@@ -182,6 +136,12 @@ static const char *const non_terminal[] = {"queued", "in_progress", "retrying", 
 static const char *const in_flight[] = {"queued", "in_progress", "retrying", NULL};
 static const char *const done_states[] = {"synced", "reconciled", NULL};
 
+/* Orders are read RECONCILE_PAGE at a time (keyset pagination by id), so a
+ * run's memory does not grow with the number of orders. */
+#define RECONCILE_PAGE 1000
+#define OWNED 1u          /* an order has this invoice */
+#define OWNER_IN_SCOPE 2u /* ... one that is in scope */
+
 /* Everything a run holds. */
 struct run {
 	const struct config *config;
@@ -190,12 +150,8 @@ struct run {
 	PGconn *conn;
 	const struct reconcile_options *options;
 	struct reconcile_report *report;
-	struct store_rc_order *orders;
-	size_t order_count;
-	const struct store_rc_order **by_invoice; /* orders with an invoice id, sorted */
-	size_t by_invoice_count;
-	const struct store_rc_order **by_ref; /* orders with a reference, sorted */
-	size_t by_ref_count;
+	struct store_rc_order *page; /* RECONCILE_PAGE orders at a time, never all */
+	unsigned char *listed_owner; /* parallel to listed: OWNED, OWNER_IN_SCOPE */
 	char (*contacts)[STORE_RECONCILE_ID_MAX];
 	size_t contact_count;
 	struct mb_sync_entry *listed; /* sorted by id */
@@ -311,19 +267,36 @@ static int check_order(struct run *r, const struct store_rc_order *o, struct cn_
 
 /* An invoice in Moneybird that no order has: a second invoice for an order
  * (same reference) or an orphan (for a contact the connector made). */
-static void check_unknown(struct run *r, const struct mb_sales_invoice *inv)
+static int check_unknown(struct run *r, const struct mb_sales_invoice *inv, struct cn_error *err)
 {
-	const struct store_rc_order *owner =
-	    find_by_reference(r->by_ref, r->by_ref_count, inv->reference);
+	struct store_invoice_order found;
+	struct store_rc_order owner_row;
+	const struct store_rc_order *owner = NULL;
 
 	r->report->invoices_checked++;
+	if (inv->reference[0] != '\0') {
+		int rc = store_reconcile_order_by_reference(r->conn, r->connection_id,
+		                                            inv->reference, &found, err);
+
+		if (rc != CN_OK && rc != CN_NOT_FOUND)
+			return rc;
+		if (rc == CN_OK) {
+			memset(&owner_row, 0, sizeof(owner_row));
+			owner_row.order_pk = found.order_pk;
+			snprintf(owner_row.order_id, sizeof(owner_row.order_id), "%s",
+			         found.order_id);
+			snprintf(owner_row.invoice_id, sizeof(owner_row.invoice_id), "%s",
+			         found.invoice_id);
+			owner = &owner_row;
+		}
+	}
 	if (owner != NULL) {
 		add_difference(r->report, "duplicate_invoice", owner, inv->id, false,
 		               "invoice %s carries the reference \"%s\" of this order, whose "
 		               "invoice is %s",
 		               inv->id, inv->reference,
 		               owner->invoice_id[0] != '\0' ? owner->invoice_id : "not stored");
-		return;
+		return CN_OK;
 	}
 	if (inv->contact_id[0] != '\0' && bsearch(inv->contact_id, r->contacts, r->contact_count,
 	                                          sizeof(*r->contacts), by_id_text) != NULL)
@@ -331,6 +304,7 @@ static void check_unknown(struct run *r, const struct mb_sales_invoice *inv)
 		               "invoice %s (reference \"%s\") is for a contact the connector made, "
 		               "but no order knows it",
 		               inv->id, inv->reference);
+	return CN_OK;
 }
 
 /* Reads every listed invoice that matters, 100 per call. */
@@ -350,12 +324,12 @@ static int fetch_invoices(struct run *r, struct mb_client *client, int64_t since
 		goto out;
 	}
 	for (size_t i = 0; i < r->listed_count; i++) {
-		const struct store_rc_order *o =
-		    find_by_invoice(r->by_invoice, r->by_invoice_count, r->listed[i].id);
+		unsigned char owner = r->listed_owner[i];
 
 		/* Out-of-scope orders' invoices are skipped; with --since, so are
 		 * unknown invoices unchanged since then. */
-		if (o != NULL ? !o->in_scope : r->listed[i].version < since_epoch)
+		if ((owner & OWNED) != 0 ? (owner & OWNER_IN_SCOPE) == 0
+		                         : r->listed[i].version < since_epoch)
 			continue;
 		slots[wanted++] = i;
 	}
@@ -436,23 +410,61 @@ static int record_differences(struct run *r, struct cn_error *err)
 	return CN_OK;
 }
 
-static int sort_indexes(struct run *r, struct cn_error *err)
+/* The listed invoice with this id (NULL when Moneybird did not list it). */
+static const struct mb_sync_entry *find_listed(const struct run *r, const char *invoice_id)
 {
-	r->by_invoice = calloc(r->order_count + 1, sizeof(*r->by_invoice));
-	r->by_ref = calloc(r->order_count + 1, sizeof(*r->by_ref));
-	if (r->by_invoice == NULL || r->by_ref == NULL) {
-		error_set(err, "out of memory");
-		return CN_ERR;
-	}
-	for (size_t i = 0; i < r->order_count; i++) {
-		if (r->orders[i].invoice_id[0] != '\0')
-			r->by_invoice[r->by_invoice_count++] = &r->orders[i];
-		if (r->orders[i].invoice_reference[0] != '\0')
-			r->by_ref[r->by_ref_count++] = &r->orders[i];
-	}
-	qsort(r->by_invoice, r->by_invoice_count, sizeof(*r->by_invoice), by_invoice_id);
-	qsort(r->by_ref, r->by_ref_count, sizeof(*r->by_ref), by_reference);
+	struct mb_sync_entry key;
+
+	if (invoice_id[0] == '\0')
+		return NULL;
+	snprintf(key.id, sizeof(key.id), "%s", invoice_id);
+	return bsearch(&key, r->listed, r->listed_count, sizeof(*r->listed), by_sync_id);
+}
+
+/* Calls visit on every order of the connection, one page at a time. */
+static int for_each_order(struct run *r,
+                          int (*visit)(struct run *r, const struct store_rc_order *o,
+                                       struct cn_error *err),
+                          struct cn_error *err)
+{
+	int64_t after = 0;
+	size_t count = 0;
+	int rc = CN_OK;
+
+	do {
+		if (run_stopped(r, err))
+			return CN_RETRYABLE;
+		rc = store_reconcile_orders_page(r->conn, r->connection_id, r->options->since,
+		                                 r->report->run_id, after, r->page, RECONCILE_PAGE,
+		                                 &count, err);
+		for (size_t i = 0; i < count && rc == CN_OK; i++)
+			rc = visit(r, &r->page[i], err);
+		if (count > 0)
+			after = r->page[count - 1].order_pk;
+	} while (rc == CN_OK && count == RECONCILE_PAGE);
+	return rc;
+}
+
+/* First pass: which listed invoices belong to an order (in scope or not). */
+static int mark_owner(struct run *r, const struct store_rc_order *o, struct cn_error *err)
+{
+	const struct mb_sync_entry *listed = find_listed(r, o->invoice_id);
+
+	(void)err;
+	if (listed != NULL)
+		r->listed_owner[listed - r->listed] |=
+		    (unsigned char)(OWNED | (o->in_scope ? OWNER_IN_SCOPE : 0u));
 	return CN_OK;
+}
+
+/* Second pass: compares each in-scope order with Moneybird. An order that
+ * changed after the run began (its invoice may be newer than the list) is
+ * left to the next run. */
+static int visit_order(struct run *r, const struct store_rc_order *o, struct cn_error *err)
+{
+	if (!o->in_scope || o->is_test_order || o->changed_during_run)
+		return CN_OK;
+	return check_order(r, o, err);
 }
 
 int reconcile_connection(const struct config *config, size_t index, int64_t connection_id,
@@ -485,17 +497,19 @@ int reconcile_connection(const struct config *config, size_t index, int64_t conn
 	                               options->since, &report->run_id, err);
 	if (rc != CN_OK)
 		return rc;
-	rc = store_reconcile_orders_load(conn, connection_id, options->since, &r.orders,
-	                                 &r.order_count, err);
-	if (rc == CN_OK)
-		rc = store_reconcile_known_load(
-		    conn, connection_id, options->since, RECONCILE_KNOWN_LISTED, &report->known,
-		    &report->known_count, &report->parked, &report->skipped, err);
+	r.page = calloc(RECONCILE_PAGE, sizeof(*r.page));
+	if (r.page == NULL) {
+		error_set(err, "out of memory");
+		rc = CN_ERR;
+		goto out;
+	}
+	rc = store_reconcile_known_load(conn, connection_id, options->since,
+	                                RECONCILE_KNOWN_LISTED, &report->known,
+	                                &report->known_count, &report->parked, &report->skipped,
+	                                err);
 	if (rc == CN_OK)
 		rc = store_reconcile_contacts_load(conn, cc->moneybird_administration_id,
 		                                   &r.contacts, &r.contact_count, err);
-	if (rc == CN_OK)
-		rc = sort_indexes(&r, err);
 	if (rc != CN_OK)
 		goto out;
 
@@ -534,25 +548,26 @@ int reconcile_connection(const struct config *config, size_t index, int64_t conn
 	qsort(r.listed, r.listed_count, sizeof(*r.listed), by_sync_id);
 	r.fetched = calloc(r.listed_count + 1, sizeof(*r.fetched));
 	r.fetched_ok = calloc(r.listed_count + 1, sizeof(*r.fetched_ok));
-	if (r.fetched == NULL || r.fetched_ok == NULL) {
+	r.listed_owner = calloc(r.listed_count + 1, sizeof(*r.listed_owner));
+	if (r.fetched == NULL || r.fetched_ok == NULL || r.listed_owner == NULL) {
 		error_set(err, "out of memory for %zu invoices", r.listed_count);
 		rc = CN_ERR;
 		goto out;
 	}
-	rc = fetch_invoices(&r, client, since_epoch, err);
+	rc = for_each_order(&r, mark_owner, err);
+	if (rc == CN_OK)
+		rc = fetch_invoices(&r, client, since_epoch, err);
 	if (rc != CN_OK)
 		goto out;
 
-	for (size_t i = 0; i < r.order_count && rc == CN_OK; i++)
-		if (r.orders[i].in_scope && !r.orders[i].is_test_order)
-			rc = check_order(&r, &r.orders[i], err);
+	rc = for_each_order(&r, visit_order, err);
 	for (size_t i = 0; i < r.listed_count && rc == CN_OK; i++) {
 		if (!r.fetched_ok[i])
 			continue;
-		if (find_by_invoice(r.by_invoice, r.by_invoice_count, r.fetched[i].id) != NULL)
+		if ((r.listed_owner[i] & OWNED) != 0)
 			report->invoices_checked++;
 		else
-			check_unknown(&r, &r.fetched[i]);
+			rc = check_unknown(&r, &r.fetched[i], err);
 	}
 	if (rc == CN_OK)
 		rc = record_differences(&r, err);
@@ -574,9 +589,8 @@ out:
 			log_warn("reconcile_run_not_recorded", "error", end_err.message, NULL);
 	}
 	mb_client_free(client);
-	free(r.orders);
-	free(r.by_invoice);
-	free(r.by_ref);
+	free(r.page);
+	free(r.listed_owner);
 	free(r.contacts);
 	free(r.listed);
 	free(r.fetched);

@@ -61,30 +61,33 @@ static long connection_index(const struct config *config, const int64_t *ids, in
 	return -1;
 }
 
-/* The histogram's buckets as one aggregate: one scan of the synced orders. */
+/* The histogram from its maintained counters (migration 0010): a few rows,
+ * however many orders there are. A row's le is its bucket's upper bound;
+ * buckets are cumulative, so each row counts in every bucket at or above
+ * its bound. */
 static int read_latency(PGconn *conn, struct metrics_gauges *gauges, struct cn_error *err)
 {
-	char sql[2048];
-	size_t used;
 	PGresult *res = NULL;
 	int rc;
 
-	used = (size_t)snprintf(sql, sizeof(sql), "SELECT count(*), coalesce(sum(s), 0)");
-	for (size_t b = 0; b < METRICS_LATENCY_BUCKETS && used < sizeof(sql); b++)
-		used += (size_t)snprintf(sql + used, sizeof(sql) - used,
-		                         ", count(*) FILTER (WHERE s <= %g)",
-		                         metrics_latency_bounds[b]);
-	if (used < sizeof(sql))
-		snprintf(sql + used, sizeof(sql) - used,
-		         " FROM (SELECT extract(epoch FROM synced_at - received_at)::float8 AS s"
-		         " FROM orders WHERE synced_at IS NOT NULL) latency");
-	rc = query(conn, sql, "reading the sync latency", &res, err);
+	rc = query(conn, "SELECT le, n, sum_seconds FROM sync_latency_counts",
+	           "reading the sync latency", &res, err);
 	if (rc != CN_OK)
 		return rc;
-	gauges->latency_count = (uint64_t)parse_int64(PQgetvalue(res, 0, 0));
-	gauges->latency_sum_seconds = parse_double(PQgetvalue(res, 0, 1));
-	for (size_t b = 0; b < METRICS_LATENCY_BUCKETS; b++)
-		gauges->latency_buckets[b] = (uint64_t)parse_int64(PQgetvalue(res, 0, (int)b + 2));
+	gauges->latency_count = 0;
+	gauges->latency_sum_seconds = 0;
+	for (int r = 0; r < PQntuples(res); r++) {
+		double le = parse_double(PQgetvalue(res, r, 0));
+		int64_t n = parse_int64(PQgetvalue(res, r, 1));
+
+		if (n <= 0)
+			continue;
+		gauges->latency_count += (uint64_t)n;
+		gauges->latency_sum_seconds += parse_double(PQgetvalue(res, r, 2));
+		for (size_t b = 0; b < METRICS_LATENCY_BUCKETS; b++)
+			if (le <= metrics_latency_bounds[b])
+				gauges->latency_buckets[b] += (uint64_t)n;
+	}
 	PQclear(res);
 	return CN_OK;
 }
@@ -105,7 +108,8 @@ int store_metrics_read(PGconn *conn, const struct config *config, const int64_t 
 	if (rc != CN_OK)
 		goto out;
 
-	rc = query(conn, "SELECT connection_id, state, count(*) FROM orders GROUP BY 1, 2",
+	/* Maintained by triggers (migration 0010): no scan of the orders. */
+	rc = query(conn, "SELECT connection_id, state, n FROM order_state_counts",
 	           "counting orders", &res, err);
 	if (rc != CN_OK)
 		goto out;

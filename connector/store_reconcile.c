@@ -381,41 +381,44 @@ int store_reconcile_known_load(PGconn *conn, int64_t connection_id, const char *
 	return CN_OK;
 }
 
-int store_reconcile_orders_load(PGconn *conn, int64_t connection_id, const char *since,
-                                struct store_rc_order **out, size_t *count, struct cn_error *err)
+int store_reconcile_orders_page(PGconn *conn, int64_t connection_id, const char *since,
+                                int64_t run_id, int64_t after_pk, struct store_rc_order *out,
+                                size_t limit, size_t *count, struct cn_error *err)
 {
-	char id[24];
-	const char *values[2] = {id, since};
+	char id[24], run[24], after[24], lim[24];
+	const char *values[5] = {id, since, run, after, lim};
 	PGresult *res = NULL;
-	struct store_rc_order *orders = NULL;
 	int rows;
 	int rc;
 
-	*out = NULL;
 	*count = 0;
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
-	rc = store_query(conn,
-	         "SELECT id, order_id, state, is_test_order,"
-	         " ($2::date IS NULL OR received_at >= $2::date), total_incl_cents,"
-	         " extract(epoch FROM now() - received_at)::bigint, moneybird_contact_id,"
-	         " moneybird_invoice_id, invoice_reference, moneybird_payment_id,"
-	         " sent_at IS NOT NULL"
-	         " FROM orders WHERE connection_id = $1 ORDER BY id",
-	         2, values, "loading the orders to reconcile", &res, err);
+	snprintf(run, sizeof(run), "%" PRId64, run_id);
+	snprintf(after, sizeof(after), "%" PRId64, after_pk);
+	snprintf(lim, sizeof(lim), "%zu", limit);
+	/* Keyset pagination on the primary key: each page is an index range
+	 * scan, however many pages came before it. */
+	rc = store_query(
+	    conn,
+	    "SELECT id, order_id, state, is_test_order,"
+	    " ($2::date IS NULL OR received_at >= $2::date), total_incl_cents,"
+	    " extract(epoch FROM now() - received_at)::bigint, moneybird_contact_id,"
+	    " moneybird_invoice_id, invoice_reference, moneybird_payment_id,"
+	    " sent_at IS NOT NULL,"
+	    " updated_at >= coalesce((SELECT started_at FROM reconcile_runs WHERE id = $3),"
+	    "   'infinity')"
+	    " FROM orders WHERE connection_id = $1 AND id > $4::bigint"
+	    " ORDER BY id LIMIT $5::bigint",
+	    5, values, "loading the orders to reconcile", &res, err);
 	if (rc != CN_OK)
 		return rc;
 	rows = PQntuples(res);
-	if (rows > 0) {
-		orders = calloc((size_t)rows, sizeof(*orders));
-		if (orders == NULL) {
-			PQclear(res);
-			error_set(err, "out of memory loading %d orders", rows);
-			return CN_ERR;
-		}
-	}
+	if ((size_t)rows > limit)
+		rows = (int)limit;
 	for (int i = 0; i < rows; i++) {
-		struct store_rc_order *o = &orders[i];
+		struct store_rc_order *o = &out[i];
 
+		memset(o, 0, sizeof(*o));
 		o->order_pk = strtoll(PQgetvalue(res, i, 0), NULL, 10);
 		copy_value(o->order_id, sizeof(o->order_id), res, i, 1);
 		copy_value(o->state, sizeof(o->state), res, i, 2);
@@ -428,9 +431,9 @@ int store_reconcile_orders_load(PGconn *conn, int64_t connection_id, const char 
 		copy_value(o->invoice_reference, sizeof(o->invoice_reference), res, i, 9);
 		copy_value(o->payment_id, sizeof(o->payment_id), res, i, 10);
 		o->sent = strcmp(PQgetvalue(res, i, 11), "t") == 0;
+		o->changed_during_run = strcmp(PQgetvalue(res, i, 12), "t") == 0;
 	}
 	PQclear(res);
-	*out = orders;
 	*count = (size_t)rows;
 	return CN_OK;
 }

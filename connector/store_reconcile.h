@@ -142,13 +142,16 @@ struct store_rc_order {
 	char invoice_reference[256];
 	char payment_id[STORE_RECONCILE_ID_MAX];
 	bool sent;
+	bool changed_during_run; /* updated after the run began: left to the next run */
 };
 
-/* Every order of the connection; since ("YYYY-MM-DD" or NULL) sets
- * in_scope. *out is malloc'd (free()). */
-int store_reconcile_orders_load(PGconn *conn, int64_t connection_id, const char *since,
-                                struct store_rc_order **out, size_t *count,
-                                struct cn_error *err) MUST_CHECK;
+/* Up to limit orders of the connection with an id above after_pk, in id
+ * order, into out (keyset pagination: a run holds one page, never every
+ * order). since ("YYYY-MM-DD" or NULL) sets in_scope; changed_during_run is
+ * set for an order updated since run_id began. */
+int store_reconcile_orders_page(PGconn *conn, int64_t connection_id, const char *since,
+                                int64_t run_id, int64_t after_pk, struct store_rc_order *out,
+                                size_t limit, size_t *count, struct cn_error *err) MUST_CHECK;
 
 /* An order the connector knows it did not sync: parked (needs_attention,
  * with the reason) or skipped. Not a difference. */

@@ -5,7 +5,9 @@
 --                           this role (DDL happens only there).
 --   bookto_moneybird_app    what `serve` and the operator commands run as:
 --                           reads and writes rows, cannot create, alter or drop
---                           anything, and cannot change or delete audit rows.
+--                           anything, and cannot change or delete audit rows
+--                           (nor, by the triggers of migration 0010, rewrite
+--                           deliveries or an order's identity and money).
 --
 -- Run as a superuser; safe to run again (after every `migrate` too, which
 -- re-applies the audit_log revoke to a freshly created table):

@@ -23,6 +23,11 @@
 #                  $BM_TMP/valgrind*.log
 #   BM_TIME_SCALE  multiplies lib.sh's waits on the binary (serve start and
 #                  stop) for a slow wrapper (a whole number, default 1)
+#   BM_DB_ROLES=1  run the binary as the deployment's least-privilege roles:
+#                  bm_pg_start runs deploy/postgres-setup.sql, bm_migrate
+#                  migrates as bookto_moneybird_owner (and re-runs the setup),
+#                  every other command and serve run as bookto_moneybird_app;
+#                  bm_psql (the test's own checks and setups) stays superuser
 #
 # Conventions: every function either succeeds or calls bm_fail (which exits
 # the test with status 1), so tests read as a straight list of steps.
@@ -364,8 +369,22 @@ bm_pg_start() {
 	done
 	export BM_PG_PORT BM_PGDATA BM_PG_SOCKDIR
 	export BM_DATABASE_URL="postgresql://postgres@127.0.0.1:$BM_PG_PORT/bookto_moneybird"
+	if [[ "${BM_DB_ROLES:-0}" == 1 ]]; then
+		export BM_CONNECTOR_DATABASE_URL="postgresql://bookto_moneybird_app@127.0.0.1:$BM_PG_PORT/bookto_moneybird"
+		bm_pg_roles_setup
+		return 0
+	fi
 	"$BM_PSQL" -X -q -v ON_ERROR_STOP=1 "postgresql://postgres@127.0.0.1:$BM_PG_PORT/postgres" \
 		-c "CREATE DATABASE bookto_moneybird" >/dev/null || bm_fail "CREATE DATABASE failed"
+}
+
+# bm_pg_roles_setup: runs deploy/postgres-setup.sql (roles without passwords:
+# the test cluster trusts loopback); creates the database owned by the owner.
+bm_pg_roles_setup() {
+	"$BM_PSQL" -X -q -v ON_ERROR_STOP=1 -v owner_password=NULL -v app_password=NULL \
+		"postgresql://postgres@127.0.0.1:$BM_PG_PORT/postgres" \
+		-f "$BM_SOURCE_DIR/deploy/postgres-setup.sql" >"$BM_TMP/roles-setup.out" 2>&1 ||
+		{ cat "$BM_TMP/roles-setup.out" >&2; bm_fail "deploy/postgres-setup.sql failed"; }
 }
 
 # bm_pg_write_conf: (re)writes the test settings for BM_PG_PORT.
@@ -489,7 +508,7 @@ http = {
   request_timeout_seconds = $request_timeout;
 };
 database = {
-  conninfo = "${BM_DATABASE_URL:-postgresql:///bookto_moneybird}";
+  conninfo = "${BM_CONNECTOR_DATABASE_URL:-${BM_DATABASE_URL:-postgresql:///bookto_moneybird}}";
   pool_size = 8;
 };
 workers = { count = $workers; max_attempts = 15; };
@@ -534,10 +553,14 @@ EOF
 # bm_migrate [ARGS...]: runs `bookto-moneybird -c $BM_CONFIG migrate`; fails
 # the test when it exits non-zero.
 bm_migrate() {
-	local rc=0
-	"$BM_BINARY" -c "$BM_CONFIG" migrate "$@" >"$BM_TMP/migrate.out" 2>&1 || rc=$?
+	local rc=0 database="${BOOKTO_MONEYBIRD_DATABASE:-}"
+	[[ "${BM_DB_ROLES:-0}" != 1 ]] ||
+		database="postgresql://bookto_moneybird_owner@127.0.0.1:$BM_PG_PORT/bookto_moneybird"
+	BOOKTO_MONEYBIRD_DATABASE="$database" "$BM_BINARY" -c "$BM_CONFIG" migrate "$@" \
+		>"$BM_TMP/migrate.out" 2>&1 || rc=$?
 	cat "$BM_TMP/migrate.out" >>"$BM_TMP/migrate-all.out" # for bm_done
 	[[ "$rc" == 0 ]] || { cat "$BM_TMP/migrate.out" >&2; bm_fail "migrate exited $rc"; }
+	[[ "${BM_DB_ROLES:-0}" != 1 ]] || bm_pg_roles_setup # grants on the new tables
 }
 
 # bm_healthz_code: prints the HTTP status of GET /healthz (000 = no answer).
