@@ -240,6 +240,39 @@ static void withdraw_intent(PGconn *conn, int64_t order_pk, bool payment)
 		log_warn("intent_withdraw_failed", "error", err.message, NULL);
 }
 
+/*
+ * Commits an intent fenced by the running job's claim: refused (lease lost,
+ * nothing written) when another claim took the job over, e.g. after this
+ * worker stalled past its lease, so a stale worker never starts a create.
+ */
+static bool commit_intent(struct sync_worker *worker, int64_t order_pk, const char *reference,
+			  bool payment, struct sync_outcome *outcome)
+{
+	const struct sync_job_context *current = &worker->current;
+	struct store_fence fence = {current->job->id, current->owner,
+				    current->job->lease_generation, worker_lease_seconds()};
+	struct cn_error err = {""};
+	int stall_ms = payment ? 0 : worker_test_stall_before_intent_ms();
+	int rc;
+
+	if (stall_ms > 0) {
+		struct timespec pause = {stall_ms / 1000, (long)(stall_ms % 1000) * 1000000L};
+
+		nanosleep(&pause, NULL);
+	}
+	rc = payment ? store_payment_intent(current->conn, order_pk, &fence, &err)
+		     : store_invoice_intent(current->conn, order_pk, reference, &fence, &err);
+	if (rc == CN_OK)
+		return true;
+	if (rc == CN_NOT_FOUND)
+		set_outcome(outcome, SYNC_LEASE_LOST, "%s", err.message);
+	else
+		database_failed(payment ? "recording the payment intent"
+					: "recording the invoice intent",
+				&err, outcome);
+	return false;
+}
+
 /* Adopts contact as the buyer's: mapped locally and set on the order. */
 static bool adopt_contact(PGconn *conn, const struct store_sync_order *so,
 			  const char *administration_id, const char *customer_id,
@@ -541,11 +574,9 @@ static bool ensure_invoice(struct sync_worker *worker, PGconn *conn, size_t inde
 	if (!found) {
 		if (so->invoice_intent && !lease_before_write(worker, outcome))
 			goto out;
-		/* The intent is durable before the request leaves. */
-		if (store_invoice_intent(conn, so->order_pk, plan->reference, &err) != CN_OK) {
-			database_failed("recording the invoice intent", &err, outcome);
+		/* The intent is durable (and fenced) before the request leaves. */
+		if (!commit_intent(worker, so->order_pk, plan->reference, false, outcome))
 			goto out;
-		}
 		result = mb_sales_invoice_create(client, &plan->request, &invoice, &err);
 		if (result != MB_OK) {
 			call_failed(worker, index, result, "creating the invoice", &err, outcome);
@@ -678,10 +709,8 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 	if (!found) {
 		if (so->payment_intent && !lease_before_write(worker, outcome))
 			goto out;
-		if (store_payment_intent(conn, so->order_pk, &err) != CN_OK) {
-			database_failed("recording the payment intent", &err, outcome);
+		if (!commit_intent(worker, so->order_pk, NULL, true, outcome))
 			goto out;
-		}
 		result = mb_payment_create(sc->client, so->invoice_id, &plan->request, &payment, &err);
 		if (result == MB_RATE_LIMITED && !so->payment_intent)
 			withdraw_intent(conn, so->order_pk, true);
