@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "mb_webhook_keys.h"
@@ -13,6 +14,8 @@
 #include "store_reconcile.h"
 
 #define POOL_WAIT_MS 2000
+#define KEYS_WAIT_MS 2000 /* for another request's first read of the keys */
+#define KEYS_WAIT_STEP_MS 20
 
 static void respond(struct mb_webhook_response *response, unsigned int status, const char *key,
                     const char *value)
@@ -158,9 +161,18 @@ static int authenticate(struct intake_context *ctx, struct mb_webhook_keys *cach
 		rc = load_keys(ctx, cache, index, now_ms, &keys, err);
 		reloaded = true;
 	} else if (age == MB_WEBHOOK_KEYS_NONE) {
-		/* Another request is loading them right now. */
-		error_set(err, "the webhook keys are not loaded yet");
-		rc = CN_RETRYABLE;
+		/* Another request is loading them right now: wait for it. */
+		for (int waited = 0; age == MB_WEBHOOK_KEYS_NONE && waited < KEYS_WAIT_MS;
+		     waited += KEYS_WAIT_STEP_MS) {
+			struct timespec step = {0, KEYS_WAIT_STEP_MS * 1000000L};
+
+			nanosleep(&step, NULL);
+			age = mb_webhook_keys_get(cache, index, now_ms, &keys);
+		}
+		if (age == MB_WEBHOOK_KEYS_NONE) {
+			error_set(err, "the webhook keys could not be read yet");
+			rc = CN_RETRYABLE;
+		}
 	}
 	if (rc != CN_OK)
 		goto out;
