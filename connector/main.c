@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "cli_moneybird.h"
 #include "cli_ops.h"
@@ -170,6 +172,16 @@ static int command_audit_verify(const struct config *config)
 	return rc;
 }
 
+/* API tokens and signing secrets live in this process's memory: no core
+ * dump (nor a ptrace by another user) may carry them away. */
+static void core_dumps_off(void)
+{
+	struct rlimit none = {0, 0};
+
+	if (setrlimit(RLIMIT_CORE, &none) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fprintf(stderr, "bookto-moneybird: warning: cannot disable core dumps\n");
+}
+
 int main(int argc, char **argv)
 {
 	const char *config_path = getenv("BOOKTO_MONEYBIRD_CONFIG");
@@ -178,6 +190,7 @@ int main(int argc, char **argv)
 	int index = 1;
 	int rc;
 
+	core_dumps_off();
 	while (index < argc && argv[index][0] == '-') {
 		const char *option = argv[index];
 
