@@ -509,7 +509,6 @@ static bool find_existing_invoice(struct sync_worker *worker, PGconn *conn, size
 	struct mb_client *client = worker->connections[index].client;
 	struct mb_sales_invoice *drafts = NULL;
 	struct cn_error err = {""};
-	char filter[400];
 	size_t count = 0, mine = 0;
 	enum mb_outcome result;
 
@@ -524,8 +523,8 @@ static bool find_existing_invoice(struct sync_worker *worker, PGconn *conn, size
 		call_failed(worker, index, result, "looking for the invoice", &err, outcome);
 		return false;
 	}
-	snprintf(filter, sizeof(filter), "state:draft,reference:%s", reference);
-	result = mb_sales_invoice_list(client, filter, &drafts, &count, &err);
+	/* Exact, whatever the reference holds (`,`, `:`, `|` cannot be filtered). */
+	result = mb_sales_invoice_drafts_by_reference(client, reference, &drafts, &count, &err);
 	if (result != MB_OK && result != MB_NOT_FOUND) {
 		call_failed(worker, index, result, "looking for the draft invoice", &err, outcome);
 		return false;
