@@ -997,8 +997,10 @@ enum mb_outcome mb_sales_invoice_drafts_by_reference(struct mb_client *client,
 		return refuse_locally(client, "GET sales_invoices?filter", err,
 		                      "sales_invoice: the reference is empty");
 	/* Any filter replaces the default period, so drafts of any date count. */
-	written = snprintf(filter, sizeof(filter), safe ? "state:draft,reference:%s" : "state:draft",
-	                   reference);
+	if (safe)
+		written = snprintf(filter, sizeof(filter), "state:draft,reference:%s", reference);
+	else
+		written = snprintf(filter, sizeof(filter), "state:draft");
 	if (written < 0 || (size_t)written >= sizeof(filter))
 		return refuse_locally(client, "GET sales_invoices?filter", err,
 		                      "sales_invoice: the reference is too long");
@@ -1009,9 +1011,10 @@ enum mb_outcome mb_sales_invoice_drafts_by_reference(struct mb_client *client,
 		free(*out);
 		*out = NULL;
 		*count = 0;
-		return refuse_locally(client, "GET sales_invoices?filter", err,
-		                      "sales_invoice: more than 1000 draft invoices; a reference with "
-		                      "`,`, `|` or `:` cannot be searched among them");
+		return refuse_locally(
+		    client, "GET sales_invoices?filter", err,
+		    "sales_invoice: more than 1000 draft invoices; a reference with "
+		    "`,`, `|` or `:` cannot be searched among them");
 	}
 	for (size_t i = 0; i < *count; i++)
 		if (strcmp((*out)[i].reference, reference) == 0)
