@@ -72,7 +72,7 @@ claimed_by() {
 }
 
 # ---- 1. a shutdown releases only its own leases
-export BOOKTO_MONEYBIRD_LEASE_SECONDS=30 BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS=4000
+export BOOKTO_MONEYBIRD_LEASE_SECONDS=30 BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS=8000
 ns_start a
 A_PID="$NS_PID" NS_A_WRAPPER="$NS_WRAPPER"
 unset BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS
@@ -87,12 +87,12 @@ bm_assert_eq "$(bm_psql "SELECT coalesce(j.lease_owner, 'released') || ' ' || o.
 [[ "$owner_a" =~ ^[^:]+:1:[0-9a-f]{16}:0$ ]] ||
 	bm_fail "the lease owner is host:pid:<16 hex random>:thread, got [$owner_a]"
 bm_pass "the lease owner carries a per-process random part ($owner_a)"
-wait_state fence-1 synced 20
+wait_state fence-1 synced 40
 bm_assert_eq "$(sim_invoices_with_reference ORD-fence-1)" 1 "fence-1: one invoice"
 ns_stop "$A_PID" "$NS_A_WRAPPER"
 
 # ---- 2. a worker stalled past its lease cannot create after a reclaim
-export BOOKTO_MONEYBIRD_LEASE_SECONDS=2 BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS=5000
+export BOOKTO_MONEYBIRD_LEASE_SECONDS=2 BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS=8000
 ns_start a
 A_PID="$NS_PID" NS_A_WRAPPER="$NS_WRAPPER"
 unset BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS
@@ -104,9 +104,9 @@ owner_b="$(claimed_by fence-2 2)"
 bm_assert_ne "$owner_b" "$owner_a" "B reclaims the job under its own owner name"
 bm_assert_eq "$(bm_psql "SELECT lease_generation FROM jobs j JOIN orders o ON o.id = j.order_pk
 	WHERE o.order_id = 'fence-2'")" 2 "the reclaim is the job's second lease generation"
-wait_state fence-2 synced 20
-# A wakes 5 s after its claim and must give up at its intent commit.
-for ((i = 0; i < 100; i++)); do
+wait_state fence-2 synced 40
+# A wakes 8 s after its claim and must give up at its intent commit.
+for ((i = 0; i < 200; i++)); do
 	grep -q 'order_id=fence-2.*verdict=lease_lost' "$BM_TMP/connector.log" && break
 	sleep 0.1
 done
