@@ -91,10 +91,11 @@ enum key_check {
 	KEYS_NOT_JSON, /* the signature verifies; the body is not a JSON object */
 };
 
-/* Verifies the push against keys; the reason goes to err. */
+/* Verifies the push against keys; the reason goes to err. The body is
+ * parsed (into *root, once) only after its signature verified. */
 static enum key_check check_keys(const struct store_webhook_keys *keys, const char *header,
                                  const unsigned char *body, size_t body_len, int64_t now_ms,
-                                 const cJSON *root, struct cn_error *err)
+                                 cJSON **root, struct cn_error *err)
 {
 	const char *secrets[2] = {keys->secret, keys->has_previous ? keys->previous_secret : NULL};
 	const char *tokens[2] = {keys->token, keys->previous_token};
@@ -108,11 +109,13 @@ static enum key_check check_keys(const struct store_webhook_keys *keys, const ch
 	if (moneybird_sig_verify(header, body, body_len, secrets, 2, now_ms / 1000,
 	                         MONEYBIRD_SIG_TOLERANCE_SECONDS, &matched, err) != CN_OK)
 		return KEYS_BAD_SIGNATURE;
-	if (!cJSON_IsObject(root)) {
+	if (*root == NULL)
+		*root = cJSON_ParseWithLength((const char *)body, body_len);
+	if (!cJSON_IsObject(*root)) {
 		error_set(err, "the body is not a JSON object");
 		return KEYS_NOT_JSON;
 	}
-	member_text(root, "webhook_token", webhook_token, sizeof(webhook_token));
+	member_text(*root, "webhook_token", webhook_token, sizeof(webhook_token));
 	if (!moneybird_sig_token_equal(tokens[matched], webhook_token)) {
 		error_set(err, "webhook_token does not match the registered webhook's token");
 		return KEYS_BAD_TOKEN;
@@ -148,8 +151,7 @@ static int load_keys(struct intake_context *ctx, struct mb_webhook_keys *cache, 
  */
 static int authenticate(struct intake_context *ctx, struct mb_webhook_keys *cache, size_t index,
                         const char *header, const unsigned char *body, size_t body_len,
-                        int64_t now_ms, const cJSON *root, enum key_check *check,
-                        struct cn_error *err)
+                        int64_t now_ms, cJSON **root, enum key_check *check, struct cn_error *err)
 {
 	struct store_webhook_keys keys;
 	enum mb_webhook_keys_age age = mb_webhook_keys_get(cache, index, now_ms, &keys);
@@ -266,9 +268,8 @@ void mb_webhook_handle(struct intake_context *ctx, struct mb_webhook_keys *keys,
 		respond(response, 401, "error", "the Moneybird-Signature does not verify");
 		return;
 	}
-	root = cJSON_ParseWithLength((const char *)body, body_len);
 	rc = authenticate(ctx, keys, connection_index, signature_header, body, body_len, now_ms,
-	                  root, &check, &err);
+	                  &root, &check, &err);
 	if (rc == CN_INVALID && check == KEYS_NOT_JSON) {
 		log_warn("moneybird_webhook_refused", "connection", name, "reason", err.message,
 		         NULL);
