@@ -48,6 +48,8 @@ struct loader {
 	size_t oversized_count;
 	const char *scanned[CONFIG_OVERSIZED_MAX]; /* files oversized_scan has read */
 	size_t scanned_count;
+	const char *exposed[CONFIG_OVERSIZED_MAX]; /* files reported as too open */
+	size_t exposed_count;
 };
 
 /* Reports a problem at the file and line where setting `at` was written. */
@@ -570,6 +572,28 @@ out:
 	return secret;
 }
 
+/*
+ * A literal secret may only sit in a file that group and others cannot
+ * read: reported once per file, with the command that fixes it.
+ */
+static void literal_secret_check(struct loader *ld, const config_setting_t *at, const char *key)
+{
+	const char *file = config_setting_source_file(at);
+	struct stat info;
+
+	if (file == NULL || stat(file, &info) != 0 || (info.st_mode & (S_IRGRP | S_IROTH)) == 0)
+		return;
+	for (size_t i = 0; i < ld->exposed_count; i++)
+		if (strcmp(ld->exposed[i], file) == 0)
+			return;
+	if (ld->exposed_count < CONFIG_OVERSIZED_MAX)
+		ld->exposed[ld->exposed_count++] = file;
+	problem(ld, at,
+	        "secret `%s` is written in %s, which group or others can read: run `chmod 600 %s`"
+	        " (or give the secret as \"env:NAME\" or \"file:/path\")",
+	        key, file, file);
+}
+
 /* Resolves a literal, "env:NAME" or "file:/path" secret; NULL after reporting. */
 static char *secret_resolve(struct loader *ld, const config_setting_t *at, const char *key,
                             const char *spec)
@@ -619,6 +643,7 @@ static char *secret_resolve(struct loader *ld, const config_setting_t *at, const
 		        CONFIG_SECRET_MAX_BYTES);
 		return NULL;
 	}
+	literal_secret_check(ld, at, key);
 	return loader_strdup(ld, spec);
 }
 

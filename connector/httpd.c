@@ -22,6 +22,7 @@
 struct httpd {
 	struct MHD_Daemon *daemon;
 	struct intake_context *intake;
+	struct mb_webhook_keys *mb_keys; /* the Moneybird webhook keys, cached */
 	unsigned int port;
 };
 
@@ -310,7 +311,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connecti
 			return send_error(connection, request, MHD_HTTP_CONTENT_TOO_LARGE,
 					  "the body is larger than http.max_body_bytes");
 		mb_webhook_handle(
-			httpd->intake, request->connection_index,
+			httpd->intake, httpd->mb_keys, request->connection_index,
 			MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
 						    "Moneybird-Signature"),
 			MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Idempotency-Key"),
@@ -391,6 +392,11 @@ int httpd_start(struct intake_context *intake, struct httpd **out, struct cn_err
 		return CN_ERR;
 	}
 	httpd->intake = intake;
+	if (mb_webhook_keys_create(config->connection_count, &httpd->mb_keys, err) != CN_OK) {
+		freeaddrinfo(address);
+		free(httpd);
+		return CN_ERR;
+	}
 	httpd->daemon = MHD_start_daemon(
 		flags, (uint16_t)config->http_listen_port, NULL, NULL, handle_request, httpd,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, httpd,
@@ -403,6 +409,7 @@ int httpd_start(struct intake_context *intake, struct httpd **out, struct cn_err
 	if (httpd->daemon == NULL) {
 		error_set(err, "cannot listen on %s:%d (is the port in use?)",
 			  config->http_listen_host, config->http_listen_port);
+		mb_webhook_keys_free(httpd->mb_keys);
 		free(httpd);
 		return CN_ERR;
 	}
@@ -422,5 +429,6 @@ void httpd_stop(struct httpd *httpd)
 	if (httpd == NULL)
 		return;
 	MHD_stop_daemon(httpd->daemon);
+	mb_webhook_keys_free(httpd->mb_keys);
 	free(httpd);
 }

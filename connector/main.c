@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "cli_audit.h"
 #include "cli_moneybird.h"
@@ -156,6 +158,16 @@ static int command_migrate(const struct config *config)
 	return 0;
 }
 
+/* API tokens and signing secrets live in this process's memory: no core
+ * dump (nor a ptrace by another user) may carry them away. */
+static void core_dumps_off(void)
+{
+	struct rlimit none = {0, 0};
+
+	if (setrlimit(RLIMIT_CORE, &none) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fprintf(stderr, "bookto-moneybird: warning: cannot disable core dumps\n");
+}
+
 int main(int argc, char **argv)
 {
 	const char *config_path = getenv("BOOKTO_MONEYBIRD_CONFIG");
@@ -164,6 +176,7 @@ int main(int argc, char **argv)
 	int index = 1;
 	int rc;
 
+	core_dumps_off();
 	while (index < argc && argv[index][0] == '-') {
 		const char *option = argv[index];
 

@@ -975,6 +975,54 @@ enum mb_outcome mb_sales_invoice_list(struct mb_client *client, const char *filt
 	return outcome;
 }
 
+bool mb_filter_value_safe(const char *value)
+{
+	return value != NULL && value[0] != '\0' && strpbrk(value, ",|:") == NULL;
+}
+
+enum mb_outcome mb_sales_invoice_drafts_by_reference(struct mb_client *client,
+                                                     const char *reference,
+                                                     struct mb_sales_invoice **out, size_t *count,
+                                                     struct cn_error *err)
+{
+	bool safe = mb_filter_value_safe(reference);
+	char filter[1100];
+	enum mb_outcome outcome;
+	size_t kept = 0;
+	int written;
+
+	*out = NULL;
+	*count = 0;
+	if (reference == NULL || reference[0] == '\0')
+		return refuse_locally(client, "GET sales_invoices?filter", err,
+		                      "sales_invoice: the reference is empty");
+	/* Any filter replaces the default period, so drafts of any date count. */
+	if (safe)
+		written = snprintf(filter, sizeof(filter), "state:draft,reference:%s", reference);
+	else
+		written = snprintf(filter, sizeof(filter), "state:draft");
+	if (written < 0 || (size_t)written >= sizeof(filter))
+		return refuse_locally(client, "GET sales_invoices?filter", err,
+		                      "sales_invoice: the reference is too long");
+	outcome = mb_sales_invoice_list(client, filter, out, count, err);
+	if (outcome != MB_OK)
+		return outcome;
+	if (!safe && client->seen.link_next) {
+		free(*out);
+		*out = NULL;
+		*count = 0;
+		return refuse_locally(
+		    client, "GET sales_invoices?filter", err,
+		    "sales_invoice: more than 1000 draft invoices; a reference with "
+		    "`,`, `|` or `:` cannot be searched among them");
+	}
+	for (size_t i = 0; i < *count; i++)
+		if (strcmp((*out)[i].reference, reference) == 0)
+			(*out)[kept++] = (*out)[i];
+	*count = kept;
+	return MB_OK;
+}
+
 enum mb_outcome mb_sales_invoice_send(struct mb_client *client, const char *id,
                                       const char *delivery_method, struct mb_sales_invoice *out,
                                       struct cn_error *err)

@@ -314,6 +314,25 @@ enum mb_outcome mb_sales_invoice_find_by_reference(struct mb_client *client, con
 enum mb_outcome mb_sales_invoice_list(struct mb_client *client, const char *filter,
                                       struct mb_sales_invoice **out, size_t *count,
                                       struct cn_error *err) MUST_CHECK;
+/*
+ * Pure: whether value can stand as one value in Moneybird's filter syntax
+ * (`key:value` terms joined by `,`, several values joined by `|`). The
+ * syntax has no escape, so a value holding `,`, `|` or `:` would be read
+ * as other terms or values; such a value must not go into a filter.
+ */
+bool mb_filter_value_safe(const char *value);
+/*
+ * The draft invoices whose reference is exactly reference (*out owned by
+ * the caller, free()). A reference that is safe in a filter is asked for
+ * with state:draft,reference:<it>; any other (e.g. "A,B:1|x") is found by
+ * listing every draft (state:draft, all pages) and comparing the reference
+ * here, byte for byte. MB_VALIDATION when there are more drafts than one
+ * listing returns (1000): the answer would be a guess.
+ */
+enum mb_outcome mb_sales_invoice_drafts_by_reference(struct mb_client *client,
+                                                     const char *reference,
+                                                     struct mb_sales_invoice **out, size_t *count,
+                                                     struct cn_error *err) MUST_CHECK;
 /* PATCH sales_invoices/{id}/send_invoice with delivery_method Email, Peppol
  * or Manual (Manual only marks it sent). *out is the invoice afterwards. */
 enum mb_outcome mb_sales_invoice_send(struct mb_client *client, const char *id,

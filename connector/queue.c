@@ -59,10 +59,11 @@ int queue_claim(PGconn *conn, const char *owner, int lease_seconds, struct queue
 		 " LIMIT 1 FOR UPDATE OF j SKIP LOCKED)"
 		 " UPDATE jobs j SET lease_owner = $1,"
 		 " lease_expires_at = now() + make_interval(secs => $2::int),"
-		 " attempts = j.attempts + 1, updated_at = now()"
+		 " attempts = j.attempts + 1, lease_generation = j.lease_generation + 1,"
+		 " updated_at = now()"
 		 " FROM candidate WHERE j.id = candidate.id"
 		 " RETURNING j.id, j.order_pk, j.kind, j.attempts, coalesce(j.step, ''),"
-		 " (SELECT connection_id FROM orders WHERE id = j.order_pk)",
+		 " (SELECT connection_id FROM orders WHERE id = j.order_pk), j.lease_generation",
 		 2, values, "claiming a job", &res, err);
 	if (rc != CN_OK)
 		goto out;
@@ -77,6 +78,7 @@ int queue_claim(PGconn *conn, const char *owner, int lease_seconds, struct queue
 	job->attempts = (int)strtol(PQgetvalue(res, 0, 3), NULL, 10);
 	snprintf(job->step, sizeof(job->step), "%s", PQgetvalue(res, 0, 4));
 	job->connection_id = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+	job->lease_generation = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
 	{
 		char order_pk[24], job_id[24];
 		const char *order_values[3] = {order_pk, owner, job_id};
@@ -104,17 +106,18 @@ out:
 int queue_extend_lease(PGconn *conn, const struct queue_job *job, const char *owner,
 		       int lease_seconds, struct cn_error *err)
 {
-	char job_id[24], lease[16];
-	const char *values[3] = {job_id, owner, lease};
+	char job_id[24], lease[16], generation[24];
+	const char *values[4] = {job_id, owner, generation, lease};
 	PGresult *res = NULL;
 	int rc;
 
 	snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
+	snprintf(generation, sizeof(generation), "%" PRId64, job->lease_generation);
 	snprintf(lease, sizeof(lease), "%d", lease_seconds);
 	rc = store_query(conn,
-		 "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::int)"
-		 " WHERE id = $1 AND lease_owner = $2 RETURNING id",
-		 3, values, "extending the lease", &res, err);
+		 "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $4::int)"
+		 " WHERE id = $1 AND lease_owner = $2 AND lease_generation = $3 RETURNING id",
+		 4, values, "extending the lease", &res, err);
 	if (rc != CN_OK)
 		return rc;
 	rc = PQntuples(res) == 1 ? CN_OK : CN_NOT_FOUND;
@@ -124,8 +127,14 @@ int queue_extend_lease(PGconn *conn, const struct queue_job *job, const char *ow
 	return rc;
 }
 
+void queue_owner_format(char out[QUEUE_OWNER_MAX], const char *host, long pid, const char *nonce,
+			int index)
+{
+	snprintf(out, QUEUE_OWNER_MAX, "%.40s:%ld:%.32s:%d", host, pid, nonce, index);
+}
+
 /*
- * One transition: updates the job (guarded by the lease) and the order, and
+ * One transition: updates the job (guarded by the lease and its generation) and the order, and
  * appends the audit row, in one transaction. CN_NOT_FOUND when the lease was
  * lost (another worker took the job after it expired): nothing is changed.
  * give_back undoes the claim's count on the order too (the job SQL does it
@@ -136,19 +145,20 @@ static int transition(PGconn *conn, const struct queue_job *job, const char *own
 		      const char *action, const char *reason, bool give_back,
 		      struct cn_error *err)
 {
-	char job_id[24], order_pk[24];
-	const char *job_values[3] = {job_id, owner, job_param};
+	char job_id[24], order_pk[24], generation[24];
+	const char *job_values[4] = {job_id, owner, generation, job_param};
 	const char *order_values[6] = {order_pk, order_state, reason, action, job_id,
 				       give_back ? "1" : "0"};
 	PGresult *res = NULL;
 	int rc;
 
 	snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
+	snprintf(generation, sizeof(generation), "%" PRId64, job->lease_generation);
 	snprintf(order_pk, sizeof(order_pk), "%" PRId64, job->order_pk);
 	rc = store_exec(conn, "BEGIN", err);
 	if (rc != CN_OK)
 		return rc;
-	rc = store_query(conn, job_sql, job_param != NULL ? 3 : 2, job_values, "updating the job", &res,
+	rc = store_query(conn, job_sql, job_param != NULL ? 4 : 3, job_values, "updating the job", &res,
 		 err);
 	if (rc != CN_OK)
 		goto out;
@@ -181,7 +191,7 @@ int queue_finish(PGconn *conn, const struct queue_job *job, const char *owner,
 	return transition(conn, job, owner,
 			  "UPDATE jobs SET state = 'done', lease_owner = NULL,"
 			  " lease_expires_at = NULL, updated_at = now()"
-			  " WHERE id = $1 AND lease_owner = $2 RETURNING id",
+			  " WHERE id = $1 AND lease_owner = $2 AND lease_generation = $3 RETURNING id",
 			  NULL, order_state, strcmp(order_state, "skipped") == 0 ? "skipped" : "synced",
 			  reason, false, err);
 }
@@ -194,8 +204,8 @@ int queue_retry_later(PGconn *conn, const struct queue_job *job, const char *own
 	snprintf(delay, sizeof(delay), "%" PRId64, delay_seconds);
 	return transition(conn, job, owner,
 			  "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
-			  " next_attempt_at = now() + make_interval(secs => $3::bigint),"
-			  " updated_at = now() WHERE id = $1 AND lease_owner = $2 RETURNING id",
+			  " next_attempt_at = now() + make_interval(secs => $4::bigint),"
+			  " updated_at = now() WHERE id = $1 AND lease_owner = $2 AND lease_generation = $3 RETURNING id",
 			  delay, "retrying", "retry_scheduled", reason, false, err);
 }
 
@@ -209,8 +219,8 @@ int queue_defer(PGconn *conn, const struct queue_job *job, const char *owner, in
 			  "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
 			  " attempts = greatest(attempts - 1, 0),"
 			  " next_attempt_at = 'epoch'::timestamptz"
-			  " + $3::bigint * interval '1 millisecond',"
-			  " updated_at = now() WHERE id = $1 AND lease_owner = $2 RETURNING id",
+			  " + $4::bigint * interval '1 millisecond',"
+			  " updated_at = now() WHERE id = $1 AND lease_owner = $2 AND lease_generation = $3 RETURNING id",
 			  until, "retrying", "deferred", reason, true, err);
 }
 
@@ -248,7 +258,7 @@ int queue_park(PGconn *conn, const struct queue_job *job, const char *owner, con
 	return transition(conn, job, owner,
 			  "UPDATE jobs SET state = 'parked', lease_owner = NULL,"
 			  " lease_expires_at = NULL, updated_at = now()"
-			  " WHERE id = $1 AND lease_owner = $2 RETURNING id",
+			  " WHERE id = $1 AND lease_owner = $2 AND lease_generation = $3 RETURNING id",
 			  NULL, "needs_attention", "parked", reason, false, err);
 }
 
@@ -258,7 +268,7 @@ int queue_release(PGconn *conn, const struct queue_job *job, const char *owner, 
 	return transition(conn, job, owner,
 			  "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
 			  " attempts = greatest(attempts - 1, 0), updated_at = now()"
-			  " WHERE id = $1 AND lease_owner = $2 RETURNING id",
+			  " WHERE id = $1 AND lease_owner = $2 AND lease_generation = $3 RETURNING id",
 			  NULL, "queued", "released", why, true, err);
 }
 

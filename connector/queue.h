@@ -15,6 +15,7 @@
 #include "error.h"
 
 #define QUEUE_OWNER_MAX 96
+#define QUEUE_OWNER_NONCE_BYTES 8 /* the per-process random part of an owner */
 
 struct queue_job {
 	int64_t id;
@@ -23,14 +24,29 @@ struct queue_job {
 	char kind[32];
 	int attempts; /* including this one */
 	char step[32];
+	int64_t lease_generation; /* the fencing token of this claim */
 };
 
+/*
+ * Pure: the lease owner of worker thread index in this process,
+ * "host:pid:nonce:index" (host cut to 40 bytes). nonce is random per
+ * process (hex), so two processes never share a name even when both are PID
+ * 1 of containers with the same hostname; a shutdown releases only the
+ * leases it holds itself.
+ */
+void queue_owner_format(char out[QUEUE_OWNER_MAX], const char *host, long pid, const char *nonce,
+			int index);
+
 /* Claims the next ready job for owner; CN_NOT_FOUND when none is ready. The
- * order becomes in_progress and its attempts counter grows by one. */
+ * order becomes in_progress and its attempts counter grows by one; the
+ * job's lease generation grows by one (job->lease_generation), so every
+ * write fenced by an older claim is refused from then on. */
 int queue_claim(PGconn *conn, const char *owner, int lease_seconds, struct queue_job *job,
 		struct cn_error *err) MUST_CHECK;
 
-/* Extends the lease before a long step; CN_NOT_FOUND when it was lost. */
+/* Extends the lease before a long step; CN_NOT_FOUND when it was lost
+ * (another claim took the job: the owner or the generation differs). Every
+ * transition below is guarded the same way. */
 int queue_extend_lease(PGconn *conn, const struct queue_job *job, const char *owner,
 		       int lease_seconds, struct cn_error *err) MUST_CHECK;
 

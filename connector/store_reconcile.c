@@ -62,17 +62,18 @@ int store_reconcile_event_insert(PGconn *conn, const struct store_mb_event_new *
                                  bool *duplicate, struct cn_error *err)
 {
 	char id[24], ts[24];
-	const char *values[9] = {id,
-	                         event->idempotency_key,
-	                         event->signature_timestamp > 0 ? ts : NULL,
-	                         event->webhook_id,
-	                         event->action,
-	                         event->entity_type,
-	                         event->entity_id,
-	                         event->payload_state,
-	                         (const char *)event->body};
-	int lengths[9] = {0, 0, 0, 0, 0, 0, 0, 0, (int)event->body_len};
-	int formats[9] = {0, 0, 0, 0, 0, 0, 0, 0, 1};
+	const char *values[10] = {id,
+	                          event->idempotency_key,
+	                          event->signature_timestamp > 0 ? ts : NULL,
+	                          event->webhook_id,
+	                          event->action,
+	                          event->entity_type,
+	                          event->entity_id,
+	                          event->payload_state,
+	                          (const char *)event->body,
+	                          event->body_sha256};
+	int lengths[10] = {0, 0, 0, 0, 0, 0, 0, 0, (int)event->body_len, 0};
+	int formats[10] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0};
 	PGresult *res;
 	int rc = CN_OK;
 
@@ -82,10 +83,10 @@ int store_reconcile_event_insert(PGconn *conn, const struct store_mb_event_new *
 	res = PQexecParams(conn,
 	                   "INSERT INTO moneybird_events (connection_id, idempotency_key,"
 	                   " signature_timestamp, webhook_id, action, entity_type, entity_id,"
-	                   " payload_state, body)"
-	                   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-	                   " ON CONFLICT (connection_id, idempotency_key) DO NOTHING RETURNING id",
-	                   9, NULL, values, lengths, formats, 0);
+	                   " payload_state, body, body_sha256)"
+	                   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+	                   " ON CONFLICT DO NOTHING RETURNING id",
+	                   10, NULL, values, lengths, formats, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = store_result_error(conn, res, "storing the Moneybird push", err);
 	else

@@ -43,6 +43,7 @@ void store_reconcile_webhook_keys_clear(struct store_webhook_keys *keys);
 struct store_mb_event_new {
 	int64_t connection_id;
 	const char *idempotency_key;
+	const char *body_sha256; /* hex; the replay guard */
 	int64_t signature_timestamp;
 	const char *webhook_id;
 	const char *action;
@@ -54,7 +55,7 @@ struct store_mb_event_new {
 };
 
 /* Stores a verified push; *duplicate is true (and nothing changes) when its
- * Idempotency-Key was stored before for this connection. */
+ * Idempotency-Key, or its body, was stored before for this connection. */
 int store_reconcile_event_insert(PGconn *conn, const struct store_mb_event_new *event,
                                  bool *duplicate, struct cn_error *err) MUST_CHECK;
 

@@ -243,15 +243,55 @@ int store_order_set_contact(PGconn *conn, int64_t order_pk, const char *contact_
 			  1, extra, "setting the contact", err);
 }
 
-int store_invoice_intent(PGconn *conn, int64_t order_pk, const char *reference,
-			 struct cn_error *err)
+/*
+ * order_step behind the fence: the job row is updated (lease extended) only
+ * while it carries fence's owner and generation, and the order only when
+ * that happened, all in one statement. The job row is locked first, as in
+ * every queue transition. $1 order, $2..$5 the fence, $6 extra.
+ */
+static int fenced_step(PGconn *conn, int64_t order_pk, const struct store_fence *fence,
+		       const char *set_clause, const char *action, const char *detail_sql,
+		       const char *extra, const char *what, struct cn_error *err)
 {
-	const char *extra[1] = {reference};
+	char pk[24], job_id[24], generation[24], lease[16];
+	const char *values[6] = {pk, job_id, fence->owner, generation, lease, extra};
+	PGresult *res = NULL;
+	char sql[1400];
+	int rc;
 
-	return order_step(conn, order_pk,
-			  "invoice_reference = $2, invoice_intent_at = coalesce(invoice_intent_at, now())",
-			  "invoice_intent", "jsonb_build_object('reference', $2::text)", 1, extra,
-			  "recording the invoice intent", err);
+	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
+	snprintf(job_id, sizeof(job_id), "%" PRId64, fence->job_id);
+	snprintf(generation, sizeof(generation), "%" PRId64, fence->generation);
+	snprintf(lease, sizeof(lease), "%d", fence->lease_seconds);
+	snprintf(sql, sizeof(sql),
+		 "WITH lease AS (UPDATE jobs SET"
+		 " lease_expires_at = now() + make_interval(secs => $5::int), updated_at = now()"
+		 " WHERE id = $2 AND lease_owner = $3 AND lease_generation = $4 RETURNING id),"
+		 " changed AS (UPDATE orders SET %s, updated_at = now()"
+		 " WHERE id = $1 AND EXISTS (SELECT 1 FROM lease) RETURNING connection_id),"
+		 " audited AS (INSERT INTO audit_log (actor, action, connection_id, order_pk, detail)"
+		 " SELECT 'worker', '%s', connection_id, $1, %s FROM changed)"
+		 " SELECT count(*) FROM lease",
+		 set_clause, action, detail_sql);
+	rc = store_query(conn, sql, extra != NULL ? 6 : 5, values, what, &res, err);
+	if (rc != CN_OK)
+		return rc;
+	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "1") != 0) {
+		error_set(err, "%s: the lease on job %" PRId64 " was lost", what, fence->job_id);
+		rc = CN_NOT_FOUND;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int store_invoice_intent(PGconn *conn, int64_t order_pk, const char *reference,
+			 const struct store_fence *fence, struct cn_error *err)
+{
+	return fenced_step(conn, order_pk, fence,
+			   "invoice_reference = $6,"
+			   " invoice_intent_at = coalesce(invoice_intent_at, now())",
+			   "invoice_intent", "jsonb_build_object('reference', $6::text)", reference,
+			   "recording the invoice intent", err);
 }
 
 int store_invoice_recorded(PGconn *conn, int64_t order_pk, const char *invoice_id,
@@ -281,11 +321,12 @@ int store_invoice_sent(PGconn *conn, int64_t order_pk, const char *state,
 			  extra, "recording the sending", err);
 }
 
-int store_payment_intent(PGconn *conn, int64_t order_pk, struct cn_error *err)
+int store_payment_intent(PGconn *conn, int64_t order_pk, const struct store_fence *fence,
+			 struct cn_error *err)
 {
-	return order_step(conn, order_pk, "payment_intent_at = coalesce(payment_intent_at, now())",
-			  "payment_intent", "'{}'::jsonb", 0, NULL, "recording the payment intent",
-			  err);
+	return fenced_step(conn, order_pk, fence,
+			   "payment_intent_at = coalesce(payment_intent_at, now())", "payment_intent",
+			   "'{}'::jsonb", NULL, "recording the payment intent", err);
 }
 
 int store_invoice_intent_withdraw(PGconn *conn, int64_t order_pk, struct cn_error *err)

@@ -53,9 +53,24 @@ int store_contact_record(PGconn *conn, int64_t order_pk, const char *administrat
 int store_order_set_contact(PGconn *conn, int64_t order_pk, const char *contact_id,
 			    struct cn_error *err) MUST_CHECK;
 
-/* Commits the intent to create the invoice under reference. */
+/*
+ * The claim an intent is fenced by: the job, its lease owner and the lease
+ * generation of the claim (queue_claim), and how long to extend the lease.
+ */
+struct store_fence {
+	int64_t job_id;
+	const char *owner;
+	int64_t generation;
+	int lease_seconds;
+};
+
+/* Commits the intent to create the invoice under reference, in one
+ * statement with a check that fence still holds the job's lease (same owner
+ * and generation), which it extends by fence->lease_seconds. CN_NOT_FOUND
+ * (nothing written) when another claim took the job over: the caller must
+ * not create. */
 int store_invoice_intent(PGconn *conn, int64_t order_pk, const char *reference,
-			 struct cn_error *err) MUST_CHECK;
+			 const struct store_fence *fence, struct cn_error *err) MUST_CHECK;
 /* The invoice exists in Moneybird (created or adopted). */
 int store_invoice_recorded(PGconn *conn, int64_t order_pk, const char *invoice_id,
 			   const char *state, int64_t total_cents, const char *how,
@@ -63,7 +78,9 @@ int store_invoice_recorded(PGconn *conn, int64_t order_pk, const char *invoice_i
 /* delivery_method: how this run sent it; NULL when an earlier run had. */
 int store_invoice_sent(PGconn *conn, int64_t order_pk, const char *state,
 		       const char *delivery_method, struct cn_error *err) MUST_CHECK;
-int store_payment_intent(PGconn *conn, int64_t order_pk, struct cn_error *err) MUST_CHECK;
+/* The payment's intent, fenced like the invoice's. */
+int store_payment_intent(PGconn *conn, int64_t order_pk, const struct store_fence *fence,
+			 struct cn_error *err) MUST_CHECK;
 /* Withdraws an intent whose request certainly never reached Moneybird (the
  * rate budget refused it, or a 429 answered it), so the next attempt need
  * not look before it creates. Only for an intent set by the same attempt. */

@@ -254,6 +254,39 @@ static void withdraw_intent(PGconn *conn, int64_t order_pk, bool payment)
 		log_warn("intent_withdraw_failed", "error", err.message, NULL);
 }
 
+/*
+ * Commits an intent fenced by the running job's claim: refused (lease lost,
+ * nothing written) when another claim took the job over, e.g. after this
+ * worker stalled past its lease, so a stale worker never starts a create.
+ */
+static bool commit_intent(struct sync_worker *worker, int64_t order_pk, const char *reference,
+			  bool payment, struct sync_outcome *outcome)
+{
+	const struct sync_job_context *current = &worker->current;
+	struct store_fence fence = {current->job->id, current->owner,
+				    current->job->lease_generation, worker_lease_seconds()};
+	struct cn_error err = {""};
+	int stall_ms = payment ? 0 : worker_test_stall_before_intent_ms();
+	int rc;
+
+	if (stall_ms > 0) {
+		struct timespec pause = {stall_ms / 1000, (long)(stall_ms % 1000) * 1000000L};
+
+		nanosleep(&pause, NULL);
+	}
+	rc = payment ? store_payment_intent(current->conn, order_pk, &fence, &err)
+		     : store_invoice_intent(current->conn, order_pk, reference, &fence, &err);
+	if (rc == CN_OK)
+		return true;
+	if (rc == CN_NOT_FOUND)
+		set_outcome(outcome, SYNC_LEASE_LOST, "%s", err.message);
+	else
+		database_failed(payment ? "recording the payment intent"
+					: "recording the invoice intent",
+				&err, outcome);
+	return false;
+}
+
 /* Adopts contact as the buyer's: mapped locally and set on the order. */
 static bool adopt_contact(PGconn *conn, const struct store_sync_order *so,
 			  const char *administration_id, const char *customer_id,
@@ -588,7 +621,6 @@ static bool find_existing_invoice(struct sync_worker *worker, PGconn *conn, size
 	struct mb_client *client = worker->connections[index].client;
 	struct mb_sales_invoice *drafts = NULL;
 	struct cn_error err = {""};
-	char filter[400];
 	size_t count = 0, mine = 0;
 	enum mb_outcome result;
 
@@ -603,8 +635,8 @@ static bool find_existing_invoice(struct sync_worker *worker, PGconn *conn, size
 		call_failed(worker, index, result, "looking for the invoice", &err, outcome);
 		return false;
 	}
-	snprintf(filter, sizeof(filter), "state:draft,reference:%s", reference);
-	result = mb_sales_invoice_list(client, filter, &drafts, &count, &err);
+	/* Exact, whatever the reference holds (`,`, `:`, `|` cannot be filtered). */
+	result = mb_sales_invoice_drafts_by_reference(client, reference, &drafts, &count, &err);
 	if (result != MB_OK && result != MB_NOT_FOUND) {
 		call_failed(worker, index, result, "looking for the draft invoice", &err, outcome);
 		return false;
@@ -655,11 +687,9 @@ static bool ensure_invoice(struct sync_worker *worker, PGconn *conn, size_t inde
 	if (!found) {
 		if (so->invoice_intent && !lease_before_write(worker, outcome))
 			goto out;
-		/* The intent is durable before the request leaves. */
-		if (store_invoice_intent(conn, so->order_pk, plan->reference, &err) != CN_OK) {
-			database_failed("recording the invoice intent", &err, outcome);
+		/* The intent is durable (and fenced) before the request leaves. */
+		if (!commit_intent(worker, so->order_pk, plan->reference, false, outcome))
 			goto out;
-		}
 		result = mb_sales_invoice_create(client, &plan->request, &invoice, &err);
 		if (result != MB_OK) {
 			const struct mb_call *call = mb_client_last_call(client);
@@ -797,10 +827,8 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 	if (!found) {
 		if (so->payment_intent && !lease_before_write(worker, outcome))
 			goto out;
-		if (store_payment_intent(conn, so->order_pk, &err) != CN_OK) {
-			database_failed("recording the payment intent", &err, outcome);
+		if (!commit_intent(worker, so->order_pk, NULL, true, outcome))
 			goto out;
-		}
 		result = mb_payment_create(sc->client, so->invoice_id, &plan->request, &payment, &err);
 		if (result == MB_RATE_LIMITED && !so->payment_intent)
 			withdraw_intent(conn, so->order_pk, true);

@@ -91,6 +91,11 @@ int worker_budget_wait_ms(void)
 	return (int)(value < quarter_lease_ms ? value : quarter_lease_ms);
 }
 
+int worker_test_stall_before_intent_ms(void)
+{
+	return env_seconds("BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS", 0, 600000);
+}
+
 int worker_pause_probe_seconds(void)
 {
 	return env_seconds("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS", PAUSE_PROBE_SECONDS, 86400);
@@ -450,7 +455,9 @@ int worker_pool_start(const struct sync_shared *shared, int count, struct worker
 		      struct cn_error *err)
 {
 	struct worker_pool *pool = calloc(1, sizeof(*pool));
+	unsigned char random[QUEUE_OWNER_NONCE_BYTES];
 	char host[64] = "localhost";
+	char nonce[2 * QUEUE_OWNER_NONCE_BYTES + 1];
 
 	*out = NULL;
 	if (pool == NULL)
@@ -467,6 +474,12 @@ int worker_pool_start(const struct sync_shared *shared, int count, struct worker
 	if (pool->threads == NULL)
 		goto fail;
 	(void)gethostname(host, sizeof(host) - 1);
+	/* hostname:pid repeats across containers (PID 1 everywhere): without
+	 * a random part two processes would share lease owners. */
+	if (RAND_bytes(random, (int)sizeof(random)) != 1)
+		goto fail;
+	for (size_t i = 0; i < sizeof(random); i++)
+		snprintf(nonce + 2 * i, sizeof(nonce) - 2 * i, "%02x", random[i]);
 	if (pthread_create(&pool->listener, NULL, listener_main, pool) != 0)
 		goto fail;
 	pool->listener_started = true;
@@ -475,7 +488,7 @@ int worker_pool_start(const struct sync_shared *shared, int count, struct worker
 
 		thread->pool = pool;
 		thread->index = i;
-		snprintf(thread->owner, sizeof(thread->owner), "%s:%ld:%d", host, (long)getpid(), i);
+		queue_owner_format(thread->owner, host, (long)getpid(), nonce, i);
 		if (pthread_create(&thread->thread, NULL, worker_main, thread) != 0)
 			goto fail;
 		thread->started = true;

@@ -36,6 +36,11 @@ int worker_backoff_base_seconds(void);
  * just before its call still goes out well inside the lease. */
 int worker_budget_wait_ms(void);
 
+/* For tests only: how long a worker sleeps right before it commits an
+ * invoice intent, to play a worker frozen past its lease;
+ * BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS (1..600000), by default 0. */
+int worker_test_stall_before_intent_ms(void);
+
 /* How often a paused connection (401) is probed;
  * BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS (1..86400) overrides the default (30 s). */
 int worker_pause_probe_seconds(void);

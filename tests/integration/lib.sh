@@ -172,11 +172,14 @@ bm_valgrind_check() {
 
 # ---------------------------------------------------------------- setup
 
-# bm_setup: strict mode, a fresh BM_TMP (mode 755 so an unprivileged
+# bm_setup: strict mode, umask 077, a fresh BM_TMP (mode 755 so an unprivileged
 # PostgreSQL can reach its data dir), and an EXIT trap that stops serve,
 # mbsim and PostgreSQL and removes BM_TMP (unless BM_KEEP_TMP=1).
 bm_setup() {
 	set -euo pipefail
+	# Configs hold literal test secrets, which the binary refuses in a file
+	# group or others can read: every file a test writes is private.
+	umask 077
 	BM_TEST_NAME="$(basename "${BASH_SOURCE[1]:-$0}" .sh)"
 	BM_TMP="$(mktemp -d /tmp/bm-test.XXXXXX)"
 	chmod 755 "$BM_TMP"
@@ -519,6 +522,7 @@ connections = (
 $(bm_config_connection shop "$secrets" "$tolerance" "$mapping" "$moneybird_url" "$extra_connection_keys" "$rate_limit")$other
 );
 EOF
+	chmod 600 "$BM_CONFIG" # it holds literal secrets
 	BM_HTTP_PORT="$port"
 	BM_SPOOL="$spool_dir"
 	export BM_CONFIG BM_HTTP_PORT BM_SPOOL

@@ -236,6 +236,22 @@ api GET 'sales_invoices/find_by_reference/NOPE-1.json'
 expect_status 404 "find_by_reference miss"
 expect_body '"reference":"not_found"' "find_by_reference 404 symbolic"
 
+# --- hostile references: a filter value has no escape, a path is routed raw ---
+api POST sales_invoices.json "$(invoice_body "$CONTACT" 'A,B:1|x/y' 10.00)"
+expect_status 201 "invoice with reference A,B:1|x/y"
+api GET 'sales_invoices.json?filter=state:draft,reference:A,B:1|x/y'
+expect_status 200 "a filter with , | : in a reference value is still a filter"
+[ "$(count_of '"reference":"A,B:1|x/y"' "$BODY")" = 0 ] ||
+	fail "the filter value must be cut at , (reference:A, then an unknown key B), as documented"
+call "$PORT_main" POST /_sim/faults '{"find_by_reference_drafts":true}'
+api GET 'sales_invoices/find_by_reference/A%2CB%3A1%7Cx%2Fy.json'
+expect_status 200 "find_by_reference with the reference percent-encoded"
+expect_body '"reference":"A,B:1|x/y"' "find_by_reference decodes the encoded segment"
+api GET 'sales_invoices/find_by_reference/A,B:1|x/y.json'
+expect_status 404 "an unescaped / in the reference makes another path"
+expect_body '"error":"Not Found"' "the unescaped path is no route (not a reference miss)"
+call "$PORT_main" POST /_sim/faults '{}'
+
 # --- apply_then_drop: the write happens, the answer never comes ---
 call "$PORT_main" POST /_sim/faults '{"apply_then_drop":{"match":"POST sales_invoices","count":1}}'
 expect_status 200 "arm apply_then_drop"

@@ -21,7 +21,7 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	bm_assert_eq "$(grep -v 'ignoring\.$' "$BM_TMP/verify.out" | grep -c . || true)$(grep -c 'ignoring' "$BM_TMP/verify.out" || true)" "00" \
 		"systemd-analyze verify prints no warning"
 	for key in "User=bookto-moneybird" "NoNewPrivileges=true" "ProtectSystem=strict" "PrivateTmp=true" \
-		"EnvironmentFile=" "CapabilityBoundingSet=" "KillSignal=SIGTERM"; do
+		"EnvironmentFile=" "CapabilityBoundingSet=" "KillSignal=SIGTERM" "LimitCORE=0"; do
 		bm_assert_contains "$(cat "$unit")" "$key" "the unit sets $key"
 	done
 	if systemd-analyze security --offline=true "$unit" >"$BM_TMP/security.out" 2>&1; then

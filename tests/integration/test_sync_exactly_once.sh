@@ -38,16 +38,17 @@ sim_snapshot() {
 		coalesce((s->'requests'->'by_endpoint'->>'$PAY')::int, 0)"
 }
 
-# fault_case NAME FAULT_JSON: one order under the fault; asserts exactly one
-# invoice, one send request, one payment request, and one payment.
+# fault_case NAME FAULT_JSON [ORDER_NUMBER]: one order under the fault;
+# asserts exactly one invoice, one send request, one payment request, and
+# one payment. ORDER_NUMBER (default ORD-NAME) is the invoice reference.
 fault_case() {
-	local name="$1" armed invoices payments state id creates0 sends0 pays0 creates sends pays
+	local name="$1" ref="${3:-ORD-$1}" armed invoices payments state id creates0 sends0 pays0 creates sends pays
 	IFS='|' read -r _ _ _ _ _ creates0 sends0 pays0 <<<"$(sim_snapshot none)"
 	sim_faults "$2"
-	post_order "$name" "${BUYER[@]}"
+	post_order "$name" "${BUYER[@]}" order_number="$ref"
 	wait_orders "order_id = '$name' AND state IN ('synced', 'needs_attention')" 1 30
 	bm_assert_eq "$(order_value "$name" state)" synced "$name: synced"
-	IFS='|' read -r armed invoices payments state id creates sends pays <<<"$(sim_snapshot "ORD-$name")"
+	IFS='|' read -r armed invoices payments state id creates sends pays <<<"$(sim_snapshot "$ref")"
 	bm_assert_eq "$armed" 0 "$name: the fault fired"
 	bm_assert_eq "$invoices" 1 "$name: exactly one invoice"
 	bm_assert_eq "$((creates - creates0))" 1 "$name: the invoice was created once"
@@ -76,6 +77,17 @@ fault_case once-pay-502 "{\"apply_then_status\": {\"match\": \"$PAY\", \"status\
 
 # ---- the same with find_by_reference seeing drafts (Moneybird may)
 fault_case once-create-drop-fbr "{\"find_by_reference_drafts\": true, \"apply_then_drop\": {\"match\": \"$CREATE\", \"count\": 1}}"
+
+# ---- hostile identifiers: an order id and number with `,` `:` `|` `/` `%`,
+# a space and non-ASCII, which Moneybird's filter syntax cannot carry and
+# which must be percent-encoded in a URL path. The reference is the order
+# number; the draft lookup after the lost answer compares it exactly.
+HOSTILE='A,B:1|x/y%20 z-ü'
+fault_case "h,1:x|%20 ü" "{\"apply_then_drop\": {\"match\": \"$CREATE\", \"count\": 1}}" "$HOSTILE"
+fault_case "h,2:x|%20 ü" "{\"find_by_reference_drafts\": true, \"apply_then_status\": {\"match\": \"$CREATE\", \"status\": 502, \"count\": 1}}" "$HOSTILE-2"
+fault_case "h,3:x|%20 ü" "{\"apply_then_drop\": {\"match\": \"$PAY\", \"count\": 1}}" "$HOSTILE-3"
+bm_assert_eq "$(sim_q "(SELECT i->'payments'->0->>'transaction_identifier' FROM jsonb_array_elements(s->'sales_invoices') i
+	WHERE i->>'reference' = '$HOSTILE-3')")" "h,3:x|%20 ü" "the payment carries the hostile order id verbatim"
 sim_faults '{}'
 
 # ---- everything at once: one contact for the buyer, one invoice per order

@@ -36,8 +36,8 @@ static const struct route routes[] = {
      mbsim_api_invoices_sync_get},
     {"POST", "sales_invoices/synchronization", "POST sales_invoices/synchronization",
      mbsim_api_invoices_sync_post},
-    {"GET", "sales_invoices/find_by_reference/*", "GET sales_invoices/find_by_reference/:reference",
-     mbsim_api_invoices_by_reference},
+    {"GET", "sales_invoices/find_by_reference/:id",
+     "GET sales_invoices/find_by_reference/:reference", mbsim_api_invoices_by_reference},
     {"GET", "sales_invoices/:id", "GET sales_invoices/:id", mbsim_api_invoices_get},
     {"DELETE", "sales_invoices/:id", "DELETE sales_invoices/:id", mbsim_api_invoices_delete},
     {"PATCH", "sales_invoices/:id/send_invoice", "PATCH sales_invoices/:id/send_invoice",
@@ -76,6 +76,63 @@ struct request_ctx {
 };
 
 #define MAX_PATH 2048
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * libmicrohttpd unescapes the path before the handler sees it, which would
+ * let an unescaped "/" inside a path segment pass for "%2F". A server
+ * routes on the raw path, so the path keeps its "%2F" (undone per segment
+ * after routing, segment_unescape); everything else, and query strings,
+ * are unescaped as usual.
+ */
+static size_t unescape_keep_slash(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *w = s;
+
+	(void)cls;
+	(void)conn;
+	if (s[0] != '/')
+		return MHD_http_unescape(s);
+	for (const char *r = s; *r != '\0';) {
+		int high = r[0] == '%' ? hex_digit(r[1]) : -1;
+		int low = high >= 0 ? hex_digit(r[2]) : -1;
+
+		if (low >= 0 && !(high == 2 && low == 15)) {
+			*w++ = (char)(high * 16 + low);
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
+/* "%2F" (kept by unescape_keep_slash) back to "/" inside one segment. */
+static void segment_unescape(char *segment)
+{
+	char *w = segment;
+
+	for (const char *r = segment; *r != '\0';) {
+		if (r[0] == '%' && r[1] == '2' && (r[2] == 'F' || r[2] == 'f')) {
+			*w++ = '/';
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+}
 
 /* Matches rest ("sales_invoices/1/payments") against a pattern; fills params. */
 static bool route_match(const char *pattern, const char *rest, char params[2][MAX_PATH])
@@ -299,6 +356,8 @@ static void api_request(struct mbsim *sim, struct MHD_Connection *conn, const ch
 			if (strcmp(routes[i].method, method) == 0 &&
 			    route_match(routes[i].pattern, rest, params)) {
 				route = &routes[i];
+				segment_unescape(params[0]);
+				segment_unescape(params[1]);
 				break;
 			}
 		}
@@ -580,7 +639,8 @@ void *mbsim_http_start(struct mbsim *sim, unsigned *bound_port)
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
 	    NULL, NULL, handle, sim, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED,
 	    completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_UNESCAPE_CALLBACK,
+	    unescape_keep_slash, NULL, MHD_OPTION_END);
 	if (d == NULL)
 		return NULL;
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);

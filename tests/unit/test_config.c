@@ -759,6 +759,57 @@ static void test_secret_literal_env_file(void **state)
 	unsetenv("BM_TEST_SIGNING");
 }
 
+/* A literal secret in a file group or others can read is refused with the
+ * chmod that fixes it; env:/file: secrets may sit in such a file. */
+static void test_literal_secret_needs_a_private_file(void **state)
+{
+	static const char secret[] = "LITERAL-SECRET-5678";
+	struct result result;
+	char path[600];
+	char text[2048];
+	char expected[900];
+
+	(void)state;
+	assert_int_equal(setenv("BM_TEST_SIGNING", "from-the-environment", 1), 0);
+	assert_int_equal(setenv("BM_TEST_TOKEN", "token-from-the-environment", 1), 0);
+	tmp_path(path, sizeof(path), "open.cfg");
+	for (int mode = 0; mode < 3; mode++) {
+		mode_t modes[3] = {0640, 0604, 0644};
+
+		secrets_config(text, sizeof(text), secret, "env:BM_TEST_TOKEN");
+		write_file(path, text, modes[mode]);
+		load_path(&result, path);
+		assert_int_equal(result.status, CN_INVALID);
+		snprintf(expected, sizeof(expected),
+		         "%s:3: secret `connections.[0].bookto.signing_secrets` is written in %s, "
+		         "which group or others can read: run `chmod 600 %s`",
+		         path, path, path);
+		assert_non_null(strstr(result.err.message, expected));
+		assert_null(strstr(result.problems, secret));
+		result_free(&result);
+	}
+	/* Two literal secrets in one file: one sentence. */
+	secrets_config(text, sizeof(text), secret, "literal-token");
+	write_file(path, text, 0644);
+	load_path(&result, path);
+	assert_int_equal(result.status, CN_INVALID);
+	assert_int_equal(count_lines(result.problems), 1);
+	result_free(&result);
+	/* The same file, private: fine. */
+	write_file(path, text, 0600);
+	load_path(&result, path);
+	assert_int_equal(result.status, CN_OK);
+	result_free(&result);
+	/* No literal secret: a group-readable file is fine (deploy/ installs 0640). */
+	secrets_config(text, sizeof(text), "env:BM_TEST_SIGNING", "env:BM_TEST_TOKEN");
+	write_file(path, text, 0644);
+	load_path(&result, path);
+	assert_int_equal(result.status, CN_OK);
+	result_free(&result);
+	unsetenv("BM_TEST_SIGNING");
+	unsetenv("BM_TEST_TOKEN");
+}
+
 static void test_secret_env_missing_or_empty(void **state)
 {
 	struct result result;
@@ -981,6 +1032,7 @@ int main(void)
 	    cmocka_unit_test(test_secret_env_missing_or_empty),
 	    cmocka_unit_test(test_secret_file_refusals),
 	    cmocka_unit_test(test_secret_values_never_in_errors),
+	    cmocka_unit_test(test_literal_secret_needs_a_private_file),
 	    cmocka_unit_test(test_database_env_override),
 	    cmocka_unit_test(test_mapping_resolution),
 	};

@@ -361,6 +361,20 @@ static void test_budget_pure(void **state)
 	assert_int_equal(budget_token_key("", key, &err), CN_INVALID);
 }
 
+/* Moneybird's filter syntax has no escape: `,` `|` `:` would split a value. */
+static void test_filter_value_safe(void **state)
+{
+	(void)state;
+	assert_true(mb_filter_value_safe("ORD-1001"));
+	assert_true(mb_filter_value_safe("x/y%20 z-\xc3\xbc")); /* encoded in the URL, not split */
+	assert_false(mb_filter_value_safe("A,B"));
+	assert_false(mb_filter_value_safe("A|B"));
+	assert_false(mb_filter_value_safe("B:1"));
+	assert_false(mb_filter_value_safe("A,B:1|x/y%20 z-\xc3\xbc"));
+	assert_false(mb_filter_value_safe(""));
+	assert_false(mb_filter_value_safe(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,7 +382,7 @@ int main(void)
 	    cmocka_unit_test(test_error_sentences), cmocka_unit_test(test_money),
 	    cmocka_unit_test(test_reset_epoch),     cmocka_unit_test(test_ids),
 	    cmocka_unit_test(test_bodies),          cmocka_unit_test(test_contact_matching),
-	    cmocka_unit_test(test_budget_pure),
+	    cmocka_unit_test(test_budget_pure),     cmocka_unit_test(test_filter_value_safe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "queue.h"
 #include "worker.h"
@@ -104,6 +105,26 @@ static void test_worker_environment_overrides(void **state)
 	unsetenv("BOOKTO_MONEYBIRD_LEASE_SECONDS");
 }
 
+static void test_owner_has_a_random_part(void **state)
+{
+	char owner[QUEUE_OWNER_MAX];
+	char other[QUEUE_OWNER_MAX];
+	char long_host[200];
+
+	(void)state;
+	queue_owner_format(owner, "web", 1, "0123456789abcdef", 3);
+	assert_string_equal(owner, "web:1:0123456789abcdef:3");
+	/* Two processes that are both PID 1 on "web" differ by the nonce. */
+	queue_owner_format(other, "web", 1, "fedcba9876543210", 3);
+	assert_string_not_equal(owner, other);
+	/* A long hostname is cut, never the nonce or the thread. */
+	memset(long_host, 'h', sizeof(long_host) - 1);
+	long_host[sizeof(long_host) - 1] = '\0';
+	queue_owner_format(owner, long_host, 2147483647L, "0123456789abcdef", 63);
+	assert_true(strlen(owner) < QUEUE_OWNER_MAX);
+	assert_non_null(strstr(owner, ":2147483647:0123456789abcdef:63"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -112,6 +133,7 @@ int main(void)
 		cmocka_unit_test(test_backoff_jitter_bounds),
 		cmocka_unit_test(test_backoff_clamps_odd_input),
 		cmocka_unit_test(test_worker_environment_overrides),
+		cmocka_unit_test(test_owner_has_a_random_part),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
