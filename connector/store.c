@@ -26,9 +26,15 @@ static void notice_ignore(void *arg, const char *message)
 
 int store_connect(const char *conninfo, PGconn **out, struct cn_error *err)
 {
-	/* Our connect_timeout comes first so a conninfo that sets its own wins. */
-	const char *keywords[] = {"connect_timeout", "application_name", "dbname", NULL};
-	const char *values[] = {"5", "bookto-moneybird", conninfo, NULL};
+	/* Our defaults come first so a conninfo that sets its own wins. TCP
+	 * keepalives and tcp_user_timeout notice a peer that went away (a
+	 * network partition, a dead host) within about 20 s, where the
+	 * kernel's defaults would wait for two hours or a quarter of one. */
+	const char *keywords[] = {"connect_timeout",    "keepalives",       "keepalives_idle",
+				  "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+				  "application_name",   "dbname",           NULL};
+	const char *values[] = {"5", "1", "10", "3", "3", "20000", "bookto-moneybird", conninfo,
+				NULL};
 	PGconn *conn;
 
 	*out = NULL;

@@ -15,7 +15,9 @@
 
 struct store_pool;
 
-/* Opens one connection (connect_timeout 5 s unless the conninfo sets one).
+/* Opens one connection (connect_timeout 5 s, TCP keepalives 10 s idle then
+ * every 3 s, 3 probes, tcp_user_timeout 20 s, each unless the conninfo sets
+ * its own).
  * *out is owned by the caller (PQfinish). CN_RETRYABLE when unreachable. */
 int store_connect(const char *conninfo, PGconn **out, struct cn_error *err) MUST_CHECK;
 

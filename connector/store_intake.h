@@ -31,7 +31,7 @@ struct store_delivery_row {
 	size_t body_len;
 	const char *body_sha256_hex;
 	const char *event;    /* may be NULL (invalid JSON) */
-	const char *outcome;  /* "accepted", "ignored", "invalid_json" */
+	const char *outcome;  /* "accepted", "ignored", "invalid_json", "unusable" */
 	const char *order_id; /* may be NULL */
 };
 
@@ -43,6 +43,32 @@ struct store_intake_item {
 	const struct bookto_order *order;
 	enum store_delivery_result result; /* set when the batch is stored */
 };
+
+/*
+ * One delivery encoded for intake_store_batch(), owning copies of everything
+ * it needs: a handler that stops waiting for a slow commit may return while
+ * the committer still stores its record.
+ */
+struct store_intake_record {
+	char *fields; /* the JSON record's members after "idx" */
+	size_t fields_len;
+	unsigned char *body;
+	size_t body_len;
+};
+
+/* NULL when out of memory. */
+struct store_intake_record *store_intake_record_new(const struct store_delivery_row *row,
+						    const struct bookto_order *order);
+void store_intake_record_free(struct store_intake_record *record);
+
+/*
+ * store_intake_batch for records. CN_INVALID when PostgreSQL refused the
+ * data itself (SQLSTATE class 22, data exception, or 54, a program limit
+ * such as an index row too large): storing the same batch again would fail
+ * again. Other failures are as for store_intake_batch.
+ */
+int store_intake_records(PGconn *conn, struct store_intake_record *const *records, size_t count,
+			 enum store_delivery_result *results, struct cn_error *err) MUST_CHECK;
 
 /*
  * Stores the items in one transaction of their own (conn must not be inside

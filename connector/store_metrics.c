@@ -195,6 +195,7 @@ int store_metrics_scrape(struct store_pool *pool, const struct config *config,
 	for (size_t c = 0; c < config->connection_count; c++)
 		gauges.connections[c].name = config->connections[c].name;
 	gauges.spooled_deliveries = (int64_t)spool_count(config->spool_dir);
+	gauges.spool_rejected_files = (int64_t)spool_rejected_count(config->spool_dir);
 
 	rc = store_pool_acquire(pool, STORE_METRICS_TIMEOUT_MS, &conn, err);
 	if (rc == CN_OK) {
