@@ -97,7 +97,7 @@ bm_assert_contains "$(grep 'event=spool_file_set_aside' <<<"$log" | grep tampere
 	"signature does not verify" "the tampered file's reason"
 status="$("$BM_BINARY" -c "$BM_CONFIG" status)"
 bm_assert_contains "$status" "Spool files set aside: 5" "status counts the files set aside"
-bm_assert_contains "$("$BM_BINARY" -c "$BM_CONFIG" status --json | tr -d ' \n')" '"spool_set_aside":5' \
+bm_assert_contains "$("$BM_BINARY" -c "$BM_CONFIG" status --json | tr -d ' \t\n')" '"spool_set_aside":5' \
 	"status --json counts them"
 bm_assert_contains "$(curl -s --max-time 5 "$BM_URL/metrics")" \
 	"bookto_moneybird_spool_rejected_files 5" "/metrics counts them"
