@@ -26,7 +26,7 @@ pg_pids() {
 }
 frozen=""
 thaw() { [[ -z "$frozen" ]] || kill -CONT $frozen 2>/dev/null || true; frozen=""; }
-trap 'thaw; bm_cleanup' EXIT
+trap 'rc=$?; thaw; (exit $rc); bm_cleanup' EXIT
 
 # wave FIRST LAST: posts orders ord-sFIRST..ord-sLAST at once; each writes
 # "<http code> <seconds> <body>" to $BM_TMP/stall/<n>.
