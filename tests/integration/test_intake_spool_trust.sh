@@ -14,7 +14,7 @@ bm_migrate
 # serve_refuses WHAT NEEDLE: serve must exit 2 and say NEEDLE on stderr.
 serve_refuses() {
 	local rc=0
-	"$BM_BINARY" -c "$BM_CONFIG" serve >"$BM_TMP/refused.out" 2>&1 || rc=$?
+	timeout 20 "$BM_BINARY" -c "$BM_CONFIG" serve >"$BM_TMP/refused.out" 2>&1 || rc=$?
 	bm_assert_eq "$rc" 2 "$1: serve exits 2"
 	bm_assert_contains "$(cat "$BM_TMP/refused.out")" "$2" "$1: the error names the fix"
 }
