@@ -443,11 +443,13 @@ int bookto_check_text(const char *body, size_t body_len, struct cn_error *err)
 		/* An escape: \u0000 is a NUL once decoded; any other escaped
 		 * character is skipped so that \\u0000 is not mistaken for one. */
 		if (p[i] == '\\' && i + 1 < body_len) {
-			if (p[i + 1] == 'u' && i + 5 < body_len && memcmp(p + i + 2, "0000", 4) == 0) {
-				error_set(err,
-				          "the body contains a NUL character (\\u0000 at byte %zu), "
-				          "which cannot be stored as text",
-				          i);
+			if (p[i + 1] == 'u' && i + 5 < body_len &&
+			    memcmp(p + i + 2, "0000", 4) == 0) {
+				error_set(
+				    err,
+				    "the body contains a NUL character (\\u0000 at byte %zu), "
+				    "which cannot be stored as text",
+				    i);
 				return CN_INVALID;
 			}
 			if (p[i + 1] != '\0')
@@ -1134,8 +1136,7 @@ static const struct {
     {offsetof(struct bookto_order, buyer_peppol_id), "buyer.peppol_id", BOOKTO_NAME_MAX},
     {offsetof(struct bookto_order, buyer_address), "buyer.address", BOOKTO_ADDRESS_MAX},
     {offsetof(struct bookto_order, buyer_address2), "buyer.address2", BOOKTO_ADDRESS_MAX},
-    {offsetof(struct bookto_order, buyer_postal_code), "buyer.postal_code",
-     BOOKTO_SHORT_MAX},
+    {offsetof(struct bookto_order, buyer_postal_code), "buyer.postal_code", BOOKTO_SHORT_MAX},
     {offsetof(struct bookto_order, buyer_city), "buyer.city", BOOKTO_NAME_MAX},
     {offsetof(struct bookto_order, buyer_country), "buyer.country", BOOKTO_SHORT_MAX},
     {offsetof(struct bookto_order, match_ref), "buyer.match_ref", BOOKTO_NAME_MAX},
