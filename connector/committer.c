@@ -75,17 +75,22 @@ static void store_one_by_one(struct committer *committer, struct commit_request 
 	}
 }
 
+/* How long a batch statement may run: well past its handlers' wait. */
+static int statement_limit_ms(const struct committer *committer)
+{
+	int timeout_ms = committer->commit_timeout_ms * 3;
+
+	return timeout_ms < 10000 ? 10000 : timeout_ms;
+}
+
 /* A statement still running well after its handlers stopped waiting is
  * cancelled by the server, so that it does not hold the audit lock on. */
 static void set_statement_timeout(struct committer *committer)
 {
 	struct cn_error err = {""};
 	char sql[64];
-	int timeout_ms = committer->commit_timeout_ms * 3;
 
-	if (timeout_ms < 10000)
-		timeout_ms = 10000;
-	snprintf(sql, sizeof(sql), "SET statement_timeout = %d", timeout_ms);
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %d", statement_limit_ms(committer));
 	if (store_exec(committer->conn, sql, &err) != CN_OK)
 		log_warn("intake_statement_timeout_not_set", "error", err.message, NULL);
 }
@@ -97,7 +102,9 @@ static void store_batch(struct committer *committer, struct commit_request **bat
 {
 	struct store_intake_record *records[COMMITTER_MAX_BATCH];
 	enum store_delivery_result results[COMMITTER_MAX_BATCH];
+	struct store_deadline deadline;
 	struct cn_error err = {""};
+	bool gave_up;
 	int rc;
 
 	for (size_t i = 0; i < count; i++) {
@@ -113,11 +120,16 @@ static void store_batch(struct committer *committer, struct commit_request **bat
 		}
 		set_statement_timeout(committer);
 	}
+	/* A server that stopped answering altogether (frozen, or a peer that
+	 * still ACKs) is given up on a second after statement_timeout would
+	 * have ended the statement: the next batch reconnects. */
+	store_deadline_arm(&deadline, committer->conn, statement_limit_ms(committer) + 1000);
 	rc = store_intake_records(committer->conn, records, count, results, &err);
+	gave_up = store_deadline_disarm(&deadline);
 	if (rc == CN_OK) {
 		for (size_t i = 0; i < count; i++)
 			batch[i]->result = results[i];
-	} else if (count > 1 && !store_conn_broken(committer->conn)) {
+	} else if (count > 1 && !gave_up && !store_conn_broken(committer->conn)) {
 		log_warn("intake_batch_failed", "error", err.message, NULL);
 		store_one_by_one(committer, batch, count);
 	} else {
@@ -126,7 +138,10 @@ static void store_batch(struct committer *committer, struct commit_request **bat
 		 * refusal of the delivery's own data is reported as such. */
 		fail_all(batch, count, rc == CN_INVALID ? CN_INVALID : CN_RETRYABLE, &err);
 	}
-	if (store_conn_broken(committer->conn)) {
+	if (gave_up || store_conn_broken(committer->conn)) {
+		if (gave_up)
+			log_warn("intake_database_stalled", "error",
+				 "PostgreSQL did not answer the intake's statement; reconnecting", NULL);
 		PQfinish(committer->conn);
 		committer->conn = NULL;
 	}

@@ -4,7 +4,8 @@
 # signed delivery waits at most http.commit_timeout_ms for its commit, is
 # then spooled and answered 200 spooled; connection threads are released, so
 # wave after wave of deliveries is answered through a small connection
-# limit. After SIGCONT every order is in PostgreSQL exactly once, with one
+# limit; /readyz and /metrics answer within their bounds too. After SIGCONT
+# every order is in PostgreSQL exactly once, with one
 # delivery row each (the batch that was in flight commits late; its spooled
 # copies are then no-ops).
 source "$(dirname "$0")/lib.sh"
@@ -61,6 +62,18 @@ slowest="$(cat "$BM_TMP"/stall/*.code | awk '{print $2}' | sort -n | tail -1)"
 awk -v s="$slowest" 'BEGIN { exit !(s < 4.5) }' &&
 	bm_pass "the slowest answer took ${slowest}s (commit bound 2 s)" ||
 	bm_fail "a delivery waited ${slowest}s, more than the 2 s commit bound allows"
+# /readyz and /metrics ask PostgreSQL too: bounded as well (a watchdog
+# shuts a stalled connection down), so they cannot pile up threads either.
+ready="$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 30 "$BM_URL/readyz" || true)"
+bm_assert_eq "${ready% *}" 503 "/readyz during the freeze: 503"
+awk -v s="${ready#* }" 'BEGIN { exit !(s < 8) }' && bm_pass "/readyz answered in ${ready#* }s" ||
+	bm_fail "/readyz took ${ready#* }s during the freeze"
+metrics="$(curl -s -w '\n%{time_total}' --max-time 30 "$BM_URL/metrics" || true)"
+bm_assert_contains "$metrics" "bookto_moneybird_database_up 0" "/metrics during the freeze: database_up 0"
+awk -v s="$(tail -1 <<<"$metrics")" 'BEGIN { exit !(s < 10) }' &&
+	bm_pass "/metrics answered in $(tail -1 <<<"$metrics")s" ||
+	bm_fail "/metrics took $(tail -1 <<<"$metrics")s during the freeze"
+elapsed=$(($(date +%s) - started))
 # Keep PostgreSQL frozen for at least 12 s in all.
 sleep $((elapsed < 12 ? 12 - elapsed : 0))
 bm_assert_eq "$(bm_http_code /healthz)" 200 "/healthz answers during the freeze"
