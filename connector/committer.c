@@ -53,6 +53,18 @@ static void fail_all(struct commit_request **batch, size_t count, int rc,
 	}
 }
 
+/* CN_INVALID (the delivery's own data is refused) and CN_ERR (the statement
+ * failed on a healthy connection) stay as they are; anything else means the
+ * database itself is unavailable: CN_RETRYABLE. */
+static int classify_failure(struct committer *committer, int rc)
+{
+	if (rc == CN_OK || rc == CN_INVALID)
+		return rc;
+	if (rc == CN_ERR && !store_conn_broken(committer->conn))
+		return CN_ERR;
+	return CN_RETRYABLE;
+}
+
 /* The fallback after a failed batch: one transaction per delivery, so one
  * delivery the database refuses does not take the others down with it. */
 static void store_one_by_one(struct committer *committer, struct commit_request **batch,
@@ -68,10 +80,7 @@ static void store_one_by_one(struct committer *committer, struct commit_request 
 		}
 		request->rc = store_intake_records(committer->conn, &request->record, 1,
 						   &request->result, &request->err);
-		/* CN_INVALID (the delivery's own data is refused) stays as it is:
-		 * storing it again would fail again. */
-		if (request->rc != CN_OK && request->rc != CN_INVALID)
-			request->rc = CN_RETRYABLE;
+		request->rc = classify_failure(committer, request->rc);
 	}
 }
 
@@ -136,7 +145,8 @@ static void store_batch(struct committer *committer, struct commit_request **bat
 		/* Refused, or its fate unknown (connection lost): the caller
 		 * spools; delivery keys make storing it again idempotent. A
 		 * refusal of the delivery's own data is reported as such. */
-		fail_all(batch, count, rc == CN_INVALID ? CN_INVALID : CN_RETRYABLE, &err);
+		fail_all(batch, count, gave_up ? CN_RETRYABLE : classify_failure(committer, rc),
+			 &err);
 	}
 	if (gave_up || store_conn_broken(committer->conn)) {
 		if (gave_up)

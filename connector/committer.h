@@ -28,7 +28,8 @@ void committer_stop(struct committer *committer);
  * timeout (CN_RETRYABLE: nothing of it is known to be stored; the caller
  * spools it, and the delivery key deduplicates a late commit), or
  * PostgreSQL refused the delivery's own data (CN_INVALID: it never will
- * take it as it is). The row and order are copied: the caller's may go as
+ * take it as it is), or the statement failed otherwise on a healthy
+ * connection (CN_ERR). The row and order are copied: the caller's may go as
  * soon as this returns, whatever the committer still does. */
 int committer_store(struct committer *committer, const struct store_delivery_row *row,
 		    const struct bookto_order *order, enum store_delivery_result *result_out,

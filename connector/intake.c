@@ -276,7 +276,10 @@ int intake_store(struct intake_context *ctx, const struct intake_delivery *deliv
 			goto out;
 	}
 	if (rc != CN_OK) {
-		rc = CN_RETRYABLE; /* anything not committed is spooled, never lost */
+		/* Anything not committed is spooled, never lost. CN_ERR: the
+		 * database answered, but did not take this delivery. */
+		if (rc != CN_ERR)
+			rc = CN_RETRYABLE;
 		goto out;
 	}
 	if (result == STORE_DELIVERY_DUPLICATE || result == STORE_DELIVERY_DUPLICATE_DIFFERS ||

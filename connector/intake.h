@@ -77,7 +77,8 @@ void intake_signed_delivery_key(const char *connection_name, const char *timesta
  * to be committed); the caller then spools it. A delivery PostgreSQL cannot
  * hold as an order (not UTF-8, a NUL, or its data refused) is stored raw as
  * INTAKE_UNUSABLE, with err saying why; CN_INVALID only when even that is
- * refused.
+ * refused; CN_ERR when the database answered but failed to store it (the
+ * caller spools it; a drain tries it again later, after the other files).
  */
 int intake_store(struct intake_context *ctx, const struct intake_delivery *delivery,
 		 enum intake_outcome *outcome_out, struct cn_error *err) MUST_CHECK;

@@ -110,8 +110,8 @@ static int store_spooled(void *arg, const struct spool_entry *entry, struct cn_e
 	delivery.body = entry->body;
 	delivery.body_len = entry->body_len;
 	rc = intake_store(&state->intake, &delivery, &outcome, err);
-	if (rc == CN_INVALID)
-		return CN_INVALID;
+	if (rc == CN_INVALID || rc == CN_ERR)
+		return rc; /* set aside, or kept for the next drain: never a stop */
 	if (rc != CN_OK) {
 		log_warn("spool_drain_paused", "error", err->message, NULL);
 		return CN_RETRYABLE;

@@ -99,7 +99,18 @@ bm_assert_eq "$(bm_count_orders "order_id LIKE 'ord-p1_' AND state = 'queued'")"
 	"six good orders sent among refused ones are all stored"
 
 # --- during an outage: poison spooled with good orders, then drained ------------
+# Another refusal, not of the data (SQLSTATE P0001): the file stays in the
+# spool for the next drain, and the drain goes on past it.
+bm_psql "CREATE FUNCTION stuck_city() RETURNS trigger LANGUAGE plpgsql AS \$\$
+	BEGIN IF NEW.buyer_city = 'Stuckville' THEN RAISE EXCEPTION 'stuck city'; END IF;
+	RETURN NEW; END \$\$;
+	CREATE TRIGGER stuck_city BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION stuck_city();" \
+	>/dev/null
 bm_pg_stop
+s1="$(bm_order_json ord-p19)"
+sed -i 's/"city": "Amsterdam"/"city": "Stuckville"/' "$s1"
+bm_post_expect /webhooks/bookto/shop "$s1" 200 '"status":"spooled"' \
+	"an order the database will fail on (not for its data), while it is down: spooled"
 a2="$(poison_utf8 ord-p20)"
 bm_post_expect /webhooks/bookto/shop "$a2" 400 'not valid UTF-8' \
 	"not UTF-8 while PostgreSQL is down: 400 (kept in the spool)"
@@ -111,14 +122,24 @@ for i in 1 2 3 4; do
 	g="$(bm_order_json "ord-p3$i")"
 	bm_post_expect /webhooks/bookto/shop "$g" 200 '"status":"spooled"' "good order $i while down"
 done
-bm_assert_eq "$(spool_files)" 6 "six spool files (two poison, four good)"
+bm_assert_eq "$(spool_files)" 7 "seven spool files (two poison, one stuck, four good)"
 bm_pg_start_again
+for ((i = 0; i < 100; i++)); do
+	[[ "$(spool_files)" == 1 ]] && break
+	sleep 0.2
+done
+bm_assert_eq "$(spool_files)" 1 "the drain went past the file it could not store"
+bm_assert_eq "$(bm_count_orders "order_id LIKE 'ord-p3_'")" 4 "every good order is stored"
+bm_assert_contains "$(grep 'event=spool_file_not_stored' "$BM_TMP/connector.log" | head -1)" \
+	"level=warn" "a warn line names the file that could not be stored"
+bm_psql "DROP TRIGGER stuck_city ON orders" >/dev/null
 for ((i = 0; i < 100; i++)); do
 	[[ "$(spool_files)" == 0 ]] && break
 	sleep 0.2
 done
 bm_assert_eq "$(spool_files)" 0 "the spool drained completely, poison and all"
-bm_assert_eq "$(bm_count_orders "order_id LIKE 'ord-p3_'")" 4 "every good order is stored"
+bm_assert_eq "$(bm_count_orders "order_id = 'ord-p19'")" 1 \
+	"the stuck order is stored once the database takes it"
 bm_assert_eq "$(bm_psql "SELECT count(*) FROM orders GROUP BY order_id HAVING count(*) > 1")" "" \
 	"no order is stored twice"
 bm_assert_eq "$(bm_psql "SELECT string_agg(outcome, ',' ORDER BY outcome) FROM deliveries
