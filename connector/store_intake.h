@@ -76,7 +76,8 @@ int store_intake_records(PGconn *conn, struct store_intake_record *const *record
  * CN_OK every item's result is set and the transaction is committed (and
  * flushed, synchronous_commit being on); on failure nothing of the batch was
  * stored -- unless the connection broke, when its fate is unknown (callers
- * spool; delivery keys make the retry idempotent).
+ * spool; delivery keys make the retry idempotent). CN_INVALID when
+ * PostgreSQL refused the data itself (see store_intake_records).
  */
 int store_intake_batch(PGconn *conn, struct store_intake_item *items, size_t count,
 		       struct cn_error *err) MUST_CHECK;
