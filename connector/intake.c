@@ -416,7 +416,10 @@ void intake_handle_bookto(struct intake_context *ctx, size_t connection_index,
 	if (rc == CN_INVALID) {
 		/* Not even its raw bytes could be stored: the spool keeps it,
 		 * and the drain sets it aside for a person. */
-		(void)spool_delivery(ctx, &delivery, &err);
+		if (spool_delivery(ctx, &delivery, &err) != CN_OK)
+			log_error("delivery_lost_refused", "connection", connection->name,
+				  "delivery", delivery.delivery_key, "error", err.message, NULL);
+		metrics_delivery(connection_index, "unusable");
 		respond(response, 400, "error",
 			"the delivery cannot be stored as an order (it was kept for a person)");
 		return;
