@@ -32,6 +32,7 @@ struct serve_state {
 	pthread_mutex_t mutex;
 	pthread_cond_t wake;
 	bool stopping; /* guarded by mutex */
+	time_t drain_paused_logged_at; /* the drain thread's own */
 };
 
 /*
@@ -113,7 +114,13 @@ static int store_spooled(void *arg, const struct spool_entry *entry, struct cn_e
 	if (rc == CN_INVALID || rc == CN_ERR)
 		return rc; /* set aside, or kept for the next drain: never a stop */
 	if (rc != CN_OK) {
-		log_warn("spool_drain_paused", "error", err->message, NULL);
+		/* Once a minute: the drain tries every second all through an outage. */
+		time_t now = time(NULL);
+
+		if (now - state->drain_paused_logged_at >= 60) {
+			state->drain_paused_logged_at = now;
+			log_warn("spool_drain_paused", "error", err->message, NULL);
+		}
 		return CN_RETRYABLE;
 	}
 	return CN_OK;
