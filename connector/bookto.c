@@ -386,6 +386,100 @@ int bookto_derive_match_ref(const char *vat_number, const char *peppol_id, const
 	return 0;
 }
 
+/* ---- text ---- */
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), or 0 when it is not one. */
+static size_t utf8_sequence(const unsigned char *p, size_t left)
+{
+	size_t len;
+	unsigned int min, code;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		min = 0x80;
+		code = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		min = 0x800;
+		code = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		min = 0x10000;
+		code = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (left < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		code = code << 6 | (p[i] & 0x3f);
+	}
+	if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+		return 0;
+	return len;
+}
+
+int bookto_check_text(const char *body, size_t body_len, struct cn_error *err)
+{
+	const unsigned char *p = (const unsigned char *)body;
+	size_t i = 0;
+
+	while (i < body_len) {
+		size_t len = utf8_sequence(p + i, body_len - i);
+
+		if (len == 0) {
+			error_set(err, "the body is not valid UTF-8 (byte %zu)", i);
+			return CN_INVALID;
+		}
+		if (p[i] == '\0') {
+			error_set(err, "the body contains a NUL byte (byte %zu)", i);
+			return CN_INVALID;
+		}
+		/* An escape: \u0000 is a NUL once decoded; any other escaped
+		 * character is skipped so that \\u0000 is not mistaken for one. */
+		if (p[i] == '\\' && i + 1 < body_len) {
+			if (p[i + 1] == 'u' && i + 5 < body_len &&
+			    memcmp(p + i + 2, "0000", 4) == 0) {
+				error_set(
+				    err,
+				    "the body contains a NUL character (\\u0000 at byte %zu), "
+				    "which cannot be stored as text",
+				    i);
+				return CN_INVALID;
+			}
+			if (p[i + 1] != '\0')
+				i++;
+		}
+		i += len;
+	}
+	return 0;
+}
+
+void bookto_utf8_sanitize(char *text)
+{
+	unsigned char *p = (unsigned char *)text;
+	size_t left;
+
+	if (text == NULL)
+		return;
+	left = strlen(text);
+	while (left > 0) {
+		size_t len = utf8_sequence(p, left);
+
+		if (len == 0) {
+			*p = '?';
+			len = 1;
+		}
+		p += len;
+		left -= len;
+	}
+}
+
 /* ---- payload ---- */
 
 /* Every string member; all start as "" so none is ever NULL. */
@@ -1018,6 +1112,49 @@ out:
 	return rc;
 }
 
+/* The longest value kept per field; longer parks the order (bookto.h). */
+static const struct {
+	size_t member;
+	const char *path;
+	size_t max;
+} field_limits[] = {
+    {offsetof(struct bookto_order, order_id), "order_id", BOOKTO_KEY_MAX},
+    {offsetof(struct bookto_order, order_number), "order_number", BOOKTO_KEY_MAX},
+    {offsetof(struct bookto_order, payment_provider), "payment_provider", BOOKTO_NAME_MAX},
+    {offsetof(struct bookto_order, status), "status", BOOKTO_SHORT_MAX},
+    {offsetof(struct bookto_order, created_at_text), "created_at", BOOKTO_SHORT_MAX},
+    {offsetof(struct bookto_order, paid_at_text), "paid_at", BOOKTO_SHORT_MAX},
+    {offsetof(struct bookto_order, vat_treatment), "vat_treatment", BOOKTO_SHORT_MAX},
+    {offsetof(struct bookto_order, product_name), "product.name", BOOKTO_ADDRESS_MAX},
+    {offsetof(struct bookto_order, product_description), "product.description",
+     BOOKTO_DESCRIPTION_MAX},
+    {offsetof(struct bookto_order, buyer_first_name), "buyer.first_name", BOOKTO_NAME_MAX},
+    {offsetof(struct bookto_order, buyer_last_name), "buyer.last_name", BOOKTO_NAME_MAX},
+    {offsetof(struct bookto_order, buyer_email), "buyer.email", BOOKTO_NAME_MAX},
+    {offsetof(struct bookto_order, buyer_company), "buyer.company", BOOKTO_NAME_MAX},
+    {offsetof(struct bookto_order, buyer_vat_number), "buyer.vat_number", BOOKTO_SHORT_MAX},
+    {offsetof(struct bookto_order, buyer_peppol_id), "buyer.peppol_id", BOOKTO_NAME_MAX},
+    {offsetof(struct bookto_order, buyer_address), "buyer.address", BOOKTO_ADDRESS_MAX},
+    {offsetof(struct bookto_order, buyer_address2), "buyer.address2", BOOKTO_ADDRESS_MAX},
+    {offsetof(struct bookto_order, buyer_postal_code), "buyer.postal_code", BOOKTO_SHORT_MAX},
+    {offsetof(struct bookto_order, buyer_city), "buyer.city", BOOKTO_NAME_MAX},
+    {offsetof(struct bookto_order, buyer_country), "buyer.country", BOOKTO_SHORT_MAX},
+    {offsetof(struct bookto_order, match_ref), "buyer.match_ref", BOOKTO_NAME_MAX},
+    {offsetof(struct bookto_order, seller_id), "seller.id", BOOKTO_NAME_MAX},
+};
+
+static void check_field_limits(struct bookto_order *order, struct park_list *park)
+{
+	for (size_t i = 0; i < sizeof(field_limits) / sizeof(field_limits[0]); i++) {
+		const char *value = *(char **)(void *)((char *)order + field_limits[i].member);
+		size_t length = strlen(value);
+
+		if (length > field_limits[i].max)
+			park_add(park, "%s is %zu bytes, more than the %zu allowed",
+			         field_limits[i].path, length, field_limits[i].max);
+	}
+}
+
 static struct bookto_order *order_new(void)
 {
 	struct bookto_order *order = calloc(1, sizeof(*order));
@@ -1051,6 +1188,8 @@ int bookto_parse_order(const char *body, size_t body_len, struct bookto_order **
 		error_set(err, "body is empty, not a JSON object");
 		goto out;
 	}
+	if (bookto_check_text(body, body_len, err) != 0)
+		goto out;
 	root = cJSON_ParseWithLengthOpts(body, body_len, &parse_end, 0);
 	if (root == NULL) {
 		size_t offset =
@@ -1101,12 +1240,15 @@ int bookto_parse_order(const char *body, size_t body_len, struct bookto_order **
 		error_set(err, "out of memory parsing the order");
 		goto out;
 	}
+	check_field_limits(order, park);
 	if (park->length > 0) {
 		order->park_reason = strdup(park->text);
 		if (order->park_reason == NULL) {
 			error_set(err, "out of memory parsing the order");
 			goto out;
 		}
+		/* Quoted values are cut at a byte count, maybe inside a character. */
+		bookto_utf8_sanitize(order->park_reason);
 	}
 	rc = 0;
 done:

@@ -95,11 +95,34 @@ struct bookto_order {
 };
 
 /*
+ * Longest values (bytes) the connector keeps per field; a longer one parks
+ * the order (README, "Field limits"). order_id and order_number are keys
+ * (PostgreSQL indexes them), the rest are far above anything Moneybird takes.
+ */
+#define BOOKTO_KEY_MAX 255
+#define BOOKTO_NAME_MAX 255
+#define BOOKTO_SHORT_MAX 64
+#define BOOKTO_ADDRESS_MAX 1024
+#define BOOKTO_DESCRIPTION_MAX 16384
+
+/*
+ * Checks that a body can be kept as text at all: valid UTF-8 (RFC 8259
+ * requires it; PostgreSQL refuses anything else in a text column) and no NUL
+ * character, neither a raw zero byte nor a \u0000 escape (PostgreSQL's text
+ * cannot hold one). CN_INVALID with a sentence naming the byte offset.
+ */
+int bookto_check_text(const char *body, size_t body_len, struct cn_error *err) MUST_CHECK;
+
+/* Replaces every byte of text that is not part of valid UTF-8 with '?'. */
+void bookto_utf8_sanitize(char *text);
+
+/*
  * Parses a JSON body of known length (need not be NUL-terminated).
  * Returns 0 with *out owned by the caller (bookto_order_free) whenever the
  * body is a JSON object -- even one that cannot be synced: then
  * (*out)->park_reason says why. Returns CN_INVALID (err says why, *out NULL)
- * only when the body is not valid JSON or not a JSON object.
+ * only when the body is not valid JSON or not a JSON object, or fails
+ * bookto_check_text. A field longer than its limit above parks the order.
  * Events other than "order.paid" parse with only `event` (and order_id if
  * present) filled; callers ignore them. A body without "event" is parsed as
  * order.paid and parked ("event is missing"), so it is never silently ignored.

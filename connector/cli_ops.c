@@ -321,6 +321,7 @@ static cJSON *status_json(const struct status_row *rows, size_t count, size_t sp
 		                        (double)row->db.redeliveries_differ);
 	}
 	cJSON_AddNumberToObject(root, "spooled_deliveries", (double)spooled);
+	cJSON_AddNumberToObject(root, "spool_set_aside", (double)spool_rejected_count(spool_dir));
 	cJSON_AddStringToObject(root, "spool_dir", spool_dir);
 	return root;
 }
@@ -401,6 +402,10 @@ static void status_print(const struct status_row *rows, size_t count, size_t spo
 		          : "");
 	}
 	printf("\nSpooled deliveries waiting: %zu (in %s)\n", spooled, spool_dir);
+	printf("Spool files set aside: %zu%s\n", spool_rejected_count(spool_dir),
+	       spool_rejected_count(spool_dir) > 0
+	           ? " (in rejected/: unreadable, unsigned or refused; the log names each)"
+	           : "");
 }
 
 int cli_ops_status(const struct config *config, int argc, char **argv)
@@ -929,6 +934,10 @@ static int replay_one(struct replay_run *run, const char *where, const unsigned 
 	case INTAKE_INVALID_JSON:
 		run->counts.invalid++;
 		replay_note(run, where, "not a JSON object; kept as invalid_json, no order made");
+		break;
+	case INTAKE_UNUSABLE:
+		run->counts.invalid++;
+		replay_note(run, where, err.message);
 		break;
 	case INTAKE_ACCEPTED:
 	case INTAKE_SPOOLED:

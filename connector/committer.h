@@ -15,16 +15,22 @@
 
 struct committer;
 
-/* Starts the committer thread with its own connection to conninfo. */
-int committer_start(const char *conninfo, struct committer **out,
+/* Starts the committer thread with its own connection to conninfo. A
+ * handler waits at most commit_timeout_ms for its commit. */
+int committer_start(const char *conninfo, int commit_timeout_ms, struct committer **out,
 		    struct cn_error *err) MUST_CHECK;
 
 /* Commits what is queued, stops the thread and frees everything. */
 void committer_stop(struct committer *committer);
 
 /* Stores one delivery in the next shared transaction and waits until that
- * transaction committed (0) or failed (CN_RETRYABLE: nothing of it is known
- * to be stored; the caller spools it, and the delivery key deduplicates). */
+ * transaction committed (0), or failed or took longer than the commit
+ * timeout (CN_RETRYABLE: nothing of it is known to be stored; the caller
+ * spools it, and the delivery key deduplicates a late commit), or
+ * PostgreSQL refused the delivery's own data (CN_INVALID: it never will
+ * take it as it is), or the statement failed otherwise on a healthy
+ * connection (CN_ERR). The row and order are copied: the caller's may go as
+ * soon as this returns, whatever the committer still does. */
 int committer_store(struct committer *committer, const struct store_delivery_row *row,
 		    const struct bookto_order *order, enum store_delivery_result *result_out,
 		    struct cn_error *err) MUST_CHECK;

@@ -1029,7 +1029,7 @@ static void load_connections(struct loader *ld, const config_setting_t *root, st
 static void load_http(struct loader *ld, const config_setting_t *root, struct config *config)
 {
 	static const char *const keys[] = {"listen", "max_body_bytes", "max_connections",
-	                                   "request_timeout_seconds", NULL};
+	                                   "request_timeout_seconds", "commit_timeout_ms", NULL};
 	const config_setting_t *group = cfg_get_group(&ld->report, root, "", "http");
 	const config_setting_t *at;
 	const char *listen;
@@ -1037,6 +1037,7 @@ static void load_http(struct loader *ld, const config_setting_t *root, struct co
 	long long max_body_bytes = 262144;
 	long long max_connections = 256;
 	long long request_timeout = 10;
+	long long commit_timeout_ms = 3000;
 	int port = DEFAULT_LISTEN_PORT;
 	const char *host_text = DEFAULT_LISTEN_HOST;
 
@@ -1065,6 +1066,8 @@ static void load_http(struct loader *ld, const config_setting_t *root, struct co
 	config->http_max_body_bytes = (long)max_body_bytes;
 	config->http_max_connections = (int)max_connections;
 	config->http_request_timeout_seconds = (int)request_timeout;
+	read_int(ld, group, "http", "commit_timeout_ms", 100, 60000, &commit_timeout_ms);
+	config->http_commit_timeout_ms = (int)commit_timeout_ms;
 }
 
 static void load_database(struct loader *ld, const config_setting_t *root, struct config *config)

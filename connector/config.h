@@ -43,6 +43,7 @@ struct config {
 	long http_max_body_bytes;         /* default 262144 */
 	int http_max_connections;         /* default 256 */
 	int http_request_timeout_seconds; /* default 10 */
+	int http_commit_timeout_ms;       /* default 3000: longest wait for an intake commit */
 
 	char *database_conninfo; /* BOOKTO_MONEYBIRD_DATABASE overrides */
 	int database_pool_size;  /* default 8 */

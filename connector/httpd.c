@@ -107,8 +107,18 @@ static enum MHD_Result answer_readyz(struct httpd *httpd, struct MHD_Connection 
 	request->answered = true;
 	rc = store_pool_acquire(httpd->intake->pool, 1000, &conn, &err);
 	if (rc == CN_OK) {
+		struct store_deadline deadline;
+		bool gave_up;
+
+		/* A stalled database must not hold this connection thread. */
+		store_deadline_arm(&deadline, conn, 2000);
 		rc = migrations_check(conn, &err);
-		store_pool_release(httpd->intake->pool, conn, rc == CN_RETRYABLE);
+		gave_up = store_deadline_disarm(&deadline);
+		if (gave_up && rc == CN_OK) {
+			rc = CN_RETRYABLE;
+			error_set(&err, "PostgreSQL did not answer within 2 s");
+		}
+		store_pool_release(httpd->intake->pool, conn, rc == CN_RETRYABLE || gave_up);
 	}
 	if (rc != CN_OK) {
 		char json[700];

@@ -9,6 +9,7 @@
 const char *const metrics_delivery_outcomes[METRICS_DELIVERY_OUTCOMES] = {
     "accepted",     "duplicate", "duplicate_differs", "ignored",
     "invalid_json", "spooled",   "rejected",          "refused",
+    "unusable",     "replay",
 };
 
 const double metrics_latency_bounds[METRICS_LATENCY_BUCKETS] = {
@@ -296,6 +297,11 @@ static void render_gauges(struct text *text, const struct metrics_gauges *gauges
 	       "Verified deliveries waiting in the local spool for PostgreSQL.");
 	put(text, "bookto_moneybird_spooled_deliveries %lld\n",
 	    (long long)gauges->spooled_deliveries);
+	header(text, "spool_rejected_files", "gauge",
+	       "Spool files set aside in spool.dir/rejected/ (unreadable, unsigned, tampered, "
+	       "refused): a person must look at them.");
+	put(text, "bookto_moneybird_spool_rejected_files %lld\n",
+	    (long long)gauges->spool_rejected_files);
 	if (!gauges->database_up)
 		return;
 

@@ -26,7 +26,7 @@
 #define METRICS_LATENCY_BUCKETS 10
 
 /* The delivery outcomes counted, in exposition order. */
-#define METRICS_DELIVERY_OUTCOMES 8
+#define METRICS_DELIVERY_OUTCOMES 10
 extern const char *const metrics_delivery_outcomes[METRICS_DELIVERY_OUTCOMES];
 
 /* Upper bounds (seconds) of the latency histogram's finite buckets. */
@@ -37,7 +37,9 @@ extern const double metrics_latency_bounds[METRICS_LATENCY_BUCKETS];
  * "accepted", "duplicate", "duplicate_differs", "ignored", "invalid_json"
  * (stored), "spooled" (answered from the spool; counted again with its
  * stored outcome when drained), "rejected" (missing header, bad signature or
- * timestamp) or "refused" (503). Unknown outcomes are ignored.
+ * timestamp), "refused" (503), "unusable" (signed, kept raw: PostgreSQL
+ * cannot hold it as an order) or "replay" (the very same signed request
+ * again, not stored again). Unknown outcomes are ignored.
  */
 void metrics_delivery(size_t connection_index, const char *outcome);
 
@@ -79,6 +81,7 @@ struct metrics_gauges {
 	uint64_t latency_count;
 	double latency_sum_seconds;
 	int64_t spooled_deliveries;
+	int64_t spool_rejected_files; /* set aside in spool.dir/rejected/ */
 };
 
 /*

@@ -1,6 +1,7 @@
 #include "serve.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -8,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
+#include "bookto.h"
 #include "committer.h"
 #include "httpd.h"
 #include "intake.h"
@@ -31,37 +34,95 @@ struct serve_state {
 	pthread_mutex_t mutex;
 	pthread_cond_t wake;
 	bool stopping; /* guarded by mutex */
+	time_t drain_paused_logged_at; /* the drain thread's own */
 };
 
-static int store_spooled(void *arg, const struct spool_entry *entry)
+/*
+ * Verifies a spool file again before it is stored: the folder is a place on
+ * disk, not a proof, so a file is booked only when its body still carries a
+ * valid signature of one of the connection's secrets. The timestamp
+ * tolerance is deliberately not applied again: it guards the HTTP endpoint
+ * against replays of old requests, which the deterministic delivery key
+ * covers here, and an outage may well outlast it -- a delivery spooled
+ * during a two-hour outage must still be booked.
+ */
+static int verify_spooled(const struct connection_config *connection,
+			  const struct spool_entry *entry, int64_t *timestamp_out,
+			  struct cn_error *err)
+{
+	struct cn_error verify_err = {""};
+	int64_t timestamp = 0;
+
+	if (entry->timestamp_header[0] == '\0' || entry->signature_header[0] == '\0') {
+		error_set(err, "the file carries no signature (written by an older version or "
+			       "not by the connector); check it and import it with `replay`");
+		return CN_INVALID;
+	}
+	for (const char *p = entry->timestamp_header; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || timestamp > INT64_MAX / 10 - 9) {
+			error_set(err, "the file's timestamp header is not unix seconds");
+			return CN_INVALID;
+		}
+		timestamp = timestamp * 10 + (*p - '0');
+	}
+	if (bookto_verify_signature(entry->timestamp_header, entry->signature_header, entry->body,
+				    entry->body_len,
+				    (const char *const *)connection->bookto_signing_secrets,
+				    connection->bookto_signing_secret_count, &verify_err) != CN_OK) {
+		error_set(err, "the file's signature does not verify with any signing secret of "
+			       "connection %s (tampered, or signed with a removed secret)",
+			  connection->name);
+		return CN_INVALID;
+	}
+	*timestamp_out = timestamp;
+	return CN_OK;
+}
+
+static int store_spooled(void *arg, const struct spool_entry *entry, struct cn_error *err)
 {
 	struct serve_state *state = arg;
 	const struct config *config = state->intake.config;
+	const struct connection_config *connection;
 	struct intake_delivery delivery;
 	enum intake_outcome outcome;
-	struct cn_error err = {""};
 	size_t index = config->connection_count;
+	int64_t timestamp = 0;
+	int rc;
 
 	for (size_t i = 0; i < config->connection_count; i++)
 		if (strcmp(config->connections[i].name, entry->connection_name) == 0)
 			index = i;
 	if (index == config->connection_count) {
-		log_error("spool_entry_rejected", "connection", entry->connection_name, "delivery",
-			  entry->delivery_key, "reason",
-			  "the connection is no longer configured; the file was moved to rejected/",
-			  NULL);
+		error_set(err, "connection %s is no longer configured", entry->connection_name);
 		return CN_INVALID;
 	}
+	connection = &config->connections[index];
+	rc = verify_spooled(connection, entry, &timestamp, err);
+	if (rc != CN_OK)
+		return rc;
 	memset(&delivery, 0, sizeof(delivery));
 	delivery.connection_index = index;
-	snprintf(delivery.delivery_key, sizeof(delivery.delivery_key), "%s", entry->delivery_key);
+	/* The key is derived again from what was verified, never taken from
+	 * the file: a copied file is the same delivery, stored once. */
+	intake_signed_delivery_key(connection->name, entry->timestamp_header,
+				   entry->signature_header, entry->body, entry->body_len,
+				   delivery.delivery_key);
 	delivery.received_at_ms = entry->received_at_ms;
-	delivery.signature_timestamp = entry->signature_timestamp;
+	delivery.signature_timestamp = timestamp;
 	delivery.source = "spool";
 	delivery.body = entry->body;
 	delivery.body_len = entry->body_len;
-	if (intake_store(&state->intake, &delivery, &outcome, &err) != CN_OK) {
-		log_debug("spool_drain_paused", "error", err.message, NULL);
+	rc = intake_store(&state->intake, &delivery, &outcome, err);
+	if (rc == CN_INVALID || rc == CN_ERR)
+		return rc; /* set aside, or kept for the next drain: never a stop */
+	if (rc != CN_OK) {
+		/* Once a minute: the drain tries every second all through an outage. */
+		time_t now = time(NULL);
+
+		if (now - state->drain_paused_logged_at >= 60) {
+			state->drain_paused_logged_at = now;
+			log_warn("spool_drain_paused", "error", err->message, NULL);
+		}
 		return CN_RETRYABLE;
 	}
 	return CN_OK;
@@ -80,13 +141,16 @@ static void *spool_drain_thread(void *arg)
 		pthread_mutex_unlock(&state->mutex);
 		if (spool_count(dir) > 0) {
 			struct cn_error err = {""};
-			size_t drained = 0;
-			int rc = spool_drain(dir, store_spooled, state, &drained, &err);
-			char count[24];
+			size_t drained = 0, set_aside = 0;
+			int rc = spool_drain(dir, store_spooled, state, &drained, &set_aside,
+					     &err);
+			char count[24], aside[24];
 
 			snprintf(count, sizeof(count), "%zu", drained);
-			if (drained > 0)
-				log_info("spool_drained", "deliveries", count, NULL);
+			snprintf(aside, sizeof(aside), "%zu", set_aside);
+			if (drained > 0 || set_aside > 0)
+				log_info("spool_drained", "deliveries", count, "set_aside", aside,
+					 NULL);
 			if (rc == CN_ERR)
 				log_error("spool_drain_failed", "error", err.message, NULL);
 		}
@@ -189,6 +253,12 @@ int serve_run(const struct config *config)
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (spool_check_dir(config->spool_dir, &err) != CN_OK) {
+		fprintf(stderr, "bookto-moneybird: cannot serve: %s\n", err.message);
+		log_error("serve_refused", "error", err.message, NULL);
+		exit_code = 2;
+		goto out;
+	}
 	if (load_mappings(config, state.intake.mappings, &err) != CN_OK ||
 	    check_database(config, state.intake.connection_ids, &err) != CN_OK) {
 		fprintf(stderr, "bookto-moneybird: cannot serve: %s\n", err.message);
@@ -196,8 +266,9 @@ int serve_run(const struct config *config)
 		goto out;
 	}
 	if (store_pool_create(config->database_conninfo, config->database_pool_size,
-	                      &state.intake.pool, &err) != CN_OK ||
-	    committer_start(config->database_conninfo, &state.intake.committer, &err) != CN_OK ||
+			      &state.intake.pool, &err) != CN_OK ||
+	    committer_start(config->database_conninfo, config->http_commit_timeout_ms,
+			    &state.intake.committer, &err) != CN_OK ||
 	    httpd_start(&state.intake, &httpd, &err) != CN_OK ||
 	    worker_pool_start(&state.sync, config->workers_count, &workers, &err) != CN_OK ||
 	    mb_events_start(&state.intake, &mb_events, &err) != CN_OK ||

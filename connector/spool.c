@@ -8,8 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "log.h"
 
 #define SPOOL_SUFFIX ".delivery"
 #define SPOOL_HEADER_MAX 1024
@@ -21,6 +25,37 @@ static int make_dir(const char *dir, struct cn_error *err)
 		return CN_OK;
 	error_set(err, "cannot create spool folder %s: %s", dir, strerror(errno));
 	return CN_ERR;
+}
+
+int spool_check_dir(const char *dir, struct cn_error *err)
+{
+	struct stat info;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		error_set(err, "cannot create spool.dir %s: %s", dir, strerror(errno));
+		return CN_ERR;
+	}
+	if (lstat(dir, &info) != 0) {
+		error_set(err, "cannot read spool.dir %s: %s", dir, strerror(errno));
+		return CN_ERR;
+	}
+	if (!S_ISDIR(info.st_mode)) {
+		error_set(err, "spool.dir %s is not a folder: point spool.dir at a folder", dir);
+		return CN_INVALID;
+	}
+	if (info.st_uid != geteuid()) {
+		error_set(err,
+			  "spool.dir %s is owned by uid %u, not by the user serve runs as (uid "
+			  "%u): run `chown %u %s`",
+			  dir, (unsigned)info.st_uid, (unsigned)geteuid(), (unsigned)geteuid(), dir);
+		return CN_INVALID;
+	}
+	if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		error_set(err, "spool.dir %s is writable by %s: run `chmod 700 %s`", dir,
+			  (info.st_mode & S_IWOTH) != 0 ? "everyone" : "its group", dir);
+		return CN_INVALID;
+	}
+	return CN_OK;
 }
 
 static int write_all(int fd, const void *data, size_t len)
@@ -60,12 +95,14 @@ static char *header_line(const struct spool_entry *entry)
 
 	if (header == NULL)
 		return NULL;
-	cJSON_AddNumberToObject(header, "version", 1);
+	cJSON_AddNumberToObject(header, "version", 2);
 	cJSON_AddStringToObject(header, "connection", entry->connection_name);
 	cJSON_AddStringToObject(header, "delivery_key", entry->delivery_key);
 	cJSON_AddStringToObject(header, "source", entry->source);
 	cJSON_AddNumberToObject(header, "received_at_ms", (double)entry->received_at_ms);
 	cJSON_AddNumberToObject(header, "signature_timestamp", (double)entry->signature_timestamp);
+	cJSON_AddStringToObject(header, "timestamp_header", entry->timestamp_header);
+	cJSON_AddStringToObject(header, "signature_header", entry->signature_header);
 	text = cJSON_PrintUnformatted(header);
 	cJSON_Delete(header);
 	return text;
@@ -73,6 +110,7 @@ static char *header_line(const struct spool_entry *entry)
 
 int spool_write(const char *dir, const struct spool_entry *entry, struct cn_error *err)
 {
+	static atomic_ullong sequence;
 	char tmp_path[4096], final_path[4096];
 	char *header = NULL;
 	int fd = -1;
@@ -80,7 +118,10 @@ int spool_write(const char *dir, const struct spool_entry *entry, struct cn_erro
 
 	if (make_dir(dir, err) != CN_OK)
 		return CN_ERR;
-	snprintf(tmp_path, sizeof(tmp_path), "%s/.tmp-%s", dir, entry->delivery_key);
+	/* The same delivery may be spooled twice at once (an exact replay):
+	 * each write has a temporary name of its own. */
+	snprintf(tmp_path, sizeof(tmp_path), "%s/.tmp-%s-%ld-%llu", dir, entry->delivery_key,
+		 (long)getpid(), atomic_fetch_add(&sequence, 1));
 	snprintf(final_path, sizeof(final_path), "%s/%013" PRId64 "-%s" SPOOL_SUFFIX, dir,
 		 entry->received_at_ms, entry->delivery_key);
 	header = header_line(entry);
@@ -168,6 +209,10 @@ static int parse_entry(char *data, size_t len, struct spool_entry *entry)
 		    cJSON_GetObjectItemCaseSensitive(header, "delivery_key"));
 	copy_string(entry->source, sizeof(entry->source),
 		    cJSON_GetObjectItemCaseSensitive(header, "source"));
+	copy_string(entry->timestamp_header, sizeof(entry->timestamp_header),
+		    cJSON_GetObjectItemCaseSensitive(header, "timestamp_header"));
+	copy_string(entry->signature_header, sizeof(entry->signature_header),
+		    cJSON_GetObjectItemCaseSensitive(header, "signature_header"));
 	entry->received_at_ms = (int64_t)cJSON_GetNumberValue(
 		cJSON_GetObjectItemCaseSensitive(header, "received_at_ms"));
 	entry->signature_timestamp = (int64_t)cJSON_GetNumberValue(
@@ -242,7 +287,26 @@ size_t spool_count(const char *dir)
 	return count;
 }
 
-static void set_aside(const char *dir, const char *name)
+size_t spool_rejected_count(const char *dir)
+{
+	char rejected_dir[4096];
+	DIR *handle;
+	struct dirent *item;
+	size_t count = 0;
+
+	snprintf(rejected_dir, sizeof(rejected_dir), "%s/rejected", dir);
+	handle = opendir(rejected_dir);
+	if (handle == NULL)
+		return 0;
+	while ((item = readdir(handle)) != NULL)
+		if (item->d_name[0] != '.')
+			count++;
+	closedir(handle);
+	return count;
+}
+
+/* Moves a file a drain must not store into dir/rejected/, for a person. */
+static bool set_aside(const char *dir, const char *name, const char *reason)
 {
 	char rejected_dir[4096], from[4096], to[4096];
 
@@ -250,18 +314,25 @@ static void set_aside(const char *dir, const char *name)
 	(void)mkdir(rejected_dir, 0700);
 	snprintf(from, sizeof(from), "%s/%s", dir, name);
 	snprintf(to, sizeof(to), "%s/%s", rejected_dir, name);
-	(void)rename(from, to);
+	if (rename(from, to) != 0) {
+		log_error("spool_file_not_set_aside", "file", from, "reason", reason, "error",
+			  strerror(errno), NULL);
+		return false;
+	}
+	log_warn("spool_file_set_aside", "file", to, "reason", reason, NULL);
+	return true;
 }
 
 int spool_drain(const char *dir, spool_store_fn store, void *arg, size_t *drained_out,
-		struct cn_error *err)
+		size_t *set_aside_out, struct cn_error *err)
 {
 	char **names = NULL;
 	size_t count = 0;
-	size_t drained = 0;
+	size_t drained = 0, set_aside_count = 0;
 	int rc = CN_OK;
 
 	*drained_out = 0;
+	*set_aside_out = 0;
 	if (list_entries(dir, &names, &count) != 0) {
 		error_set(err, "cannot read spool folder %s: %s", dir, strerror(errno));
 		return CN_ERR;
@@ -271,17 +342,23 @@ int spool_drain(const char *dir, spool_store_fn store, void *arg, size_t *draine
 		char *data = NULL;
 		size_t len = 0;
 		struct spool_entry entry;
+		struct cn_error store_err = {""};
 		int stored;
 
 		memset(&entry, 0, sizeof(entry));
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (read_file(path, &data, &len) != 0 || parse_entry(data, len, &entry) != 0) {
+		if (read_file(path, &data, &len) != 0) {
+			set_aside_count += set_aside(dir, names[i], "the file cannot be read");
+			continue;
+		}
+		if (parse_entry(data, len, &entry) != 0) {
 			free(data);
-			set_aside(dir, names[i]);
+			set_aside_count +=
+				set_aside(dir, names[i], "the file is not a spooled delivery");
 			continue;
 		}
 		free(data);
-		stored = store(arg, &entry);
+		stored = store(arg, &entry, &store_err);
 		free(entry.body);
 		if (stored == CN_OK) {
 			if (unlink(path) != 0) {
@@ -292,17 +369,25 @@ int spool_drain(const char *dir, spool_store_fn store, void *arg, size_t *draine
 			}
 			drained++;
 		} else if (stored == CN_INVALID) {
-			set_aside(dir, names[i]);
+			set_aside_count += set_aside(dir, names[i], store_err.message);
+		} else if (stored == CN_ERR) {
+			/* The database answered but did not take this one: keep it
+			 * for the next drain, and go on with the others. */
+			log_warn("spool_file_not_stored", "file", path, "error", store_err.message,
+				 NULL);
 		} else {
 			rc = CN_RETRYABLE;
+			if (err != NULL)
+				*err = store_err;
 			break;
 		}
 	}
-	if (drained > 0)
+	if (drained > 0 || set_aside_count > 0)
 		(void)fsync_dir(dir);
 	for (size_t i = 0; i < count; i++)
 		free(names[i]);
 	free(names);
 	*drained_out = drained;
+	*set_aside_out = set_aside_count;
 	return rc;
 }

@@ -6,7 +6,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 struct store_pool {
 	pthread_mutex_t mutex;
@@ -26,9 +28,15 @@ static void notice_ignore(void *arg, const char *message)
 
 int store_connect(const char *conninfo, PGconn **out, struct cn_error *err)
 {
-	/* Our connect_timeout comes first so a conninfo that sets its own wins. */
-	const char *keywords[] = {"connect_timeout", "application_name", "dbname", NULL};
-	const char *values[] = {"5", "bookto-moneybird", conninfo, NULL};
+	/* Our defaults come first so a conninfo that sets its own wins. TCP
+	 * keepalives and tcp_user_timeout notice a peer that went away (a
+	 * network partition, a dead host) within about 20 s, where the
+	 * kernel's defaults would wait for two hours or a quarter of one. */
+	const char *keywords[] = {"connect_timeout",    "keepalives",       "keepalives_idle",
+				  "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+				  "application_name",   "dbname",           NULL};
+	const char *values[] = {"5", "1", "10", "3", "3", "20000", "bookto-moneybird", conninfo,
+				NULL};
 	PGconn *conn;
 
 	*out = NULL;
@@ -92,6 +100,100 @@ void store_pool_free(struct store_pool *pool)
 	free(pool->idle);
 	free(pool->conninfo);
 	free(pool);
+}
+
+/* ---- deadlines ---- */
+
+static pthread_mutex_t deadline_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct store_deadline *deadline_list; /* guarded by deadline_mutex */
+static bool deadline_thread_started;         /* guarded by deadline_mutex */
+
+static bool time_reached(const struct timespec *now, const struct timespec *at)
+{
+	return now->tv_sec > at->tv_sec || (now->tv_sec == at->tv_sec && now->tv_nsec >= at->tv_nsec);
+}
+
+/* Checks the armed deadlines ten times a second, for the life of the process. */
+static void *deadline_main(void *arg)
+{
+	const struct timespec tick = {0, 100000000L};
+
+	(void)arg;
+	for (;;) {
+		struct timespec now;
+		struct store_deadline **link;
+
+		nanosleep(&tick, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		pthread_mutex_lock(&deadline_mutex);
+		link = &deadline_list;
+		while (*link != NULL) {
+			struct store_deadline *deadline = *link;
+
+			if (!time_reached(&now, &deadline->at)) {
+				link = &deadline->next;
+				continue;
+			}
+			/* shutdown, not close: the descriptor stays libpq's. */
+			if (PQsocket(deadline->conn) >= 0)
+				(void)shutdown(PQsocket(deadline->conn), SHUT_RDWR);
+			deadline->fired = true;
+			deadline->armed = false;
+			*link = deadline->next;
+		}
+		pthread_mutex_unlock(&deadline_mutex);
+	}
+	return NULL;
+}
+
+void store_deadline_arm(struct store_deadline *deadline, PGconn *conn, int ms)
+{
+	memset(deadline, 0, sizeof(*deadline));
+	if (conn == NULL)
+		return;
+	deadline->conn = conn;
+	clock_gettime(CLOCK_MONOTONIC, &deadline->at);
+	deadline->at.tv_sec += ms / 1000;
+	deadline->at.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (deadline->at.tv_nsec >= 1000000000L) {
+		deadline->at.tv_sec++;
+		deadline->at.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&deadline_mutex);
+	if (!deadline_thread_started) {
+		pthread_t thread;
+		pthread_attr_t attributes;
+
+		pthread_attr_init(&attributes);
+		pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+		deadline_thread_started =
+			pthread_create(&thread, &attributes, deadline_main, NULL) == 0;
+		pthread_attr_destroy(&attributes);
+	}
+	deadline->armed = true;
+	deadline->next = deadline_list;
+	deadline_list = deadline;
+	pthread_mutex_unlock(&deadline_mutex);
+}
+
+bool store_deadline_disarm(struct store_deadline *deadline)
+{
+	bool fired;
+
+	pthread_mutex_lock(&deadline_mutex);
+	if (deadline->armed) {
+		for (struct store_deadline **link = &deadline_list; *link != NULL;
+		     link = &(*link)->next) {
+			if (*link == deadline) {
+				*link = deadline->next;
+				break;
+			}
+		}
+		deadline->armed = false;
+	}
+	fired = deadline->fired;
+	pthread_mutex_unlock(&deadline_mutex);
+	return fired;
 }
 
 bool store_conn_broken(PGconn *conn)

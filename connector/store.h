@@ -10,12 +10,15 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "error.h"
 
 struct store_pool;
 
-/* Opens one connection (connect_timeout 5 s unless the conninfo sets one).
+/* Opens one connection (connect_timeout 5 s, TCP keepalives 10 s idle then
+ * every 3 s, 3 probes, tcp_user_timeout 20 s, each unless the conninfo sets
+ * its own).
  * *out is owned by the caller (PQfinish). CN_RETRYABLE when unreachable. */
 int store_connect(const char *conninfo, PGconn **out, struct cn_error *err) MUST_CHECK;
 
@@ -30,6 +33,25 @@ int store_pool_acquire(struct store_pool *pool, int wait_ms, PGconn **out,
 		       struct cn_error *err) MUST_CHECK;
 /* Returns a connection; a broken one (or broken=true) is closed instead. */
 void store_pool_release(struct store_pool *pool, PGconn *conn, bool broken);
+
+/*
+ * A bound on blocking statements. libpq waits for an answer without limit,
+ * and a stalled server (frozen backends; a peer that still ACKs but never
+ * answers) defeats both statement_timeout and TCP keepalives. Armed, a
+ * watchdog thread shuts the connection's socket down once ms have passed, so
+ * whatever libpq call is blocked on it returns with the connection broken.
+ * Disarm returns true when it fired (the caller must then drop conn).
+ */
+struct store_deadline {
+	PGconn *conn;
+	struct timespec at; /* CLOCK_MONOTONIC */
+	bool fired;
+	bool armed;
+	struct store_deadline *next;
+};
+
+void store_deadline_arm(struct store_deadline *deadline, PGconn *conn, int ms);
+bool store_deadline_disarm(struct store_deadline *deadline);
 
 /* True when the last failure on conn means the connection itself is gone. */
 bool store_conn_broken(PGconn *conn);

@@ -170,13 +170,10 @@ static void write_order(struct json_buf *buf, const struct bookto_order *order)
 		member_string(buf, "park_reason", order->park_reason);
 }
 
-/* One intake_delivery record; members left out are NULL. */
-static void write_item(struct json_buf *buf, size_t index, const struct store_intake_item *item)
+/* One intake_delivery record's members after idx; members left out are NULL. */
+static void write_fields(struct json_buf *buf, const struct store_delivery_row *row,
+			 const struct bookto_order *order)
 {
-	const struct store_delivery_row *row = item->row;
-
-	buf_text(buf, index == 0 ? "{\"idx\":" : ",{\"idx\":");
-	buf_int(buf, (int64_t)index);
 	member_string(buf, "delivery_key", row->delivery_key);
 	member_int(buf, "connection_id", row->connection_id);
 	member_string(buf, "source", row->source);
@@ -186,18 +183,54 @@ static void write_item(struct json_buf *buf, size_t index, const struct store_in
 	member_string(buf, "body_sha256", row->body_sha256_hex);
 	member_string(buf, "outcome", row->outcome);
 	member_string(buf, "order_id", row->order_id);
-	if (item->order != NULL)
-		write_order(buf, item->order);
+	if (order != NULL)
+		write_order(buf, order);
 	buf_text(buf, "}");
 }
 
-static char *batch_json(const struct store_intake_item *items, size_t count)
+struct store_intake_record *store_intake_record_new(const struct store_delivery_row *row,
+						    const struct bookto_order *order)
+{
+	struct json_buf buf = {NULL, 0, 0, false};
+	struct store_intake_record *record = calloc(1, sizeof(*record));
+
+	if (record == NULL)
+		return NULL;
+	write_fields(&buf, row, order);
+	record->body = malloc(row->body_len > 0 ? row->body_len : 1);
+	if (buf.failed || record->body == NULL) {
+		free(buf.data);
+		free(record->body);
+		free(record);
+		return NULL;
+	}
+	if (row->body_len > 0)
+		memcpy(record->body, row->body, row->body_len);
+	record->body_len = row->body_len;
+	record->fields = buf.data;
+	record->fields_len = buf.len;
+	return record;
+}
+
+void store_intake_record_free(struct store_intake_record *record)
+{
+	if (record == NULL)
+		return;
+	free(record->fields);
+	free(record->body);
+	free(record);
+}
+
+static char *batch_json(struct store_intake_record *const *records, size_t count)
 {
 	struct json_buf buf = {NULL, 0, 0, false};
 
 	buf_text(&buf, "[");
-	for (size_t i = 0; i < count; i++)
-		write_item(&buf, i, &items[i]);
+	for (size_t i = 0; i < count; i++) {
+		buf_text(&buf, i == 0 ? "{\"idx\":" : ",{\"idx\":");
+		buf_int(&buf, (int64_t)i);
+		buf_append(&buf, records[i]->fields, records[i]->fields_len);
+	}
 	buf_text(&buf, "]");
 	if (buf.failed) {
 		free(buf.data);
@@ -220,14 +253,14 @@ static void put_uint32(unsigned char *out, uint32_t value)
  * parsing): ndim, has-nulls flag, element type, then length and lower bound
  * of the one dimension, then each element as its length and its bytes.
  */
-static unsigned char *bodies_array(const struct store_intake_item *items, size_t count,
+static unsigned char *bodies_array(struct store_intake_record *const *records, size_t count,
 				   size_t *len_out)
 {
 	size_t len = 20 + 4 * count;
 	unsigned char *array, *p;
 
 	for (size_t i = 0; i < count; i++)
-		len += items[i].row->body_len;
+		len += records[i]->body_len;
 	if (len > INT32_MAX)
 		return NULL;
 	array = malloc(len);
@@ -240,10 +273,10 @@ static unsigned char *bodies_array(const struct store_intake_item *items, size_t
 	put_uint32(array + 16, 1);
 	p = array + 20;
 	for (size_t i = 0; i < count; i++) {
-		put_uint32(p, (uint32_t)items[i].row->body_len);
-		if (items[i].row->body_len > 0)
-			memcpy(p + 4, items[i].row->body, items[i].row->body_len);
-		p += 4 + items[i].row->body_len;
+		put_uint32(p, (uint32_t)records[i]->body_len);
+		if (records[i]->body_len > 0)
+			memcpy(p + 4, records[i]->body, records[i]->body_len);
+		p += 4 + records[i]->body_len;
 	}
 	*len_out = len;
 	return array;
@@ -301,7 +334,7 @@ static int parse_result(const char *text, enum store_delivery_result *out)
 }
 
 /* One (idx, result) row per item, in idx order. */
-static int read_results(PGresult *res, struct store_intake_item *items, size_t count,
+static int read_results(PGresult *res, enum store_delivery_result *results, size_t count,
 			struct cn_error *err)
 {
 	if ((size_t)PQntuples(res) != count || PQnfields(res) != 2) {
@@ -314,7 +347,7 @@ static int read_results(PGresult *res, struct store_intake_item *items, size_t c
 		long idx = strtol(PQgetvalue(res, i, 0), &end, 10);
 
 		if (end == PQgetvalue(res, i, 0) || idx < 0 || (size_t)idx >= count ||
-		    parse_result(PQgetvalue(res, i, 1), &items[idx].result) != CN_OK) {
+		    parse_result(PQgetvalue(res, i, 1), &results[idx]) != CN_OK) {
 			error_set(err, "storing the deliveries: unexpected result row %d", i);
 			return CN_ERR;
 		}
@@ -322,8 +355,17 @@ static int read_results(PGresult *res, struct store_intake_item *items, size_t c
 	return CN_OK;
 }
 
-int store_intake_batch(PGconn *conn, struct store_intake_item *items, size_t count,
-		       struct cn_error *err)
+/* A refusal caused by the data sent, not by the database's state. */
+static bool data_refused(PGconn *conn, const PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return !store_conn_broken(conn) && state != NULL &&
+	       (strncmp(state, "22", 2) == 0 || strncmp(state, "54", 2) == 0);
+}
+
+int store_intake_records(PGconn *conn, struct store_intake_record *const *records, size_t count,
+			 enum store_delivery_result *results, struct cn_error *err)
 {
 	unsigned char *bodies;
 	size_t bodies_len = 0;
@@ -337,8 +379,8 @@ int store_intake_batch(PGconn *conn, struct store_intake_item *items, size_t cou
 		error_set(err, "storing the deliveries: the connection is inside a transaction");
 		return CN_ERR;
 	}
-	json = batch_json(items, count);
-	bodies = bodies_array(items, count, &bodies_len);
+	json = batch_json(records, count);
+	bodies = bodies_array(records, count, &bodies_len);
 	if (json == NULL || bodies == NULL) {
 		free(json);
 		free(bodies);
@@ -348,11 +390,43 @@ int store_intake_batch(PGconn *conn, struct store_intake_item *items, size_t cou
 	res = exec_batch(conn, json, bodies, bodies_len);
 	free(json);
 	free(bodies);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = store_result_error(conn, res, "storing the deliveries", err);
-	else
-		rc = read_results(res, items, count, err);
+		if (data_refused(conn, res))
+			rc = CN_INVALID;
+	} else {
+		rc = read_results(res, results, count, err);
+	}
 	PQclear(res);
+	return rc;
+}
+
+int store_intake_batch(PGconn *conn, struct store_intake_item *items, size_t count,
+		       struct cn_error *err)
+{
+	struct store_intake_record **records = calloc(count > 0 ? count : 1, sizeof(*records));
+	enum store_delivery_result *results = calloc(count > 0 ? count : 1, sizeof(*results));
+	int rc = CN_ERR;
+
+	if (records == NULL || results == NULL) {
+		error_set(err, "out of memory encoding %zu deliveries", count);
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		records[i] = store_intake_record_new(items[i].row, items[i].order);
+		if (records[i] == NULL) {
+			error_set(err, "out of memory encoding %zu deliveries", count);
+			goto out;
+		}
+	}
+	rc = store_intake_records(conn, records, count, results, err);
+	for (size_t i = 0; rc == CN_OK && i < count; i++)
+		items[i].result = results[i];
+out:
+	for (size_t i = 0; records != NULL && i < count; i++)
+		store_intake_record_free(records[i]);
+	free(records);
+	free(results);
 	return rc;
 }
 

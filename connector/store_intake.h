@@ -31,7 +31,7 @@ struct store_delivery_row {
 	size_t body_len;
 	const char *body_sha256_hex;
 	const char *event;    /* may be NULL (invalid JSON) */
-	const char *outcome;  /* "accepted", "ignored", "invalid_json" */
+	const char *outcome;  /* "accepted", "ignored", "invalid_json", "unusable" */
 	const char *order_id; /* may be NULL */
 };
 
@@ -45,12 +45,39 @@ struct store_intake_item {
 };
 
 /*
+ * One delivery encoded for intake_store_batch(), owning copies of everything
+ * it needs: a handler that stops waiting for a slow commit may return while
+ * the committer still stores its record.
+ */
+struct store_intake_record {
+	char *fields; /* the JSON record's members after "idx" */
+	size_t fields_len;
+	unsigned char *body;
+	size_t body_len;
+};
+
+/* NULL when out of memory. */
+struct store_intake_record *store_intake_record_new(const struct store_delivery_row *row,
+						    const struct bookto_order *order);
+void store_intake_record_free(struct store_intake_record *record);
+
+/*
+ * store_intake_batch for records. CN_INVALID when PostgreSQL refused the
+ * data itself (SQLSTATE class 22, data exception, or 54, a program limit
+ * such as an index row too large): storing the same batch again would fail
+ * again. Other failures are as for store_intake_batch.
+ */
+int store_intake_records(PGconn *conn, struct store_intake_record *const *records, size_t count,
+			 enum store_delivery_result *results, struct cn_error *err) MUST_CHECK;
+
+/*
  * Stores the items in one transaction of their own (conn must not be inside
  * one) and wakes the workers when an order was created. All or nothing: on
  * CN_OK every item's result is set and the transaction is committed (and
  * flushed, synchronous_commit being on); on failure nothing of the batch was
  * stored -- unless the connection broke, when its fate is unknown (callers
- * spool; delivery keys make the retry idempotent).
+ * spool; delivery keys make the retry idempotent). CN_INVALID when
+ * PostgreSQL refused the data itself (see store_intake_records).
  */
 int store_intake_batch(PGconn *conn, struct store_intake_item *items, size_t count,
 		       struct cn_error *err) MUST_CHECK;

@@ -199,11 +199,23 @@ int store_metrics_scrape(struct store_pool *pool, const struct config *config,
 	for (size_t c = 0; c < config->connection_count; c++)
 		gauges.connections[c].name = config->connections[c].name;
 	gauges.spooled_deliveries = (int64_t)spool_count(config->spool_dir);
+	gauges.spool_rejected_files = (int64_t)spool_rejected_count(config->spool_dir);
 
 	rc = store_pool_acquire(pool, STORE_METRICS_TIMEOUT_MS, &conn, err);
 	if (rc == CN_OK) {
+		/* statement_timeout cannot end a wait on a stalled server. */
+		struct store_deadline deadline;
+		bool gave_up;
+
+		store_deadline_arm(&deadline, conn, STORE_METRICS_TIMEOUT_MS + 1000);
 		rc = store_metrics_read(conn, config, connection_ids, &gauges, err);
-		store_pool_release(pool, conn, rc != CN_OK && store_conn_broken(conn));
+		gave_up = store_deadline_disarm(&deadline);
+		if (gave_up && rc == CN_OK) {
+			gauges.database_up = false;
+			rc = CN_RETRYABLE;
+			error_set(err, "PostgreSQL did not answer the metrics queries in time");
+		}
+		store_pool_release(pool, conn, gave_up || (rc != CN_OK && store_conn_broken(conn)));
 	}
 	if (rc != CN_OK) {
 		/* Counters are still worth reporting; database_up says the rest. */

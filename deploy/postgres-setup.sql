@@ -36,7 +36,12 @@ SELECT 'CREATE ROLE bookto_moneybird_app LOGIN'
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bookto_moneybird_app') \gexec
 ALTER ROLE bookto_moneybird_owner NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :owner_password;
 ALTER ROLE bookto_moneybird_app NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :app_password;
--- A runaway statement of the daemon should not hold locks for minutes.
+-- A runaway statement of the daemon should not hold locks for minutes. The
+-- intake does not rely on it: a webhook handler waits at most
+-- http.commit_timeout_ms (3 s) for its commit and then spools, and the
+-- intake's own connection lowers statement_timeout to 3 x that (at least
+-- 10 s), so a commit its handlers gave up on does not hold the audit lock
+-- for long. 60 s covers the workers' and the operator commands' statements.
 ALTER ROLE bookto_moneybird_app SET statement_timeout = '60s';
 ALTER ROLE bookto_moneybird_app SET idle_in_transaction_session_timeout = '60s';
 

@@ -4,9 +4,15 @@
 # compressed (150 requests per 3 s), while at random moments one serve is
 # SIGKILLed and restarted, PostgreSQL is restarted (pg_ctl restart -m fast),
 # and the simulator's faults are switched on (5xx, latency, creates applied
-# then dropped, 429 bursts, duplicate webhooks); bookto's side re-sends
-# unanswered deliveries and sends duplicates. At the end it asserts:
+# then dropped, 429 bursts, duplicate webhooks); PostgreSQL is frozen
+# (SIGSTOP of the postmaster and its backends for 10-15 s) while probe
+# orders arrive, each of which must be answered within the commit bound; and
+# PostgreSQL is stopped while poison deliveries (not UTF-8, a NUL) arrive
+# among good ones. bookto's side re-sends unanswered deliveries and sends
+# duplicates. At the end it asserts:
 #   - every acknowledged delivery is stored as an order;
+#   - every poison delivery is kept raw as unusable; both spools are empty
+#     and nothing had to be set aside;
 #   - every order is reconciled (Moneybird confirmed it paid by webhook);
 #   - exactly one invoice and one payment per order in Moneybird;
 #   - exactly one contact per match_ref;
@@ -148,8 +154,74 @@ loadgens_running() {
 }
 pg_restarts=0
 dups_sent=0
+poison_sent=0 freezes=0 outages=0
+# drill_post URL FILE ID: one signed delivery by hand; prints
+# "<http code> <seconds> <body>".
+drill_post() {
+	local ts sig
+	ts="$(date +%s)"
+	sig="$(bm_sign "$BM_SECRET_CURRENT" "$ts" "$2")"
+	curl -s -w ' %{http_code} %{time_total}' --max-time 20 -X POST \
+		-H 'Content-Type: application/json' -H "X-Bookto-Timestamp: $ts" \
+		-H "X-Bookto-Signature: $sig" --data-binary "@$2" "$1/webhooks/bookto/shop" || true
+}
+# drill_order ID: a good order of a repeat buyer; acknowledged ones are
+# added to the acks the invariants check.
+drill_order() {
+	local file answer
+	file="$(bm_order_json "$1")"
+	answer="$(drill_post "$( ((RANDOM % 2)) && echo "$URL_A" || echo "$URL_B")" "$file")"
+	if [[ "$answer" == *'"status":"'* && "$answer" == *' 200 '* ]]; then
+		echo "$1" >>"$BM_TMP/acks-drills.txt"
+	fi
+	echo "$answer"
+}
+# pg_freeze: every backend stopped, connections left open; probe orders must
+# each be answered within the commit bound (3 s, plus the spool's fsync).
+pg_freeze() {
+	local main pids i answer seconds slowest=0
+	main="$(head -1 "$BM_PGDATA/postmaster.pid")"
+	pids="$main $(pgrep -P "$main" | tr '\n' ' ')"
+	kill -STOP $pids
+	note "PostgreSQL frozen (SIGSTOP) for 10-15 s while orders arrive"
+	for i in 1 2 3 4; do
+		answer="$(drill_order "frz-$freezes-$i")"
+		seconds="${answer##* }"
+		[[ "$answer" == *'"status":"spooled"'* ]] ||
+			{ kill -CONT $pids; bm_fail "an order during the freeze was answered: $answer"; }
+		awk -v s="$seconds" -v m="$slowest" 'BEGIN { exit !(s > m) }' && slowest="$seconds"
+	done
+	sleep "$((8 + RANDOM % 5))"
+	kill -CONT $pids
+	awk -v s="$slowest" 'BEGIN { exit !(s < 6) }' ||
+		bm_fail "a delivery waited ${slowest}s during the freeze (commit bound 3 s)"
+	echo "# t=$((SECONDS - started))s freeze over; slowest answer during it ${slowest}s"
+	freezes=$((freezes + 1))
+}
+# pg_outage_poison: PostgreSQL stopped; poison and good orders arrive.
+pg_outage_poison() {
+	local file answer
+	bm_pg_stop
+	note "PostgreSQL stopped while poison (not UTF-8, NUL) and good orders arrive"
+	file="$(bm_order_json "psn-$outages-a")"
+	sed -i "s/\"first_name\": \"Jan\"/\"first_name\": \"J$(printf '\xff\xfe')an\"/" "$file"
+	answer="$(drill_post "$URL_A" "$file")"
+	[[ "$answer" == *' 400 '* ]] || bm_fail "poison (not UTF-8) during the outage: $answer"
+	file="$(bm_order_json "psn-$outages-b")"
+	sed -i 's/"first_name": "Jan"/"first_name": "J\\u0000an"/' "$file"
+	answer="$(drill_post "$URL_B" "$file")"
+	[[ "$answer" == *' 400 '* ]] || bm_fail "poison (NUL) during the outage: $answer"
+	poison_sent=$((poison_sent + 2))
+	answer="$(drill_order "out-$outages-1")"
+	[[ "$answer" == *'"status":"spooled"'* ]] || bm_fail "a good order during the outage: $answer"
+	drill_order "out-$outages-2" >/dev/null
+	sleep 2
+	bm_pg_start_again
+	outages=$((outages + 1))
+}
 # Every kind of chaos once, in a random order, then random picks.
-kinds=(kill_a kill_b pg_restart error_5xx latency drop_invoice drop_payment drop_send burst_429 dup_webhooks)
+kinds=(kill_a kill_b pg_restart error_5xx latency drop_invoice drop_payment drop_send burst_429 dup_webhooks
+	pg_freeze pg_outage_poison)
 for ((i = ${#kinds[@]} - 1; i > 0; i--)); do
 	j=$((RANDOM % (i + 1)))
 	tmp="${kinds[i]}" kinds[i]="${kinds[j]}" kinds[j]="$tmp"
@@ -190,6 +262,14 @@ while :; do
 		pg_restarts=$((pg_restarts + 1))
 		note "pg_ctl restart -m fast"
 		;;
+	pg_freeze)
+		((freezes < 2)) || continue
+		pg_freeze
+		;;
+	pg_outage_poison)
+		((outages < 2)) || continue
+		pg_outage_poison
+		;;
 	error_5xx) fault "5xx on 30 % of API requests" '{"error_rate": 0.3}' ;;
 	latency) fault "400 ms latency on every API request" '{"latency_ms": 400}' ;;
 	drop_invoice)
@@ -227,6 +307,8 @@ given_up="$(cat "$BM_TMP"/loadgen-*.txt | sed -n 's/^given_up=//p' | awk '{ s +=
 bm_assert_eq "$given_up" 0 "every delivery was acknowledged in the end (bookto's retries)"
 
 stored="$(bm_count_orders)"
+# The drills' good orders (run in command substitutions, so counted here).
+drill_orders="$(find "$BM_TMP/orders" -name 'frz-*' -o -name 'out-*' 2>/dev/null | wc -l | tr -d ' ')"
 remaining=$((BM_CHAOS_LIMIT - (SECONDS - started) - 10))
 ((remaining > 20)) || remaining=20
 echo "# waiting up to ${remaining}s for $stored orders to be reconciled"
@@ -257,12 +339,17 @@ bm_psql "SELECT order_id FROM orders" | sort -u >"$BM_TMP/stored.txt"
 acked="$(wc -l <"$BM_TMP/acked.txt" | tr -d ' ')"
 missing="$(comm -23 "$BM_TMP/acked.txt" "$BM_TMP/stored.txt" | wc -l | tr -d ' ')"
 bm_assert_eq "$missing" 0 "every acknowledged delivery ($acked order ids) is stored as an order"
-bm_assert_eq "$stored" "$orders" "all $orders orders are stored, each once"
+bm_assert_eq "$stored" "$((orders + drill_orders))" \
+	"all $orders orders and $drill_orders drill orders are stored, each once"
+bm_assert_eq "$(bm_psql "SELECT count(*) FROM deliveries WHERE outcome = 'unusable'")" "$poison_sent" \
+	"every poison delivery ($poison_sent) is kept raw as unusable"
+bm_assert_eq "$(find "$BM_SPOOL" "$BM_TMP/spool-b" -name '*.delivery' | wc -l | tr -d ' ')" 0 \
+	"both spools are empty and nothing was set aside"
 bm_assert_eq "$(bm_psql "SELECT count(*) FROM orders WHERE state <> 'reconciled'")" 0 \
 	"every order is reconciled"
 bb_sim_fetch
-bm_assert_eq "$(bb_sim_q "jsonb_array_length(s->'sales_invoices')")" "$orders" \
-	"Moneybird holds exactly $orders invoices"
+bm_assert_eq "$(bb_sim_q "jsonb_array_length(s->'sales_invoices')")" "$((orders + drill_orders))" \
+	"Moneybird holds exactly one invoice per order"
 bm_assert_eq "$(bb_sim_q "(SELECT count(*) FROM orders o WHERE (SELECT count(*)
 	FROM jsonb_array_elements(s->'sales_invoices') i WHERE i->>'reference' = o.order_number) <> 1)")" 0 \
 	"exactly one invoice per order (by reference)"

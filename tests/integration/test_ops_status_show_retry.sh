@@ -94,7 +94,7 @@ bm_assert_eq "$(jget "$json" connections,0,rate_budget,remaining)" 150 "json: ra
 bm_assert_eq "$(jget "$json" connections,0,redeliveries_differ)" 1 "json: redeliveries_differ"
 bm_assert_eq "$(jget "$json" spooled_deliveries)" 0 "json: spooled_deliveries"
 bm_assert_eq "$(bm_psql "SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(\$bmj\$$json\$bmj\$::jsonb) k")" \
-	"connections,generated_at,spool_dir,spooled_deliveries" "json: the top-level keys"
+	"connections,generated_at,spool_dir,spool_set_aside,spooled_deliveries" "json: the top-level keys"
 bm_assert_eq "$(bm_psql "SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(
 		(\$bmj\$$json\$bmj\$::jsonb)->'connections'->0) k")" \
 	"administration_id,last_error,name,oldest_unsynced,orders,orders_total,paused,rate_budget,redeliveries_differ,registered" \

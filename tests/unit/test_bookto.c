@@ -1018,6 +1018,86 @@ static void test_is_test_order(void **state)
 	bookto_order_free(order);
 }
 
+static void test_check_text(void **state)
+{
+	static const char valid[] = "{\"a\":\"J\xc3\xa9"
+	                            "an \\\\u0000 \\u00e9 \xf0\x9f\x93\x96\"}";
+	static const char *const invalid[] = {
+	    "{\"a\":\"J\xff\xfe"
+	    "an\"}",                        /* not UTF-8 */
+	    "{\"a\":\"\xc0\xaf\"}",         /* overlong */
+	    "{\"a\":\"\xed\xa0\x80\"}",     /* a surrogate */
+	    "{\"a\":\"\xf4\x90\x80\x80\"}", /* above U+10FFFF */
+	    "{\"a\":\"\xe2\x82\"}",         /* cut short */
+	    "{\"a\":\"J\\u0000an\"}",       /* an escaped NUL */
+	    "{\"a\":\"\\\\\\u0000\"}",      /* an escaped backslash, then a NUL */
+	};
+	struct cn_error err = {{0}};
+
+	(void)state;
+	assert_int_equal(bookto_check_text(valid, strlen(valid), &err), 0);
+	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
+		assert_int_equal(bookto_check_text(invalid[i], strlen(invalid[i]), &err),
+		                 CN_INVALID);
+	assert_int_equal(bookto_check_text("{\"a\":\"x\0y\"}", 11, &err), CN_INVALID);
+	assert_non_null(strstr(err.message, "NUL byte"));
+}
+
+static void test_parse_refuses_text_postgresql_cannot_hold(void **state)
+{
+	static const char body[] = "{\"event\":\"order.paid\",\"order_id\":\"o\\u0000x\"}";
+	struct bookto_order *order = NULL;
+	struct cn_error err = {{0}};
+
+	(void)state;
+	assert_int_equal(bookto_parse_order(body, strlen(body), &order, &err), CN_INVALID);
+	assert_null(order);
+	assert_non_null(strstr(err.message, "NUL character"));
+}
+
+static void test_field_limits_park(void **state)
+{
+	char body[2048];
+	char long_id[300];
+	struct bookto_order *order;
+
+	(void)state;
+	memset(long_id, 'x', 256);
+	long_id[256] = '\0';
+	snprintf(body, sizeof(body),
+	         "{\"event\":\"order.paid\",\"order_id\":\"%s\",\"order_number\":\"N1\","
+	         "\"paid_at\":\"2024-03-15T10:30:00Z\",\"amount\":{\"total_incl\":\"1.21\","
+	         "\"excl_vat\":\"1.00\",\"vat\":\"0.21\",\"vat_rate\":\"21\",\"currency\":"
+	         "\"EUR\"},\"vat_treatment\":\"exempt\",\"buyer\":{\"email\":\"a@b.c\"}}",
+	         long_id);
+	order = parse_ok(body);
+	assert_non_null(order->park_reason);
+	assert_non_null(
+	    strstr(order->park_reason, "order_id is 256 bytes, more than the 255 allowed"));
+	assert_int_equal(strlen(order->order_id), 256); /* kept whole; the intake re-keys it */
+	bookto_order_free(order);
+	long_id[255] = '\0';
+	snprintf(body, sizeof(body),
+	         "{\"event\":\"order.paid\",\"order_id\":\"%s\",\"order_number\":\"N1\","
+	         "\"paid_at\":\"2024-03-15T10:30:00Z\",\"amount\":{\"total_incl\":\"1.21\","
+	         "\"excl_vat\":\"1.00\",\"vat\":\"0.21\",\"vat_rate\":\"21\",\"currency\":"
+	         "\"EUR\"},\"vat_treatment\":\"exempt\",\"buyer\":{\"email\":\"a@b.c\"}}",
+	         long_id);
+	order = parse_ok(body);
+	assert_null(order->park_reason); /* 255 bytes is within the limit */
+	bookto_order_free(order);
+}
+
+static void test_utf8_sanitize(void **state)
+{
+	char text[] = "ok \xc3\xa9 \xff cut \xe2\x82";
+
+	(void)state;
+	bookto_utf8_sanitize(text);
+	assert_string_equal(text, "ok \xc3\xa9 ? cut ??");
+	bookto_utf8_sanitize(NULL);
+}
+
 static void test_order_free_null(void **state)
 {
 	(void)state;
@@ -1057,6 +1137,10 @@ int main(void)
 	    cmocka_unit_test(test_park_reason_is_bounded),
 	    cmocka_unit_test(test_is_test_order),
 	    cmocka_unit_test(test_order_free_null),
+	    cmocka_unit_test(test_check_text),
+	    cmocka_unit_test(test_parse_refuses_text_postgresql_cannot_hold),
+	    cmocka_unit_test(test_field_limits_park),
+	    cmocka_unit_test(test_utf8_sanitize),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,6 +60,8 @@ static const char counters_idle_shop[] =
 	"bookto_moneybird_deliveries_total{connection=\"shop\",outcome=\"spooled\"} 0\n"
 	"bookto_moneybird_deliveries_total{connection=\"shop\",outcome=\"rejected\"} 0\n"
 	"bookto_moneybird_deliveries_total{connection=\"shop\",outcome=\"refused\"} 0\n"
+	"bookto_moneybird_deliveries_total{connection=\"shop\",outcome=\"unusable\"} 0\n"
+	"bookto_moneybird_deliveries_total{connection=\"shop\",outcome=\"replay\"} 0\n"
 	"# HELP bookto_moneybird_moneybird_calls_total Moneybird API calls sent, by endpoint "
 	"template and outcome.\n"
 	"# TYPE bookto_moneybird_moneybird_calls_total counter\n"
@@ -100,7 +102,12 @@ static void test_idle_database_down(void **state)
 		 "# HELP bookto_moneybird_spooled_deliveries Verified deliveries waiting in the "
 		 "local spool for PostgreSQL.\n"
 		 "# TYPE bookto_moneybird_spooled_deliveries gauge\n"
-		 "bookto_moneybird_spooled_deliveries 2\n");
+		 "bookto_moneybird_spooled_deliveries 2\n"
+		 "# HELP bookto_moneybird_spool_rejected_files Spool files set aside in "
+		 "spool.dir/rejected/ (unreadable, unsigned, tampered, refused): a person must "
+		 "look at them.\n"
+		 "# TYPE bookto_moneybird_spool_rejected_files gauge\n"
+		 "bookto_moneybird_spool_rejected_files 0\n");
 	text = render(&gauges);
 	assert_text(text, expected);
 	free(text);
@@ -119,6 +126,8 @@ static const char busy_expected_1[] =
 	"bookto_moneybird_deliveries_total{connection=\"shop\",outcome=\"spooled\"} 0\n"
 	"bookto_moneybird_deliveries_total{connection=\"shop\",outcome=\"rejected\"} 1\n"
 	"bookto_moneybird_deliveries_total{connection=\"shop\",outcome=\"refused\"} 0\n"
+	"bookto_moneybird_deliveries_total{connection=\"shop\",outcome=\"unusable\"} 0\n"
+	"bookto_moneybird_deliveries_total{connection=\"shop\",outcome=\"replay\"} 0\n"
 	"bookto_moneybird_deliveries_total{connection=\"a\\\"b\\\\c\\nd\",outcome=\"accepted\"} 0\n"
 	"bookto_moneybird_deliveries_total{connection=\"a\\\"b\\\\c\\nd\",outcome=\"duplicate\"} 0\n"
 	"bookto_moneybird_deliveries_total{connection=\"a\\\"b\\\\c\\nd\",outcome=\"duplicate_differs\"} 0\n"
@@ -127,6 +136,8 @@ static const char busy_expected_1[] =
 	"bookto_moneybird_deliveries_total{connection=\"a\\\"b\\\\c\\nd\",outcome=\"spooled\"} 1\n"
 	"bookto_moneybird_deliveries_total{connection=\"a\\\"b\\\\c\\nd\",outcome=\"rejected\"} 0\n"
 	"bookto_moneybird_deliveries_total{connection=\"a\\\"b\\\\c\\nd\",outcome=\"refused\"} 1\n"
+	"bookto_moneybird_deliveries_total{connection=\"a\\\"b\\\\c\\nd\",outcome=\"unusable\"} 0\n"
+	"bookto_moneybird_deliveries_total{connection=\"a\\\"b\\\\c\\nd\",outcome=\"replay\"} 0\n"
 	"# HELP bookto_moneybird_moneybird_calls_total Moneybird API calls sent, by endpoint "
 	"template and outcome.\n"
 	"# TYPE bookto_moneybird_moneybird_calls_total counter\n"
@@ -161,6 +172,11 @@ static const char busy_expected_2[] =
 	"spool for PostgreSQL.\n"
 	"# TYPE bookto_moneybird_spooled_deliveries gauge\n"
 	"bookto_moneybird_spooled_deliveries 0\n"
+	"# HELP bookto_moneybird_spool_rejected_files Spool files set aside in "
+	"spool.dir/rejected/ (unreadable, unsigned, tampered, refused): a person must look at "
+	"them.\n"
+	"# TYPE bookto_moneybird_spool_rejected_files gauge\n"
+	"bookto_moneybird_spool_rejected_files 0\n"
 	"# HELP bookto_moneybird_orders Orders per sync state.\n"
 	"# TYPE bookto_moneybird_orders gauge\n"
 	"bookto_moneybird_orders{connection=\"shop\",state=\"queued\"} 1\n"
