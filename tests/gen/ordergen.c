@@ -579,6 +579,9 @@ int ordergen_render(const struct ordergen *g, uint64_t index, uint64_t buyer, ch
 	make_buyer(g, buyer, &b);
 	choose(g, index, &b, &r, &c);
 	hostile = g->hostile && rng_chance(&r, 150);
+	if (g->bookable_only && !c.from_excl &&
+	    (c.price * 10000) % (10000 + c.rate_bp) * 2 == 10000 + c.rate_bp)
+		c.price++;
 	if (c.from_excl) {
 		excl = c.price;
 		vat = ordergen_vat_from_excl(excl, c.rate_bp);

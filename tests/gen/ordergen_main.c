@@ -17,7 +17,7 @@ static void usage(FILE *f)
 	        "usage: bm-ordergen [--seed N] [--count N] [--start N] [--buyers N]\n"
 	        "                   [--prefix P] [--basis mixed|incl|excl] [--price EUR]...\n"
 	        "                   [--every-cent FROM-TO [--rate PERCENT]] [--hostile]\n"
-	        "                   [--summary]\n"
+	        "                   [--bookable] [--summary]\n"
 	        "Prints order.paid payloads, one per line, deterministic for a seed.\n"
 	        "  --count N        orders (default 100); --start N: first index (default 0)\n"
 	        "  --buyers N       pool of returning buyers (default 60; 0: all new)\n"
@@ -30,6 +30,9 @@ static void usage(FILE *f)
 	        "                   standard treatment at --rate (default 21); overrides --count\n"
 	        "  --hostile        ~15 %% of orders carry quotes, markup, ,:|/%% and spaces\n"
 	        "                   in order numbers, long texts\n"
+	        "  --bookable       move retail prices whose excl. amount is a rounding tie\n"
+	        "                   for bookto (0.99 at 20 %%) up a cent: every order can be\n"
+	        "                   reproduced by Moneybird's arithmetic on some basis\n"
 	        "  --summary        counts per treatment and basis on stderr\n");
 }
 
@@ -69,6 +72,10 @@ static int parse_args(int argc, char **argv, struct ordergen *g, uint64_t *count
 
 		if (strcmp(a, "--hostile") == 0) {
 			g->hostile = true;
+			continue;
+		}
+		if (strcmp(a, "--bookable") == 0) {
+			g->bookable_only = true;
 			continue;
 		}
 		if (strcmp(a, "--summary") == 0) {
