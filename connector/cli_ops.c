@@ -1190,11 +1190,11 @@ struct preview {
 	struct plan_invoice *invoice;
 	struct plan_payment *payment;
 	char *reference; /* when the invoice could not be planned */
-	/* The totals check without Moneybird's rates: excl + vat = total and
-	 * vat = vat_rate of excl. */
+	/* The price basis without Moneybird's rates (plan_price_basis alone). */
 	bool local_check_done;
 	bool local_check_ok;
-	int64_t local_tax_cents;
+	struct plan_basis local_basis;
+	char currency[8]; /* the administration's; "" when unknown */
 };
 
 static void preview_reason(struct preview *p, char *reason)
@@ -1275,6 +1275,27 @@ static void preview_fetch_rates(struct preview *p)
 		return;
 	}
 	p->rates_known = true;
+}
+
+/* The administration's currency against the order's, as sync checks it. */
+static void preview_currency(struct preview *p)
+{
+	struct mb_administration *administrations = NULL;
+	struct cn_error err = {""};
+	char *reason = NULL;
+	size_t count = 0;
+
+	if (p->client == NULL ||
+	    mb_administrations_list(p->client, &administrations, &count, &err) != MB_OK)
+		return;
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(administrations[i].id, p->connection->moneybird_administration_id) == 0)
+			snprintf(p->currency, sizeof(p->currency), "%s", administrations[i].currency);
+	free(administrations);
+	if (p->currency[0] != '\0' && p->order->currency != NULL &&
+	    p->order->currency[0] != '\0' &&
+	    plan_check_currency(p->order, p->currency, &reason, &err) == CN_INVALID)
+		preview_reason(p, reason);
 }
 
 /* A failed lookup leaves the resolution unknown, with Moneybird's answer. */
@@ -1466,13 +1487,21 @@ static int preview_plan(const struct config *config, struct preview *p)
 
 		if (plan_percentage_parse(order->vat_rate_text, &percentage) == CN_OK) {
 			p->local_check_done = true;
-			p->local_tax_cents =
-			    plan_tax_cents(order->excl_vat_cents, percentage, false);
-			p->local_check_ok =
-			    p->local_tax_cents == order->vat_cents &&
-			    order->excl_vat_cents + order->vat_cents == order->total_incl_cents;
+			rc = plan_price_basis(order, p->mapping, percentage, &p->local_basis,
+			                      &reason, &err);
+			if (rc == CN_ERR)
+				return cli_fail("%s", err.message);
+			p->local_check_ok = rc == CN_OK;
+			preview_reason(p, reason);
+			reason = NULL;
 		}
 	}
+	/* What sync decides before its first write: currency and send method. */
+	preview_currency(p);
+	if (plan_check_delivery(order, &p->delivery, &reason, &err) == CN_ERR)
+		return cli_fail("%s", err.message);
+	preview_reason(p, reason);
+	reason = NULL;
 	if (p->invoice == NULL) {
 		rc = plan_reference(order, p->mapping, &p->reference, &reason, &err);
 		if (rc == CN_INVALID)
@@ -1581,6 +1610,8 @@ static cJSON *preview_json(const struct preview *p)
 		json_add_text(invoice, "currency", inv->currency);
 		cJSON_AddBoolToObject(invoice, "prices_are_incl_tax",
 		                      inv->request.prices_are_incl_tax);
+		cJSON_AddStringToObject(invoice, "price_basis", inv->basis.incl ? "incl" : "excl");
+		cJSON_AddStringToObject(invoice, "price_basis_why", inv->basis.why);
 		json_add_text(invoice, "tax_rate_id", inv->tax_rate_id);
 		json_add_text(invoice, "tax_rate_name", inv->tax_rate_name);
 		json_add_text(invoice, "ledger_account_id", inv->ledger_account_id);
@@ -1618,10 +1649,19 @@ static cJSON *preview_json(const struct preview *p)
 		cJSON_AddBoolToObject(totals, "matches", true);
 		cJSON_AddStringToObject(totals, "checked_against", "moneybird_tax_rate");
 	} else if (p->local_check_done) {
+		const struct plan_basis *basis = &p->local_basis;
+
+		/* the basis sync would use, or (none fits) the excl computation */
 		cJSON_AddNumberToObject(totals, "planned_total_incl_cents",
-		                        (double)(order->excl_vat_cents + p->local_tax_cents));
+		                        (double)(p->local_check_ok && basis->incl
+		                                     ? basis->incl_model.incl_cents
+		                                     : basis->excl_model.incl_cents));
 		cJSON_AddBoolToObject(totals, "matches", p->local_check_ok);
 		cJSON_AddStringToObject(totals, "checked_against", "vat_rate");
+		if (p->local_check_ok) {
+			cJSON_AddStringToObject(totals, "price_basis", basis->incl ? "incl" : "excl");
+			cJSON_AddStringToObject(totals, "price_basis_why", basis->why);
+		}
 	} else {
 		cJSON_AddNullToObject(totals, "planned_total_incl_cents");
 		cJSON_AddNullToObject(totals, "matches");
@@ -1754,6 +1794,8 @@ static void preview_print(const struct preview *p)
 		plan_format_cents(inv->line.price_cents, a, sizeof(a));
 		field("line", "1 x %s (%s VAT)", a,
 		      inv->request.prices_are_incl_tax ? "incl." : "excl.");
+		field("price basis", "%s, chosen by %s", inv->basis.incl ? "incl" : "excl",
+		      inv->basis.why);
 		field("description", "%s", or_dash(inv->description));
 		plan_format_cents(inv->total_excl_cents, a, sizeof(a));
 		plan_format_cents(inv->total_tax_cents, b, sizeof(b));
@@ -1763,10 +1805,13 @@ static void preview_print(const struct preview *p)
 	} else {
 		field("reference", "%s", or_dash(p->reference));
 		if (p->local_check_done) {
-			plan_format_cents(order->excl_vat_cents + p->local_tax_cents, a, sizeof(a));
-			plan_format_cents(order->total_incl_cents, b, sizeof(b));
-			field("totals check", "%s at vat_rate vs bookto's %s: %s", a, b,
-			      p->local_check_ok ? "equal" : "DIFFERENT");
+			field("price basis", "%s",
+			      p->local_check_ok ? (p->local_basis.incl ? "incl" : "excl")
+			                        : "none reproduces bookto's figures");
+			if (p->local_check_ok)
+				field("", "chosen by %s", p->local_basis.why);
+			field("totals check", "%s",
+			      p->local_check_ok ? "equal to bookto's figures" : "DIFFERENT");
 		} else {
 			field("totals check", "not possible (see the reasons below)");
 		}

@@ -104,6 +104,13 @@ static int check_mappings(const struct config *config)
 					"valid (see above)\n",
 				config->connections[i].mapping_path, config->connections[i].name);
 			rc = EXIT_USAGE;
+		} else if (mapping->deprecated_incl_tax_line > 0) {
+			fprintf(stderr,
+				"%s:%d: notice: `prices_are_incl_tax` is deprecated; it is read as "
+				"price_basis = \"%s\"; write that instead (or \"auto\", the "
+				"default, see docs/mapping.md)\n",
+				mapping->path, mapping->deprecated_incl_tax_line,
+				mapping_price_basis_name(mapping->price_basis));
 		}
 		mapping_free(mapping);
 	}

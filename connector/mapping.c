@@ -246,6 +246,19 @@ const char *mapping_rate_rule_name(enum mapping_rate_rule rule)
 	return "?";
 }
 
+const char *mapping_price_basis_name(enum mapping_price_basis basis)
+{
+	switch (basis) {
+	case MAPPING_PRICE_AUTO:
+		return "auto";
+	case MAPPING_PRICE_INCL:
+		return "incl";
+	case MAPPING_PRICE_EXCL:
+		return "excl";
+	}
+	return "?";
+}
+
 static void load_vat_treatment(struct loader *ld, const config_setting_t *group,
                                struct mapping_vat_treatment *entry)
 {
@@ -797,6 +810,45 @@ static void load_delivery_rules(struct loader *ld, const config_setting_t *root,
 	}
 }
 
+/* price_basis, or the deprecated prices_are_incl_tax read onto it. */
+static void load_price_basis(struct loader *ld, const config_setting_t *root,
+                             struct mapping *mapping)
+{
+	const config_setting_t *at = NULL;
+	const config_setting_t *old = config_setting_get_member(root, "prices_are_incl_tax");
+	const char *text = read_string(ld, root, "", "price_basis", &at);
+	bool incl = false;
+
+	mapping->price_basis = MAPPING_PRICE_AUTO;
+	if (text != NULL) {
+		if (strcmp(text, "auto") == 0)
+			mapping->price_basis = MAPPING_PRICE_AUTO;
+		else if (strcmp(text, "incl") == 0)
+			mapping->price_basis = MAPPING_PRICE_INCL;
+		else if (strcmp(text, "excl") == 0)
+			mapping->price_basis = MAPPING_PRICE_EXCL;
+		else
+			problem(ld, at,
+			        "`price_basis` must be \"auto\", \"incl\" or \"excl\", not \"%.40s\"",
+			        text);
+	}
+	if (old == NULL)
+		return;
+	if (at != NULL) {
+		problem(ld, old,
+		        "`prices_are_incl_tax` is deprecated and `price_basis` is set too; remove "
+		        "`prices_are_incl_tax`");
+		return;
+	}
+	if (config_setting_type(old) != CONFIG_TYPE_BOOL) {
+		problem(ld, old, "`prices_are_incl_tax` must be true or false, without quotes");
+		return;
+	}
+	read_bool(ld, root, "", "prices_are_incl_tax", &incl);
+	mapping->price_basis = incl ? MAPPING_PRICE_INCL : MAPPING_PRICE_EXCL;
+	mapping->deprecated_incl_tax_line = (int)config_setting_source_line(old);
+}
+
 static void load_top_level(struct loader *ld, const config_setting_t *root, struct mapping *mapping)
 {
 	static const char *const contact_keys[] = {"search_existing", NULL};
@@ -804,8 +856,7 @@ static void load_top_level(struct loader *ld, const config_setting_t *root, stru
 	const config_setting_t *contacts;
 	const char *text;
 
-	mapping->prices_are_incl_tax = false;
-	read_bool(ld, root, "", "prices_are_incl_tax", &mapping->prices_are_incl_tax);
+	load_price_basis(ld, root, mapping);
 
 	mapping->send_method = MAPPING_SEND_MANUAL;
 	text = read_string(ld, root, "", "send_method", &at);
@@ -836,9 +887,9 @@ static void load_top_level(struct loader *ld, const config_setting_t *root, stru
 int mapping_load(const char *path, struct mapping **out, FILE *problems, struct cn_error *err)
 {
 	static const char *const top_keys[] = {
-	    "vat_treatments", "prices_are_incl_tax", "ledger_accounts", "invoice",
-	    "send_method",    "delivery_rules",      "payment",         "test_orders",
-	    "contacts",       NULL};
+	    "vat_treatments", "price_basis", "prices_are_incl_tax", "ledger_accounts",
+	    "invoice",        "send_method", "delivery_rules",      "payment",
+	    "test_orders",    "contacts",    NULL};
 	struct loader ld = {.report = {.path = path}};
 	struct mapping *mapping = NULL;
 	config_t tree;

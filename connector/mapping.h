@@ -69,6 +69,13 @@ struct mapping_delivery_rule {
 };
 enum mapping_test_orders { MAPPING_TEST_ORDERS_SKIP, MAPPING_TEST_ORDERS_SYNC };
 
+/* price_basis: which of bookto's amounts the invoice line carries. */
+enum mapping_price_basis {
+	MAPPING_PRICE_AUTO, /* per order: the basis that reproduces bookto's figures, incl first */
+	MAPPING_PRICE_INCL, /* total_incl, prices_are_incl_tax = true */
+	MAPPING_PRICE_EXCL, /* excl_vat, prices_are_incl_tax = false */
+};
+
 /* Every string is owned by the mapping; optional ones are NULL when unset. */
 struct mapping {
 	char *path; /* the file it was loaded from (named in park reasons) */
@@ -76,7 +83,10 @@ struct mapping {
 	struct mapping_vat_treatment *vat_treatments;
 	size_t vat_treatment_count;
 
-	bool prices_are_incl_tax; /* default false: the line carries excl_vat */
+	enum mapping_price_basis price_basis; /* default auto */
+	/* Line of a deprecated `prices_are_incl_tax` key (read as price_basis),
+	 * for `config check`'s notice; 0 when the file has none. */
+	int deprecated_incl_tax_line;
 
 	char *ledger_account_id; /* ledger_accounts.default_id */
 	struct mapping_product_ledger *product_ledgers;
@@ -125,6 +135,9 @@ const char *mapping_send_method_name(enum mapping_send_method method);
 
 /* "peppol_id", "vat_number", "email", "business" or "private". */
 const char *mapping_delivery_condition_name(enum mapping_delivery_condition condition);
+
+/* "auto", "incl" or "excl". */
+const char *mapping_price_basis_name(enum mapping_price_basis basis);
 
 /* "percentage", "name", "id" or "country_percentage". */
 const char *mapping_rate_rule_name(enum mapping_rate_rule rule);

@@ -1309,46 +1309,6 @@ static char *copy_optional(const char *text, bool *out_of_memory)
 	return copy;
 }
 
-/* Moneybird's totals for the planned line, compared with bookto's figures. */
-static int check_totals(const struct bookto_order *order, struct plan_invoice *invoice, bool incl,
-                        int64_t percentage, char **park_reason, struct cn_error *err)
-{
-	char planned[32], expected[32], tax[32], bookto_vat[32], base[32];
-
-	if (incl) {
-		invoice->total_incl_cents = invoice->line.price_cents;
-		invoice->total_tax_cents =
-		    plan_tax_cents(invoice->line.price_cents, percentage, true);
-		invoice->total_excl_cents = invoice->total_incl_cents - invoice->total_tax_cents;
-	} else {
-		invoice->total_excl_cents = invoice->line.price_cents;
-		invoice->total_tax_cents =
-		    plan_tax_cents(invoice->line.price_cents, percentage, false);
-		invoice->total_incl_cents = invoice->total_excl_cents + invoice->total_tax_cents;
-	}
-	plan_format_cents(invoice->total_tax_cents, tax, sizeof(tax));
-	plan_format_cents(order->vat_cents, bookto_vat, sizeof(bookto_vat));
-	if (invoice->total_incl_cents != order->total_incl_cents) {
-		plan_format_cents(invoice->total_incl_cents, planned, sizeof(planned));
-		plan_format_cents(order->total_incl_cents, expected, sizeof(expected));
-		plan_format_cents(invoice->total_excl_cents, base, sizeof(base));
-		return park(park_reason, err,
-		            "planned total %s differs from bookto's total_incl %s (Moneybird "
-		            "computes VAT %s at %s %% on %s, bookto's vat is %s); nothing was "
-		            "written to Moneybird",
-		            planned, expected, tax, order->vat_rate_text, base, bookto_vat);
-	}
-	if (invoice->total_tax_cents != order->vat_cents) {
-		plan_format_cents(invoice->total_incl_cents, base, sizeof(base));
-		return park(
-		    park_reason, err,
-		    "planned VAT %s differs from bookto's vat %s (Moneybird takes %s %% out "
-		    "of the total %s); nothing was written to Moneybird",
-		    tax, bookto_vat, order->vat_rate_text, base);
-	}
-	return CN_OK;
-}
-
 int plan_invoice(const struct bookto_order *order, const struct mapping *mapping,
                  const struct mb_tax_rate *tax_rates, size_t tax_rate_count,
                  const struct plan_zone *zone, const char *contact_id, struct plan_invoice **out,
@@ -1362,7 +1322,6 @@ int plan_invoice(const struct bookto_order *order, const struct mapping *mapping
 	int64_t rate_percentage = 0;
 	bool oom = false;
 	bool too_big = false;
-	bool incl;
 	size_t characters;
 	int status = CN_ERR;
 
@@ -1456,7 +1415,11 @@ int plan_invoice(const struct bookto_order *order, const struct mapping *mapping
 		goto out;
 	}
 
-	incl = mapping->prices_are_incl_tax;
+	/* The basis decides the line's price; it parks the order when neither
+	 * allowed basis gives bookto's figures. */
+	status = plan_price_basis(order, mapping, percentage, &invoice->basis, park_reason, err);
+	if (status != CN_OK)
+		goto out;
 	invoice->currency = copy_optional(order->currency, &oom);
 	invoice->contact_id = copy_optional(contact_id, &oom);
 	invoice->tax_rate_id = copy_optional(rate->id, &oom);
@@ -1469,7 +1432,8 @@ int plan_invoice(const struct bookto_order *order, const struct mapping *mapping
 		goto oom;
 
 	invoice->line.description = invoice->description;
-	invoice->line.price_cents = incl ? order->total_incl_cents : order->excl_vat_cents;
+	invoice->line.price_cents =
+	    invoice->basis.incl ? order->total_incl_cents : order->excl_vat_cents;
 	invoice->line.amount = "1";
 	invoice->line.tax_rate_id = invoice->tax_rate_id;
 	invoice->line.ledger_account_id = invoice->ledger_account_id;
@@ -1479,15 +1443,20 @@ int plan_invoice(const struct bookto_order *order, const struct mapping *mapping
 	invoice->request.reference = invoice->reference;
 	invoice->request.invoice_date = invoice->invoice_date;
 	invoice->request.currency = invoice->currency;
-	invoice->request.prices_are_incl_tax = incl;
+	invoice->request.prices_are_incl_tax = invoice->basis.incl;
 	invoice->request.lines = &invoice->line;
 	invoice->request.line_count = 1;
 	invoice->request.workflow_id = invoice->workflow_id;
 	invoice->request.document_style_id = invoice->document_style_id;
 
-	status = check_totals(order, invoice, incl, percentage, park_reason, err);
-	if (status != CN_OK)
-		goto out;
+	{
+		const struct plan_totals *model =
+		    invoice->basis.incl ? &invoice->basis.incl_model : &invoice->basis.excl_model;
+
+		invoice->total_excl_cents = model->excl_cents;
+		invoice->total_tax_cents = model->tax_cents;
+		invoice->total_incl_cents = model->incl_cents;
+	}
 	*out = invoice;
 	invoice = NULL;
 	status = CN_OK;
@@ -1498,6 +1467,21 @@ oom:
 out:
 	plan_invoice_free(invoice);
 	return status;
+}
+
+int plan_invoice_set_contact(struct plan_invoice *invoice, const char *contact_id,
+                             struct cn_error *err)
+{
+	char *copy = strdup(contact_id);
+
+	if (copy == NULL) {
+		error_set(err, "out of memory while planning the invoice");
+		return CN_ERR;
+	}
+	free(invoice->contact_id);
+	invoice->contact_id = copy;
+	invoice->request.contact_id = copy;
+	return CN_OK;
 }
 
 void plan_invoice_free(struct plan_invoice *invoice)
@@ -1517,23 +1501,36 @@ void plan_invoice_free(struct plan_invoice *invoice)
 }
 
 int plan_check_created_total(const struct plan_invoice *plan, int64_t created_total_incl_cents,
-                             const char *created_invoice_id, char **park_reason)
+                             int64_t created_total_excl_cents, const char *created_invoice_id,
+                             char **park_reason)
 {
-	char created[32];
-	char expected[32];
+	char created[32], expected[32], created_excl[32], expected_excl[32];
+	const char *id = created_invoice_id != NULL ? created_invoice_id : "(unknown id)";
 
 	if (plan == NULL)
 		return park(park_reason, NULL,
 		            "no invoice plan to check the created total against");
-	if (created_total_incl_cents == plan->order_total_incl_cents)
-		return CN_OK;
 	plan_format_cents(created_total_incl_cents, created, sizeof(created));
 	plan_format_cents(plan->order_total_incl_cents, expected, sizeof(expected));
-	return park(park_reason, NULL,
-	            "Moneybird's total %s for draft invoice %s differs from bookto's total_incl "
-	            "%s; check the draft's tax rate and prices in Moneybird before it is sent",
-	            created, created_invoice_id != NULL ? created_invoice_id : "(unknown id)",
-	            expected);
+	if (created_total_incl_cents != plan->order_total_incl_cents)
+		return park(park_reason, NULL,
+		            "Moneybird's total %s for draft invoice %s differs from bookto's "
+		            "total_incl %s; check the draft's tax rate and prices in Moneybird "
+		            "before it is sent",
+		            created, id, expected);
+	/* The incl split is Moneybird's (unconfirmed); the booked VAT must be bookto's. */
+	if (created_total_excl_cents != plan->order_total_incl_cents - plan->total_tax_cents) {
+		plan_format_cents(created_total_excl_cents, created_excl, sizeof(created_excl));
+		plan_format_cents(plan->order_total_incl_cents - plan->total_tax_cents,
+		                  expected_excl, sizeof(expected_excl));
+		return park(park_reason, NULL,
+		            "Moneybird split draft invoice %s's total %s (prices %s VAT) into excl "
+		            "%s, but bookto's excl_vat is %s, so the VAT differs; correct the "
+		            "draft in Moneybird before it is sent",
+		            id, created, plan->basis.incl ? "incl." : "excl.", created_excl,
+		            expected_excl);
+	}
+	return CN_OK;
 }
 
 /* ======================= payment, send, test orders ======================= */
@@ -1708,8 +1705,8 @@ void plan_delivery(const struct bookto_order *order, const struct mapping *mappi
 	for (size_t i = 0; i < mapping->delivery_rule_count; i++) {
 		const struct mapping_delivery_rule *rule = &mapping->delivery_rules[i];
 
-		if (rule->country[0] != '\0' &&
-		    (order->buyer_country == NULL || strcmp(order->buyer_country, rule->country) != 0))
+		if (rule->country[0] != '\0' && (order->buyer_country == NULL ||
+		                                 strcmp(order->buyer_country, rule->country) != 0))
 			continue;
 		if (!delivery_conditions_hold(order, rule->conditions))
 			continue;
@@ -1718,6 +1715,28 @@ void plan_delivery(const struct bookto_order *order, const struct mapping *mappi
 		describe_rule(rule, i + 1, out->why, sizeof(out->why));
 		return;
 	}
+}
+
+int plan_check_delivery(const struct bookto_order *order, const struct plan_delivery *delivery,
+                        char **park_reason, struct cn_error *err)
+{
+	if (strcmp(delivery->method, "Peppol") == 0 &&
+	    !delivery_conditions_hold(order, MAPPING_WHEN_PEPPOL_ID))
+		return park(
+		    park_reason, err,
+		    "the invoice would be sent by Peppol (chosen by %s), but the buyer has no "
+		    "Peppol id the contact can carry (buyer.peppol_id \"%.80s\"), so "
+		    "Moneybird cannot deliver it; add a delivery rule (when = \"peppol_id\") "
+		    "that sends it otherwise, or fix the buyer's Peppol id",
+		    delivery->why, order->buyer_peppol_id != NULL ? order->buyer_peppol_id : "");
+	if (strcmp(delivery->method, "Email") == 0 && blank(order->buyer_email))
+		return park(
+		    park_reason, err,
+		    "the invoice would be sent by Email (chosen by %s), but the buyer has no "
+		    "email address; add a delivery rule (when = \"email\") that sends it "
+		    "otherwise",
+		    delivery->why);
+	return CN_OK;
 }
 
 enum plan_test_policy plan_test_order_policy(const struct bookto_order *order,

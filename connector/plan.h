@@ -88,6 +88,55 @@ int plan_contact(const struct bookto_order *order, const struct mapping *mapping
                  struct plan_contact **out, char **park_reason, struct cn_error *err) MUST_CHECK;
 void plan_contact_free(struct plan_contact *contact);
 
+/* ---- price basis and the checks before the first write (plan_basis.c) ---- */
+
+/* What Moneybird computes for a one-line invoice: the planner's model. */
+struct plan_totals {
+	int64_t excl_cents;
+	int64_t tax_cents;
+	int64_t incl_cents;
+};
+
+/*
+ * The planner's model of Moneybird's arithmetic for one line of
+ * `price_cents` at `percentage` (ten-thousandths of a percent). Excl: tax =
+ * price x rate, rounded half away from zero; incl = price + tax. Incl
+ * (prices_are_incl_tax): the total is the price by construction; the excl
+ * part is price / (1 + rate), rounded half away from zero, and the tax is
+ * the rest. How Moneybird splits an incl price is unconfirmed, so the check
+ * after creation compares the draft's figures with bookto's again.
+ */
+void plan_line_totals(int64_t price_cents, int64_t percentage, bool incl, struct plan_totals *out);
+
+struct plan_basis {
+	bool incl;                     /* the chosen basis: the line carries total_incl */
+	bool incl_fits;                /* the incl model reproduces bookto's three figures */
+	bool excl_fits;                /* the excl model does */
+	struct plan_totals incl_model; /* line = total_incl */
+	struct plan_totals excl_model; /* line = excl_vat */
+	char why[256];                 /* why this basis, for preview and the audit */
+};
+
+/*
+ * Chooses the order's price basis by the mapping's price_basis: "incl" or
+ * "excl" as told; "auto" the basis under which the model reproduces bookto's
+ * total_incl, excl_vat and vat to the cent, incl when both do (the buyer saw
+ * the incl price). 0 with *out; CN_INVALID with *park_reason naming both
+ * computations when no allowed basis reproduces them; CN_ERR without memory.
+ */
+int plan_price_basis(const struct bookto_order *order, const struct mapping *mapping,
+                     int64_t percentage, struct plan_basis *out, char **park_reason,
+                     struct cn_error *err) MUST_CHECK;
+
+/*
+ * The order's currency against the administration's (both ISO 4217; case is
+ * ignored). 0 when they are the same; CN_INVALID with *park_reason naming the
+ * currency and what would make it bookable: Moneybird needs the payment in
+ * the administration's currency (price_base), which bookto does not send.
+ */
+int plan_check_currency(const struct bookto_order *order, const char *administration_currency,
+                        char **park_reason, struct cn_error *err) MUST_CHECK;
+
 /* ---- sales invoice ---- */
 
 struct plan_invoice {
@@ -110,6 +159,7 @@ struct plan_invoice {
 	int64_t total_tax_cents;
 	int64_t total_incl_cents;
 	int64_t order_total_incl_cents; /* bookto's total_incl */
+	struct plan_basis basis;        /* the price basis and why */
 };
 
 /*
@@ -124,12 +174,12 @@ int plan_reference(const struct bookto_order *order, const struct mapping *mappi
  * Plans the sales invoice: the tax rate by the mapping rule for the order's
  * vat_treatment (only active sales_invoice rates; percentages compared as
  * numbers, so "21.0" equals "21"), one line (description from
- * invoice.description, price excl_vat or total_incl per prices_are_incl_tax,
+ * invoice.description, price total_incl or excl_vat by the price basis (see
+ * plan_price_basis; prices_are_incl_tax follows it),
  * amount "1", ledger account by product, treatment, default), the reference,
  * invoice_date = paid_at's date in `zone`, currency, workflow and document
- * style. Then the totals check: Moneybird's total for that line (tax = rate
- * of the excl amount, or taken out of the incl amount, rounded half away from
- * zero to cents) must equal total_incl and the tax must equal bookto's vat.
+ * style. The basis is one under which Moneybird's totals for that line
+ * (plan_line_totals) equal bookto's total_incl, excl_vat and vat.
  * contact_id may be NULL (preview). Returns 0 with *out (plan_invoice_free);
  * CN_INVALID with *park_reason (caller frees) for anything a person must fix;
  * CN_ERR without memory (err says so).
@@ -140,13 +190,20 @@ int plan_invoice(const struct bookto_order *order, const struct mapping *mapping
                  char **park_reason, struct cn_error *err) MUST_CHECK;
 void plan_invoice_free(struct plan_invoice *invoice);
 
+/* Sets the contact of an invoice planned without one (sync plans before it
+ * resolves the contact). CN_ERR without memory. */
+int plan_invoice_set_contact(struct plan_invoice *invoice, const char *contact_id,
+                             struct cn_error *err) MUST_CHECK;
+
 /*
- * The check after creation: Moneybird's total_price_incl_tax of the created
- * draft must equal the planned total. 0 when it does; CN_INVALID with
- * *park_reason naming the draft's id and both figures otherwise.
+ * The check after creation: the created draft's total_price_incl_tax and
+ * total_price_excl_tax must equal bookto's total_incl and excl_vat (which
+ * the plan reproduces), so the VAT Moneybird books is bookto's. 0 when they
+ * do; CN_INVALID with *park_reason naming the draft's id and the figures.
  */
 int plan_check_created_total(const struct plan_invoice *plan, int64_t created_total_incl_cents,
-                             const char *created_invoice_id, char **park_reason) MUST_CHECK;
+                             int64_t created_total_excl_cents, const char *created_invoice_id,
+                             char **park_reason) MUST_CHECK;
 
 /* ---- payment, send, test orders ---- */
 
@@ -173,7 +230,7 @@ void plan_payment_free(struct plan_payment *payment);
  * field match_ref rests on, the VAT number when the buyer has one, else the
  * email. */
 struct plan_contact_search {
-	const char *query;      /* NULL: no search (none of them, or searching is off) */
+	const char *query; /* NULL: no search (none of them, or searching is off) */
 	enum mb_contact_field field;
 	const char *field_name; /* "VAT number" or "email address", for sentences */
 };
@@ -202,6 +259,14 @@ struct plan_delivery {
  */
 void plan_delivery(const struct bookto_order *order, const struct mapping *mapping,
                    struct plan_delivery *out);
+
+/*
+ * The chosen method's preconditions, known from the order alone: Peppol needs
+ * a Peppol id the contact can carry (si_identifier), Email an email address.
+ * 0 when they hold; CN_INVALID with *park_reason naming the rule otherwise.
+ */
+int plan_check_delivery(const struct bookto_order *order, const struct plan_delivery *delivery,
+                        char **park_reason, struct cn_error *err) MUST_CHECK;
 
 enum plan_test_policy { PLAN_SYNC, PLAN_SKIP };
 

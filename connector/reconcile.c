@@ -68,6 +68,7 @@ void reconcile_report_clear(struct reconcile_report *report)
 	if (report == NULL)
 		return;
 	free(report->items);
+	free(report->known);
 	memset(report, 0, sizeof(*report));
 }
 
@@ -177,8 +178,7 @@ static bool in_state(const char *state, const char *const *states)
 	return false;
 }
 
-static const char *const non_terminal[] = {"queued", "in_progress", "retrying", "needs_attention",
-                                           NULL};
+static const char *const non_terminal[] = {"queued", "in_progress", "retrying", NULL};
 static const char *const in_flight[] = {"queued", "in_progress", "retrying", NULL};
 static const char *const done_states[] = {"synced", "reconciled", NULL};
 
@@ -234,7 +234,9 @@ static int check_order(struct run *r, const struct store_rc_order *o, struct cn_
 	enum store_paid_move move = STORE_PAID_KEEP;
 	bool moved = false;
 
-	if (strcmp(o->state, "skipped") == 0)
+	/* Parked and skipped orders are known, not differences: the run lists
+	 * them apart (store_reconcile_known_load), with their reasons. */
+	if (strcmp(o->state, "skipped") == 0 || strcmp(o->state, "needs_attention") == 0)
 		return CN_OK;
 	report->orders_checked++;
 	if (stuck)
@@ -285,8 +287,7 @@ static int check_order(struct run *r, const struct store_rc_order *o, struct cn_
 	if (strcmp(inv->state, "draft") == 0) {
 		add_difference(report, "not_sent", o, inv->id, !blocked,
 		               "the invoice is still a draft in Moneybird");
-	} else if (strcmp(inv->state, "paid") != 0 &&
-	           (in_state(o->state, done_states) || strcmp(o->state, "needs_attention") == 0)) {
+	} else if (strcmp(inv->state, "paid") != 0 && in_state(o->state, done_states)) {
 		/* Registering the whole amount is safe only when nothing was paid. */
 		bool safe = !blocked && inv->total_paid_cents == 0;
 
@@ -487,6 +488,11 @@ int reconcile_connection(const struct config *config, size_t index, int64_t conn
 	rc = store_reconcile_orders_load(conn, connection_id, options->since, &r.orders,
 	                                 &r.order_count, err);
 	if (rc == CN_OK)
+		rc = store_reconcile_known_load(conn, connection_id, options->since,
+		                                RECONCILE_KNOWN_LISTED, &report->known,
+		                                &report->known_count, &report->parked,
+		                                &report->skipped, err);
+	if (rc == CN_OK)
 		rc = store_reconcile_contacts_load(conn, cc->moneybird_administration_id,
 		                                   &r.contacts, &r.contact_count, err);
 	if (rc == CN_OK)
@@ -646,13 +652,47 @@ static void print_json_report(FILE *out, const char *name, const struct reconcil
 		fprintf(out, "\",\"repairable\":%s,\"repair\":\"%s\"}",
 		        d->repairable ? "true" : "false", d->repair_queued ? "queued" : "none");
 	}
-	fprintf(out, "]}");
+	fprintf(out, "],\"known\":{\"needs_attention\":%ld,\"skipped\":%ld,\"orders\":[",
+	        r->parked, r->skipped);
+	for (size_t i = 0; i < r->known_count; i++) {
+		fprintf(out, "%s{\"order_id\":\"", i > 0 ? "," : "");
+		json_text(out, r->known[i].order_id);
+		fprintf(out, "\",\"state\":\"%s\",\"reason\":\"", r->known[i].state);
+		json_text(out, r->known[i].reason);
+		fprintf(out, "\"}");
+	}
+	fprintf(out, "]}}");
+}
+
+/* The parked and skipped orders, under their own heading. */
+static void print_known(const struct reconcile_report *r)
+{
+	if (r->parked == 0 && r->skipped == 0)
+		return;
+	printf("  Parked and skipped orders (known, not differences): %ld parked "
+	       "(needs_attention; `retry` queues them again), %ld skipped.\n",
+	       r->parked, r->skipped);
+	printf("  %-20s %-16s %s\n", "ORDER", "STATE", "REASON");
+	for (size_t i = 0; i < r->known_count; i++) {
+		char reason[sizeof(r->known[i].reason)];
+
+		snprintf(reason, sizeof(reason), "%s", r->known[i].reason);
+		for (char *p = reason; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20)
+				*p = ' ';
+		printf("  %-20s %-16s %s\n", r->known[i].order_id, r->known[i].state,
+		       reason[0] != '\0' ? reason : "-");
+	}
+	if ((long)r->known_count < r->parked + r->skipped)
+		printf("  ... and %ld more (see `bookto-moneybird status`).\n",
+		       r->parked + r->skipped - (long)r->known_count);
 }
 
 static void print_table(const char *name, const struct reconcile_report *r, bool repair)
 {
 	printf("Connection %s: %ld invoices and %ld orders checked with %ld Moneybird calls.\n",
 	       name, r->invoices_checked, r->orders_checked, r->moneybird_calls);
+	print_known(r);
 	if (r->count == 0) {
 		printf("  No differences.\n");
 		return;

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "error.h"
 #include "intake.h"
+#include "store_reconcile.h"
 
 #define RECONCILE_STUCK_SECONDS 3600      /* a non-terminal order older than this is stuck */
 #define RECONCILE_REPAIR_WAIT_SECONDS 120 /* --repair waits at most this long */
@@ -37,6 +38,8 @@ struct reconcile_difference {
 	bool repair_queued;
 };
 
+#define RECONCILE_KNOWN_LISTED 200 /* parked/skipped orders listed per run */
+
 struct reconcile_report {
 	int64_t run_id;
 	long invoices_checked;
@@ -46,6 +49,11 @@ struct reconcile_report {
 	struct reconcile_difference *items; /* owned (reconcile_report_clear) */
 	size_t count;
 	size_t cap;
+	/* Orders the connector knows it did not sync: not differences. */
+	long parked;  /* needs_attention */
+	long skipped; /* skipped */
+	struct store_rc_known *known; /* the first RECONCILE_KNOWN_LISTED (owned) */
+	size_t known_count;
 };
 void reconcile_report_clear(struct reconcile_report *report);
 

@@ -327,6 +327,60 @@ int store_reconcile_difference_add(PGconn *conn, int64_t run_id, int64_t connect
 
 /* ---- reconciliation runs ---- */
 
+int store_reconcile_known_load(PGconn *conn, int64_t connection_id, const char *since,
+                               size_t limit, struct store_rc_known **out, size_t *count,
+                               long *parked, long *skipped, struct cn_error *err)
+{
+	char id[24], max[24];
+	const char *values[3] = {id, since, max};
+	PGresult *res = NULL;
+	struct store_rc_known *known = NULL;
+	int rows;
+	int rc;
+
+	*out = NULL;
+	*count = 0;
+	*parked = 0;
+	*skipped = 0;
+	snprintf(id, sizeof(id), "%" PRId64, connection_id);
+	snprintf(max, sizeof(max), "%zu", limit);
+	/* Every row carries both counts; the rows themselves are capped. */
+	rc = store_query(conn,
+	         "WITH known AS (SELECT id, order_id, state, coalesce(last_error, '') AS reason"
+	         "  FROM orders WHERE connection_id = $1"
+	         "  AND state IN ('needs_attention', 'skipped')"
+	         "  AND ($2::date IS NULL OR received_at >= $2::date))"
+	         " SELECT c.parked, c.skipped, k.order_id, k.state, k.reason"
+	         " FROM (SELECT count(*) FILTER (WHERE state = 'needs_attention') AS parked,"
+	         "  count(*) FILTER (WHERE state = 'skipped') AS skipped FROM known) c"
+	         " LEFT JOIN LATERAL (SELECT * FROM known ORDER BY id LIMIT $3::int) k ON true",
+	         3, values, "loading the parked and skipped orders", &res, err);
+	if (rc != CN_OK)
+		return rc;
+	rows = PQntuples(res);
+	if (rows > 0) {
+		*parked = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		*skipped = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+		known = calloc((size_t)rows, sizeof(*known));
+		if (known == NULL) {
+			PQclear(res);
+			error_set(err, "out of memory loading %d parked orders", rows);
+			return CN_ERR;
+		}
+	}
+	for (int i = 0; i < rows; i++) {
+		if (PQgetisnull(res, i, 2))
+			continue; /* the counts' row when there is none */
+		copy_value(known[*count].order_id, sizeof(known[*count].order_id), res, i, 2);
+		copy_value(known[*count].state, sizeof(known[*count].state), res, i, 3);
+		copy_value(known[*count].reason, sizeof(known[*count].reason), res, i, 4);
+		(*count)++;
+	}
+	PQclear(res);
+	*out = known;
+	return CN_OK;
+}
+
 int store_reconcile_orders_load(PGconn *conn, int64_t connection_id, const char *since,
                                 struct store_rc_order **out, size_t *count, struct cn_error *err)
 {

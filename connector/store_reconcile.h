@@ -150,6 +150,21 @@ int store_reconcile_orders_load(PGconn *conn, int64_t connection_id, const char 
                                 struct store_rc_order **out, size_t *count,
                                 struct cn_error *err) MUST_CHECK;
 
+/* An order the connector knows it did not sync: parked (needs_attention,
+ * with the reason) or skipped. Not a difference. */
+struct store_rc_known {
+	char order_id[128];
+	char state[24];
+	char reason[300];
+};
+
+/* The connection's parked and skipped orders (received since `since`, or all):
+ * counts of each, and the first `limit` of them, oldest first, into *out
+ * (malloc'd, free()). */
+int store_reconcile_known_load(PGconn *conn, int64_t connection_id, const char *since,
+                               size_t limit, struct store_rc_known **out, size_t *count,
+                               long *parked, long *skipped, struct cn_error *err) MUST_CHECK;
+
 /* The Moneybird contact ids the connector resolved in this administration,
  * sorted (strcmp order); *out is malloc'd, STORE_RECONCILE_ID_MAX each. */
 int store_reconcile_contacts_load(PGconn *conn, const char *administration_id,

@@ -28,6 +28,7 @@ struct sync_connection {
 	struct mb_tax_rate *tax_rates;
 	size_t tax_rate_count;
 	time_t tax_rates_fetched_at;
+	char currency[8]; /* the administration's; "" until read */
 	struct plan_zone *zone;
 };
 
@@ -177,6 +178,18 @@ static void call_failed(struct sync_worker *worker, size_t index, enum mb_outcom
 				    "Moneybird refused the API token (401): check "
 				    "moneybird.api_token of connection %s",
 				    worker->shared->config->connections[index].name);
+			return;
+		}
+		if (call != NULL && call->http_status == 402) {
+			/* The plan limit holds for every order: pause the connection
+			 * rather than spend each order's attempts on it. */
+			set_outcome(outcome, SYNC_PAUSE,
+				    "%s: Moneybird's plan limit refused it (402: %s); raise the plan "
+				    "of administration %s; the connection is paused and tried again "
+				    "periodically",
+				    what, err->message,
+				    worker->shared->config->connections[index]
+					    .moneybird_administration_id);
 			return;
 		}
 		set_outcome(outcome, SYNC_PARK, "%s: Moneybird refused it: %s", what, err->message);
@@ -446,8 +459,7 @@ static struct plan_invoice *plan_the_invoice(struct sync_worker *worker, size_t 
 		if (!tax_rates(worker, index, round == 1, outcome))
 			return NULL;
 		rc = plan_invoice(so->order, worker->shared->mappings[index], sc->tax_rates,
-				  sc->tax_rate_count, sc->zone, so->contact_id, &plan, &park_reason,
-				  &err);
+				  sc->tax_rate_count, sc->zone, NULL, &plan, &park_reason, &err);
 		if (rc == CN_OK)
 			return plan;
 		if (rc != CN_INVALID || round == 1 ||
@@ -459,6 +471,101 @@ static struct plan_invoice *plan_the_invoice(struct sync_worker *worker, size_t 
 	set_outcome(outcome, park_reason != NULL ? SYNC_PARK : SYNC_RETRY, "%s",
 		    park_reason != NULL ? park_reason : err.message);
 	free(park_reason);
+	return NULL;
+}
+
+/* The administration's currency, read once per connection (and worker). */
+static bool administration_currency(struct sync_worker *worker, size_t index,
+				    struct sync_outcome *outcome)
+{
+	const struct connection_config *cc = &worker->shared->config->connections[index];
+	struct sync_connection *sc = &worker->connections[index];
+	struct mb_administration *administrations = NULL;
+	struct cn_error err = {""};
+	size_t count = 0;
+	enum mb_outcome result;
+
+	if (sc->currency[0] != '\0')
+		return true;
+	result = mb_administrations_list(sc->client, &administrations, &count, &err);
+	if (result != MB_OK) {
+		call_failed(worker, index, result, "reading the administration's currency", &err,
+			    outcome);
+		return false;
+	}
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(administrations[i].id, cc->moneybird_administration_id) == 0)
+			snprintf(sc->currency, sizeof(sc->currency), "%s",
+				 administrations[i].currency);
+	free(administrations);
+	if (sc->currency[0] == '\0') {
+		set_outcome(outcome, SYNC_PARK,
+			    "the API token does not reach Moneybird administration %s (or it has no "
+			    "currency); check moneybird.administration_id of connection %s",
+			    cc->moneybird_administration_id, cc->name);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Parks an order stopped before its invoice was written, saying truthfully
+ * what Moneybird already holds for it.
+ */
+static void park_before_invoice(const struct store_sync_order *so, const char *reason,
+				struct sync_outcome *outcome)
+{
+	if (so->contact_id[0] == '\0')
+		set_outcome(outcome, SYNC_PARK, "%s; nothing was written to Moneybird", reason);
+	else
+		set_outcome(outcome, SYNC_PARK,
+			    "%s; the buyer's contact %s is in Moneybird, no invoice was written",
+			    reason, so->contact_id);
+}
+
+/*
+ * Everything that can be decided locally, before the order's first
+ * Moneybird write: the invoice (basis and totals, tax rate, ledger account),
+ * the currency against the administration's and the send method's
+ * preconditions. Returns the plan, or NULL with the outcome set.
+ */
+static struct plan_invoice *plan_before_writes(struct sync_worker *worker, size_t index,
+					       const struct store_sync_order *so,
+					       struct sync_outcome *outcome)
+{
+	struct plan_invoice *plan = NULL;
+	struct plan_delivery delivery;
+	struct cn_error err = {""};
+	char *park_reason = NULL;
+	int rc;
+
+	plan = plan_the_invoice(worker, index, so, outcome);
+	if (plan == NULL) {
+		if (outcome->verdict == SYNC_PARK) {
+			char reason[sizeof(outcome->reason)];
+
+			snprintf(reason, sizeof(reason), "%s", outcome->reason);
+			park_before_invoice(so, reason, outcome);
+		}
+		return NULL;
+	}
+	if (!administration_currency(worker, index, outcome))
+		goto fail;
+	rc = plan_check_currency(so->order, worker->connections[index].currency, &park_reason,
+				 &err);
+	if (rc == CN_OK) {
+		plan_delivery(so->order, worker->shared->mappings[index], &delivery);
+		rc = plan_check_delivery(so->order, &delivery, &park_reason, &err);
+	}
+	if (rc == CN_OK)
+		return plan;
+	if (park_reason != NULL)
+		park_before_invoice(so, park_reason, outcome);
+	else
+		set_outcome(outcome, SYNC_RETRY, "%s", err.message);
+	free(park_reason);
+fail:
+	plan_invoice_free(plan);
 	return NULL;
 }
 
@@ -518,10 +625,10 @@ static bool find_existing_invoice(struct sync_worker *worker, PGconn *conn, size
 
 /* Creates (or, after an unknown outcome, adopts) the order's invoice. */
 static bool ensure_invoice(struct sync_worker *worker, PGconn *conn, size_t index,
-			   struct store_sync_order *so, struct sync_outcome *outcome)
+			   struct store_sync_order *so, struct plan_invoice *plan,
+			   struct sync_outcome *outcome)
 {
 	struct mb_client *client = worker->connections[index].client;
-	struct plan_invoice *plan = plan_the_invoice(worker, index, so, outcome);
 	struct mb_sales_invoice invoice;
 	struct cn_error err = {""};
 	char *park_reason = NULL;
@@ -530,8 +637,10 @@ static bool ensure_invoice(struct sync_worker *worker, PGconn *conn, size_t inde
 	bool found = false;
 	enum mb_outcome result;
 
-	if (plan == NULL)
+	if (plan_invoice_set_contact(plan, so->contact_id, &err) != CN_OK) {
+		set_outcome(outcome, SYNC_RETRY, "%s", err.message);
 		return false;
+	}
 	if (so->invoice_intent) {
 		if (!find_existing_invoice(worker, conn, index, so, plan->reference, &invoice,
 					   &found, outcome))
@@ -563,7 +672,8 @@ static bool ensure_invoice(struct sync_worker *worker, PGconn *conn, size_t inde
 	}
 	snprintf(so->invoice_id, sizeof(so->invoice_id), "%s", invoice.id);
 	snprintf(so->invoice_state, sizeof(so->invoice_state), "%s", invoice.state);
-	if (plan_check_created_total(plan, invoice.total_price_incl_tax_cents, invoice.id,
+	if (plan_check_created_total(plan, invoice.total_price_incl_tax_cents,
+				     invoice.total_price_excl_tax_cents, invoice.id,
 				     &park_reason) != CN_OK) {
 		set_outcome(outcome, SYNC_PARK, "%s", park_reason != NULL ? park_reason : "");
 		free(park_reason);
@@ -571,7 +681,6 @@ static bool ensure_invoice(struct sync_worker *worker, PGconn *conn, size_t inde
 	}
 	settled = true;
 out:
-	plan_invoice_free(plan);
 	return settled;
 }
 
@@ -749,6 +858,7 @@ void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_j
 	size_t index = connection_index(worker->shared, job->connection_id);
 	struct store_sync_order so;
 	struct sync_connection *sc = NULL;
+	struct plan_invoice *plan = NULL;
 	struct cn_error err = {""};
 	bool invoice_fresh = false;
 	struct timespec started;
@@ -781,13 +891,17 @@ void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_j
 	worker->current.job = job;
 	worker->current.owner = owner;
 
+	/* Decided before the first write: an order parked here wrote nothing. */
+	if (so.invoice_id[0] == '\0' &&
+	    (plan = plan_before_writes(worker, index, &so, outcome)) == NULL)
+		goto out;
 	if (so.contact_id[0] == '\0' &&
 	    (!keep_lease(conn, job, owner, outcome) ||
 	     !resolve_contact(worker, conn, index, &so, outcome)))
 		goto out;
 	if (so.invoice_id[0] == '\0') {
 		if (!keep_lease(conn, job, owner, outcome) ||
-		    !ensure_invoice(worker, conn, index, &so, outcome))
+		    !ensure_invoice(worker, conn, index, &so, plan, outcome))
 			goto out;
 		invoice_fresh = true;
 	}
@@ -800,6 +914,7 @@ void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_j
 		goto out;
 	outcome->verdict = SYNC_DONE;
 out:
+	plan_invoice_free(plan);
 	worker->current.job = NULL;
 	worker->current.conn = NULL;
 	worker->current.owner = NULL;

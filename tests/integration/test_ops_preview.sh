@@ -48,6 +48,27 @@ bm_assert_eq "$(jget "$json" payment,price_cents)" 12100 "json: payment.price_ce
 bm_assert_eq "$(jget "$json" payment,payment_date)" 2024-05-02 "json: payment.payment_date"
 bm_assert_eq "$(jget "$json" send_method)" Manual "json: send_method"
 bm_assert_eq "$(jget "$json" contact,tax_number)" NL123456789B01 "json: contact.tax_number"
+bm_assert_eq "$(jget "$json" invoice,price_basis)" incl "json: 1.00 + 0.21 fits both bases; incl is preferred"
+
+# 49.00 incl at 21 % (40.50 + 8.50): only prices incl. VAT give bookto's VAT.
+ops preview "$(bm_order_json pv-49 total=49.00 excl=40.50 vat=8.50)"
+bm_assert_contains "$OUT" "Verdict: would sync" "49.00 at 21 % would sync"
+bm_assert_contains "$OUT" "1 x 49.00 (incl. VAT)" "the line carries the incl price"
+bm_assert_contains "$OUT" "auto: only prices incl. VAT reproduce bookto's figures" \
+	"preview says why the basis was chosen"
+ops preview --json "$(bm_order_json pv-49 total=49.00 excl=40.50 vat=8.50)"
+bm_assert_eq "$(jget "$OUT" invoice,prices_are_incl_tax)" true "json: prices_are_incl_tax"
+bm_assert_eq "$(jget "$OUT" invoice,price_basis)" incl "json: price_basis"
+bm_assert_contains "$(jget "$OUT" invoice,price_basis_why)" "excl. VAT (line 40.50) Moneybird computes excl 40.50 + VAT 8.51" \
+	"json: why names the excl computation"
+bm_assert_eq "$(jget "$OUT" requests,sales_invoice,sales_invoice,prices_are_incl_tax)" true \
+	"json: the request body carries prices_are_incl_tax"
+
+# A currency other than the administration's (EUR) parks before any write.
+ops preview --json "$(bm_order_json pv-usd currency=USD)"
+bm_assert_eq "$(jget "$OUT" verdict)" park "json: a USD order would be parked"
+bm_assert_contains "$(jget "$OUT" park_reasons)" "the order is in USD but the Moneybird administration books in EUR" \
+	"json: the reason names the currency"
 bm_assert_eq "$(jget "$json" park_reasons)" "[]" "json: no park reasons"
 bm_assert_eq "$(bm_psql "SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(\$bmj\$$json\$bmj\$::jsonb) k")" \
 	"connection,contact,event,invoice,moneybird_error,moneybird_reachable,order_id,order_number,park_reasons,payment,reference,requests,send_method,send_method_chosen_by,test_order,test_order_policy,totals_check,verdict" \
@@ -79,7 +100,8 @@ bm_write_config workers=0 moneybird_url=http://127.0.0.1:9/api/v2
 ops preview "$good"
 bm_assert_eq "$RC" 0 "preview with Moneybird unreachable exits 0"
 bm_assert_contains "$OUT" "Moneybird could not be reached" "it says Moneybird is unreachable"
-bm_assert_contains "$OUT" "121.00 at vat_rate vs bookto's 121.00: equal" "the local totals check"
+bm_assert_contains "$OUT" "equal to bookto's figures" "the local totals check"
+bm_assert_contains "$OUT" "chosen by auto: prices incl. VAT reproduce" "the local check names the price basis"
 ops preview --json "$good"
 bm_assert_eq "$(jget "$OUT" verdict)" unknown "json: verdict unknown without the tax rates"
 bm_assert_eq "$(jget "$OUT" moneybird_reachable)" false "json: moneybird_reachable false"

@@ -6,7 +6,8 @@
 # carrying an order's reference or for one of the connector's contacts. The
 # simulator has no invoice-update endpoint, so "changed" and "amount differs"
 # are made by changing what the connector recorded. One order is backdated to
-# look stuck. Then: exit 3, every kind reported (JSON and table), each in
+# look stuck. A parked and a skipped order are listed apart, not as
+# differences. Then: exit 3, every kind reported (JSON and table), each in
 # reconcile_differences, and a paid invoice moves its order to reconciled.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
@@ -27,14 +28,17 @@ sync_one() {
 	rc_sim_post /_sim/faults '{}' >/dev/null
 }
 sync_one rk-ok synced
-sync_one rk-missing needs_attention '{"force_status": {"match": "POST sales_invoices", "status": 402}}'
-sync_one rk-notsent needs_attention '{"force_status": {"match": "PATCH sales_invoices/:id/send_invoice", "status": 402}}'
+sync_one rk-missing needs_attention '{"force_status": {"match": "POST sales_invoices", "status": 422}}'
+sync_one rk-notsent needs_attention '{"force_status": {"match": "PATCH sales_invoices/:id/send_invoice", "status": 422}}'
+sync_one rk-parked needs_attention '{"force_status": {"match": "POST sales_invoices", "status": 422}}'
+rc_post_order rk-test match_ref="buyer-rk-test" vat_number="" email="rk-test@example.nl" company="" test=true
+rc_wait_state rk-test skipped 30
 sync_one rk-unpaid synced
 sync_one rk-amount synced
 sync_one rk-deleted synced
 sync_one rk-changed synced
 sync_one rk-stuck synced
-bm_pass "eight orders taken as far as Moneybird let them"
+bm_pass "ten orders taken as far as Moneybird let them"
 
 # A bookkeeper removes a payment, and deletes another invoice entirely.
 inv="$(rc_order rk-unpaid moneybird_invoice_id)"
@@ -54,8 +58,11 @@ body='{"sales_invoice":{"contact_id":"'"$contact"'","reference":"ORD-ghost","det
 rc_api POST sales_invoices "$body"
 orphan="$(sed -n 's/^{"id":"\([0-9]*\)".*/\1/p' <<<"$RC_BODY")"
 bm_assert_eq "$RC_STATUS" 201 "an invoice for the connector's contact with an unknown reference"
-# What the connector recorded no longer matches.
-bm_psql "UPDATE orders SET total_incl_cents = total_incl_cents + 1 WHERE order_id = 'rk-amount';
+# What the connector recorded no longer matches. A parked order is known, not
+# a difference: rk-missing and rk-notsent are recorded synced as if their
+# invoice had been made and sent.
+bm_psql "UPDATE orders SET state = 'synced' WHERE order_id IN ('rk-missing', 'rk-notsent');
+	UPDATE orders SET total_incl_cents = total_incl_cents + 1 WHERE order_id = 'rk-amount';
 	UPDATE orders SET invoice_reference = 'ORD-renamed' WHERE order_id = 'rk-changed';
 	UPDATE orders SET state = 'retrying', received_at = now() - interval '2 days'
 		WHERE order_id = 'rk-stuck';
@@ -80,6 +87,8 @@ done
 bm_assert_eq "$(wc -w <<<"$found" | tr -d ' ')" 9 "nothing else is reported ($found)"
 bm_assert_contains "$json" "\"moneybird_invoice_id\":\"$dup\"" "the duplicate names the hand-made invoice"
 bm_assert_contains "$json" '"differences_remaining":9' "JSON totals"
+bm_assert_contains "$json" '"known":{"needs_attention":1,"skipped":1,"orders":[{"order_id":"rk-parked","state":"needs_attention","reason":"creating the invoice: Moneybird refused it' \
+	"the parked and the skipped order are listed apart, with the reason"
 bm_assert_eq "$(bm_psql "SELECT count(*) FROM reconcile_differences WHERE run_id = (SELECT max(id) FROM reconcile_runs)")" 9 \
 	"each difference is recorded with its run"
 bm_assert_eq "$(bm_psql "SELECT status || '/' || differences FROM reconcile_runs ORDER BY id DESC LIMIT 1")" "done/9" \
@@ -97,6 +106,9 @@ table="$(cat "$BM_TMP/reconcile.txt")"
 bm_assert_contains "$table" "KIND" "a table header"
 bm_assert_contains "$table" "missing_invoice    rk-missing" "a table row"
 bm_assert_contains "$table" "9 differences remain." "the closing count"
+bm_assert_contains "$table" "Parked and skipped orders (known, not differences): 1 parked" \
+	"the table has the parked orders under their own heading"
+bm_assert_contains "$table" "rk-parked            needs_attention" "a parked row"
 
 # --since: only orders received since then; rk-stuck was received before.
 rc=0

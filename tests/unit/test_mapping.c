@@ -152,7 +152,8 @@ static void test_default_cfg_loads(void **state)
 	assert_int_equal(entry->rule, MAPPING_RATE_BY_COUNTRY_PERCENTAGE);
 	assert_null(mapping_find_vat_treatment(result.mapping, "margin"));
 
-	assert_false(result.mapping->prices_are_incl_tax);
+	assert_int_equal(result.mapping->price_basis, MAPPING_PRICE_AUTO);
+	assert_int_equal(result.mapping->deprecated_incl_tax_line, 0);
 	assert_null(result.mapping->ledger_account_id);
 	assert_string_equal(result.mapping->description_template, MAPPING_DESCRIPTION_DEFAULT);
 	assert_string_equal(result.mapping->reference_template, "{order_number}");
@@ -176,7 +177,7 @@ static void test_minimal_defaults(void **state)
 	load_text(&result, MINIMAL);
 	assert_int_equal(result.status, CN_OK);
 	assert_int_equal(result.mapping->vat_treatment_count, 1);
-	assert_false(result.mapping->prices_are_incl_tax);
+	assert_int_equal(result.mapping->price_basis, MAPPING_PRICE_AUTO);
 	assert_string_equal(result.mapping->description_template, MAPPING_DESCRIPTION_DEFAULT);
 	assert_string_equal(result.mapping->reference_template, MAPPING_REFERENCE_DEFAULT);
 	assert_int_equal(result.mapping->description_max_length,
@@ -225,7 +226,9 @@ static void test_full_file(void **state)
 	assert_non_null(entry);
 	assert_int_equal(entry->rule, MAPPING_RATE_BY_ID);
 	assert_string_equal(entry->tax_rate_id, "496081347578692774");
-	assert_true(result.mapping->prices_are_incl_tax);
+	/* the deprecated key is read onto price_basis, with its line for the notice */
+	assert_int_equal(result.mapping->price_basis, MAPPING_PRICE_INCL);
+	assert_int_equal(result.mapping->deprecated_incl_tax_line, 5);
 	assert_string_equal(result.mapping->ledger_account_id, "12");
 	assert_int_equal(result.mapping->product_ledger_count, 2);
 	assert_string_equal(result.mapping->product_ledgers[1].product_name, "Course");
@@ -378,6 +381,45 @@ static void test_unknown_keys(void **state)
 	               "`payment.providers.mollie.financial_account_id`?)");
 	assert_problem(&result, 7, "unknown key `contacts.search`");
 	assert_problem(&result, 8, "unknown key `ledger_accounts.default`");
+	result_free(&result);
+}
+
+static void test_price_basis(void **state)
+{
+	static const struct {
+		const char *text;
+		enum mapping_price_basis basis;
+	} cases[] = {
+	    {"price_basis = \"auto\";\n", MAPPING_PRICE_AUTO},
+	    {"price_basis = \"incl\";\n", MAPPING_PRICE_INCL},
+	    {"price_basis = \"excl\";\n", MAPPING_PRICE_EXCL},
+	    {"prices_are_incl_tax = false;\n", MAPPING_PRICE_EXCL},
+	    {"prices_are_incl_tax = true;\n", MAPPING_PRICE_INCL},
+	};
+	struct result result;
+	char text[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", MINIMAL, cases[i].text);
+		load_text(&result, text);
+		assert_int_equal(result.status, CN_OK);
+		assert_int_equal(result.mapping->price_basis, cases[i].basis);
+		assert_int_equal(result.mapping->deprecated_incl_tax_line,
+		                 strstr(cases[i].text, "prices_are") != NULL ? 2 : 0);
+		result_free(&result);
+	}
+	assert_string_equal(mapping_price_basis_name(MAPPING_PRICE_AUTO), "auto");
+	load_text(&result, MINIMAL "price_basis = \"gross\";\n"); /* 2 */
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 2, "`price_basis` must be \"auto\", \"incl\" or \"excl\", not "
+	                           "\"gross\"");
+	result_free(&result);
+	load_text(&result, MINIMAL "price_basis = \"incl\";\n"  /* 2 */
+	                           "prices_are_incl_tax = true;\n"); /* 3 */
+	assert_int_equal(result.status, CN_INVALID);
+	assert_problem(&result, 3, "`prices_are_incl_tax` is deprecated and `price_basis` is set "
+	                           "too; remove `prices_are_incl_tax`");
 	result_free(&result);
 }
 
@@ -614,6 +656,7 @@ int main(void)
 	    cmocka_unit_test(test_vat_treatment_rules),
 	    cmocka_unit_test(test_one_problem_per_mistake),
 	    cmocka_unit_test(test_unknown_keys),
+	    cmocka_unit_test(test_price_basis),
 	    cmocka_unit_test(test_top_level_values),
 	    cmocka_unit_test(test_invoice_templates),
 	    cmocka_unit_test(test_delivery_rules),
