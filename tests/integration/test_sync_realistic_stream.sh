@@ -133,13 +133,14 @@ CREATE TABLE rs.inv AS SELECT i FROM jsonb_array_elements((:'state'::jsonb)->'sa
 CREATE TABLE rs.con AS SELECT c FROM jsonb_array_elements((:'state'::jsonb)->'contacts') c;
 EOF
 bm_assert_eq "$(bm_psql "SELECT count(*) FROM rs.inv")" "$bookable" "one invoice per booked order"
-bm_assert_eq "$(bm_psql "SELECT count(DISTINCT i->>'reference') FROM rs.inv")" "$bookable" \
+bm_assert_eq "$(bm_psql "SELECT count(*) - count(DISTINCT i->>'reference') FROM rs.inv")" 0 \
 	"no order has two invoices"
 bm_assert_eq "$(bm_psql "SELECT count(*) FROM rs.inv i JOIN orders o ON o.order_number = i->>'reference'
 	WHERE o.state = 'needs_attention'")" 0 "no parked order has an invoice"
 mismatch="$(bm_psql "SELECT coalesce(string_agg(e.order_id || ': Moneybird ' || (i->>'total_price_excl_tax')
-	|| ' + ' || t.tax || ' = ' || (i->>'total_price_incl_tax') || ', bookto ' || e.excl / 100.0
-	|| ' + ' || e.vat / 100.0 || ' = ' || e.incl / 100.0, '; '), '')
+	|| ' + ' || t.tax || ' = ' || (i->>'total_price_incl_tax') || ', bookto '
+	|| (e.excl / 100)::numeric(14, 2) || ' + ' || (e.vat / 100)::numeric(14, 2) || ' = '
+	|| (e.incl / 100)::numeric(14, 2), '; '), '')
 	FROM rs.inv JOIN rs.expect e ON e.order_number = i->>'reference'
 	CROSS JOIN LATERAL (SELECT coalesce(sum((x->>'tax_amount')::numeric), 0) AS tax
 	                    FROM jsonb_array_elements(i->'tax_totals') x) t
@@ -150,23 +151,27 @@ bm_assert_eq "$mismatch" "" "every invoice's totals and tax equal bookto's total
 bm_assert_eq "$(bm_psql "SELECT count(*) FROM rs.inv WHERE i->>'state' = 'paid'")" "$bookable" \
 	"every invoice is paid"
 
-# Contacts: one per distinct buyer of a booked order, keyed as plan.h says
-# (customer_key of sync_lib.sh, in SQL over all of them at once).
-bm_psql "CREATE TABLE rs.booked_buyers AS
-	SELECT DISTINCT o.match_ref, '9' || lpad((((CASE WHEN v < 0 THEN v::numeric + 18446744073709551616
+# Contacts: one per distinct buyer of a booked order, none for a buyer whose
+# orders are all parked; keyed as plan.h says (customer_key of sync_lib.sh,
+# in SQL over all buyers at once).
+bm_psql "CREATE TABLE rs.buyers AS
+	SELECT match_ref, bool_or(state = 'synced') AS booked,
+	       '9' || lpad((((CASE WHEN v < 0 THEN v::numeric + 18446744073709551616
 		ELSE v::numeric END) % 100000000000000000)::text), 17, '0') AS customer_id
-	FROM orders o CROSS JOIN LATERAL (SELECT ('x' || substr(encode(sha256(convert_to(o.match_ref, 'UTF8')),
+	FROM orders CROSS JOIN LATERAL (SELECT ('x' || substr(encode(sha256(convert_to(match_ref, 'UTF8')),
 		'hex'), 1, 16))::bit(64)::bigint AS v) k
-	WHERE o.state = 'synced'"
-buyers="$(bm_psql "SELECT count(*) FROM rs.booked_buyers")"
+	GROUP BY match_ref, v"
+buyers="$(bm_psql "SELECT count(*) FROM rs.buyers WHERE booked")"
+bm_assert_ne "$(bm_psql "SELECT count(*) FROM rs.buyers WHERE NOT booked")" 0 \
+	"the run has buyers with only parked orders"
 bm_assert_eq "$(bm_psql "SELECT count(*) FROM rs.con")" "$buyers" \
 	"contacts in Moneybird == distinct buyers of booked orders ($buyers)"
 bm_assert_eq "$(bm_psql "SELECT count(DISTINCT c->>'customer_id') FROM rs.con")" "$buyers" \
 	"no buyer has two contacts"
-bm_assert_eq "$(bm_psql "SELECT count(*) FROM (SELECT customer_id FROM rs.booked_buyers
+bm_assert_eq "$(bm_psql "SELECT count(*) FROM (SELECT customer_id FROM rs.buyers WHERE booked
 	EXCEPT SELECT c->>'customer_id' FROM rs.con) AS missing")" 0 "every booked buyer has its contact"
-bm_assert_eq "$(bm_psql "SELECT count(*) FROM rs.con WHERE c->>'send_invoices_to_email' IN
-	('usd.buyer@example.us', 'margin.buyer@example.nl')")" 0 \
+bm_assert_eq "$(bm_psql "SELECT coalesce(string_agg(b.match_ref, ' '), '') FROM rs.buyers b
+	JOIN rs.con ON c->>'customer_id' = b.customer_id WHERE NOT b.booked")" "" \
 	"buyers with only parked orders have no contact"
 bm_assert_eq "$(bm_psql "SELECT count(*) FROM rs.con WHERE c->>'send_invoices_to_email' = '$returning_email'")" 1 \
 	"the buyer with booked orders and a parked USD order has one contact"
