@@ -283,7 +283,7 @@ static void make_buyer(const struct ordergen *g, uint64_t n, struct buyer *b)
 	else if (b->profile == EU_BUSINESS && strcmp(b->place->country, "BE") == 0 &&
 	         rng_chance(&r, 500))
 		snprintf(b->peppol, sizeof(b->peppol), "0208:%.10s", b->vat + 2);
-	if (b->company[0] != '\0' && rng_chance(&r, 300))
+	if ((b->vat[0] != '\0' || b->peppol[0] != '\0') && rng_chance(&r, 300))
 		b->email[0] = '\0'; /* businesses without an email: matched on VAT / Peppol */
 	postal_code(&r, b->place->country, b->postal);
 	b->house = 1 + (int)rng_below(&r, 250);
@@ -614,9 +614,7 @@ int ordergen_render(const struct ordergen *g, uint64_t index, uint64_t buyer, ch
 	put_product(&o, hostile, &r);
 	put_buyer(&o, &b, hostile);
 	put_custom_fields(&o, hostile, &r, index);
-	put_raw(
-	    &o, "\"seller\":{\"id\":\"seller_42\",\"entity\":null},\"is_test_order\":false}",
-	    strlen("\"seller\":{\"id\":\"seller_42\",\"entity\":null},\"is_test_order\":false}"));
+	putf(&o, "\"seller\":{\"id\":\"seller_42\",\"entity\":null},\"is_test_order\":false}");
 	if (o.overflow)
 		return -1;
 	if (fig != NULL) {
