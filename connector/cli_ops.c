@@ -1290,10 +1290,10 @@ static void preview_currency(struct preview *p)
 		return;
 	for (size_t i = 0; i < count; i++)
 		if (strcmp(administrations[i].id, p->connection->moneybird_administration_id) == 0)
-			snprintf(p->currency, sizeof(p->currency), "%s", administrations[i].currency);
+			snprintf(p->currency, sizeof(p->currency), "%s",
+			         administrations[i].currency);
 	free(administrations);
-	if (p->currency[0] != '\0' && p->order->currency != NULL &&
-	    p->order->currency[0] != '\0' &&
+	if (p->currency[0] != '\0' && p->order->currency != NULL && p->order->currency[0] != '\0' &&
 	    plan_check_currency(p->order, p->currency, &reason, &err) == CN_INVALID)
 		preview_reason(p, reason);
 }
@@ -1659,7 +1659,8 @@ static cJSON *preview_json(const struct preview *p)
 		cJSON_AddBoolToObject(totals, "matches", p->local_check_ok);
 		cJSON_AddStringToObject(totals, "checked_against", "vat_rate");
 		if (p->local_check_ok) {
-			cJSON_AddStringToObject(totals, "price_basis", basis->incl ? "incl" : "excl");
+			cJSON_AddStringToObject(totals, "price_basis",
+			                        basis->incl ? "incl" : "excl");
 			cJSON_AddStringToObject(totals, "price_basis_why", basis->why);
 		}
 	} else {
@@ -1817,8 +1818,7 @@ static void preview_print(const struct preview *p)
 		}
 	}
 	printf("\nSend\n");
-	field("delivery method", "%s, chosen by %s", p->delivery.method,
-	      p->delivery.why);
+	field("delivery method", "%s, chosen by %s", p->delivery.method, p->delivery.why);
 	print_body("PATCH sales_invoices/{id}/send_invoice", p->requests.send_invoice);
 	printf("\nPayment\n");
 	if (p->payment != NULL) {

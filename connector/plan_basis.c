@@ -57,11 +57,11 @@ void plan_line_totals(int64_t price_cents, int64_t percentage, bool incl, struct
 		price_cents++; /* out of any real range; keeps the negation defined */
 	magnitude = price_cents < 0 ? -price_cents : price_cents;
 	if (incl) {
-		/* excl = price / (1 + rate); the tax is what is left */
-		part = scaled_round(magnitude, PERCENT_HUNDRED, PERCENT_HUNDRED + percentage);
+		/* tax = price x rate / (1 + rate); the excl part is what is left */
+		part = scaled_round(magnitude, percentage, PERCENT_HUNDRED + percentage);
 		out->incl_cents = price_cents;
-		out->excl_cents = price_cents < 0 ? -part : part;
-		out->tax_cents = out->incl_cents - out->excl_cents;
+		out->tax_cents = price_cents < 0 ? -part : part;
+		out->excl_cents = out->incl_cents - out->tax_cents;
 	} else {
 		part = scaled_round(magnitude, percentage, PERCENT_HUNDRED);
 		out->excl_cents = price_cents;
@@ -154,9 +154,16 @@ int plan_price_basis(const struct bookto_order *order, const struct mapping *map
 	}
 	if (out->incl_fits) {
 		out->incl = true;
+		if (out->excl_fits) {
+			snprintf(
+			    out->why, sizeof(out->why),
+			    "auto: prices incl. VAT reproduce bookto's figures to the cent (so "
+			    "do excl., but the buyer saw the incl. price)");
+			return CN_OK;
+		}
+		describe(&out->excl_model, false, other, sizeof(other));
 		snprintf(out->why, sizeof(out->why),
-		         "auto: prices incl. VAT reproduce bookto's figures to the cent%s",
-		         out->excl_fits ? " (so do excl., but the buyer saw the incl. price)" : "");
+		         "auto: only prices incl. VAT reproduce bookto's figures (%s)", other);
 		return CN_OK;
 	}
 	if (out->excl_fits) {

@@ -488,10 +488,9 @@ int reconcile_connection(const struct config *config, size_t index, int64_t conn
 	rc = store_reconcile_orders_load(conn, connection_id, options->since, &r.orders,
 	                                 &r.order_count, err);
 	if (rc == CN_OK)
-		rc = store_reconcile_known_load(conn, connection_id, options->since,
-		                                RECONCILE_KNOWN_LISTED, &report->known,
-		                                &report->known_count, &report->parked,
-		                                &report->skipped, err);
+		rc = store_reconcile_known_load(
+		    conn, connection_id, options->since, RECONCILE_KNOWN_LISTED, &report->known,
+		    &report->known_count, &report->parked, &report->skipped, err);
 	if (rc == CN_OK)
 		rc = store_reconcile_contacts_load(conn, cc->moneybird_administration_id,
 		                                   &r.contacts, &r.contact_count, err);
@@ -652,8 +651,8 @@ static void print_json_report(FILE *out, const char *name, const struct reconcil
 		fprintf(out, "\",\"repairable\":%s,\"repair\":\"%s\"}",
 		        d->repairable ? "true" : "false", d->repair_queued ? "queued" : "none");
 	}
-	fprintf(out, "],\"known\":{\"needs_attention\":%ld,\"skipped\":%ld,\"orders\":[",
-	        r->parked, r->skipped);
+	fprintf(out, "],\"known\":{\"needs_attention\":%ld,\"skipped\":%ld,\"orders\":[", r->parked,
+	        r->skipped);
 	for (size_t i = 0; i < r->known_count; i++) {
 		fprintf(out, "%s{\"order_id\":\"", i > 0 ? "," : "");
 		json_text(out, r->known[i].order_id);

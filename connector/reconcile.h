@@ -6,8 +6,11 @@
  * calls, made at background priority in the shared rate budget. Each
  * difference has a kind (missing_invoice, not_sent, not_paid,
  * amount_differs, invoice_deleted, invoice_changed, duplicate_invoice,
- * orphan_invoice, stuck); a run also records what Moneybird says about each
- * invoice and moves orders between synced and reconciled. With repair, the
+ * orphan_invoice, stuck). Orders the connector knows it did not sync
+ * (parked needs_attention, skipped) are not differences: a run counts and
+ * lists them apart, with their reasons. A run also records what Moneybird
+ * says about each invoice and moves orders between synced and reconciled.
+ * With repair, the
  * safe fixes (create the missing invoice, send it, register the missing
  * payment) are queued as sync jobs; nothing is ever deleted. Runs are the
  * `reconcile` command and, inside `serve`, a periodic run.
@@ -50,8 +53,8 @@ struct reconcile_report {
 	size_t count;
 	size_t cap;
 	/* Orders the connector knows it did not sync: not differences. */
-	long parked;  /* needs_attention */
-	long skipped; /* skipped */
+	long parked;                  /* needs_attention */
+	long skipped;                 /* skipped */
 	struct store_rc_known *known; /* the first RECONCILE_KNOWN_LISTED (owned) */
 	size_t known_count;
 };

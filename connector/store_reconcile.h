@@ -161,9 +161,9 @@ struct store_rc_known {
 /* The connection's parked and skipped orders (received since `since`, or all):
  * counts of each, and the first `limit` of them, oldest first, into *out
  * (malloc'd, free()). */
-int store_reconcile_known_load(PGconn *conn, int64_t connection_id, const char *since,
-                               size_t limit, struct store_rc_known **out, size_t *count,
-                               long *parked, long *skipped, struct cn_error *err) MUST_CHECK;
+int store_reconcile_known_load(PGconn *conn, int64_t connection_id, const char *since, size_t limit,
+                               struct store_rc_known **out, size_t *count, long *parked,
+                               long *skipped, struct cn_error *err) MUST_CHECK;
 
 /* The Moneybird contact ids the connector resolved in this administration,
  * sorted (strcmp order); *out is malloc'd, STORE_RECONCILE_ID_MAX each. */

@@ -28,7 +28,8 @@ struct sync_connection {
 	struct mb_tax_rate *tax_rates;
 	size_t tax_rate_count;
 	time_t tax_rates_fetched_at;
-	char currency[8]; /* the administration's; "" until read */
+	char currency[8];         /* the administration's ("" if it names none) */
+	bool administration_read; /* currency is known */
 	struct plan_zone *zone;
 };
 
@@ -483,9 +484,10 @@ static bool administration_currency(struct sync_worker *worker, size_t index,
 	struct mb_administration *administrations = NULL;
 	struct cn_error err = {""};
 	size_t count = 0;
+	bool found = false;
 	enum mb_outcome result;
 
-	if (sc->currency[0] != '\0')
+	if (sc->administration_read)
 		return true;
 	result = mb_administrations_list(sc->client, &administrations, &count, &err);
 	if (result != MB_OK) {
@@ -493,18 +495,21 @@ static bool administration_currency(struct sync_worker *worker, size_t index,
 			    outcome);
 		return false;
 	}
-	for (size_t i = 0; i < count; i++)
-		if (strcmp(administrations[i].id, cc->moneybird_administration_id) == 0)
-			snprintf(sc->currency, sizeof(sc->currency), "%s",
-				 administrations[i].currency);
+	for (size_t i = 0; i < count && !found; i++) {
+		if (strcmp(administrations[i].id, cc->moneybird_administration_id) != 0)
+			continue;
+		snprintf(sc->currency, sizeof(sc->currency), "%s", administrations[i].currency);
+		found = true;
+	}
 	free(administrations);
-	if (sc->currency[0] == '\0') {
+	if (!found) {
 		set_outcome(outcome, SYNC_PARK,
-			    "the API token does not reach Moneybird administration %s (or it has no "
-			    "currency); check moneybird.administration_id of connection %s",
+			    "the API token does not reach Moneybird administration %s; check "
+			    "moneybird.administration_id of connection %s",
 			    cc->moneybird_administration_id, cc->name);
 		return false;
 	}
+	sc->administration_read = true;
 	return true;
 }
 
@@ -657,8 +662,13 @@ static bool ensure_invoice(struct sync_worker *worker, PGconn *conn, size_t inde
 		}
 		result = mb_sales_invoice_create(client, &plan->request, &invoice, &err);
 		if (result != MB_OK) {
+			const struct mb_call *call = mb_client_last_call(client);
+			/* a 402 (plan limit) refused the create too: nothing was made */
+			bool refused = result == MB_RATE_LIMITED ||
+				       (call != NULL && call->http_status == 402);
+
 			call_failed(worker, index, result, "creating the invoice", &err, outcome);
-			if (result == MB_RATE_LIMITED && !so->invoice_intent)
+			if (refused && !so->invoice_intent)
 				withdraw_intent(conn, so->order_pk, false);
 			goto out;
 		}

@@ -134,12 +134,22 @@ out="$("$BM_BINARY" -c "$BM_CONFIG" status 2>&1 || true)"
 bm_assert_contains "$out" "creating sales invoices is limited" "status shows the plan limit"
 sleep 3
 bm_assert_ne "$(order_value pf-402 state)" needs_attention "the order is not parked for it"
-bm_assert_eq "$(bm_psql "SELECT attempts FROM jobs j JOIN orders o ON o.id = j.order_pk
-	WHERE o.order_id = 'pf-402'")" 0 "no attempt of the order was spent"
 sim_faults '{}'
 wait_state pf-402 synced 30
+bm_assert_eq "$(bm_psql "SELECT j.attempts FROM jobs j JOIN orders o ON o.id = j.order_pk
+	WHERE o.order_id = 'pf-402'")" 1 "the refused attempts were not spent: the one that synced counts"
 bm_assert_eq "$(bm_psql "SELECT coalesce(paused_at::text, '') FROM connections WHERE name = 'shop'")" "" \
 	"the connection resumed once invoices could be created"
 bm_assert_eq "$(sim_invoices_with_reference ORD-pf-402)" 1 "one invoice for pf-402"
 bm_serve_stop
+
+# ---- the deprecated prices_are_incl_tax is still read, with a notice
+sed 's/^price_basis = "auto";/prices_are_incl_tax = false;/' "$mapping" >"$BM_TMP/old.cfg"
+grep -q '^prices_are_incl_tax = false;' "$BM_TMP/old.cfg" || bm_fail "could not write the old mapping"
+sed "s#mapping = \"$mapping\";#mapping = \"$BM_TMP/old.cfg\";#" "$BM_CONFIG" >"$BM_TMP/old-connector.cfg"
+rc=0
+out="$("$BM_BINARY" -c "$BM_TMP/old-connector.cfg" config check 2>&1)" || rc=$?
+bm_assert_eq "$rc" 0 "config check accepts prices_are_incl_tax ($out)"
+bm_assert_contains "$out" "old.cfg:$(grep -n '^prices_are_incl_tax' "$BM_TMP/old.cfg" | cut -d: -f1): notice: \`prices_are_incl_tax\` is deprecated; it is read as price_basis = \"excl\"" \
+	"config check says it is deprecated and how it is read"
 bm_done

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Moneybird refusals that need a person park the order at once with the
-# reason, without burning retries: a locked VAT period, a 402 plan limit,
-# an invoice in a currency other than the administration's (its payment
-# needs price_base), and sending by Peppol while the administration is not
-# registered for Peppol (a mapping with send_method = "Peppol").
+# reason, without burning retries: a locked VAT period, an order in a
+# currency other than the administration's (parked before any write: its
+# payment would need price_base), and sending by Peppol while the
+# administration is not registered for Peppol (a mapping with send_method =
+# "Peppol"). A 402 plan limit pauses the connection instead.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
 bm_setup
@@ -33,20 +34,27 @@ post_order ref-locked "${BUYER[@]}"
 parked ref-locked "locked" "locked VAT period"
 bm_assert_eq "$(sim_invoices_with_reference ORD-ref-locked)" 0 "locked VAT period: no invoice"
 
-# ---- 402 plan limit
+# ---- 402 plan limit: pauses the connection (test_sync_plan_first.sh), the
+# order waits without spending attempts
 sim_faults '{"force_status": {"match": "POST sales_invoices", "status": 402, "count": -1}}'
 post_order ref-402 "${BUYER[@]}"
-parked ref-402 "402" "402 plan limit"
+for _ in $(seq 1 150); do
+	[[ "$(bm_psql "SELECT paused_at IS NOT NULL FROM connections WHERE name = 'shop'")" == t ]] && break
+	sleep 0.1
+done
+bm_assert_contains "$(bm_psql "SELECT paused_reason FROM connections WHERE name = 'shop'")" \
+	"creating sales invoices is limited" "402 plan limit: the connection is paused with the reason"
+bm_assert_ne "$(order_value ref-402 state)" needs_attention "402 plan limit: the order is not parked"
 bm_assert_eq "$(sim_invoices_with_reference ORD-ref-402)" 0 "402 plan limit: no invoice"
-bm_assert_eq "$(bm_psql "SELECT paused_at IS NULL FROM connections WHERE name = 'shop'")" t \
-	"402 plan limit: the connection is not paused (that is for 401)"
 sim_faults '{}'
+wait_state ref-402 synced 60
 
-# ---- a currency other than EUR
+# ---- a currency other than EUR: parked before any write
 post_order ref-usd currency=USD "${BUYER[@]}"
-parked ref-usd "the invoice is in USD, not the administration's currency, so Moneybird needs price_base" "USD invoice"
-bm_assert_eq "$(sim_invoice_field ORD-ref-usd "jsonb_array_length(i->'payments')")" 0 \
-	"USD invoice: no payment was registered"
+parked ref-usd "the order is in USD but the Moneybird administration books in EUR" "USD order"
+bm_assert_eq "$(sim_invoices_with_reference ORD-ref-usd)" 0 "USD order: no invoice was made"
+bm_assert_contains "$(order_value ref-usd last_error)" "; nothing was written to Moneybird" \
+	"USD order: the reason says nothing was written for it"
 
 # ---- Peppol while the administration is not registered
 bm_serve_stop
