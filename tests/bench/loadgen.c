@@ -262,12 +262,13 @@ static int parse_options(int argc, char **argv, struct options *opt)
 			if (opt->src.lines != NULL ||
 			    body_source_load(&opt->src, arg, BODY_MAX - 1) != 0)
 				goto bad;
-			if (opt->count == 0)
-				opt->count = opt->src.line_count;
 		} else {
 			goto bad;
 		}
 	}
+	if (opt->src.lines != NULL && opt->count == 0 && opt->duration_s <= 0)
+		opt->count =
+		    opt->src.line_count > opt->start ? opt->src.line_count - opt->start : 0;
 	if (!have_url || !have_secret || (opt->count == 0 && opt->duration_s <= 0))
 		goto bad;
 	opt->src.prefix = opt->prefix;
@@ -553,7 +554,8 @@ static bool conn_start(struct run *run, struct conn *c, int64_t now)
 	if (!next_work(run, &index, &attempt, now))
 		return false;
 	if (build_request(run->opt, c, index) != 0) {
-		fprintf(stderr, "bm-loadgen: request %" PRIu64 " too large\n", index);
+		fprintf(stderr, "bm-loadgen: request %" PRIu64 " too large or past the last line\n",
+		        index);
 		exit(2);
 	}
 	c->attempt = attempt;
