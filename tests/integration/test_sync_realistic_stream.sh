@@ -4,7 +4,9 @@
 # 1,234.56 (including 49.00 and 10.00 at 21 %), a share of business orders
 # priced excl. VAT, all five vat treatments, private buyers, businesses with
 # a VAT number or a Peppol id, names in many scripts -- with bookto's figures
-# derived as bookto does. They are posted signed to the real `serve` against
+# derived as bookto does; about 15 % carry hostile text (quotes, markup,
+# ",:|/%" and spaces in order numbers, long descriptions), which buyers and
+# shops do type. They are posted signed to the real `serve` against
 # the simulator, plus a few orders that cannot be booked on purpose (USD, an
 # unknown vat_treatment; one from a new buyer, one from a buyer with booked
 # orders).
@@ -35,10 +37,10 @@ bm_serve_start
 
 SEED=20241205
 "$BM_ORDERGEN" --seed "$SEED" --count 200 --buyers 60 --prefix rs --price 49.00 --price 10.00 \
-	>"$BM_TMP/stream.jsonl" || bm_fail "bm-ordergen failed"
+	--hostile >"$BM_TMP/stream.jsonl" || bm_fail "bm-ordergen failed"
 bm_assert_eq "$(wc -l <"$BM_TMP/stream.jsonl" | tr -d ' ')" 200 "the generator wrote 200 orders"
 "$BM_ORDERGEN" --seed "$SEED" --count 200 --buyers 60 --prefix rs --price 49.00 --price 10.00 \
-	>"$BM_TMP/stream2.jsonl"
+	--hostile >"$BM_TMP/stream2.jsonl"
 cmp -s "$BM_TMP/stream.jsonl" "$BM_TMP/stream2.jsonl" || bm_fail "the generator is not deterministic"
 
 # The expectations live in their own schema of the test database: the
@@ -150,6 +152,8 @@ mismatch="$(bm_psql "SELECT coalesce(string_agg(e.order_id || ': Moneybird ' || 
 bm_assert_eq "$mismatch" "" "every invoice's totals and tax equal bookto's total_incl, excl_vat and vat"
 bm_assert_eq "$(bm_psql "SELECT count(*) FROM rs.inv WHERE i->>'state' = 'paid'")" "$bookable" \
 	"every invoice is paid"
+bm_assert_eq "$(bm_psql "SELECT count(*) >= 10 FROM rs.inv WHERE i->>'reference' ~ '[ ,:|/%\"<?#]'")" t \
+	"invoices whose reference has spaces, quotes or ,:|/%<?# are among them"
 
 # Contacts: one per distinct buyer of a booked order, none for a buyer whose
 # orders are all parked; keyed as plan.h says (customer_key of sync_lib.sh,
