@@ -146,8 +146,9 @@ static void test_incl_basis(void **state)
 	add_line(&d, 2000, 1, 0);
 	assert_int_equal(compute(&d, true, 0, EUR), 0);
 	assert_int_equal(d.t.excl_cents, 1653);
-	assert_int_equal(d.t.incl_cents, 2000);	/* Moneybird's help centre ("Factuurregels invullen"): 100 incl. at 21 %
-	 * is 82.64 excl. and 17.36 VAT. */
+	assert_int_equal(d.t.incl_cents,
+	                 2000); /* Moneybird's help centre ("Factuurregels invullen"): 100 incl. at
+	                         * 21 % is 82.64 excl. and 17.36 VAT. */
 	one_rate(&d, 2100);
 	add_line(&d, 10000, 1, 0);
 	assert_int_equal(compute(&d, true, 0, EUR), 0);
