@@ -1353,6 +1353,47 @@ static void test_delivery_rule_country_and_fallback(void **state)
 	mapping_free(mapping);
 }
 
+static void test_delivery_preconditions(void **state)
+{
+	struct mapping *mapping = mapping_from_text(
+	    "vat_treatments = { standard = { by = \"percentage\"; }; };\n"
+	    "send_method = \"Email\";\n"
+	    "delivery_rules = ( { when = \"business\"; method = \"Peppol\"; } );\n");
+	struct plan_delivery d;
+	struct bookto_order order;
+	struct cn_error err = {{0}};
+	char *reason = NULL;
+
+	(void)state;
+	order_init(&order);
+	order.buyer_vat_number = "NL123456789B01";
+	order.buyer_peppol_id = "0106:12345678";
+	plan_delivery(&order, mapping, &d);
+	assert_int_equal(plan_check_delivery(&order, &d, &reason, &err), 0);
+	/* a business buyer without a Peppol id the contact can carry */
+	order.buyer_peppol_id = "";
+	plan_delivery(&order, mapping, &d);
+	assert_string_equal(d.method, "Peppol");
+	assert_int_equal(plan_check_delivery(&order, &d, &reason, &err), CN_INVALID);
+	assert_contains(reason, "would be sent by Peppol (chosen by delivery rule 1 (business))");
+	free(reason);
+	reason = NULL;
+	/* Email without an address */
+	order.buyer_vat_number = "";
+	order.buyer_email = "";
+	plan_delivery(&order, mapping, &d);
+	assert_string_equal(d.method, "Email");
+	assert_int_equal(plan_check_delivery(&order, &d, &reason, &err), CN_INVALID);
+	assert_contains(reason, "would be sent by Email (chosen by send_method (no delivery rule "
+	                        "holds)), but the buyer has no email address");
+	free(reason);
+	reason = NULL;
+	order.buyer_email = "a@example.nl";
+	assert_int_equal(plan_check_delivery(&order, &d, &reason, &err), 0);
+	assert_null(reason);
+	mapping_free(mapping);
+}
+
 static void test_send_method_and_test_orders(void **state)
 {
 	struct mapping *mapping =
@@ -1445,6 +1486,7 @@ int main(void)
 	    cmocka_unit_test(test_reference),
 	    cmocka_unit_test(test_ledger_account_precedence),
 	    cmocka_unit_test(test_payment_overrides),
+	    cmocka_unit_test(test_delivery_preconditions),
 	    cmocka_unit_test(test_send_method_and_test_orders),
 	    cmocka_unit_test(test_contact_search_choice),
 	    cmocka_unit_test(test_delivery_rules_pick_per_order),
