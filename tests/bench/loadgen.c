@@ -30,6 +30,7 @@
 #include <arpa/inet.h>
 
 #include "bookto.h"
+#include "loadgen_body.h"
 
 #define MAX_CONNS 1024
 #define BODY_MAX 4096
@@ -77,6 +78,7 @@ struct options {
 	int timeout_ms;
 	const char *ack_file;
 	bool quiet;
+	struct body_source src; /* where the bodies come from */
 };
 
 struct stats {
@@ -113,11 +115,17 @@ static void usage(void)
 	        "                  [--buyer-pool N]\n"
 	        "                  [--rate PER_SECOND] [--retries N] [--timeout-ms MS]\n"
 	        "                  [--ack-file FILE] [--quiet]\n"
+	        "                  [--realistic SEED | --bodies FILE]\n"
 	        "Sends distinct signed order.paid deliveries (order_id PREFIX-INDEX).\n"
 	        "--new-buyers 300: 30%% of orders come from a buyer never seen before, the\n"
 	        "rest from earlier buyers (default 1000: every order a new buyer).\n"
 	        "--buyer-pool N: every order from one of the buyers 0..N-1 (returning buyers\n"
-	        "after a --new-buyers run that created them).\n");
+	        "after a --new-buyers run that created them).\n"
+	        "--realistic SEED: bm-ordergen's realistic orders (prices, treatments, buyer\n"
+	        "kinds) for the same order ids and buyer numbers, instead of 121.00 each\n"
+	        "(only bookable ones: see bm-ordergen --bookable).\n"
+	        "--bodies FILE: POST the lines of FILE as they are (e.g. bm-ordergen output);\n"
+	        "order index = line number from 0, --count defaults to the line count.\n");
 }
 
 static bool parse_u64(const char *text, uint64_t *out)
@@ -244,12 +252,27 @@ static int parse_options(int argc, char **argv, struct options *opt)
 				goto bad;
 		} else if (strcmp(name, "--ack-file") == 0) {
 			opt->ack_file = arg;
+		} else if (strcmp(name, "--realistic") == 0) {
+			if (!parse_u64(arg, &value))
+				goto bad;
+			ordergen_init(&opt->src.gen, value);
+			opt->src.gen.bookable_only = true; /* a bench counts synced orders */
+			opt->src.realistic = 1;
+		} else if (strcmp(name, "--bodies") == 0) {
+			if (opt->src.lines != NULL ||
+			    body_source_load(&opt->src, arg, BODY_MAX - 1) != 0)
+				goto bad;
 		} else {
 			goto bad;
 		}
 	}
+	if (opt->src.lines != NULL && opt->count == 0 && opt->duration_s <= 0)
+		opt->count =
+		    opt->src.line_count > opt->start ? opt->src.line_count - opt->start : 0;
 	if (!have_url || !have_secret || (opt->count == 0 && opt->duration_s <= 0))
 		goto bad;
+	opt->src.prefix = opt->prefix;
+	snprintf(opt->src.gen.prefix, sizeof(opt->src.gen.prefix), "%s", opt->prefix);
 	return 0;
 bad:
 	usage();
@@ -284,24 +307,7 @@ static int build_request(const struct options *opt, struct conn *c, uint64_t ind
 	                                     : buyer_of(index, opt->new_buyer_permille);
 	int body_len, request_len;
 
-	body_len = snprintf(
-	    body, sizeof(body),
-	    "{\"event\":\"order.paid\",\"payment_provider\":\"mollie\","
-	    "\"order_id\":\"%s-%" PRIu64 "\",\"order_number\":\"B%s-%" PRIu64 "\","
-	    "\"status\":\"paid\",\"created_at\":\"2024-05-02T10:14:03Z\","
-	    "\"paid_at\":\"2024-05-02T10:15:27Z\","
-	    "\"amount\":{\"total_incl\":121.00,\"excl_vat\":100.00,\"vat\":21.00,"
-	    "\"vat_rate\":21,\"currency\":\"EUR\"},\"vat_treatment\":\"standard\","
-	    "\"product\":{\"name\":\"Het Grote Boek\",\"description\":\"Hardcover\"},"
-	    "\"buyer\":{\"first_name\":\"Jan\",\"last_name\":\"Koper %" PRIu64 "\","
-	    "\"email\":\"buyer%" PRIu64 "@example.nl\",\"company\":\"Koper %" PRIu64
-	    " B.V.\",\"vat_number\":\"NL%09" PRIu64 "B01\",\"peppol_id\":\"\","
-	    "\"address\":\"Keizersgracht 1\",\"address2\":\"\",\"postal_code\":\"1015 CJ\","
-	    "\"city\":\"Amsterdam\",\"country\":\"NL\",\"match_ref\":\"NL%09" PRIu64 "B01\"},"
-	    "\"custom_fields\":[],\"seller\":{\"id\":\"seller_42\",\"entity\":null},"
-	    "\"is_test_order\":false}",
-	    opt->prefix, index, opt->prefix, index, buyer, buyer, buyer, buyer % 1000000000u,
-	    buyer % 1000000000u);
+	body_len = body_source_render(&opt->src, index, buyer, body, sizeof(body));
 	if (body_len < 0 || (size_t)body_len >= sizeof(body))
 		return -1;
 	snprintf(timestamp, sizeof(timestamp), "%lld", (long long)time(NULL));
@@ -548,7 +554,8 @@ static bool conn_start(struct run *run, struct conn *c, int64_t now)
 	if (!next_work(run, &index, &attempt, now))
 		return false;
 	if (build_request(run->opt, c, index) != 0) {
-		fprintf(stderr, "bm-loadgen: request %" PRIu64 " too large\n", index);
+		fprintf(stderr, "bm-loadgen: request %" PRIu64 " too large or past the last line\n",
+		        index);
 		exit(2);
 	}
 	c->attempt = attempt;
@@ -775,6 +782,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	print_report(&opt, &st, run.next_index);
+	body_source_free(&opt.src);
 	free(st.samples_us);
 	free(run.retry);
 	return 0;

@@ -5,6 +5,7 @@
 #
 #   tests/bench/sync_bench.sh [--short] [--orders N] [--returning N]
 #                             [--workers N] [--rate REQUESTS/SECONDS] [--strict]
+#                             [--fixed-amounts]
 #
 # Phase 1 stores N orders (default 2,000; 30 % from buyers never seen before,
 # the rest repeat buyers) with the workers off, then starts serve with workers
@@ -13,6 +14,11 @@
 # Moneybird calls per order (returning buyers, and the mix), 429s received,
 # and the drain time as a ratio to the theoretical minimum calls / rate.
 # --rate changes the window of both (e.g. 100000/3 lifts it: a CPU ceiling).
+# Orders are bm-ordergen's realistic ones (bm-loadgen --realistic: retail and
+# business prices, all five vat treatments, private buyers and businesses,
+# names in many scripts; only orders Moneybird can reproduce), and each
+# invoice's total and tax are checked against bookto's; --fixed-amounts sends
+# the old 121.00 order every time instead.
 # Reconciliation of 10,000 invoices is measured by reconcile_bench.sh.
 # Exit status: 1 on a correctness failure (orders not drained, an
 # order needing attention, invoice/payment counts not one per order);
@@ -31,6 +37,7 @@ short=0
 strict=0
 rate_requests=150
 rate_seconds=3
+realistic=(--realistic 8)
 while (($# > 0)); do
 	case "$1" in
 	--short) short=1; orders=100; returning=20 ;;
@@ -42,7 +49,8 @@ while (($# > 0)); do
 		rate_requests="${BASH_REMATCH[1]}" rate_seconds="${BASH_REMATCH[2]}"
 		shift ;;
 	--strict) strict=1 ;;
-	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+	--fixed-amounts) realistic=() ;;
+	-h | --help) sed -n '2,26p' "$0"; exit 0 ;;
 	*) echo "sync_bench: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -64,7 +72,8 @@ bm_migrate
 bm_serve_start
 
 echo "# phase 1: storing $orders orders (30 % new buyers) with the workers off"
-bb_loadgen "$BM_TMP/store.txt" --count "$orders" --concurrency 16 --new-buyers 300 --prefix sb
+bb_loadgen "$BM_TMP/store.txt" --count "$orders" --concurrency 16 --new-buyers 300 --prefix sb \
+	"${realistic[@]}"
 stored="$(bb_kv "$BM_TMP/store.txt" status_200)"
 bm_assert_eq "$stored" "$orders" "all $orders orders acknowledged"
 bm_assert_eq "$(bm_count_orders)" "$orders" "all $orders orders stored"
@@ -95,7 +104,7 @@ limited_all="$limited_mix"
 if [[ "$drained" == 1 ]]; then
 	echo "# phase 2: $returning orders from returning buyers"
 	bb_loadgen "$BM_TMP/returning.txt" --count "$returning" --concurrency 8 --start "$orders" \
-		--buyer-pool "$new_buyers" --prefix sb
+		--buyer-pool "$new_buyers" --prefix sb "${realistic[@]}"
 	bm_assert_eq "$(bb_kv "$BM_TMP/returning.txt" status_200)" "$returning" \
 		"all $returning returning-buyer orders acknowledged"
 	bb_wait_drained $((orders + returning)) $((returning * 2 + 60)) >/dev/null
@@ -112,6 +121,12 @@ invoices="$(bb_sim_q "jsonb_array_length(s->'sales_invoices')")"
 paid="$(bb_sim_q "(SELECT count(*) FROM jsonb_array_elements(s->'sales_invoices') i
 	WHERE jsonb_array_length(coalesce(i->'payments', '[]'::jsonb)) = 1)")"
 contacts="$(bb_sim_q "jsonb_array_length(s->'contacts')")"
+# Each invoice against its order: Moneybird's total and tax equal bookto's.
+wrong_totals="$(bb_sim_q "(SELECT count(*) FROM jsonb_array_elements(s->'sales_invoices') i
+	JOIN orders o ON o.order_number = i->>'reference'
+	WHERE round((i->>'total_price_incl_tax')::numeric * 100) <> o.total_incl_cents
+	   OR (SELECT coalesce(round(sum((t->>'tax_amount')::numeric) * 100), 0)
+	       FROM jsonb_array_elements(i->'tax_totals') t) <> o.vat_cents)")"
 
 per_order_mix="$(awk -v c="$calls_mix" -v n="$synced_mix" 'BEGIN { if (n > 0) printf "%.2f", c / n }')"
 per_order_returning="n/a"
@@ -139,6 +154,7 @@ bb_row "drain time / minimum" "$drain_ratio" "<= 1.05" "$(bb_verdict "$drain_rat
 bb_row "invoices in Moneybird" "$invoices" "= $total" "$([[ "$invoices" == "$total" ]] && echo PASS || echo MISS)"
 bb_row "invoices with exactly one payment" "$paid" "= $total" "$([[ "$paid" == "$total" ]] && echo PASS || echo MISS)"
 bb_row "contacts in Moneybird" "$contacts" "= $new_buyers" "$([[ "$contacts" == "$new_buyers" ]] && echo PASS || echo MISS)"
+bb_row "invoices off bookto's total or VAT" "$wrong_totals" "0" "$(bb_verdict "$wrong_totals" '<=' 0)"
 bb_row "reconcile 10,000 invoices" "(see reconcile_bench.sh)"
 echo
 
@@ -146,6 +162,7 @@ bm_assert_eq "$drained" 1 "phase 1 drained within ${drain_limit}s"
 bm_assert_eq "$invoices" "$total" "one invoice per order"
 bm_assert_eq "$paid" "$total" "one payment per invoice"
 bm_assert_eq "$contacts" "$new_buyers" "one contact per buyer"
+bm_assert_eq "$wrong_totals" 0 "every invoice's total and tax equal bookto's"
 if [[ "$strict" == 1 && "$short" == 0 ]]; then
 	for v in "$(bb_verdict "$per_order_mix" '<=' 4.4)" "$(bb_verdict "$per_order_returning" '<=' 3.0)" \
 		"$(bb_verdict "$limited_all" '<=' 0)" "$(bb_verdict "$drain_ratio" '<=' 1.05)"; do

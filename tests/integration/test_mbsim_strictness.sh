@@ -207,6 +207,44 @@ expect_status 204 "delete payment"
 api GET "sales_invoices/$INVOICE.json"
 expect_body '"state":"open"' "deleting a payment reopens the invoice"
 
+# Totals by the reference's arithmetic (tests/mbsim/README.md, "Totals"):
+# prices incl. VAT have the tax taken out of the incl. sum; excl. prices get
+# it added, half away from zero.
+api POST sales_invoices.json "{\"sales_invoice\":{\"contact_id\":\"$CONTACT\",\"reference\":\"INCL-1\",\"prices_are_incl_tax\":true,\"details_attributes\":[{\"description\":\"x\",\"price\":\"49.00\"}]}}"
+expect_status 201 "create an incl. invoice"
+expect_body '"total_price_incl_tax":"49.0"' "49.00 incl. stays 49.00"
+expect_body '"total_price_excl_tax":"40.5"' "49.00 incl. at 21% is 40.50 excl."
+expect_body '"tax_amount":"8.5"' "and 8.50 tax (49 x 21/121 = 8.504)"
+expect_body '"total_price_excl_tax_with_discount":"40.5"' "the detail's excl. total"
+api POST sales_invoices.json "$(invoice_body "$CONTACT" EXCL-1 40.50)"
+expect_body '"total_price_incl_tax":"49.01"' "40.50 excl. + 21% (8.505 -> 8.51) = 49.01"
+api POST sales_invoices.json "$(invoice_body "$CONTACT" EXCL-2 10.50)"
+expect_body '"tax_amount":"2.21"' "10.50 x 21% = 2.205 -> 2.21 (the spec's own example)"
+
+# A foreign currency: _base figures in EUR (the spec's USD example converts at
+# 0.8), and a payment needs price_base.
+api POST sales_invoices.json "{\"sales_invoice\":{\"contact_id\":\"$CONTACT\",\"reference\":\"USD-1\",\"currency\":\"USD\",\"details_attributes\":[{\"description\":\"x\",\"price\":\"100.00\"}]}}"
+expect_status 201 "create a USD invoice"
+USD_INVOICE=$(json_id)
+expect_body '"currency":"USD"' "currency kept"
+expect_body '"total_price_incl_tax":"121.0"' "USD total"
+expect_body '"total_price_incl_tax_base":"96.8"' "EUR base total at 0.8"
+api PATCH "sales_invoices/$USD_INVOICE/send_invoice.json" '{"sales_invoice_sending":{"delivery_method":"Manual"}}'
+api POST "sales_invoices/$USD_INVOICE/payments.json" '{"payment":{"payment_date":"2026-03-01","price":"121.00"}}'
+expect_status 422 "a USD payment without price_base"
+expect_body '"price_base"' "the error names price_base"
+api POST "sales_invoices/$USD_INVOICE/payments.json" '{"payment":{"payment_date":"2026-03-01","price":"121.00","price_base":"96.80"}}'
+expect_status 201 "a USD payment with price_base"
+api GET "sales_invoices/$USD_INVOICE.json"
+expect_body '"state":"paid"' "the USD invoice is paid"
+expect_body '"total_unpaid_base":"0.0"' "nothing unpaid in EUR either"
+
+# Outside the money range: refused, not overflowed.
+api POST sales_invoices.json "{\"sales_invoice\":{\"contact_id\":\"$CONTACT\",\"reference\":\"BIG-1\",\"details_attributes\":[{\"description\":\"x\",\"price\":\"900000000\",\"amount\":\"1000000\"}]}}"
+expect_status 422 "a total above 1,000,000,000"
+api POST sales_invoices.json "$(invoice_body "$CONTACT" BIG-2 1000000000.01)"
+expect_status 422 "a price above 1,000,000,000"
+
 # Email sending needs an address.
 api POST sales_invoices.json "$(invoice_body "$NOMAIL_CONTACT" ORDER-1002 10.00)"
 NOMAIL_INVOICE=$(json_id)

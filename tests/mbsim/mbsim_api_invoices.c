@@ -298,6 +298,7 @@ static void invoice_defaults(struct mbsim *sim, cJSON *inv, const char *id)
 	cJSON_AddArrayToObject(inv, "time_entries");
 	cJSON_AddNumberToObject(inv, "_discount_bp", 0);
 	cJSON_AddNumberToObject(inv, "_total_cents", 0);
+	cJSON_AddNumberToObject(inv, "_total_base_cents", 0);
 	cJSON_AddNumberToObject(inv, "_first_due_interval", 14);
 }
 
@@ -465,7 +466,11 @@ void mbsim_api_invoices_create(struct mbsim *sim, const struct mbsim_request *re
 	                      ? mbsim_str(inv, "invoice_date")
 	                      : today);
 	if (mbsim_recompute_invoice(sim, inv) != 0) {
-		mbsim_err_plain(resp, 500, "simulator could not compute totals");
+		/* Moneybird's limit is unconfirmed; the money range is the plausible one. */
+		sim->next_draft_id--;
+		mbsim_err_validation(resp, "total_price_incl_tax",
+		                     "must be between -1,000,000,000 and 1,000,000,000",
+		                     "less_than_or_equal_to");
 		goto out;
 	}
 	mbsim_add_event(inv, "sales_invoice_created");

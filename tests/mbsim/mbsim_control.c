@@ -294,7 +294,7 @@ static void mark_paid(struct mbsim *sim, const char *id, const struct mbsim_requ
 {
 	cJSON *inv = mbsim_find_by_id(sim->invoices, id);
 	cJSON *body = mbsim_parse_body(req, resp, true);
-	int64_t unpaid = 0;
+	int64_t unpaid = 0, unpaid_base = 0;
 	char date[11];
 
 	if (body == NULL)
@@ -319,8 +319,10 @@ static void mark_paid(struct mbsim *sim, const char *id, const struct mbsim_requ
 		snprintf(date, sizeof(date), "%s", mbsim_str(body, "payment_date"));
 	else
 		mbsim_today(date);
+	if (mbsim_parse_money_str(mbsim_str(inv, "total_unpaid_base"), &unpaid_base) != 0)
+		unpaid_base = unpaid;
 	mbsim_respond_json(resp, 201,
-	                   mbsim_register_payment(sim, inv, unpaid, unpaid, date,
+	                   mbsim_register_payment(sim, inv, unpaid, unpaid_base, date,
 	                                          mbsim_str(body, "transaction_identifier"),
 	                                          "payment_without_proof", NULL));
 out:

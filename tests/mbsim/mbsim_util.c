@@ -138,8 +138,12 @@ static int parse_scaled(const cJSON *item, int scale, int64_t limit, int64_t *ou
 		return -1;
 	for (i = decimals; i < scale; i++)
 		frac *= 10;
-	for (i = 0; i < scale; i++)
+	for (i = 0; i < scale; i++) {
 		whole *= 10;
+		limit *= 10;
+	}
+	if (whole + frac > limit) /* e.g. "1000000000.01" */
+		return -1;
 	*out = negative ? -(whole + frac) : whole + frac;
 	return 0;
 }

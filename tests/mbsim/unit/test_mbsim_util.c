@@ -40,6 +40,13 @@ static void test_parse_money(void **state)
 	assert_int_equal(rc, -1);
 	money("1000000001", &rc);
 	assert_int_equal(rc, -1);
+	/* the spec's range, -1,000,000,000 <= n <= 1,000,000,000, decimals included */
+	assert_int_equal(money("1000000000.00", &rc), 100000000000LL);
+	assert_int_equal(rc, 0);
+	money("1000000000.01", &rc);
+	assert_int_equal(rc, -1);
+	money("-1000000000,5", &rc);
+	assert_int_equal(rc, -1);
 	money("", &rc);
 	assert_int_equal(rc, -1);
 	number = cJSON_CreateNumber(129.95);
