@@ -101,13 +101,12 @@ struct plan_totals {
  * The planner's model of Moneybird's arithmetic for one line of
  * `price_cents` at `percentage` (ten-thousandths of a percent). Excl: tax =
  * price x rate, rounded half away from zero; incl = price + tax. Incl
- * (prices_are_incl_tax): the total is the price by construction; the tax is
- * taken out of it, price x rate / (1 + rate) rounded half away from zero
- * (as the simulator does), and the excl part is the rest. How Moneybird
- * splits an incl price is unconfirmed, so the check after creation compares
- * the draft's figures with bookto's again. Where bookto's excl (incl / (1 +
- * rate), rounded half up) is an exact tie (e.g. 0.03 at 20 %: 0.025), the
- * incl split gives the other cent and neither basis reproduces bookto.
+ * (prices_are_incl_tax): the total is the price by construction; the excl
+ * part is price / (1 + rate) rounded half away from zero (as bookto splits
+ * an incl price, and as the simulator does), and the tax is the rest. How
+ * Moneybird splits an incl price is unconfirmed; the readings differ only
+ * where price / (1 + rate) is an exact half cent (e.g. 0.99 at 20 %), so the
+ * check after creation compares the draft's figures with bookto's again.
  */
 void plan_line_totals(int64_t price_cents, int64_t percentage, bool incl, struct plan_totals *out);
 

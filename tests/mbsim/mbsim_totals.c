@@ -51,14 +51,15 @@ int mbsim_totals_compute(struct mbsim_totals_line *lines, size_t nlines,
 		if (l->group >= ngroups || !in_range(gross))
 			return -1;
 		if (prices_incl)
-			line_excl = line - round_div(line * l->pct_bp, 10000 + l->pct_bp);
+			line_excl = round_div(line * 10000, 10000 + l->pct_bp);
 		l->excl_cents = (int64_t)line_excl;
 		l->excl_base_cents = to_base(l->excl_cents, base_rate_micro);
 		sums[l->group] += line;
 		discount += disc;
 	}
 	/* Tax once per rate over the sum of its lines (tax_totals[]): added to an
-	 * excl. sum, or taken out of an incl. sum. */
+	 * excl. sum; of an incl. sum, the excl. part is rounded and the tax is
+	 * what is left (README.md, "Totals", says why). */
 	for (i = 0; i < ngroups; i++) {
 		struct mbsim_totals_group *g = &groups[i];
 		wide t;
@@ -66,8 +67,8 @@ int mbsim_totals_compute(struct mbsim_totals_line *lines, size_t nlines,
 		if (!in_range(sums[i]))
 			return -1;
 		if (prices_incl) {
-			t = round_div(sums[i] * g->pct_bp, 10000 + g->pct_bp);
-			g->taxable_cents = (int64_t)(sums[i] - t);
+			g->taxable_cents = (int64_t)round_div(sums[i] * 10000, 10000 + g->pct_bp);
+			t = sums[i] - g->taxable_cents;
 		} else {
 			t = round_div(sums[i] * g->pct_bp, 10000);
 			g->taxable_cents = (int64_t)sums[i];
