@@ -123,18 +123,36 @@ static enum key_check check_keys(const struct store_webhook_keys *keys, const ch
 	return matched == 0 ? KEYS_OK : KEYS_OK_PREVIOUS;
 }
 
+/* A stalled database must not hold an HTTP connection thread: each statement
+ * of a push runs under a watchdog (store_deadline). Moneybird retries a push
+ * answered 5xx, so giving up is safe. */
+#define MB_WEBHOOK_DATABASE_LIMIT_MS 3000
+
+static int deadline_outcome(struct store_deadline *deadline, int rc, struct cn_error *err)
+{
+	if (store_deadline_disarm(deadline)) {
+		error_set(err, "PostgreSQL did not answer within %d ms",
+		          MB_WEBHOOK_DATABASE_LIMIT_MS);
+		return CN_RETRYABLE;
+	}
+	return rc;
+}
+
 /* Reads the connection's keys from PostgreSQL into the cache and *keys.
  * CN_OK, or a pool/database error. */
 static int load_keys(struct intake_context *ctx, struct mb_webhook_keys *cache, size_t index,
                      int64_t now_ms, struct store_webhook_keys *keys, struct cn_error *err)
 {
 	PGconn *conn = NULL;
+	struct store_deadline deadline;
 	int rc = store_pool_acquire(ctx->pool, POOL_WAIT_MS, &conn, err);
 
 	if (rc != CN_OK)
 		return rc;
+	store_deadline_arm(&deadline, conn, MB_WEBHOOK_DATABASE_LIMIT_MS);
 	rc = store_reconcile_webhook_keys(conn, ctx->connection_ids[index],
 	                                  MB_WEBHOOK_PREVIOUS_SECRET_SECONDS, keys, err);
+	rc = deadline_outcome(&deadline, rc, err);
 	store_pool_release(ctx->pool, conn, rc != CN_OK);
 	if (rc == CN_OK)
 		mb_webhook_keys_put(cache, index, now_ms, keys);
@@ -203,6 +221,7 @@ static int store_push(struct intake_context *ctx, int64_t connection_id, const c
 	struct cn_error ignored = {""};
 	char webhook_id[64], action[96], entity_type[48], entity_id[40], payload_state[32];
 	PGconn *conn = NULL;
+	struct store_deadline deadline;
 	int rc;
 
 	member_text(root, "webhook_id", webhook_id, sizeof(webhook_id));
@@ -226,7 +245,9 @@ static int store_push(struct intake_context *ctx, int64_t connection_id, const c
 	rc = store_pool_acquire(ctx->pool, POOL_WAIT_MS, &conn, err);
 	if (rc != CN_OK)
 		return rc;
+	store_deadline_arm(&deadline, conn, MB_WEBHOOK_DATABASE_LIMIT_MS);
 	rc = store_reconcile_event_insert(conn, &event, duplicate, err);
+	rc = deadline_outcome(&deadline, rc, err);
 	store_pool_release(ctx->pool, conn, rc == CN_RETRYABLE);
 	return rc;
 }

@@ -124,5 +124,27 @@ bm_assert_eq "$(bm_psql "SELECT count(*) FROM audit_log a JOIN orders o ON o.id 
 rc_sim_post "/_sim/sales_invoices/$invoice/mark_paid" '{}' >/dev/null
 rc_wait_state replay-1 reconciled 20
 bm_pass "a new payment in Moneybird reconciles the order again"
+
+# ---- a frozen PostgreSQL costs a verified push a bounded wait, not a thread
+sed 's/"version":[0-9]*/"version":1900000001/' "$BM_TMP/paid.json" >"$BM_TMP/fresh.json"
+ts="$(date +%s)"
+header="t=$ts,v1=$(rc_mb_sign "$secret" "$ts" "$BM_TMP/fresh.json")"
+pg_main="$(head -1 "$BM_PGDATA/postmaster.pid")"
+frozen="$pg_main $(pgrep -P "$pg_main" | paste -sd' ')"
+trap 'rc=$?; kill -CONT $frozen 2>/dev/null; (exit $rc); bm_cleanup' EXIT
+kill -STOP $frozen
+started_ms=$(date +%s%3N)
+rc_post_mb "$BM_TMP/fresh.json" "$header" "fresh-1"
+waited_ms=$(($(date +%s%3N) - started_ms))
+kill -CONT $frozen
+bm_assert_eq "$BM_STATUS" 503 "a verified push while PostgreSQL is frozen: 503 (Moneybird retries it)"
+((waited_ms < 6000)) || bm_fail "the push waited ${waited_ms} ms for a frozen PostgreSQL"
+bm_pass "... answered after ${waited_ms} ms (bound 3 s per statement)"
+for ((i = 0; i < 50; i++)); do
+	rc_post_mb "$BM_TMP/fresh.json" "$header" "fresh-1"
+	[[ "$BM_STATUS" == 200 ]] && break
+	sleep 0.2
+done
+bm_assert_eq "$BM_STATUS" 200 "Moneybird's retry after the thaw is stored"
 bm_serve_stop
 bm_done
