@@ -16,10 +16,10 @@
 #include "config.h"
 #include "log.h"
 #include "mapping.h"
+#include "mb_client.h"
 #include "migrations.h"
 #include "reconcile.h"
 #include "serve.h"
-#include "mb_client.h"
 #include "store.h"
 
 #define EXIT_RUNTIME 1
@@ -27,49 +27,49 @@
 #define DEFAULT_CONFIG_PATH "/etc/bookto-moneybird/connector.cfg"
 
 static const char usage_text[] =
-	"Usage: bookto-moneybird [-c FILE] COMMAND [ARGS]\n"
-	"\n"
-	"Syncs paid bookto orders into Moneybird: contacts, invoices and payments,\n"
-	"with every step kept in PostgreSQL.\n"
-	"\n"
-	"Commands:\n"
-	"  serve          run the webhook intake until SIGTERM/SIGINT\n"
-	"  migrate        apply pending database migrations (safe to repeat)\n"
-	"  config check   validate the configuration and mapping files\n"
-	"  status [--json]\n"
-	"                 per connection: orders per state, oldest unsynced order,\n"
-	"                 last error, rate budget left, pauses, spooled deliveries\n"
-	"  show [--connection NAME] [--json] ORDER\n"
-	"                 one order (order_id or order_number): deliveries, Moneybird\n"
-	"                 calls, ids and its audit history\n"
-	"  retry [--connection NAME] ORDER... | --failed\n"
-	"                 put parked (needs_attention) orders back in the queue\n"
-	"  replay [--connection NAME] FILE... | -\n"
-	"                 import saved order.paid payloads (files, or JSON lines on\n"
-	"                 stdin) as if delivered; duplicates are skipped\n"
-	"  preview [--connection NAME] [--json] FILE | -\n"
-	"                 show what a payload would become in Moneybird; writes nothing\n"
-	"  reconcile [--connection NAME] [--since DATE] [--repair] [--json]\n"
-	"                 compare the orders with Moneybird's invoices and report every\n"
-	"                 difference; --repair queues the safe fixes (exit 3: some remain)\n"
-	"  audit head     print the audit log's newest row and hash (ID:HASH), to\n"
-	"                 keep outside the database\n"
-	"  audit verify [--expect ID:HASH]\n"
-	"                 check the audit log's hash chain end to end (and that it\n"
-	"                 still holds a head you kept)\n"
-	"  moneybird check\n"
-	"                 verify the Moneybird token and administration; list tax\n"
-	"                 rates, ledger and financial accounts, workflows, styles\n"
-	"  moneybird [--connection NAME] webhook register URL | list | delete ID\n"
-	"                 manage the Moneybird webhook subscription\n"
-	"\n"
-	"Options:\n"
-	"  -c FILE        configuration file (default: $BOOKTO_MONEYBIRD_CONFIG,\n"
-	"                 then " DEFAULT_CONFIG_PATH ")\n"
-	"  -h, --help     show this help\n"
-	"  -V, --version  show the version\n"
-	"\n"
-	"Environment: BOOKTO_MONEYBIRD_DATABASE overrides database.conninfo.\n";
+    "Usage: bookto-moneybird [-c FILE] COMMAND [ARGS]\n"
+    "\n"
+    "Syncs paid bookto orders into Moneybird: contacts, invoices and payments,\n"
+    "with every step kept in PostgreSQL.\n"
+    "\n"
+    "Commands:\n"
+    "  serve          run the webhook intake until SIGTERM/SIGINT\n"
+    "  migrate        apply pending database migrations (safe to repeat)\n"
+    "  config check   validate the configuration and mapping files\n"
+    "  status [--json]\n"
+    "                 per connection: orders per state, oldest unsynced order,\n"
+    "                 last error, rate budget left, pauses, spooled deliveries\n"
+    "  show [--connection NAME] [--json] ORDER\n"
+    "                 one order (order_id or order_number): deliveries, Moneybird\n"
+    "                 calls, ids and its audit history\n"
+    "  retry [--connection NAME] ORDER... | --failed\n"
+    "                 put parked (needs_attention) orders back in the queue\n"
+    "  replay [--connection NAME] FILE... | -\n"
+    "                 import saved order.paid payloads (files, or JSON lines on\n"
+    "                 stdin) as if delivered; duplicates are skipped\n"
+    "  preview [--connection NAME] [--json] FILE | -\n"
+    "                 show what a payload would become in Moneybird; writes nothing\n"
+    "  reconcile [--connection NAME] [--since DATE] [--repair] [--json]\n"
+    "                 compare the orders with Moneybird's invoices and report every\n"
+    "                 difference; --repair queues the safe fixes (exit 3: some remain)\n"
+    "  audit head     print the audit log's newest row and hash (ID:HASH), to\n"
+    "                 keep outside the database\n"
+    "  audit verify [--expect ID:HASH]\n"
+    "                 check the audit log's hash chain end to end (and that it\n"
+    "                 still holds a head you kept)\n"
+    "  moneybird check\n"
+    "                 verify the Moneybird token and administration; list tax\n"
+    "                 rates, ledger and financial accounts, workflows, styles\n"
+    "  moneybird [--connection NAME] webhook register URL | list | delete ID\n"
+    "                 manage the Moneybird webhook subscription\n"
+    "\n"
+    "Options:\n"
+    "  -c FILE        configuration file (default: $BOOKTO_MONEYBIRD_CONFIG,\n"
+    "                 then " DEFAULT_CONFIG_PATH ")\n"
+    "  -h, --help     show this help\n"
+    "  -V, --version  show the version\n"
+    "\n"
+    "Environment: BOOKTO_MONEYBIRD_DATABASE overrides database.conninfo.\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -84,8 +84,9 @@ static int load_config(const char *path, struct config **config)
 	struct cn_error err = {""};
 
 	if (config_load(path, config, stderr, &err) != CN_OK) {
-		fprintf(stderr, "bookto-moneybird: the configuration in %s is not valid (see above)\n",
-			path);
+		fprintf(stderr,
+		        "bookto-moneybird: the configuration in %s is not valid (see above)\n",
+		        path);
 		return EXIT_USAGE;
 	}
 	if (log_open((*config)->log_level, (*config)->log_format, (*config)->log_file, &err) !=
@@ -107,17 +108,18 @@ static int check_mappings(const struct config *config)
 
 		if (mapping_load(config->connections[i].mapping_path, &mapping, stderr, &err) !=
 		    CN_OK) {
-			fprintf(stderr, "bookto-moneybird: the mapping %s of connection %s is not "
-					"valid (see above)\n",
-				config->connections[i].mapping_path, config->connections[i].name);
+			fprintf(stderr,
+			        "bookto-moneybird: the mapping %s of connection %s is not "
+			        "valid (see above)\n",
+			        config->connections[i].mapping_path, config->connections[i].name);
 			rc = EXIT_USAGE;
 		} else if (mapping->deprecated_incl_tax_line > 0) {
 			fprintf(stderr,
-				"%s:%d: notice: `prices_are_incl_tax` is deprecated; it is read as "
-				"price_basis = \"%s\"; write that instead (or \"auto\", the "
-				"default, see docs/mapping.md)\n",
-				mapping->path, mapping->deprecated_incl_tax_line,
-				mapping_price_basis_name(mapping->price_basis));
+			        "%s:%d: notice: `prices_are_incl_tax` is deprecated; it is read as "
+			        "price_basis = \"%s\"; write that instead (or \"auto\", the "
+			        "default, see docs/mapping.md)\n",
+			        mapping->path, mapping->deprecated_incl_tax_line,
+			        mapping_price_basis_name(mapping->price_basis));
 		}
 		mapping_free(mapping);
 	}
@@ -218,7 +220,8 @@ int main(int argc, char **argv)
 	if (strcmp(command, "audit") == 0 &&
 	    (index + 1 >= argc ||
 	     (strcmp(argv[index + 1], "verify") != 0 && strcmp(argv[index + 1], "head") != 0)))
-		return usage_error("%s", "the audit command takes head or verify [--expect ID:HASH]");
+		return usage_error("%s",
+		                   "the audit command takes head or verify [--expect ID:HASH]");
 
 	rc = load_config(config_path, &config);
 	if (rc != 0)

@@ -10,6 +10,7 @@ packages=(
   postgresql postgresql-contrib curl openssl ca-certificates procps iproute2
   clang libclang-rt-dev   # libFuzzer targets (tests/fuzz, -DBM_FUZZ=ON)
   nginx                   # `nginx -t` of deploy/'s site (tests/integration/test_ops_deploy.sh)
+  clang-format            # tests/structure/check.sh (format check before the build)
   valgrind                # memcheck of the main path (ctest -L valgrind, tests/run.sh)
   dpkg-dev file lintian man-db systemd logrotate   # the Debian package: cpack -G DEB with
                           # dpkg-shlibdeps, lintian, man --warnings, sysusers/tmpfiles,

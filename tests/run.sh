@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it:
 #   1. installs the Debian packages (deploy/install-deps.sh);
+#   1b. checks the written style rules before any build
+#      (tests/structure/check.sh: clang-format, banned functions, file and
+#      function sizes, include cycles and layers);
 #   2. fuzzes each libFuzzer target for a bounded time (label "fuzz", clang);
 #   3. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the
 #      unit and integration tests (any sanitizer report fails the test);
@@ -33,6 +36,9 @@ configure_and_build() {
   cmake -S . -B "$dir" -DBM_WERROR=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
 }
+
+phase "structure: format, banned functions, sizes, include layers (tests/structure/check.sh)"
+tests/structure/check.sh
 
 phase "fuzzing: each target for ${BM_FUZZ_SECONDS:-60} s"
 tests/fuzz/run.sh --seconds "${BM_FUZZ_SECONDS:-60}"

@@ -2,7 +2,7 @@
  * mb_client_driver: runs one Moneybird client operation (or a loop of them)
  * against a base URL and prints the outcome class and the typed result as
  * key=value lines, so the shell tests in tests/integration/ can exercise
- * connector/mb_client.c against the simulator. With --budget every call
+ * connector/moneybird/mb_client.c against the simulator. With --budget every call
  * goes through the shared rate budget in PostgreSQL, as in the daemon.
  *
  *   mb_client_driver [OPTIONS] BASE_URL ADMIN_ID TOKEN OP [ARGS...]

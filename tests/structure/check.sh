@@ -5,10 +5,13 @@
 #   banned     functions that overflow or are not thread-safe
 #   file size  no .c file over 800 lines
 #   functions  no function body over 100 lines
-#   includes   no cycle between connector modules
-# A file or function may exceed a size limit only with a one-line
-# justification in tests/structure/allow.txt ("file PATH reason" or
-# "function PATH:NAME reason"). Usage: check.sh [ROOT] (default: the repo).
+#   includes   no cycle between connector modules, and no include from a
+#              lower layer to a higher one (connector/<layer>/, lowest
+#              first: core base store moneybird engine http cli; main.c on top)
+# A file or function may exceed a size limit, and a known layering debt stay,
+# only with a one-line justification in tests/structure/allow.txt
+# ("file PATH reason", "function PATH:NAME reason", "cycle MODULES reason",
+# "upward PATH->HEADER reason"). Usage: check.sh [ROOT] (default: the repo).
 set -uo pipefail
 root="${1:-$(cd "$(dirname "$0")/../.." && pwd)}"
 allow="$root/tests/structure/allow.txt"
@@ -67,7 +70,8 @@ done < <(awk '
 	}' "${c_files[@]}")
 
 # include cycles between connector modules (x.c and x.h are module x)
-edges=$(for file in connector/*.c connector/*.h; do
+mapfile -t connector_files < <(find connector -name '*.c' -o -name '*.h' | sort)
+edges=$(for file in "${connector_files[@]}"; do
 	from=$(basename "${file%.*}")
 	sed -nE 's/^#include "([a-z_0-9]+)\.h".*/\1/p' "$file" | while read -r to; do
 		[[ "$to" != "$from" ]] && echo "$from $to"
@@ -80,6 +84,26 @@ done < <(printf '%s\n' "$cycles" | awk '
 	/input contains a loop/ { if (members != "") print members; members = ""; next }
 	{ members = members (members == "" ? "" : " ") $2 }
 	END { if (members != "") print members }')
+
+# layers: a file may include headers of its own layer and of lower ones only
+layers=(core base store moneybird engine http cli)
+declare -A layer_rank=() header_layer=()
+for i in "${!layers[@]}"; do layer_rank[${layers[$i]}]=$i; done
+for file in "${connector_files[@]}"; do
+	layer=$(cut -d/ -f2 <<<"$file")
+	[[ -n "${layer_rank[$layer]:-}" && "$file" == *.h ]] && header_layer[$(basename "$file")]=$layer
+done
+for file in "${connector_files[@]}"; do
+	layer=$(cut -d/ -f2 <<<"$file")
+	[[ -n "${layer_rank[$layer]:-}" ]] || continue # main.c sits above every layer
+	while read -r header; do
+		to=${header_layer[$header]:-}
+		[[ -n "$to" ]] || continue
+		if ((layer_rank[$to] > layer_rank[$layer])) && ! allowed upward "$file->$header"; then
+			problem "$file ($layer) includes $header ($to, a higher layer)"
+		fi
+	done < <(sed -nE 's/^#include "([a-z_0-9]+\.h)".*/\1/p' "$file")
+done
 
 if ((failed)); then
 	echo "structure: FAILED" >&2

@@ -412,14 +412,16 @@ static void test_price_basis(void **state)
 	assert_string_equal(mapping_price_basis_name(MAPPING_PRICE_AUTO), "auto");
 	load_text(&result, MINIMAL "price_basis = \"gross\";\n"); /* 2 */
 	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 2, "`price_basis` must be \"auto\", \"incl\" or \"excl\", not "
-	                           "\"gross\"");
+	assert_problem(&result, 2,
+	               "`price_basis` must be \"auto\", \"incl\" or \"excl\", not "
+	               "\"gross\"");
 	result_free(&result);
-	load_text(&result, MINIMAL "price_basis = \"incl\";\n"  /* 2 */
+	load_text(&result, MINIMAL "price_basis = \"incl\";\n"       /* 2 */
 	                           "prices_are_incl_tax = true;\n"); /* 3 */
 	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 3, "`prices_are_incl_tax` is deprecated and `price_basis` is set "
-	                           "too; remove `prices_are_incl_tax`");
+	assert_problem(&result, 3,
+	               "`prices_are_incl_tax` is deprecated and `price_basis` is set "
+	               "too; remove `prices_are_incl_tax`");
 	result_free(&result);
 }
 
@@ -449,10 +451,11 @@ static void test_delivery_rules(void **state)
 	struct result result;
 
 	(void)state;
-	load_text(&result, MINIMAL "delivery_rules = (\n"
-	                           "  { when = \"peppol_id\"; country = \"BE\"; method = \"Peppol\"; },\n"
-	                           "  { when = [\"private\", \"email\"]; method = \"Email\"; }\n"
-	                           ");\n");
+	load_text(&result,
+	          MINIMAL "delivery_rules = (\n"
+	                  "  { when = \"peppol_id\"; country = \"BE\"; method = \"Peppol\"; },\n"
+	                  "  { when = [\"private\", \"email\"]; method = \"Email\"; }\n"
+	                  ");\n");
 	assert_int_equal(result.status, CN_OK);
 	assert_int_equal(result.mapping->delivery_rule_count, 2);
 	assert_int_equal(result.mapping->delivery_rules[0].conditions, MAPPING_WHEN_PEPPOL_ID);
@@ -465,23 +468,26 @@ static void test_delivery_rules(void **state)
 	assert_string_equal(mapping_delivery_condition_name(MAPPING_WHEN_BUSINESS), "business");
 	result_free(&result);
 
-	load_text(&result, MINIMAL "delivery_rules = (\n"                                   /* 2 */
-	                           "  { when = \"peppol\"; method = \"Peppol\"; },\n"        /* 3 */
-	                           "  { when = [\"email\"]; method = \"Post\"; },\n"         /* 4 */
-	                           "  { when = \"email\"; },\n"                              /* 5 */
-	                           "  { when = [\"private\", \"vat_number\"]; method = \"Email\"; },\n" /* 6 */
-	                           "  { country = \"be\"; method = \"Email\"; mode = 1; }\n" /* 7 */
-	                           ");\n");
+	load_text(&result, MINIMAL
+	          "delivery_rules = (\n"                                               /* 2 */
+	          "  { when = \"peppol\"; method = \"Peppol\"; },\n"                   /* 3 */
+	          "  { when = [\"email\"]; method = \"Post\"; },\n"                    /* 4 */
+	          "  { when = \"email\"; },\n"                                         /* 5 */
+	          "  { when = [\"private\", \"vat_number\"]; method = \"Email\"; },\n" /* 6 */
+	          "  { country = \"be\"; method = \"Email\"; mode = 1; }\n"            /* 7 */
+	          ");\n");
 	assert_int_equal(result.status, CN_INVALID);
 	assert_problem(&result, 3,
 	               "`delivery_rules.[0].when` names an unknown condition \"peppol\"; use "
 	               "\"peppol_id\", \"vat_number\", \"email\", \"business\" or \"private\"");
-	assert_problem(&result, 4,
-	               "`delivery_rules.[1].method` must be \"Manual\" (mark as sent), \"Email\" or "
-	               "\"Peppol\", not \"Post\"");
+	assert_problem(
+	    &result, 4,
+	    "`delivery_rules.[1].method` must be \"Manual\" (mark as sent), \"Email\" or "
+	    "\"Peppol\", not \"Post\"");
 	assert_problem(&result, 5, "`delivery_rules.[2].method` is missing");
 	assert_problem(&result, 6, "asks for a private buyer and a business one at once");
-	assert_problem(&result, 7, "`delivery_rules.[4].country` must be an ISO 3166-1 alpha-2 code");
+	assert_problem(&result, 7,
+	               "`delivery_rules.[4].country` must be an ISO 3166-1 alpha-2 code");
 	assert_problem(&result, 7, "unknown key `delivery_rules.[4].mode`");
 	result_free(&result);
 

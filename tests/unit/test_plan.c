@@ -754,7 +754,8 @@ static void test_totals_random(void **state)
 			order.vat_cents += 1;
 			order.total_incl_cents += 1;
 			if (order.excl_vat_cents ==
-			    (order.total_incl_cents * 200 + 100 + rates[r]) / (200 + 2 * rates[r])) {
+			    (order.total_incl_cents * 200 + 100 + rates[r]) /
+			        (200 + 2 * rates[r])) {
 				invoice = invoice_ok(&order, default_mapping);
 				assert_true(invoice->request.prices_are_incl_tax);
 				assert_int_equal(invoice->total_tax_cents, order.vat_cents);
@@ -1268,12 +1269,12 @@ static void test_payment_overrides(void **state)
  * private buyer with an email, send_method (Manual) otherwise. */
 static void test_delivery_rules_pick_per_order(void **state)
 {
-	struct mapping *mapping = mapping_from_text(
-	    "vat_treatments = { standard = { by = \"percentage\"; }; };\n"
-	    "delivery_rules = (\n"
-	    "  { when = \"peppol_id\"; method = \"Peppol\"; },\n"
-	    "  { when = [\"private\", \"email\"]; method = \"Email\"; }\n"
-	    ");\n");
+	struct mapping *mapping =
+	    mapping_from_text("vat_treatments = { standard = { by = \"percentage\"; }; };\n"
+	                      "delivery_rules = (\n"
+	                      "  { when = \"peppol_id\"; method = \"Peppol\"; },\n"
+	                      "  { when = [\"private\", \"email\"]; method = \"Email\"; }\n"
+	                      ");\n");
 	struct plan_delivery d;
 	struct bookto_order order;
 

@@ -128,12 +128,12 @@ static void test_owner_has_a_random_part(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_backoff_doubles_from_the_base),
-		cmocka_unit_test(test_backoff_is_capped),
-		cmocka_unit_test(test_backoff_jitter_bounds),
-		cmocka_unit_test(test_backoff_clamps_odd_input),
-		cmocka_unit_test(test_worker_environment_overrides),
-		cmocka_unit_test(test_owner_has_a_random_part),
+	    cmocka_unit_test(test_backoff_doubles_from_the_base),
+	    cmocka_unit_test(test_backoff_is_capped),
+	    cmocka_unit_test(test_backoff_jitter_bounds),
+	    cmocka_unit_test(test_backoff_clamps_odd_input),
+	    cmocka_unit_test(test_worker_environment_overrides),
+	    cmocka_unit_test(test_owner_has_a_random_part),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

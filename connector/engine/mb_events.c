@@ -1,0 +1,485 @@
+#include "mb_events.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "budget.h"
+#include "log.h"
+#include "mb_client.h"
+#include "mb_json.h"
+#include "metrics.h"
+#include "store.h"
+#include "store_reconcile.h"
+
+#define IDLE_POLL_MS 500
+#define RECONNECT_WAIT_MS 2000
+#define WAITING_RETRY_FAST_SECONDS 2 /* the sync worker usually stores the id within seconds */
+#define WAITING_FAST_ATTEMPTS 60
+#define WAITING_RETRY_SLOW_SECONDS 30
+#define WAITING_GIVE_UP_SECONDS (24 * 3600) /* reconcile covers anything older */
+#define FETCH_RETRY_SECONDS 30
+#define FETCH_MAX_ATTEMPTS 50
+
+struct events_connection {
+	struct mb_client *client;
+	struct budget_gate gate;
+};
+
+struct mb_events {
+	const struct intake_context *ctx;
+	pthread_t thread;
+	pthread_mutex_t mutex;
+	pthread_cond_t wake;
+	bool stopping;                         /* guarded by mutex */
+	PGconn *conn;                          /* event transactions */
+	PGconn *budget_conn;                   /* the rate budget: never inside a transaction */
+	struct events_connection *connections; /* parallel to config->connections */
+};
+
+/* What becomes of one event. */
+struct event_result {
+	const char *status; /* applied, ignored, waiting, pending */
+	int64_t order_pk;
+	int retry_seconds;
+	char note[300];
+};
+
+static void result_set(struct event_result *result, const char *status, const char *fmt, ...)
+    PRINTF_LIKE(3, 4);
+
+static void result_set(struct event_result *result, const char *status, const char *fmt, ...)
+{
+	va_list ap;
+
+	result->status = status;
+	va_start(ap, fmt);
+	vsnprintf(result->note, sizeof(result->note), fmt, ap);
+	va_end(ap);
+}
+
+static bool stopping(struct mb_events *events)
+{
+	bool stop;
+
+	pthread_mutex_lock(&events->mutex);
+	stop = events->stopping;
+	pthread_mutex_unlock(&events->mutex);
+	return stop;
+}
+
+/* Sleeps up to ms, returning early when asked to stop. */
+static void pause_ms(struct mb_events *events, int ms)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += ms / 1000;
+	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&events->mutex);
+	if (!events->stopping)
+		pthread_cond_timedwait(&events->wake, &events->mutex, &deadline);
+	pthread_mutex_unlock(&events->mutex);
+}
+
+static void disconnect(struct mb_events *events)
+{
+	PQfinish(events->conn);
+	PQfinish(events->budget_conn);
+	events->conn = NULL;
+	events->budget_conn = NULL;
+}
+
+static int connect_database(struct mb_events *events, struct cn_error *err)
+{
+	const char *conninfo = events->ctx->config->database_conninfo;
+	int rc;
+
+	if (events->conn != NULL && PQstatus(events->conn) == CONNECTION_OK &&
+	    events->budget_conn != NULL && PQstatus(events->budget_conn) == CONNECTION_OK)
+		return CN_OK;
+	disconnect(events);
+	rc = store_connect(conninfo, &events->conn, err);
+	if (rc == CN_OK)
+		rc = store_connect(conninfo, &events->budget_conn, err);
+	if (rc != CN_OK)
+		disconnect(events);
+	return rc;
+}
+
+/* The connection's client, gated by the shared budget as live work. */
+/* Every call the event thread makes is counted in /metrics. */
+static void count_call_metrics(void *ctx, const struct mb_call *call)
+{
+	(void)ctx;
+	metrics_moneybird_call(call);
+}
+
+static int connection_client(struct mb_events *events, size_t index, struct mb_client **out,
+                             struct cn_error *err)
+{
+	const struct connection_config *cc = &events->ctx->config->connections[index];
+	struct events_connection *ec = &events->connections[index];
+	struct budget_limits limits = {cc->moneybird_rate_limit_requests,
+	                               cc->moneybird_rate_limit_per_seconds, 0};
+	struct mb_client_options options;
+	int rc;
+
+	ec->gate.conn = events->budget_conn;
+	if (ec->client != NULL) {
+		*out = ec->client;
+		return CN_OK;
+	}
+	rc = budget_gate_init(&ec->gate, events->budget_conn, cc->moneybird_api_token, &limits,
+	                      BUDGET_LIVE, 0, err);
+	if (rc != CN_OK)
+		return rc;
+	memset(&options, 0, sizeof(options));
+	options.base_url = cc->moneybird_base_url;
+	options.administration_id = cc->moneybird_administration_id;
+	options.api_token = cc->moneybird_api_token;
+	ec->gate.next_after_call = count_call_metrics;
+	budget_gate_hooks(&ec->gate, &options.hooks);
+	rc = mb_client_create(&options, &ec->client, err);
+	if (rc != CN_OK)
+		return rc;
+	*out = ec->client;
+	return CN_OK;
+}
+
+static size_t connection_index(const struct intake_context *ctx, int64_t connection_id)
+{
+	for (size_t i = 0; i < ctx->config->connection_count; i++)
+		if (ctx->connection_ids[i] == connection_id)
+			return i;
+	return ctx->config->connection_count;
+}
+
+static bool is_payment_action(const char *action)
+{
+	return strcmp(action, "payment_registered") == 0 ||
+	       strcmp(action, "payment_destroyed") == 0;
+}
+
+/* The sales invoice an event is about: the entity itself, or for a Payment
+ * entity (Moneybird does not document which one it sends) its invoice. */
+static bool event_invoice_id(const struct store_mb_event *event, const cJSON *entity, char *out,
+                             size_t size)
+{
+	out[0] = '\0';
+	if (strcmp(event->entity_type, "SalesInvoice") == 0) {
+		snprintf(out, size, "%s", event->entity_id);
+	} else if (strcmp(event->entity_type, "Payment") == 0 && entity != NULL) {
+		const char *type =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entity, "invoice_type"));
+
+		if (type == NULL || strcmp(type, "SalesInvoice") == 0)
+			if (mb_json_id(cJSON_GetObjectItemCaseSensitive(entity, "invoice_id"), out,
+			               size) != CN_OK)
+				out[0] = '\0';
+	}
+	return mb_id_valid(out);
+}
+
+static void waiting(struct event_result *result, const struct store_mb_event *event,
+                    const char *why)
+{
+	if (event->age_seconds > WAITING_GIVE_UP_SECONDS) {
+		result_set(result, "ignored", "gave up waiting after a day: %s", why);
+		return;
+	}
+	result_set(result, "waiting", "%s", why);
+	result->retry_seconds = event->attempts < WAITING_FAST_ATTEMPTS
+	                            ? WAITING_RETRY_FAST_SECONDS
+	                            : WAITING_RETRY_SLOW_SECONDS;
+}
+
+/* Re-fetches the invoice; false with result set when it could not. */
+static bool fetch_invoice(struct mb_events *events, size_t index, const char *invoice_id,
+                          const struct store_mb_event *event, struct mb_sales_invoice *invoice,
+                          bool *gone, struct event_result *result)
+{
+	struct mb_client *client = NULL;
+	struct cn_error err = {""};
+	enum mb_outcome outcome;
+
+	*gone = false;
+	if (connection_client(events, index, &client, &err) != CN_OK) {
+		result_set(result, "pending", "%s", err.message);
+		result->retry_seconds = FETCH_RETRY_SECONDS;
+		return false;
+	}
+	outcome = mb_sales_invoice_get(client, invoice_id, invoice, &err);
+	if (outcome == MB_OK)
+		return true;
+	if (outcome == MB_NOT_FOUND) {
+		*gone = true;
+		return false;
+	}
+	if (event->attempts >= FETCH_MAX_ATTEMPTS) {
+		result_set(result, "ignored", "gave up re-fetching the invoice: %s", err.message);
+		return false;
+	}
+	result_set(result, "pending", "re-fetching the invoice: %s", err.message);
+	result->retry_seconds = FETCH_RETRY_SECONDS;
+	if (outcome == MB_RATE_LIMITED) {
+		const struct mb_call *call = mb_client_last_call(client);
+		int64_t wait = call != NULL && call->retry_at > 0 ? call->retry_at - time(NULL) : 0;
+
+		result->retry_seconds = wait < 1 ? 1 : wait > 3600 ? 3600 : (int)wait;
+	}
+	return false;
+}
+
+/* Applies one claimed event inside its transaction. */
+static int apply_event(struct mb_events *events, const struct store_mb_event *event,
+                       struct event_result *result, struct cn_error *err)
+{
+	const struct config *config = events->ctx->config;
+	size_t index = connection_index(events->ctx, event->connection_id);
+	bool paid_event = strcmp(event->action, "sales_invoice_state_changed_to_paid") == 0;
+	struct store_invoice_order order;
+	struct mb_sales_invoice invoice;
+	struct store_invoice_seen seen;
+	enum store_paid_move move;
+	const cJSON *entity = NULL;
+	cJSON *root = NULL;
+	char invoice_id[STORE_RECONCILE_ID_MAX];
+	char reference[MB_TEXT_MAX] = "";
+	bool have_invoice = false;
+	bool moved = false;
+	int rc = CN_OK;
+
+	memset(&invoice, 0, sizeof(invoice));
+	if (index == config->connection_count) {
+		result_set(result, "ignored", "the connection is no longer configured");
+		return CN_OK;
+	}
+	if (!paid_event && !is_payment_action(event->action)) {
+		result_set(result, "ignored", "the connector does not use %s", event->action);
+		return CN_OK;
+	}
+	root = cJSON_ParseWithLength(event->body, event->body_len);
+	entity = cJSON_GetObjectItemCaseSensitive(root, "entity");
+	if (!cJSON_IsObject(entity))
+		entity = NULL;
+	if (!event_invoice_id(event, entity, invoice_id, sizeof(invoice_id))) {
+		result_set(result, "ignored", "not about a sales invoice (%s)", event->entity_type);
+		goto out;
+	}
+	if (strcmp(event->entity_type, "SalesInvoice") == 0 && entity != NULL) {
+		struct cn_error parse_err = {""};
+
+		have_invoice = mb_json_sales_invoice(entity, &invoice, &parse_err) == CN_OK &&
+		               strcmp(invoice.id, invoice_id) == 0;
+		if (have_invoice)
+			snprintf(reference, sizeof(reference), "%s", invoice.reference);
+	}
+
+	rc = store_reconcile_order_by_invoice(events->conn, event->connection_id, invoice_id,
+	                                      &order, err);
+	if (rc == CN_NOT_FOUND) {
+		rc = reference[0] != '\0'
+		         ? store_reconcile_order_by_reference(events->conn, event->connection_id,
+		                                              reference, &order, err)
+		         : CN_NOT_FOUND;
+		if (rc == CN_NOT_FOUND) {
+			rc = CN_OK;
+			result_set(result, "ignored", "invoice %s was not created by the connector",
+			           invoice_id);
+			goto out;
+		}
+		if (rc != CN_OK)
+			goto out;
+		result->order_pk = order.order_pk;
+		if (order.invoice_id[0] != '\0') {
+			result_set(
+			    result, "ignored",
+			    "invoice %s carries the reference of order %s, whose invoice is %s "
+			    "(a duplicate; reconcile reports it)",
+			    invoice_id, order.order_id, order.invoice_id);
+			goto out;
+		}
+		waiting(result, event, "the order's invoice id is not stored yet");
+		goto out;
+	}
+	if (rc != CN_OK)
+		goto out;
+	result->order_pk = order.order_pk;
+	if (strcmp(order.state, "synced") != 0 && strcmp(order.state, "reconciled") != 0) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "the order is %s", order.state);
+		waiting(result, event, why);
+		goto out;
+	}
+
+	/* The paid push carries the invoice as it is now; payment pushes are
+	 * checked against a fresh copy (their state may be stale). */
+	if (!paid_event || !have_invoice) {
+		bool gone = false;
+
+		if (!fetch_invoice(events, index, invoice_id, event, &invoice, &gone, result)) {
+			if (gone)
+				result_set(
+				    result, "applied",
+				    "invoice %s no longer exists in Moneybird (reconcile reports "
+				    "it)",
+				    invoice_id);
+			goto out;
+		}
+	}
+	memset(&seen, 0, sizeof(seen));
+	seen.state = invoice.state;
+	seen.total_paid_cents = invoice.total_paid_cents;
+	seen.total_unpaid_cents = invoice.total_unpaid_cents;
+	seen.version = invoice.version;
+	move = strcmp(invoice.state, "paid") == 0 ? STORE_PAID_CONFIRM : STORE_PAID_WITHDRAWN;
+	rc = store_reconcile_invoice_seen(events->conn, order.order_pk, "webhook", &seen, move,
+	                                  event->action, &moved, err);
+	if (rc != CN_OK)
+		goto out;
+	if (moved && move == STORE_PAID_WITHDRAWN) {
+		char detail[200];
+
+		snprintf(detail, sizeof(detail),
+		         "a payment was removed in Moneybird (%s); the invoice is %s with %" PRId64
+		         " cents unpaid",
+		         event->action, invoice.state, invoice.total_unpaid_cents);
+		rc = store_reconcile_difference_add(events->conn, 0, event->connection_id,
+		                                    "webhook", "payment_removed", order.order_pk,
+		                                    invoice_id, detail, false, err);
+		if (rc != CN_OK)
+			goto out;
+		log_warn("order_payment_removed", "connection", config->connections[index].name,
+		         "order_id", order.order_id, "moneybird_invoice_id", invoice_id, NULL);
+	} else if (moved) {
+		log_info("order_reconciled", "connection", config->connections[index].name,
+		         "order_id", order.order_id, "moneybird_invoice_id", invoice_id, NULL);
+	}
+	result_set(
+	    result, "applied", "invoice %s is %s%s", invoice_id, invoice.state,
+	    moved ? (move == STORE_PAID_CONFIRM ? "; order reconciled" : "; order back to synced")
+	          : "");
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* Claims and applies one event: 1 when one was handled, 0 when none was
+ * ready, negative on a database failure. */
+static int process_one(struct mb_events *events)
+{
+	struct store_mb_event event;
+	struct event_result result;
+	struct cn_error err = {""};
+	int rc;
+
+	rc = store_reconcile_event_claim(events->conn, &event, &err);
+	if (rc == CN_NOT_FOUND)
+		return 0;
+	if (rc != CN_OK) {
+		log_error("moneybird_event_claim_failed", "error", err.message, NULL);
+		return rc;
+	}
+	memset(&result, 0, sizeof(result));
+	rc = apply_event(events, &event, &result, &err);
+	if (rc != CN_OK) {
+		store_rollback(events->conn);
+		log_error("moneybird_event_failed", "action", event.action, "entity_id",
+		          event.entity_id, "error", err.message, NULL);
+		store_mb_event_clear(&event);
+		return rc;
+	}
+	rc = store_reconcile_event_finish(events->conn, event.id, result.status, result.order_pk,
+	                                  result.note, result.retry_seconds, &err);
+	if (rc != CN_OK)
+		log_error("moneybird_event_failed", "action", event.action, "entity_id",
+		          event.entity_id, "error", err.message, NULL);
+	else
+		log_info("moneybird_event", "action", event.action, "entity_id", event.entity_id,
+		         "status", result.status, "note", result.note, NULL);
+	store_mb_event_clear(&event);
+	return rc == CN_OK ? 1 : rc;
+}
+
+static void *events_main(void *arg)
+{
+	struct mb_events *events = arg;
+
+	while (!stopping(events)) {
+		struct cn_error err = {""};
+		int rc;
+
+		if (connect_database(events, &err) != CN_OK) {
+			log_warn("moneybird_events_waiting_for_database", "error", err.message,
+			         NULL);
+			pause_ms(events, RECONNECT_WAIT_MS);
+			continue;
+		}
+		rc = process_one(events);
+		if (rc == 1)
+			continue;
+		if (rc < 0 && (PQstatus(events->conn) != CONNECTION_OK ||
+		               PQstatus(events->budget_conn) != CONNECTION_OK))
+			disconnect(events);
+		pause_ms(events, rc < 0 ? RECONNECT_WAIT_MS : IDLE_POLL_MS);
+	}
+	disconnect(events);
+	return NULL;
+}
+
+int mb_events_start(const struct intake_context *ctx, struct mb_events **out, struct cn_error *err)
+{
+	struct mb_events *events = calloc(1, sizeof(*events));
+
+	*out = NULL;
+	if (events == NULL ||
+	    (events->connections =
+	         calloc(ctx->config->connection_count, sizeof(*events->connections))) == NULL) {
+		free(events);
+		error_set(err, "out of memory starting the Moneybird event thread");
+		return CN_ERR;
+	}
+	events->ctx = ctx;
+	pthread_mutex_init(&events->mutex, NULL);
+	pthread_cond_init(&events->wake, NULL);
+	if (pthread_create(&events->thread, NULL, events_main, events) != 0) {
+		pthread_mutex_destroy(&events->mutex);
+		pthread_cond_destroy(&events->wake);
+		free(events->connections);
+		free(events);
+		error_set(err, "cannot start the Moneybird event thread");
+		return CN_ERR;
+	}
+	*out = events;
+	return CN_OK;
+}
+
+void mb_events_stop(struct mb_events *events)
+{
+	if (events == NULL)
+		return;
+	pthread_mutex_lock(&events->mutex);
+	events->stopping = true;
+	pthread_cond_broadcast(&events->wake);
+	pthread_mutex_unlock(&events->mutex);
+	pthread_join(events->thread, NULL);
+	for (size_t i = 0; i < events->ctx->config->connection_count; i++)
+		mb_client_free(events->connections[i].client);
+	free(events->connections);
+	pthread_mutex_destroy(&events->mutex);
+	pthread_cond_destroy(&events->wake);
+	free(events);
+}

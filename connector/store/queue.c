@@ -1,0 +1,296 @@
+#include "queue.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+int64_t queue_backoff_seconds(int64_t base_seconds, int attempt, double random_unit)
+{
+	int64_t step = base_seconds < 1 ? 1 : base_seconds;
+
+	for (int i = 1; i < attempt && step < QUEUE_BACKOFF_CAP_SECONDS; i++)
+		step *= 2;
+	if (step > QUEUE_BACKOFF_CAP_SECONDS)
+		step = QUEUE_BACKOFF_CAP_SECONDS;
+	if (random_unit < 0.0)
+		random_unit = 0.0;
+	if (random_unit >= 1.0)
+		random_unit = 0.999999;
+	/* "Equal jitter": never less than half the step, so retries still
+	 * spread out without collapsing onto each other. */
+	return step / 2 + (int64_t)((double)(step - step / 2) * random_unit);
+}
+
+static int commit_or_rollback(PGconn *conn, int rc, struct cn_error *err)
+{
+	if (rc == CN_OK)
+		return store_exec(conn, "COMMIT", err);
+	if (!store_conn_broken(conn))
+		store_rollback(conn);
+	return rc;
+}
+
+int queue_claim(PGconn *conn, const char *owner, int lease_seconds, struct queue_job *job,
+                struct cn_error *err)
+{
+	char lease[16];
+	const char *values[2] = {owner, lease};
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(lease, sizeof(lease), "%d", lease_seconds);
+	memset(job, 0, sizeof(*job));
+	rc = store_exec(conn, "BEGIN", err);
+	if (rc != CN_OK)
+		return rc;
+	rc = store_query(
+	    conn,
+	    "WITH candidate AS ("
+	    " SELECT j.id FROM jobs j"
+	    " JOIN orders o ON o.id = j.order_pk"
+	    " JOIN connections c ON c.id = o.connection_id"
+	    " WHERE j.state = 'pending' AND j.next_attempt_at <= now()"
+	    " AND (j.lease_expires_at IS NULL OR j.lease_expires_at < now())"
+	    " AND c.paused_at IS NULL"
+	    " ORDER BY j.priority, j.next_attempt_at"
+	    " LIMIT 1 FOR UPDATE OF j SKIP LOCKED)"
+	    " UPDATE jobs j SET lease_owner = $1,"
+	    " lease_expires_at = now() + make_interval(secs => $2::int),"
+	    " attempts = j.attempts + 1, lease_generation = j.lease_generation + 1,"
+	    " updated_at = now()"
+	    " FROM candidate WHERE j.id = candidate.id"
+	    " RETURNING j.id, j.order_pk, j.kind, j.attempts, coalesce(j.step, ''),"
+	    " (SELECT connection_id FROM orders WHERE id = j.order_pk), j.lease_generation",
+	    2, values, "claiming a job", &res, err);
+	if (rc != CN_OK)
+		goto out;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		rc = store_exec(conn, "COMMIT", err);
+		return rc == CN_OK ? CN_NOT_FOUND : rc;
+	}
+	job->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	job->order_pk = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	snprintf(job->kind, sizeof(job->kind), "%s", PQgetvalue(res, 0, 2));
+	job->attempts = (int)strtol(PQgetvalue(res, 0, 3), NULL, 10);
+	snprintf(job->step, sizeof(job->step), "%s", PQgetvalue(res, 0, 4));
+	job->connection_id = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+	job->lease_generation = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
+	{
+		char order_pk[24], job_id[24];
+		const char *order_values[3] = {order_pk, owner, job_id};
+
+		PQclear(res);
+		snprintf(order_pk, sizeof(order_pk), "%" PRId64, job->order_pk);
+		snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
+		rc = store_query(conn,
+		                 "WITH previous AS (SELECT state FROM orders WHERE id = $1),"
+		                 " changed AS (UPDATE orders SET state = 'in_progress',"
+		                 " attempts = attempts + 1, updated_at = now() WHERE id = $1"
+		                 " RETURNING connection_id)"
+		                 " INSERT INTO audit_log (actor, action, connection_id, order_pk,"
+		                 " from_state, to_state, detail)"
+		                 " SELECT 'worker', 'claimed', changed.connection_id, $1,"
+		                 " previous.state, 'in_progress',"
+		                 " jsonb_build_object('job_id', $3::bigint, 'worker', $2::text)"
+		                 " FROM changed, previous",
+		                 3, order_values, "marking the order in progress", NULL, err);
+	}
+out:
+	return commit_or_rollback(conn, rc, err);
+}
+
+int queue_extend_lease(PGconn *conn, const struct queue_job *job, const char *owner,
+                       int lease_seconds, struct cn_error *err)
+{
+	char job_id[24], lease[16], generation[24];
+	const char *values[4] = {job_id, owner, generation, lease};
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
+	snprintf(generation, sizeof(generation), "%" PRId64, job->lease_generation);
+	snprintf(lease, sizeof(lease), "%d", lease_seconds);
+	rc = store_query(
+	    conn,
+	    "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $4::int)"
+	    " WHERE id = $1 AND lease_owner = $2 AND lease_generation = $3 RETURNING id",
+	    4, values, "extending the lease", &res, err);
+	if (rc != CN_OK)
+		return rc;
+	rc = PQntuples(res) == 1 ? CN_OK : CN_NOT_FOUND;
+	if (rc == CN_NOT_FOUND)
+		error_set(err, "the lease on job %" PRId64 " was lost", job->id);
+	PQclear(res);
+	return rc;
+}
+
+void queue_owner_format(char out[QUEUE_OWNER_MAX], const char *host, long pid, const char *nonce,
+                        int index)
+{
+	snprintf(out, QUEUE_OWNER_MAX, "%.40s:%ld:%.32s:%d", host, pid, nonce, index);
+}
+
+/*
+ * One transition: updates the job (guarded by the lease and its generation) and the order, and
+ * appends the audit row, in one transaction. CN_NOT_FOUND when the lease was
+ * lost (another worker took the job after it expired): nothing is changed.
+ * give_back undoes the claim's count on the order too (the job SQL does it
+ * for the job).
+ */
+static int transition(PGconn *conn, const struct queue_job *job, const char *owner,
+                      const char *job_sql, const char *job_param, const char *order_state,
+                      const char *action, const char *reason, bool give_back, struct cn_error *err)
+{
+	char job_id[24], order_pk[24], generation[24];
+	const char *job_values[4] = {job_id, owner, generation, job_param};
+	const char *order_values[6] = {order_pk, order_state, reason,
+	                               action,   job_id,      give_back ? "1" : "0"};
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
+	snprintf(generation, sizeof(generation), "%" PRId64, job->lease_generation);
+	snprintf(order_pk, sizeof(order_pk), "%" PRId64, job->order_pk);
+	rc = store_exec(conn, "BEGIN", err);
+	if (rc != CN_OK)
+		return rc;
+	rc = store_query(conn, job_sql, job_param != NULL ? 4 : 3, job_values, "updating the job",
+	                 &res, err);
+	if (rc != CN_OK)
+		goto out;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		error_set(err, "the lease on job %" PRId64 " was lost", job->id);
+		rc = CN_NOT_FOUND;
+		goto out;
+	}
+	PQclear(res);
+	rc = store_query(
+	    conn,
+	    "WITH previous AS (SELECT state FROM orders WHERE id = $1),"
+	    " changed AS (UPDATE orders SET state = $2, last_error = $3,"
+	    " synced_at = CASE WHEN $2 = 'synced' THEN now() ELSE synced_at END,"
+	    " attempts = greatest(attempts - $6::int, 0),"
+	    " updated_at = now() WHERE id = $1 RETURNING connection_id)"
+	    " INSERT INTO audit_log (actor, action, connection_id, order_pk, from_state,"
+	    " to_state, detail)"
+	    " SELECT 'worker', $4, changed.connection_id, $1, previous.state, $2,"
+	    " jsonb_build_object('job_id', $5::bigint)"
+	    " FROM changed, previous",
+	    6, order_values, "updating the order", NULL, err);
+out:
+	return commit_or_rollback(conn, rc, err);
+}
+
+int queue_finish(PGconn *conn, const struct queue_job *job, const char *owner,
+                 const char *order_state, const char *reason, struct cn_error *err)
+{
+	return transition(
+	    conn, job, owner,
+	    "UPDATE jobs SET state = 'done', lease_owner = NULL,"
+	    " lease_expires_at = NULL, updated_at = now()"
+	    " WHERE id = $1 AND lease_owner = $2 AND lease_generation = $3 RETURNING id",
+	    NULL, order_state, strcmp(order_state, "skipped") == 0 ? "skipped" : "synced", reason,
+	    false, err);
+}
+
+int queue_retry_later(PGconn *conn, const struct queue_job *job, const char *owner,
+                      int64_t delay_seconds, const char *reason, struct cn_error *err)
+{
+	char delay[24];
+
+	snprintf(delay, sizeof(delay), "%" PRId64, delay_seconds);
+	return transition(conn, job, owner,
+	                  "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
+	                  " next_attempt_at = now() + make_interval(secs => $4::bigint),"
+	                  " updated_at = now() WHERE id = $1 AND lease_owner = $2 AND "
+	                  "lease_generation = $3 RETURNING id",
+	                  delay, "retrying", "retry_scheduled", reason, false, err);
+}
+
+int queue_defer(PGconn *conn, const struct queue_job *job, const char *owner, int64_t until_ms,
+                const char *reason, struct cn_error *err)
+{
+	char until[24];
+
+	snprintf(until, sizeof(until), "%" PRId64, until_ms);
+	return transition(conn, job, owner,
+	                  "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
+	                  " attempts = greatest(attempts - 1, 0),"
+	                  " next_attempt_at = 'epoch'::timestamptz"
+	                  " + $4::bigint * interval '1 millisecond',"
+	                  " updated_at = now() WHERE id = $1 AND lease_owner = $2 AND "
+	                  "lease_generation = $3 RETURNING id",
+	                  until, "retrying", "deferred", reason, true, err);
+}
+
+int queue_next_ready_ms(PGconn *conn, int64_t *delay_ms, struct cn_error *err)
+{
+	PGresult *res = NULL;
+	int rc;
+
+	*delay_ms = 0;
+	/* The claim's conditions, as a time; jobs_ready_idx serves the scan. */
+	rc = store_query(
+	    conn,
+	    "SELECT ceil(extract(epoch FROM min(greatest(j.next_attempt_at,"
+	    " coalesce(j.lease_expires_at, j.next_attempt_at)) - clock_timestamp())) * 1000)"
+	    "::bigint"
+	    " FROM jobs j JOIN orders o ON o.id = j.order_pk"
+	    " JOIN connections c ON c.id = o.connection_id"
+	    " WHERE j.state = 'pending' AND c.paused_at IS NULL",
+	    0, NULL, "finding when the next job is due", &res, err);
+	if (rc != CN_OK)
+		return rc;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		return CN_NOT_FOUND;
+	}
+	*delay_ms = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (*delay_ms < 0)
+		*delay_ms = 0;
+	PQclear(res);
+	return CN_OK;
+}
+
+int queue_park(PGconn *conn, const struct queue_job *job, const char *owner, const char *reason,
+               struct cn_error *err)
+{
+	return transition(
+	    conn, job, owner,
+	    "UPDATE jobs SET state = 'parked', lease_owner = NULL,"
+	    " lease_expires_at = NULL, updated_at = now()"
+	    " WHERE id = $1 AND lease_owner = $2 AND lease_generation = $3 RETURNING id",
+	    NULL, "needs_attention", "parked", reason, false, err);
+}
+
+int queue_release(PGconn *conn, const struct queue_job *job, const char *owner, const char *why,
+                  struct cn_error *err)
+{
+	return transition(
+	    conn, job, owner,
+	    "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
+	    " attempts = greatest(attempts - 1, 0), updated_at = now()"
+	    " WHERE id = $1 AND lease_owner = $2 AND lease_generation = $3 RETURNING id",
+	    NULL, "queued", "released", why, true, err);
+}
+
+int queue_release_all(PGconn *conn, const char *owner, struct cn_error *err)
+{
+	const char *values[1] = {owner};
+
+	return store_query(
+	    conn,
+	    "WITH released AS (UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
+	    " attempts = greatest(attempts - 1, 0), updated_at = now()"
+	    " WHERE lease_owner = $1 RETURNING order_pk)"
+	    " UPDATE orders SET state = 'queued', attempts = greatest(attempts - 1, 0),"
+	    " updated_at = now()"
+	    " WHERE id IN (SELECT order_pk FROM released) AND state = 'in_progress'",
+	    1, values, "releasing leases", NULL, err);
+}

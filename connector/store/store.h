@@ -1,0 +1,95 @@
+/*
+ * PostgreSQL access. Every SQL statement of the connector lives in a store_*.c
+ * file; callers get typed functions, never SQL. A small pool hands out
+ * connections to handler and worker threads. Connection failures are reported
+ * as CN_RETRYABLE so callers can fall back (the intake spools) or back off.
+ */
+#ifndef BM_STORE_H
+#define BM_STORE_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "error.h"
+
+struct store_pool;
+
+/* Opens one connection (connect_timeout 5 s, TCP keepalives 10 s idle then
+ * every 3 s, 3 probes, tcp_user_timeout 20 s, each unless the conninfo sets
+ * its own).
+ * *out is owned by the caller (PQfinish). CN_RETRYABLE when unreachable. */
+int store_connect(const char *conninfo, PGconn **out, struct cn_error *err) MUST_CHECK;
+
+/* A pool of up to `size` lazily opened connections. */
+int store_pool_create(const char *conninfo, int size, struct store_pool **out,
+                      struct cn_error *err) MUST_CHECK;
+void store_pool_free(struct store_pool *pool);
+
+/* Borrows a healthy connection (reconnecting a broken one); waits at most
+ * wait_ms for a free slot. CN_RETRYABLE when the database is unreachable. */
+int store_pool_acquire(struct store_pool *pool, int wait_ms, PGconn **out,
+                       struct cn_error *err) MUST_CHECK;
+/* Returns a connection; a broken one (or broken=true) is closed instead. */
+void store_pool_release(struct store_pool *pool, PGconn *conn, bool broken);
+
+/*
+ * A bound on blocking statements. libpq waits for an answer without limit,
+ * and a stalled server (frozen backends; a peer that still ACKs but never
+ * answers) defeats both statement_timeout and TCP keepalives. Armed, a
+ * watchdog thread shuts the connection's socket down once ms have passed, so
+ * whatever libpq call is blocked on it returns with the connection broken.
+ * Disarm returns true when it fired (the caller must then drop conn).
+ */
+struct store_deadline {
+	PGconn *conn;
+	struct timespec at; /* CLOCK_MONOTONIC */
+	bool fired;
+	bool armed;
+	struct store_deadline *next;
+};
+
+void store_deadline_arm(struct store_deadline *deadline, PGconn *conn, int ms);
+bool store_deadline_disarm(struct store_deadline *deadline);
+
+/* True when the last failure on conn means the connection itself is gone. */
+bool store_conn_broken(PGconn *conn);
+
+/*
+ * Runs one parameterised statement (text parameters). On success *out (if
+ * not NULL) is the TUPLES_OK or COMMAND_OK result for the caller to PQclear;
+ * on failure it is NULL and err reads "what: PostgreSQL's message", with the
+ * status of store_result_error.
+ */
+int store_query(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
+                PGresult **out, struct cn_error *err) MUST_CHECK;
+
+/* Runs a statement without parameters or results (BEGIN, COMMIT, ...). */
+int store_exec(PGconn *conn, const char *sql, struct cn_error *err) MUST_CHECK;
+
+/* Rolls back an open transaction; a failure only matters if the connection
+ * is broken, which store_pool_release notices. */
+void store_rollback(PGconn *conn);
+
+/*
+ * Makes sure each configured connection has its row (by name) and records the
+ * Moneybird administration it books into. Sets *id_out to the row's id.
+ */
+int store_connection_ensure(PGconn *conn, const char *name, const char *administration_id,
+                            int64_t *id_out, struct cn_error *err) MUST_CHECK;
+
+/* A 401 from Moneybird pauses a connection's work until its token works. */
+int store_connection_pause(PGconn *conn, int64_t connection_id, const char *reason,
+                           struct cn_error *err) MUST_CHECK;
+int store_connection_resume(PGconn *conn, int64_t connection_id, struct cn_error *err) MUST_CHECK;
+int store_connection_is_paused(PGconn *conn, int64_t connection_id, bool *paused,
+                               struct cn_error *err) MUST_CHECK;
+
+/* Converts a failed PGresult/connection into err; returns CN_RETRYABLE when
+ * the connection is broken or the error is a serialization/deadlock/shutdown
+ * one, CN_DUPLICATE for unique violations, CN_ERR otherwise. */
+int store_result_error(PGconn *conn, PGresult *result, const char *what,
+                       struct cn_error *err) MUST_CHECK;
+
+#endif

@@ -1,0 +1,399 @@
+#include "store_ops.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+/* Timestamps are shown as ISO 8601 in UTC: to_char((x) AT TIME ZONE 'UTC', ...). */
+
+const char *const store_ops_states[STORE_OPS_STATE_COUNT] = {
+    "queued", "in_progress", "retrying", "needs_attention", "skipped", "synced", "reconciled",
+};
+
+static int64_t parse_int64(const char *text)
+{
+	char *end = NULL;
+	long long value;
+
+	if (text == NULL)
+		return 0;
+	errno = 0;
+	value = strtoll(text, &end, 10);
+	if (errno != 0 || end == text)
+		return 0;
+	return (int64_t)value;
+}
+
+static void copy_text(char *out, size_t size, const char *text)
+{
+	snprintf(out, size, "%s", text != NULL ? text : "");
+}
+
+const char *store_ops_cell(const struct store_ops_table *table, size_t row, size_t column)
+{
+	if (table == NULL || row >= table->rows || column >= table->columns)
+		return NULL;
+	return table->cells[row * table->columns + column];
+}
+
+void store_ops_table_free(struct store_ops_table *table)
+{
+	if (table == NULL)
+		return;
+	for (size_t i = 0; table->names != NULL && i < table->columns; i++)
+		free(table->names[i]);
+	for (size_t i = 0; table->cells != NULL && i < table->rows * table->columns; i++)
+		free(table->cells[i]);
+	free(table->names);
+	free(table->cells);
+	memset(table, 0, sizeof(*table));
+}
+
+/* Copies a result into a table (the result stays the caller's). */
+static int table_from_result(PGresult *res, struct store_ops_table *out, struct cn_error *err)
+{
+	size_t rows = (size_t)PQntuples(res);
+	size_t columns = (size_t)PQnfields(res);
+
+	memset(out, 0, sizeof(*out));
+	out->names = calloc(columns > 0 ? columns : 1, sizeof(char *));
+	out->cells = calloc(rows * columns > 0 ? rows * columns : 1, sizeof(char *));
+	if (out->names == NULL || out->cells == NULL)
+		goto oom;
+	out->columns = columns;
+	for (size_t c = 0; c < columns; c++) {
+		out->names[c] = strdup(PQfname(res, (int)c));
+		if (out->names[c] == NULL)
+			goto oom;
+	}
+	out->rows = rows;
+	for (size_t r = 0; r < rows; r++)
+		for (size_t c = 0; c < columns; c++) {
+			if (PQgetisnull(res, (int)r, (int)c))
+				continue;
+			out->cells[r * columns + c] = strdup(PQgetvalue(res, (int)r, (int)c));
+			if (out->cells[r * columns + c] == NULL)
+				goto oom;
+		}
+	return CN_OK;
+oom:
+	store_ops_table_free(out);
+	error_set(err, "out of memory reading a query result");
+	return CN_ERR;
+}
+
+static int query_table(PGconn *conn, const char *sql, int n, const char *const *values,
+                       const char *what, struct store_ops_table *out, struct cn_error *err)
+{
+	PGresult *res = NULL;
+	int rc = store_query(conn, sql, n, values, what, &res, err);
+
+	memset(out, 0, sizeof(*out));
+	if (rc != CN_OK)
+		return rc;
+	rc = table_from_result(res, out, err);
+	PQclear(res);
+	return rc;
+}
+
+int store_ops_connection_status(PGconn *conn, const char *name,
+                                struct store_ops_connection_status *out, struct cn_error *err)
+{
+	const char *values[1] = {NULL};
+	char id_text[24];
+	PGresult *res = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	values[0] = name;
+	rc = store_query(conn,
+	                 "SELECT id, paused_at IS NOT NULL, "
+	                 "to_char((paused_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	                 ", paused_reason"
+	                 " FROM connections WHERE name = $1",
+	                 1, values, "reading the connection", &res, err);
+	if (rc != CN_OK)
+		return rc;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return CN_OK;
+	}
+	out->exists = true;
+	out->id = parse_int64(PQgetvalue(res, 0, 0));
+	out->paused = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	copy_text(out->paused_at, sizeof(out->paused_at), PQgetvalue(res, 0, 2));
+	copy_text(out->paused_reason, sizeof(out->paused_reason), PQgetvalue(res, 0, 3));
+	PQclear(res);
+
+	snprintf(id_text, sizeof(id_text), "%" PRId64, out->id);
+	values[0] = id_text;
+	rc = store_query(
+	    conn, "SELECT state, count(*) FROM orders WHERE connection_id = $1 GROUP BY state", 1,
+	    values, "counting orders", &res, err);
+	if (rc != CN_OK)
+		return rc;
+	for (int r = 0; r < PQntuples(res); r++) {
+		int64_t count = parse_int64(PQgetvalue(res, r, 1));
+
+		out->orders_total += count;
+		for (size_t s = 0; s < STORE_OPS_STATE_COUNT; s++)
+			if (strcmp(PQgetvalue(res, r, 0), store_ops_states[s]) == 0)
+				out->orders[s] += count;
+	}
+	PQclear(res);
+
+	rc = store_query(
+	    conn,
+	    "SELECT order_id, order_number, state, "
+	    "to_char((received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    ","
+	    " floor(extract(epoch FROM now() - received_at))::bigint"
+	    " FROM orders WHERE connection_id = $1"
+	    " AND state IN ('queued', 'in_progress', 'retrying', "
+	    "'needs_attention')"
+	    " ORDER BY received_at, id LIMIT 1",
+	    1, values, "finding the oldest unsynced order", &res, err);
+	if (rc != CN_OK)
+		return rc;
+	if (PQntuples(res) == 1) {
+		out->has_oldest_unsynced = true;
+		copy_text(out->oldest_order_id, sizeof(out->oldest_order_id),
+		          PQgetvalue(res, 0, 0));
+		copy_text(out->oldest_order_number, sizeof(out->oldest_order_number),
+		          PQgetvalue(res, 0, 1));
+		copy_text(out->oldest_state, sizeof(out->oldest_state), PQgetvalue(res, 0, 2));
+		copy_text(out->oldest_received_at, sizeof(out->oldest_received_at),
+		          PQgetvalue(res, 0, 3));
+		out->oldest_age_seconds = parse_int64(PQgetvalue(res, 0, 4));
+	}
+	PQclear(res);
+
+	rc =
+	    store_query(conn,
+	                "SELECT order_id, state, last_error, "
+	                "to_char((updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	                " FROM orders WHERE connection_id = $1 AND last_error IS NOT NULL"
+	                " AND state IN ('retrying', 'needs_attention')"
+	                " ORDER BY updated_at DESC, id DESC LIMIT 1",
+	                1, values, "finding the last error", &res, err);
+	if (rc != CN_OK)
+		return rc;
+	if (PQntuples(res) == 1) {
+		out->has_last_error = true;
+		copy_text(out->last_error_order_id, sizeof(out->last_error_order_id),
+		          PQgetvalue(res, 0, 0));
+		copy_text(out->last_error_state, sizeof(out->last_error_state),
+		          PQgetvalue(res, 0, 1));
+		copy_text(out->last_error, sizeof(out->last_error), PQgetvalue(res, 0, 2));
+		copy_text(out->last_error_at, sizeof(out->last_error_at), PQgetvalue(res, 0, 3));
+	}
+	PQclear(res);
+
+	rc = store_query(conn,
+	                 "SELECT count(*) FROM deliveries WHERE connection_id = $1"
+	                 " AND outcome = 'duplicate_differs'",
+	                 1, values, "counting differing redeliveries", &res, err);
+	if (rc != CN_OK)
+		return rc;
+	out->redeliveries_differ = parse_int64(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return CN_OK;
+}
+
+int store_ops_find_orders(PGconn *conn, const char *connection, const char *key,
+                          struct store_ops_table *out, struct cn_error *err)
+{
+	const char *values[2] = {key, connection};
+
+	return query_table(
+	    conn,
+	    "SELECT o.id AS pk, c.name AS connection, o.order_id, o.order_number, o.state,"
+	    " o.is_test_order, o.total_incl_cents, o.excl_vat_cents, o.vat_cents, o.currency,"
+	    " o.vat_rate, o.vat_treatment, o.match_ref, o.moneybird_contact_id,"
+	    " o.moneybird_invoice_id, o.invoice_state, o.moneybird_payment_id,"
+	    " o.invoice_reference, o.attempts, o.last_error, "
+	    "to_char((o.paid_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " AS paid_at,"
+	    "to_char((o.received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " AS received_at,"
+	    "to_char((o.synced_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " AS synced_at,"
+	    "to_char((o.paid_confirmed_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " AS paid_confirmed_at,"
+	    "to_char((o.updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " AS updated_at, j.state AS job_state, "
+	    "to_char((j.next_attempt_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " AS job_next_attempt_at, j.priority AS job_priority"
+	    " FROM orders o JOIN connections c ON c.id = o.connection_id"
+	    " LEFT JOIN jobs j ON j.order_pk = o.id AND j.kind = 'sync_order'"
+	    " WHERE (o.order_id = $1 OR o.order_number = $1)"
+	    " AND ($2::text IS NULL OR c.name = $2)"
+	    " ORDER BY c.name, o.id LIMIT 100",
+	    2, values, "finding the order", out, err);
+}
+
+static int order_list(PGconn *conn, const char *sql, int64_t order_pk, const char *what,
+                      struct store_ops_table *out, struct cn_error *err)
+{
+	char pk[24];
+	char limit[24];
+	const char *values[2] = {pk, limit};
+
+	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
+	snprintf(limit, sizeof(limit), "%d", STORE_OPS_MAX_LIST_ROWS);
+	return query_table(conn, sql, 2, values, what, out, err);
+}
+
+int store_ops_order_deliveries(PGconn *conn, int64_t order_pk, struct store_ops_table *out,
+                               struct cn_error *err)
+{
+	return order_list(
+	    conn,
+	    "SELECT * FROM (SELECT d.id, "
+	    "to_char((d.received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " AS received_at,"
+	    " d.source, d.outcome, d.event, d.body_sha256,"
+	    " octet_length(d.body) AS body_bytes"
+	    " FROM deliveries d JOIN orders o ON "
+	    "o.connection_id = d.connection_id"
+	    " AND o.order_id = d.order_id WHERE o.id = $1"
+	    " ORDER BY d.id DESC LIMIT $2) newest ORDER BY id",
+	    order_pk, "reading the deliveries", out, err);
+}
+
+int store_ops_order_attempts(PGconn *conn, int64_t order_pk, struct store_ops_table *out,
+                             struct cn_error *err)
+{
+	return order_list(
+	    conn,
+	    "SELECT at, job_attempt, endpoint, outcome, http_status, duration_ms, error"
+	    " FROM (SELECT id, "
+	    "to_char((at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " AS at, job_attempt, endpoint, outcome,"
+	    " http_status, duration_ms, error FROM attempts WHERE order_pk = $1"
+	    " ORDER BY id DESC LIMIT $2) newest ORDER BY id",
+	    order_pk, "reading the attempts", out, err);
+}
+
+int store_ops_order_audit(PGconn *conn, int64_t order_pk, struct store_ops_table *out,
+                          struct cn_error *err)
+{
+	return order_list(conn,
+	                  "SELECT * FROM (SELECT id, "
+	                  "to_char((at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	                  " AS at, actor, action,"
+	                  " from_state, to_state, detail::text AS detail FROM audit_log"
+	                  " WHERE order_pk = $1 ORDER BY id DESC LIMIT $2) newest ORDER BY id",
+	                  order_pk, "reading the audit log", out, err);
+}
+
+int store_ops_parked_orders(PGconn *conn, const char *connection, struct store_ops_table *out,
+                            struct cn_error *err)
+{
+	const char *values[1] = {connection};
+
+	return query_table(
+	    conn,
+	    "SELECT o.id AS pk, c.name AS connection, o.order_id FROM orders o"
+	    " JOIN connections c ON c.id = o.connection_id"
+	    " WHERE o.state = 'needs_attention' AND ($1::text IS NULL OR c.name = $1)"
+	    " ORDER BY o.received_at, o.id",
+	    1, values, "listing the parked orders", out, err);
+}
+
+int store_ops_retry_order(PGconn *conn, int64_t order_pk, const char *os_user,
+                          enum store_ops_retry_result *result, char state_out[24],
+                          struct cn_error *err)
+{
+	char pk[24];
+	const char *values[2] = {pk, os_user};
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
+	state_out[0] = '\0';
+	rc = store_exec(conn, "BEGIN", err);
+	if (rc != CN_OK)
+		return rc;
+	rc = store_query(conn, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", 1, values,
+	                 "locking the order", &res, err);
+	if (rc != CN_OK)
+		goto out;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		error_set(err, "order %s no longer exists", pk);
+		rc = CN_NOT_FOUND;
+		goto out;
+	}
+	snprintf(state_out, 24, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (strcmp(state_out, "needs_attention") != 0) {
+		*result = STORE_OPS_RETRY_NOT_PARKED;
+		goto out; /* rolled back below: nothing was changed */
+	}
+	/* The intent (step, intent) stays: the next attempt looks before it
+	 * creates, exactly as after a crash. */
+	rc = store_query(conn,
+	                 "INSERT INTO jobs (order_pk, kind, priority, state, next_attempt_at)"
+	                 " VALUES ($1, 'sync_order', 0, 'pending', now())"
+	                 " ON CONFLICT (order_pk) WHERE kind = 'sync_order' DO UPDATE"
+	                 " SET state = 'pending', next_attempt_at = now(), attempts = 0,"
+	                 " lease_owner = NULL, lease_expires_at = NULL, updated_at = now()",
+	                 1, values, "queueing the order again", &res, err);
+	if (rc != CN_OK)
+		goto out;
+	PQclear(res);
+	rc = store_query(
+	    conn,
+	    "WITH changed AS (UPDATE orders SET state = 'queued', updated_at = now()"
+	    " WHERE id = $1 RETURNING connection_id)"
+	    " INSERT INTO audit_log (actor, action, connection_id, order_pk, from_state,"
+	    " to_state, detail)"
+	    " SELECT 'operator', 'retry', changed.connection_id, $1, 'needs_attention',"
+	    " 'queued', jsonb_build_object('os_user', $2::text) FROM changed",
+	    2, values, "auditing the retry", &res, err);
+	if (rc != CN_OK)
+		goto out;
+	PQclear(res);
+	rc = store_query(conn, "NOTIFY bookto_moneybird_jobs", 0, NULL, "waking the workers", &res,
+	                 err);
+	if (rc != CN_OK)
+		goto out;
+	PQclear(res);
+	rc = store_exec(conn, "COMMIT", err);
+	if (rc == CN_OK)
+		*result = STORE_OPS_RETRY_QUEUED;
+	return rc;
+out:
+	if (!store_conn_broken(conn))
+		store_rollback(conn);
+	return rc;
+}
+
+int store_ops_order_state(PGconn *conn, int64_t connection_id, const char *order_id,
+                          char state_out[24], struct cn_error *err)
+{
+	char id[24];
+	const char *values[2] = {id, order_id};
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(id, sizeof(id), "%" PRId64, connection_id);
+	state_out[0] = '\0';
+	rc =
+	    store_query(conn, "SELECT state FROM orders WHERE connection_id = $1 AND order_id = $2",
+	                2, values, "reading the order's state", &res, err);
+	if (rc != CN_OK)
+		return rc;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return CN_NOT_FOUND;
+	}
+	snprintf(state_out, 24, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return CN_OK;
+}
