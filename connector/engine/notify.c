@@ -112,7 +112,8 @@ static int send_due(struct notify *notify, struct cn_error *err)
 		struct store_notification message;
 		bool found, webhook_done, email_done, given_up;
 		char error[sizeof(err->message)] = "";
-		int rc = store_notify_claim(notify->conn, &message, &found, err);
+		int rc = store_notify_claim(notify->conn, notify->config->notify_interval_seconds,
+		                            &message, &found, err);
 
 		if (rc != CN_OK || !found)
 			return rc;

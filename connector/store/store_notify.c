@@ -183,12 +183,15 @@ out:
 	return commit_or_rollback(conn, rc, err);
 }
 
-int store_notify_claim(PGconn *conn, struct store_notification *out, bool *found,
-                       struct cn_error *err)
+int store_notify_claim(PGconn *conn, int interval_seconds, struct store_notification *out,
+                       bool *found, struct cn_error *err)
 {
+	char interval[16];
+	const char *values[1] = {interval};
 	PGresult *res = NULL;
 	int rc;
 
+	snprintf(interval, sizeof(interval), "%d", interval_seconds);
 	memset(out, 0, sizeof(*out));
 	*found = false;
 	rc = store_exec(conn, "BEGIN", err);
@@ -199,8 +202,14 @@ int store_notify_claim(PGconn *conn, struct store_notification *out, bool *found
 	                 " email_sent_at IS NOT NULL, array_to_string(lines, E'\\n')"
 	                 " FROM notifications WHERE sent_at IS NULL AND given_up_at IS NULL"
 	                 " AND due_at <= now() AND next_attempt_at <= now()"
+	                 /* The interval holds here too: a message queued while the
+	                  * previous one of its cause was being sent computed its
+	                  * due time before that send committed. */
+	                 " AND NOT EXISTS (SELECT 1 FROM notifications s"
+	                 "  WHERE s.cause = notifications.cause"
+	                 "  AND s.sent_at > now() - make_interval(secs => $1::int))"
 	                 " ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
-	                 0, NULL, "claiming a notification", &res, err);
+	                 1, values, "claiming a notification", &res, err);
 	if (rc != CN_OK) {
 		store_rollback(conn);
 		return rc;

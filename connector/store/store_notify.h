@@ -35,10 +35,11 @@ struct store_notification {
 
 /*
  * Opens a transaction and claims the oldest due message (row locked, others
- * skip it). *found is false (and the transaction closed) when none is due.
+ * skip it) whose cause sent nothing in the last interval_seconds. *found is
+ * false (and the transaction closed) when none is due.
  */
-int store_notify_claim(PGconn *conn, struct store_notification *out, bool *found,
-                       struct cn_error *err) MUST_CHECK;
+int store_notify_claim(PGconn *conn, int interval_seconds, struct store_notification *out,
+                       bool *found, struct cn_error *err) MUST_CHECK;
 
 /*
  * Records the claimed message's outcome and commits: the channels done now,
