@@ -62,8 +62,8 @@ static cJSON *status_json(const struct status_row *rows, size_t count, size_t sp
 		cJSON_AddStringToObject(item, "administration_id",
 		                        row->connection->moneybird_administration_id);
 		cJSON_AddBoolToObject(item, "registered", row->db.exists);
-		for (size_t s = 0; s < STORE_OPS_STATE_COUNT; s++)
-			cJSON_AddNumberToObject(orders, store_ops_states[s],
+		for (size_t s = 0; s < ORDER_STATE_COUNT; s++)
+			cJSON_AddNumberToObject(orders, order_state_names[s],
 			                        (double)row->db.orders[s]);
 		cJSON_AddItemToObject(item, "orders", orders);
 		cJSON_AddNumberToObject(item, "orders_total", (double)row->db.orders_total);
@@ -136,7 +136,7 @@ static void status_print(const struct status_row *rows, size_t count, size_t spo
                          const char *spool_dir)
 {
 	struct cli_table table;
-	char numbers[STORE_OPS_STATE_COUNT + 1][24];
+	char numbers[ORDER_STATE_COUNT + 1][24];
 	static const char *const headers[] = {"CONNECTION", "QUEUED",          "IN_PROGRESS",
 	                                      "RETRYING",   "NEEDS_ATTENTION", "SKIPPED",
 	                                      "SYNCED",     "RECONCILED"};
@@ -152,7 +152,7 @@ static void status_print(const struct status_row *rows, size_t count, size_t spo
 	printf("Orders per state\n");
 	for (size_t i = 0; i < count; i++) {
 		cells[0] = rows[i].connection->name;
-		for (size_t s = 0; s < STORE_OPS_STATE_COUNT; s++) {
+		for (size_t s = 0; s < ORDER_STATE_COUNT; s++) {
 			snprintf(numbers[s], sizeof(numbers[s]), "%" PRId64, rows[i].db.orders[s]);
 			cells[s + 1] = numbers[s];
 		}
