@@ -23,6 +23,7 @@
 #include "migrations.h"
 #include "plan.h"
 #include "spool.h"
+#include "status.h"
 #include "store.h"
 #include "store_ops.h"
 #include "store_sync.h"
@@ -182,14 +183,11 @@ static int show_one(PGconn *conn, const struct store_ops_table *orders, size_t r
 	static const char *const audit_headers[] = {"ID",   "AT", "ACTOR", "ACTION",
 	                                            "FROM", "TO", "DETAIL"};
 	static const bool audit_right[] = {true, false, false, false, false, false, false};
-	struct store_ops_table deliveries = {0}, attempts = {0}, audit = {0};
+	struct status_order story;
 	struct cn_error err = {""};
-	int64_t pk = cli_ops_text_int64(store_ops_cell(orders, r, OPS_ORDER_PK));
 	int rc = CLI_EXIT_OK;
 
-	if (store_ops_order_deliveries(conn, pk, &deliveries, &err) != CN_OK ||
-	    store_ops_order_attempts(conn, pk, &attempts, &err) != CN_OK ||
-	    store_ops_order_audit(conn, pk, &audit, &err) != CN_OK) {
+	if (status_order_read(conn, orders, r, &story, &err) != CN_OK) {
 		cli_one_line(err.message);
 		rc = cli_fail("%s", err.message);
 		goto out;
@@ -198,22 +196,21 @@ static int show_one(PGconn *conn, const struct store_ops_table *orders, size_t r
 		cJSON *item = cJSON_CreateObject();
 
 		cJSON_AddItemToObject(item, "order", json_row(orders, r));
-		cJSON_AddItemToObject(item, "deliveries", json_rows(&deliveries));
-		cJSON_AddItemToObject(item, "attempts", json_rows(&attempts));
-		cJSON_AddItemToObject(item, "audit", json_rows(&audit));
+		cJSON_AddItemToObject(item, "deliveries", json_rows(&story.deliveries));
+		cJSON_AddItemToObject(item, "attempts", json_rows(&story.attempts));
+		cJSON_AddItemToObject(item, "audit", json_rows(&story.audit));
 		cJSON_AddItemToArray(json_list, item);
 	} else {
 		show_print_order(orders, r);
-		show_print_table("Deliveries", &deliveries, delivery_headers, delivery_right,
+		show_print_table("Deliveries", &story.deliveries, delivery_headers, delivery_right,
 		                 "(none)");
-		show_print_table("Moneybird calls", &attempts, attempt_headers, attempt_right,
+		show_print_table("Moneybird calls", &story.attempts, attempt_headers, attempt_right,
 		                 "(none yet)");
-		show_print_table("Audit history", &audit, audit_headers, audit_right, "(none)");
+		show_print_table("Audit history", &story.audit, audit_headers, audit_right,
+		                 "(none)");
 	}
 out:
-	store_ops_table_free(&deliveries);
-	store_ops_table_free(&attempts);
-	store_ops_table_free(&audit);
+	status_order_free(&story);
 	return rc;
 }
 
@@ -241,8 +238,7 @@ int cli_ops_show(const struct config *config, int argc, char **argv)
 	rc = cli_ops_connect_database(config, &conn);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	if (store_ops_find_orders(conn, args.connection, args.positional[0], &orders, &err) !=
-	    CN_OK) {
+	if (status_orders_find(conn, args.connection, args.positional[0], &orders, &err) != CN_OK) {
 		cli_one_line(err.message);
 		rc = cli_fail("%s", err.message);
 		goto out;

@@ -23,6 +23,7 @@
 #include "migrations.h"
 #include "plan.h"
 #include "spool.h"
+#include "status.h"
 #include "store.h"
 #include "store_ops.h"
 #include "store_sync.h"
@@ -31,28 +32,16 @@
 
 /* ---- status ---- */
 
-struct status_row {
-	const struct connection_config *connection;
-	struct store_ops_connection_status db;
-	bool budget_known;
-	struct budget_state budget;
-	char budget_error[512];
-};
-
-static cJSON *status_json(const struct status_row *rows, size_t count, size_t spooled,
-                          const char *spool_dir)
+static cJSON *status_json(const struct status_report *report)
 {
+	const struct status_connection *rows = report->connections;
 	cJSON *root = cJSON_CreateObject();
 	cJSON *connections = cJSON_AddArrayToObject(root, "connections");
-	char generated[32];
-	time_t now = time(NULL);
 	struct tm tm;
 
-	gmtime_r(&now, &tm);
-	strftime(generated, sizeof(generated), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	cJSON_AddStringToObject(root, "generated_at", generated);
-	for (size_t i = 0; i < count; i++) {
-		const struct status_row *row = &rows[i];
+	cJSON_AddStringToObject(root, "generated_at", report->generated_at);
+	for (size_t i = 0; i < report->connection_count; i++) {
+		const struct status_connection *row = &rows[i];
 		cJSON *item = cJSON_CreateObject();
 		cJSON *orders = cJSON_CreateObject();
 		cJSON *budget;
@@ -126,15 +115,16 @@ static cJSON *status_json(const struct status_row *rows, size_t count, size_t sp
 		cJSON_AddNumberToObject(item, "redeliveries_differ",
 		                        (double)row->db.redeliveries_differ);
 	}
-	cJSON_AddNumberToObject(root, "spooled_deliveries", (double)spooled);
-	cJSON_AddNumberToObject(root, "spool_set_aside", (double)spool_rejected_count(spool_dir));
-	cJSON_AddStringToObject(root, "spool_dir", spool_dir);
+	cJSON_AddNumberToObject(root, "spooled_deliveries", (double)report->spooled);
+	cJSON_AddNumberToObject(root, "spool_set_aside", (double)report->spool_set_aside);
+	cJSON_AddStringToObject(root, "spool_dir", report->spool_dir);
 	return root;
 }
 
-static void status_print(const struct status_row *rows, size_t count, size_t spooled,
-                         const char *spool_dir)
+static void status_print(const struct status_report *report)
 {
+	const struct status_connection *rows = report->connections;
+	size_t count = report->connection_count;
 	struct cli_table table;
 	char numbers[ORDER_STATE_COUNT + 1][24];
 	static const char *const headers[] = {"CONNECTION", "QUEUED",          "IN_PROGRESS",
@@ -162,7 +152,7 @@ static void status_print(const struct status_row *rows, size_t count, size_t spo
 	cli_table_free(&table);
 
 	for (size_t i = 0; i < count; i++) {
-		const struct status_row *row = &rows[i];
+		const struct status_connection *row = &rows[i];
 		char age[32];
 
 		printf("\nConnection %s (Moneybird administration %s)\n", row->connection->name,
@@ -211,9 +201,9 @@ static void status_print(const struct status_row *rows, size_t count, size_t spo
 		                    "see `show ORDER`)"
 		                  : "");
 	}
-	printf("\nSpooled deliveries waiting: %zu (in %s)\n", spooled, spool_dir);
-	printf("Spool files set aside: %zu%s\n", spool_rejected_count(spool_dir),
-	       spool_rejected_count(spool_dir) > 0
+	printf("\nSpooled deliveries waiting: %zu (in %s)\n", report->spooled, report->spool_dir);
+	printf("Spool files set aside: %zu%s\n", report->spool_set_aside,
+	       report->spool_set_aside > 0
 	           ? " (in rejected/: unreadable, unsigned or refused; the log names each)"
 	           : "");
 }
@@ -221,9 +211,9 @@ static void status_print(const struct status_row *rows, size_t count, size_t spo
 int cli_ops_status(const struct config *config, int argc, char **argv)
 {
 	struct cli_ops_args args;
-	struct status_row *rows = NULL;
+	struct status_report report;
+	struct cn_error err = {""};
 	PGconn *conn = NULL;
-	size_t spooled;
 	int rc = cli_ops_parse_args(argc, argv, "json", &args);
 
 	if (rc != CLI_EXIT_OK)
@@ -234,46 +224,22 @@ int cli_ops_status(const struct config *config, int argc, char **argv)
 	rc = cli_ops_connect_database(config, &conn);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	rows = calloc(config->connection_count, sizeof(*rows));
-	if (rows == NULL) {
-		rc = cli_fail("out of memory");
+	if (status_read(conn, config, &report, &err) != CN_OK) {
+		cli_one_line(err.message);
+		rc = cli_fail("%s", err.message);
 		goto out;
 	}
-	for (size_t i = 0; i < config->connection_count; i++) {
-		const struct connection_config *cc = &config->connections[i];
-		struct budget_limits limits = {cc->moneybird_rate_limit_requests,
-		                               cc->moneybird_rate_limit_per_seconds, 0};
-		struct cn_error err = {""};
-		char key[BUDGET_KEY_SIZE];
-
-		rows[i].connection = cc;
-		if (store_ops_connection_status(conn, cc->name, &rows[i].db, &err) != CN_OK) {
-			cli_one_line(err.message);
-			rc = cli_fail("connection %s: %s", cc->name, err.message);
-			goto out;
-		}
-		if (budget_token_key(cc->moneybird_api_token, key, &err) == CN_OK &&
-		    budget_read(conn, key, &limits, &rows[i].budget, &err) == CN_OK) {
-			rows[i].budget_known = true;
-		} else {
-			cli_one_line(err.message);
-			snprintf(rows[i].budget_error, sizeof(rows[i].budget_error), "%s",
-			         err.message);
-		}
-	}
-	spooled = spool_count(config->spool_dir);
 	if (args.json) {
-		cJSON *root =
-		    status_json(rows, config->connection_count, spooled, config->spool_dir);
+		cJSON *root = status_json(&report);
 
 		cli_ops_print_json(root);
 		cJSON_Delete(root);
 	} else {
-		status_print(rows, config->connection_count, spooled, config->spool_dir);
+		status_print(&report);
 	}
 	rc = CLI_EXIT_OK;
 out:
-	free(rows);
+	status_report_free(&report);
 	PQfinish(conn);
 	return rc;
 }
