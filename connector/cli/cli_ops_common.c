@@ -13,19 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bookto.h"
-#include "budget.h"
 #include "cli_common.h"
-#include "intake.h"
-#include "mapping.h"
-#include "mb_client.h"
-#include "mb_json.h"
 #include "migrations.h"
-#include "plan.h"
-#include "spool.h"
 #include "store.h"
-#include "store_ops.h"
-#include "store_sync.h"
 
 #include "cli_ops_common.h"
 

@@ -8,14 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "budget.h"
 #include "cli_common.h"
-#include "log.h"
-#include "mb_client.h"
 #include "migrations.h"
 #include "reconcile.h"
-#include "store.h"
-#include "store_reconcile.h"
 
 #define EXIT_DIFFERENCES 3 /* beside cli_common.h's CLI_EXIT_* */
 #define CLI_BUDGET_WAIT_MS 60000

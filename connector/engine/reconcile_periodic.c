@@ -8,11 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "budget.h"
 #include "log.h"
-#include "mb_client.h"
-#include "metrics.h"
-#include "store.h"
 
 #define PERIODIC_CHECK_SECONDS 5 /* how often the periodic thread looks at the clock */
 
