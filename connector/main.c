@@ -13,6 +13,7 @@
 #include "cli_audit.h"
 #include "cli_moneybird.h"
 #include "cli_ops.h"
+#include "cli_reconcile.h"
 #include "config.h"
 #include "log.h"
 #include "mapping.h"

@@ -15,10 +15,6 @@ const double metrics_latency_bounds[METRICS_LATENCY_BUCKETS] = {
     1, 5, 15, 60, 300, 900, 3600, 21600, 86400, 604800,
 };
 
-static const char *const state_names[METRICS_STATE_COUNT] = {
-    "queued", "in_progress", "retrying", "needs_attention", "skipped", "synced", "reconciled",
-};
-
 /* The process's counters: atomics only, so any thread may bump them. */
 static atomic_ullong delivery_counts[METRICS_MAX_CONNECTIONS][METRICS_DELIVERY_OUTCOMES];
 static _Atomic(const char *) endpoint_names[METRICS_MAX_ENDPOINTS];
@@ -306,10 +302,10 @@ static void render_gauges(struct text *text, const struct metrics_gauges *gauges
 
 	header(text, "orders", "gauge", "Orders per sync state.");
 	for (size_t c = 0; c < gauges->connection_count; c++)
-		for (size_t s = 0; s < METRICS_STATE_COUNT; s++) {
+		for (size_t s = 0; s < ORDER_STATE_COUNT; s++) {
 			put(text, "bookto_moneybird_orders{connection=\"");
 			put_label(text, gauges->connections[c].name);
-			put(text, "\",state=\"%s\"} %lld\n", state_names[s],
+			put(text, "\",state=\"%s\"} %lld\n", order_state_names[s],
 			    (long long)gauges->connections[c].orders[s]);
 		}
 	header(text, "connection_paused", "gauge",

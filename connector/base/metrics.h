@@ -18,11 +18,11 @@
 
 #include "error.h"
 #include "mb_client.h"
+#include "order_state.h"
 
 #define METRICS_MAX_CONNECTIONS 64 /* counters beyond this connection index are dropped */
 #define METRICS_MAX_ENDPOINTS 64   /* distinct Moneybird endpoint templates */
 #define METRICS_MAX_TEXT (1024 * 1024)
-#define METRICS_STATE_COUNT 7
 #define METRICS_LATENCY_BUCKETS 10
 
 /* The delivery outcomes counted, in exposition order. */
@@ -63,7 +63,7 @@ void metrics_reset(void);
 /* What PostgreSQL (and the spool folder) said at scrape time. */
 struct metrics_connection_gauges {
 	const char *name;
-	int64_t orders[METRICS_STATE_COUNT]; /* parallel to store_ops_states */
+	int64_t orders[ORDER_STATE_COUNT]; /* parallel to order_state_names */
 	bool paused;
 	bool budget_known;
 	int64_t budget_remaining;

@@ -1,7 +1,6 @@
 #include "reconcile.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +9,6 @@
 #include <unistd.h>
 
 #include "budget.h"
-#include "cli_common.h"
 #include "log.h"
 #include "mb_client.h"
 #include "metrics.h"
@@ -18,10 +16,6 @@
 #include "store.h"
 #include "store_reconcile.h"
 
-#define EXIT_DIFFERENCES 3 /* beside cli_common.h's CLI_EXIT_* */
-#define CLI_BUDGET_WAIT_MS 60000
-#define REPAIR_POLL_MS 500
-#define PERIODIC_CHECK_SECONDS 5 /* how often the periodic thread looks at the clock */
 #define MAX_DIFFERENCES 100000
 
 /* ======================= the comparison ======================= */
@@ -466,6 +460,77 @@ static int visit_order(struct run *r, const struct store_rc_order *o, struct cn_
 	return check_order(r, o, err);
 }
 
+/* The comparison proper, once the client is ready. */
+static int run_compare(struct run *r, struct mb_client *client, int64_t since_epoch,
+                       struct cn_error *err)
+{
+	int rc;
+
+	if (run_stopped(r, err))
+		return CN_RETRYABLE;
+	/* Every invoice of any date and state: "any filter replaces the
+	 * defaults", so state:all alone drops the default period:this_year. */
+	{
+		enum mb_outcome outcome = mb_sales_invoice_sync_list(
+		    client, "state:all", &r->listed, &r->listed_count, err);
+
+		if (outcome != MB_OK) {
+			error_prefix(err, "listing the invoices");
+			return outcome == MB_RATE_LIMITED || outcome == MB_TRANSIENT ? CN_RETRYABLE
+			                                                             : CN_ERR;
+		}
+	}
+	qsort(r->listed, r->listed_count, sizeof(*r->listed), by_sync_id);
+	r->fetched = calloc(r->listed_count + 1, sizeof(*r->fetched));
+	r->fetched_ok = calloc(r->listed_count + 1, sizeof(*r->fetched_ok));
+	r->listed_owner = calloc(r->listed_count + 1, sizeof(*r->listed_owner));
+	if (r->fetched == NULL || r->fetched_ok == NULL || r->listed_owner == NULL) {
+		error_set(err, "out of memory for %zu invoices", r->listed_count);
+		return CN_ERR;
+	}
+	rc = for_each_order(r, mark_owner, err);
+	if (rc == CN_OK)
+		rc = fetch_invoices(r, client, since_epoch, err);
+	if (rc != CN_OK)
+		return rc;
+
+	rc = for_each_order(r, visit_order, err);
+	for (size_t i = 0; i < r->listed_count && rc == CN_OK; i++) {
+		if (!r->fetched_ok[i])
+			continue;
+		if ((r->listed_owner[i] & OWNED) != 0)
+			r->report->invoices_checked++;
+		else
+			rc = check_unknown(r, &r->fetched[i], err);
+	}
+	if (rc == CN_OK)
+		rc = record_differences(r, err);
+	return rc;
+}
+
+/* Records the run's totals (done or failed) and counts its differences. */
+static void run_record(struct run *r, int rc, struct cn_error *err)
+{
+	struct store_rc_run_totals totals;
+
+	memset(&totals, 0, sizeof(totals));
+	totals.status = rc == CN_OK ? "done" : "failed";
+	totals.invoices_checked = r->report->invoices_checked;
+	totals.orders_checked = r->report->orders_checked;
+	totals.moneybird_calls = r->report->moneybird_calls;
+	totals.differences = (long)r->report->count;
+	totals.repairs_queued = r->report->repairs_queued;
+	totals.error = rc == CN_OK ? NULL : err->message;
+	if (rc == CN_OK)
+		metrics_reconcile_differences(r->index, (int64_t)r->report->count);
+	if (r->report->run_id > 0) {
+		struct cn_error end_err = {""};
+
+		if (store_reconcile_run_end(r->conn, r->report->run_id, &totals, &end_err) != CN_OK)
+			log_warn("reconcile_run_not_recorded", "error", end_err.message, NULL);
+	}
+}
+
 int reconcile_connection(const struct config *config, size_t index, int64_t connection_id,
                          PGconn *conn, PGconn *budget_conn, const struct reconcile_options *options,
                          struct reconcile_report *report, struct cn_error *err)
@@ -476,7 +541,6 @@ int reconcile_connection(const struct config *config, size_t index, int64_t conn
 	struct budget_gate gate;
 	struct mb_client_options client_options;
 	struct mb_client *client = NULL;
-	struct store_rc_run_totals totals;
 	struct run r;
 	int64_t since_epoch = 0;
 	int rc;
@@ -526,66 +590,9 @@ int reconcile_connection(const struct config *config, size_t index, int64_t conn
 	if (rc != CN_OK)
 		goto out;
 
-	if (run_stopped(&r, err)) {
-		rc = CN_RETRYABLE;
-		goto out;
-	}
-	/* Every invoice of any date and state: "any filter replaces the
-	 * defaults", so state:all alone drops the default period:this_year. */
-	{
-		enum mb_outcome outcome = mb_sales_invoice_sync_list(client, "state:all", &r.listed,
-		                                                     &r.listed_count, err);
-
-		if (outcome != MB_OK) {
-			error_prefix(err, "listing the invoices");
-			rc = outcome == MB_RATE_LIMITED || outcome == MB_TRANSIENT ? CN_RETRYABLE
-			                                                           : CN_ERR;
-			goto out;
-		}
-	}
-	qsort(r.listed, r.listed_count, sizeof(*r.listed), by_sync_id);
-	r.fetched = calloc(r.listed_count + 1, sizeof(*r.fetched));
-	r.fetched_ok = calloc(r.listed_count + 1, sizeof(*r.fetched_ok));
-	r.listed_owner = calloc(r.listed_count + 1, sizeof(*r.listed_owner));
-	if (r.fetched == NULL || r.fetched_ok == NULL || r.listed_owner == NULL) {
-		error_set(err, "out of memory for %zu invoices", r.listed_count);
-		rc = CN_ERR;
-		goto out;
-	}
-	rc = for_each_order(&r, mark_owner, err);
-	if (rc == CN_OK)
-		rc = fetch_invoices(&r, client, since_epoch, err);
-	if (rc != CN_OK)
-		goto out;
-
-	rc = for_each_order(&r, visit_order, err);
-	for (size_t i = 0; i < r.listed_count && rc == CN_OK; i++) {
-		if (!r.fetched_ok[i])
-			continue;
-		if ((r.listed_owner[i] & OWNED) != 0)
-			report->invoices_checked++;
-		else
-			rc = check_unknown(&r, &r.fetched[i], err);
-	}
-	if (rc == CN_OK)
-		rc = record_differences(&r, err);
+	rc = run_compare(&r, client, since_epoch, err);
 out:
-	memset(&totals, 0, sizeof(totals));
-	totals.status = rc == CN_OK ? "done" : "failed";
-	totals.invoices_checked = report->invoices_checked;
-	totals.orders_checked = report->orders_checked;
-	totals.moneybird_calls = report->moneybird_calls;
-	totals.differences = (long)report->count;
-	totals.repairs_queued = report->repairs_queued;
-	totals.error = rc == CN_OK ? NULL : err->message;
-	if (rc == CN_OK)
-		metrics_reconcile_differences(index, (int64_t)report->count);
-	if (report->run_id > 0) {
-		struct cn_error end_err = {""};
-
-		if (store_reconcile_run_end(conn, report->run_id, &totals, &end_err) != CN_OK)
-			log_warn("reconcile_run_not_recorded", "error", end_err.message, NULL);
-	}
+	run_record(&r, rc, err);
 	mb_client_free(client);
 	free(r.page);
 	free(r.listed_owner);
@@ -594,521 +601,4 @@ out:
 	free(r.fetched);
 	free(r.fetched_ok);
 	return rc;
-}
-
-/* ======================= the command ======================= */
-
-struct cli_progress {
-	const char *connection;
-	bool tty;
-};
-
-static void show_progress(void *ctx, size_t done, size_t total)
-{
-	struct cli_progress *progress = ctx;
-	int width = 30;
-	int filled = total == 0 ? width : (int)((double)done / (double)total * width);
-
-	if (!progress->tty)
-		return;
-	fprintf(stderr, "\r%s: [%.*s%*s] %zu/%zu invoices", progress->connection, filled,
-	        "##############################", width - filled, "", done, total);
-	if (done >= total)
-		fputc('\n', stderr);
-	fflush(stderr);
-}
-
-/* Writes text as a JSON string body (without quotes). */
-static void json_text(FILE *out, const char *text)
-{
-	for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(out, "\\u%04x", *p);
-		else
-			fputc(*p, out);
-	}
-}
-
-static void print_json_report(FILE *out, const char *name, const struct reconcile_report *r,
-                              const char *label)
-{
-	fprintf(out,
-	        "\"%s\":{\"run_id\":%" PRId64 ",\"invoices_checked\":%ld,"
-	        "\"orders_checked\":%ld,\"moneybird_calls\":%ld,\"repairs_queued\":%ld,"
-	        "\"differences\":[",
-	        label, r->run_id, r->invoices_checked, r->orders_checked, r->moneybird_calls,
-	        r->repairs_queued);
-	for (size_t i = 0; i < r->count; i++) {
-		const struct reconcile_difference *d = &r->items[i];
-
-		fprintf(out, "%s{\"kind\":\"%s\",\"connection\":\"", i > 0 ? "," : "", d->kind);
-		json_text(out, name);
-		fprintf(out, "\",\"order_id\":");
-		if (d->order_id[0] != '\0') {
-			fputc('"', out);
-			json_text(out, d->order_id);
-			fputc('"', out);
-		} else {
-			fprintf(out, "null");
-		}
-		fprintf(out, ",\"moneybird_invoice_id\":");
-		if (d->invoice_id[0] != '\0')
-			fprintf(out, "\"%s\"", d->invoice_id);
-		else
-			fprintf(out, "null");
-		fprintf(out, ",\"detail\":\"");
-		json_text(out, d->detail);
-		fprintf(out, "\",\"repairable\":%s,\"repair\":\"%s\"}",
-		        d->repairable ? "true" : "false", d->repair_queued ? "queued" : "none");
-	}
-	fprintf(out, "],\"known\":{\"needs_attention\":%ld,\"skipped\":%ld,\"orders\":[", r->parked,
-	        r->skipped);
-	for (size_t i = 0; i < r->known_count; i++) {
-		fprintf(out, "%s{\"order_id\":\"", i > 0 ? "," : "");
-		json_text(out, r->known[i].order_id);
-		fprintf(out, "\",\"state\":\"%s\",\"reason\":\"", r->known[i].state);
-		json_text(out, r->known[i].reason);
-		fprintf(out, "\"}");
-	}
-	fprintf(out, "]}}");
-}
-
-/* The parked and skipped orders, under their own heading. */
-static void print_known(const struct reconcile_report *r)
-{
-	if (r->parked == 0 && r->skipped == 0)
-		return;
-	printf("  Parked and skipped orders (known, not differences): %ld parked "
-	       "(needs_attention; `retry` queues them again), %ld skipped.\n",
-	       r->parked, r->skipped);
-	printf("  %-20s %-16s %s\n", "ORDER", "STATE", "REASON");
-	for (size_t i = 0; i < r->known_count; i++) {
-		char reason[sizeof(r->known[i].reason)];
-
-		snprintf(reason, sizeof(reason), "%s", r->known[i].reason);
-		for (char *p = reason; *p != '\0'; p++)
-			if ((unsigned char)*p < 0x20)
-				*p = ' ';
-		printf("  %-20s %-16s %s\n", r->known[i].order_id, r->known[i].state,
-		       reason[0] != '\0' ? reason : "-");
-	}
-	if ((long)r->known_count < r->parked + r->skipped)
-		printf("  ... and %ld more (see `bookto-moneybird status`).\n",
-		       r->parked + r->skipped - (long)r->known_count);
-}
-
-static void print_table(const char *name, const struct reconcile_report *r, bool repair)
-{
-	printf("Connection %s: %ld invoices and %ld orders checked with %ld Moneybird calls.\n",
-	       name, r->invoices_checked, r->orders_checked, r->moneybird_calls);
-	print_known(r);
-	if (r->count == 0) {
-		printf("  No differences.\n");
-		return;
-	}
-	printf("  %-18s %-20s %-20s %-8s %s\n", "KIND", "ORDER", "INVOICE", "REPAIR", "DETAIL");
-	for (size_t i = 0; i < r->count; i++) {
-		const struct reconcile_difference *d = &r->items[i];
-
-		printf("  %-18s %-20s %-20s %-8s %s\n", d->kind,
-		       d->order_id[0] != '\0' ? d->order_id : "-",
-		       d->invoice_id[0] != '\0' ? d->invoice_id : "-",
-		       d->repair_queued ? "queued"
-		       : d->repairable  ? (repair ? "failed" : "yes")
-		                        : "no",
-		       d->detail);
-	}
-}
-
-static int repair_wait_seconds(void)
-{
-	const char *text = getenv("BOOKTO_MONEYBIRD_RECONCILE_WAIT_SECONDS");
-	char *end = NULL;
-	long value;
-
-	if (text == NULL || text[0] == '\0')
-		return RECONCILE_REPAIR_WAIT_SECONDS;
-	value = strtol(text, &end, 10);
-	if (end == text || *end != '\0' || value < 0 || value > 86400)
-		return RECONCILE_REPAIR_WAIT_SECONDS;
-	return (int)value;
-}
-
-/* Waits (bounded) until the repaired orders are no longer queued. */
-static int wait_for_repairs(PGconn *conn, const struct reconcile_report *report, bool quiet,
-                            struct cn_error *err)
-{
-	int64_t *pks = calloc(report->count + 1, sizeof(*pks));
-	size_t n = 0, unsettled = 0;
-	int waited_ms = 0, limit_ms = repair_wait_seconds() * 1000;
-	int rc = CN_OK;
-
-	if (pks == NULL) {
-		error_set(err, "out of memory");
-		return CN_ERR;
-	}
-	for (size_t i = 0; i < report->count; i++)
-		if (report->items[i].repair_queued)
-			pks[n++] = report->items[i].order_pk;
-	if (!quiet && n > 0)
-		fprintf(stderr, "Waiting up to %d s for %zu queued repairs...\n", limit_ms / 1000,
-		        n);
-	while (n > 0) {
-		rc = store_reconcile_count_unsettled(conn, pks, n, &unsettled, err);
-		if (rc != CN_OK || unsettled == 0 || waited_ms >= limit_ms)
-			break;
-		usleep(REPAIR_POLL_MS * 1000);
-		waited_ms += REPAIR_POLL_MS;
-	}
-	if (!quiet && unsettled > 0)
-		fprintf(stderr, "%zu repairs are still queued (is `serve` running?).\n", unsettled);
-	free(pks);
-	return rc;
-}
-
-static const char reconcile_usage_text[] =
-    "usage: bookto-moneybird reconcile [--connection NAME] [--since YYYY-MM-DD] [--repair] "
-    "[--json]\n";
-
-int cli_reconcile(const struct config *config, int argc, char **argv)
-{
-	const char *only = NULL;
-	const char *since = NULL;
-	bool repair = false, json = false;
-	PGconn *conn = NULL, *budget_conn = NULL;
-	struct cn_error err = {""};
-	long remaining = 0;
-	bool first = true;
-	int exit_code = 0;
-
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--connection") == 0 && i + 1 < argc) {
-			only = argv[++i];
-		} else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
-			since = argv[++i];
-			if (!reconcile_date_valid(since))
-				return cli_usage(reconcile_usage_text,
-				                 "--since takes a date as YYYY-MM-DD");
-		} else if (strcmp(argv[i], "--repair") == 0) {
-			repair = true;
-		} else if (strcmp(argv[i], "--json") == 0) {
-			json = true;
-		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			fputs(reconcile_usage_text, stdout);
-			return 0;
-		} else {
-			return cli_usage(reconcile_usage_text, "reconcile: unknown argument %s",
-			                 argv[i]);
-		}
-	}
-	if (only != NULL && config_find_connection(config, only) == NULL) {
-		fprintf(stderr, "bookto-moneybird: no connection named %s is configured\n", only);
-		return CLI_EXIT_USAGE;
-	}
-	if (store_connect(config->database_conninfo, &conn, &err) != CN_OK ||
-	    store_connect(config->database_conninfo, &budget_conn, &err) != CN_OK ||
-	    migrations_check(conn, &err) != CN_OK) {
-		exit_code = cli_fail("%s", err.message);
-		goto out;
-	}
-	if (json)
-		printf("{\"connections\":[");
-	for (size_t i = 0; i < config->connection_count; i++) {
-		const struct connection_config *cc = &config->connections[i];
-		struct reconcile_options options;
-		struct reconcile_report report, after;
-		struct cli_progress progress = {cc->name, !json && isatty(STDERR_FILENO) == 1};
-		int64_t connection_id = 0;
-		bool locked = false;
-		int rc;
-
-		if (only != NULL && strcmp(cc->name, only) != 0)
-			continue;
-		memset(&report, 0, sizeof(report));
-		memset(&after, 0, sizeof(after));
-		rc = store_connection_ensure(conn, cc->name, cc->moneybird_administration_id,
-		                             &connection_id, &err);
-		if (rc == CN_OK)
-			rc = store_reconcile_try_lock(conn, connection_id, &locked, &err);
-		if (rc == CN_OK && !locked) {
-			error_set(&err,
-			          "another reconciliation of connection %s is running; try "
-			          "again when it has finished",
-			          cc->name);
-			rc = CN_ERR;
-		}
-		memset(&options, 0, sizeof(options));
-		options.since = since;
-		options.repair = repair;
-		options.trigger = "command";
-		options.budget_wait_ms = CLI_BUDGET_WAIT_MS;
-		options.progress = show_progress;
-		options.progress_ctx = &progress;
-		if (rc == CN_OK)
-			rc = reconcile_connection(config, i, connection_id, conn, budget_conn,
-			                          &options, &report, &err);
-		if (rc == CN_OK && repair && report.repairs_queued > 0) {
-			rc = wait_for_repairs(conn, &report, json, &err);
-			options.repair = false;
-			if (rc == CN_OK)
-				rc = reconcile_connection(config, i, connection_id, conn,
-				                          budget_conn, &options, &after, &err);
-		}
-		if (locked)
-			store_reconcile_unlock(conn, connection_id);
-		if (rc != CN_OK) {
-			if (json)
-				printf("%s{\"name\":\"%s\",\"error\":\"", first ? "" : ",",
-				       cc->name);
-			if (json) {
-				json_text(stdout, err.message);
-				printf("\"}");
-			}
-			exit_code =
-			    cli_fail("reconciling connection %s failed: %s", cc->name, err.message);
-		} else {
-			const struct reconcile_report *final =
-			    repair && report.repairs_queued > 0 ? &after : &report;
-
-			remaining += (long) final->count;
-			if (json) {
-				printf("%s{\"name\":\"%s\",", first ? "" : ",", cc->name);
-				print_json_report(stdout, cc->name, &report, "run");
-				if (final == &after) {
-					printf(",");
-					print_json_report(stdout, cc->name, &after, "after_repair");
-				}
-				printf(",\"differences_remaining\":%zu}", final->count);
-			} else {
-				print_table(cc->name, &report, repair);
-				if (final == &after) {
-					printf("After the repairs:\n");
-					print_table(cc->name, &after, false);
-				}
-			}
-		}
-		first = false;
-		reconcile_report_clear(&report);
-		reconcile_report_clear(&after);
-	}
-	if (json)
-		printf("],\"differences_remaining\":%ld}\n", remaining);
-	else if (exit_code == 0)
-		printf("%ld difference%s remain%s.\n", remaining, remaining == 1 ? "" : "s",
-		       remaining == 1 ? "s" : "");
-	if (exit_code == 0 && remaining > 0)
-		exit_code = EXIT_DIFFERENCES;
-out:
-	PQfinish(conn);
-	PQfinish(budget_conn);
-	return exit_code;
-}
-
-/* ======================= the periodic run ======================= */
-
-struct reconcile_periodic {
-	const struct intake_context *ctx;
-	int interval_seconds; /* > 0 */
-	int check_seconds;    /* how often the thread looks at the clock */
-	pthread_t thread;
-	pthread_mutex_t mutex;
-	pthread_cond_t wake;
-	bool stopping; /* guarded by mutex */
-};
-
-/* The configured interval (0 = off); the environment may shorten or lengthen
- * a non-zero one (tests, benchmarks) but never turns the run on. */
-static int periodic_interval_seconds(const struct config *config)
-{
-	const char *text = getenv("BOOKTO_MONEYBIRD_RECONCILE_INTERVAL_SECONDS");
-	char *end = NULL;
-	long value;
-
-	if (config->reconcile_interval_seconds <= 0 || text == NULL || text[0] == '\0')
-		return config->reconcile_interval_seconds;
-	value = strtol(text, &end, 10);
-	if (end == text || *end != '\0' || value < 1 || value > 604800)
-		return config->reconcile_interval_seconds;
-	return (int)value;
-}
-
-static bool periodic_stopping(void *arg)
-{
-	struct reconcile_periodic *p = arg;
-	bool stop;
-
-	pthread_mutex_lock(&p->mutex);
-	stop = p->stopping;
-	pthread_mutex_unlock(&p->mutex);
-	return stop;
-}
-
-/* Waits seconds or until stop; true when stopping. */
-static bool periodic_wait(struct reconcile_periodic *p, int seconds)
-{
-	struct timespec deadline;
-	bool stop;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += seconds;
-	pthread_mutex_lock(&p->mutex);
-	if (!p->stopping)
-		pthread_cond_timedwait(&p->wake, &p->mutex, &deadline);
-	stop = p->stopping;
-	pthread_mutex_unlock(&p->mutex);
-	return stop;
-}
-
-static void periodic_log_report(const char *name, const struct reconcile_report *report)
-{
-	char run_id[24], invoices[24], orders[24], differences[24], calls[24];
-
-	snprintf(run_id, sizeof(run_id), "%" PRId64, report->run_id);
-	snprintf(invoices, sizeof(invoices), "%ld", report->invoices_checked);
-	snprintf(orders, sizeof(orders), "%ld", report->orders_checked);
-	snprintf(differences, sizeof(differences), "%zu", report->count);
-	snprintf(calls, sizeof(calls), "%ld", report->moneybird_calls);
-	if (report->count > 0)
-		log_warn("reconcile_differences", "connection", name, "run_id", run_id,
-		         "differences", differences, "invoices", invoices, "orders", orders,
-		         "moneybird_calls", calls, "hint",
-		         "run `bookto-moneybird reconcile` for the list", NULL);
-	else
-		log_info("reconcile_finished", "connection", name, "run_id", run_id, "differences",
-		         differences, "invoices", invoices, "orders", orders, "moneybird_calls",
-		         calls, NULL);
-}
-
-static void periodic_run_connection(struct reconcile_periodic *p, PGconn *conn, PGconn *budget_conn,
-                                    size_t index)
-{
-	const struct config *config = p->ctx->config;
-	const char *name = config->connections[index].name;
-	int64_t connection_id = p->ctx->connection_ids[index];
-	struct reconcile_options options;
-	struct reconcile_report report;
-	struct cn_error err = {""};
-	int64_t age = -1;
-	bool locked = false;
-	int rc;
-
-	if (store_reconcile_try_lock(conn, connection_id, &locked, &err) != CN_OK) {
-		log_debug("reconcile_waiting_for_database", "error", err.message, NULL);
-		return;
-	}
-	if (!locked)
-		return; /* another process or a `reconcile` command is running it */
-	/* Another process may have run it recently: one run per interval. Read
-	 * under the lock, so a run that just finished elsewhere is seen. */
-	if (store_reconcile_last_run_age(conn, connection_id, &age, &err) != CN_OK) {
-		log_debug("reconcile_waiting_for_database", "error", err.message, NULL);
-		store_reconcile_unlock(conn, connection_id);
-		return;
-	}
-	if (age >= 0 && age < p->interval_seconds - p->check_seconds) {
-		store_reconcile_unlock(conn, connection_id);
-		return;
-	}
-	memset(&options, 0, sizeof(options));
-	options.trigger = "periodic";
-	options.repair = false; /* report only: repairs are a person's decision */
-	options.budget_wait_ms = 0;
-	options.stop_requested = periodic_stopping;
-	options.stop_ctx = p;
-	memset(&report, 0, sizeof(report));
-	rc = reconcile_connection(config, index, connection_id, conn, budget_conn, &options,
-	                          &report, &err);
-	if (rc != CN_OK && periodic_stopping(p))
-		log_info("reconcile_interrupted", "connection", name, "error", err.message, NULL);
-	else if (rc != CN_OK)
-		log_warn("reconcile_failed", "connection", name, "error", err.message, NULL);
-	else
-		periodic_log_report(name, &report);
-	reconcile_report_clear(&report);
-	store_reconcile_unlock(conn, connection_id);
-}
-
-/* One round over every connection, on connections of its own. */
-static void periodic_round(struct reconcile_periodic *p)
-{
-	const struct config *config = p->ctx->config;
-	PGconn *conn = NULL, *budget_conn = NULL;
-	struct cn_error err = {""};
-
-	if (store_connect(config->database_conninfo, &conn, &err) != CN_OK ||
-	    store_connect(config->database_conninfo, &budget_conn, &err) != CN_OK) {
-		log_debug("reconcile_waiting_for_database", "error", err.message, NULL);
-	} else {
-		for (size_t i = 0; i < config->connection_count && !periodic_stopping(p); i++)
-			periodic_run_connection(p, conn, budget_conn, i);
-	}
-	PQfinish(conn);
-	PQfinish(budget_conn);
-}
-
-static void *periodic_main(void *arg)
-{
-	struct reconcile_periodic *p = arg;
-	/* The first run comes one interval after start, not at once: a restart
-	 * loop must not turn into a reconciliation loop. */
-	time_t next_due = time(NULL) + p->interval_seconds;
-
-	while (!periodic_wait(p, p->check_seconds)) {
-		if (time(NULL) < next_due)
-			continue;
-		next_due = time(NULL) + p->interval_seconds;
-		periodic_round(p);
-	}
-	return NULL;
-}
-
-int reconcile_periodic_start(const struct intake_context *ctx, struct reconcile_periodic **out,
-                             struct cn_error *err)
-{
-	struct reconcile_periodic *p;
-	int interval = periodic_interval_seconds(ctx->config);
-	char text[24];
-
-	*out = NULL;
-	if (interval <= 0) {
-		log_info("reconcile_periodic_off", NULL);
-		return CN_OK;
-	}
-	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		error_set(err, "out of memory starting the periodic reconciliation");
-		return CN_ERR;
-	}
-	p->ctx = ctx;
-	p->interval_seconds = interval;
-	p->check_seconds = interval < PERIODIC_CHECK_SECONDS ? interval : PERIODIC_CHECK_SECONDS;
-	pthread_mutex_init(&p->mutex, NULL);
-	pthread_cond_init(&p->wake, NULL);
-	if (pthread_create(&p->thread, NULL, periodic_main, p) != 0) {
-		pthread_mutex_destroy(&p->mutex);
-		pthread_cond_destroy(&p->wake);
-		free(p);
-		error_set(err, "cannot start the periodic reconciliation");
-		return CN_ERR;
-	}
-	snprintf(text, sizeof(text), "%d", interval);
-	log_info("reconcile_periodic_on", "interval_seconds", text, NULL);
-	*out = p;
-	return CN_OK;
-}
-
-void reconcile_periodic_stop(struct reconcile_periodic *p)
-{
-	if (p == NULL)
-		return;
-	pthread_mutex_lock(&p->mutex);
-	p->stopping = true;
-	pthread_cond_broadcast(&p->wake);
-	pthread_mutex_unlock(&p->mutex);
-	pthread_join(p->thread, NULL);
-	pthread_mutex_destroy(&p->mutex);
-	pthread_cond_destroy(&p->wake);
-	free(p);
 }

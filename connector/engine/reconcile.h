@@ -90,11 +90,6 @@ int reconcile_connection(const struct config *config, size_t index, int64_t conn
                          PGconn *conn, PGconn *budget_conn, const struct reconcile_options *options,
                          struct reconcile_report *report, struct cn_error *err) MUST_CHECK;
 
-/* `reconcile [--connection NAME] [--since DATE] [--repair] [--json]`:
- * argv[0] is "reconcile". Returns the exit code (0, 1, 2, or 3 when
- * differences remain). */
-int cli_reconcile(const struct config *config, int argc, char **argv);
-
 /* The periodic run inside serve, every reconcile.interval_seconds (0 = off);
  * with several processes, one runs it per interval. It reports (log,
  * metrics, reconcile_runs/reconcile_differences) and repairs nothing. The

@@ -7,11 +7,8 @@
 
 #include "budget.h"
 #include "log.h"
+#include "order_state.h"
 #include "spool.h"
-
-static const char *const state_names[METRICS_STATE_COUNT] = {
-    "queued", "in_progress", "retrying", "needs_attention", "skipped", "synced", "reconciled",
-};
 
 static int64_t parse_int64(const char *text)
 {
@@ -116,11 +113,10 @@ int store_metrics_read(PGconn *conn, const struct config *config, const int64_t 
 	for (int r = 0; r < PQntuples(res); r++) {
 		long c =
 		    connection_index(config, connection_ids, parse_int64(PQgetvalue(res, r, 0)));
+		int s = order_state_index(PQgetvalue(res, r, 1));
 
-		for (size_t s = 0; c >= 0 && s < METRICS_STATE_COUNT; s++)
-			if (strcmp(PQgetvalue(res, r, 1), state_names[s]) == 0)
-				gauges->connections[c].orders[s] =
-				    parse_int64(PQgetvalue(res, r, 2));
+		if (c >= 0 && s >= 0)
+			gauges->connections[c].orders[s] = parse_int64(PQgetvalue(res, r, 2));
 	}
 	PQclear(res);
 

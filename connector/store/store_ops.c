@@ -10,10 +10,6 @@
 
 /* Timestamps are shown as ISO 8601 in UTC: to_char((x) AT TIME ZONE 'UTC', ...). */
 
-const char *const store_ops_states[STORE_OPS_STATE_COUNT] = {
-    "queued", "in_progress", "retrying", "needs_attention", "skipped", "synced", "reconciled",
-};
-
 static int64_t parse_int64(const char *text)
 {
 	char *end = NULL;
@@ -138,11 +134,11 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 		return rc;
 	for (int r = 0; r < PQntuples(res); r++) {
 		int64_t count = parse_int64(PQgetvalue(res, r, 1));
+		int s = order_state_index(PQgetvalue(res, r, 0));
 
 		out->orders_total += count;
-		for (size_t s = 0; s < STORE_OPS_STATE_COUNT; s++)
-			if (strcmp(PQgetvalue(res, r, 0), store_ops_states[s]) == 0)
-				out->orders[s] += count;
+		if (s >= 0)
+			out->orders[s] += count;
 	}
 	PQclear(res);
 

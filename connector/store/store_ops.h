@@ -15,10 +15,7 @@
 #include <stdint.h>
 
 #include "error.h"
-
-/* Order states in the order `status` and the metrics list them. */
-#define STORE_OPS_STATE_COUNT 7
-extern const char *const store_ops_states[STORE_OPS_STATE_COUNT];
+#include "order_state.h"
 
 /* At most this many rows of a list are read (the newest ones win). */
 #define STORE_OPS_MAX_LIST_ROWS 1000
@@ -39,7 +36,7 @@ void store_ops_table_free(struct store_ops_table *table);
 struct store_ops_connection_status {
 	bool exists; /* false: serve/migrate never registered this connection */
 	int64_t id;
-	int64_t orders[STORE_OPS_STATE_COUNT]; /* parallel to store_ops_states */
+	int64_t orders[ORDER_STATE_COUNT]; /* parallel to order_state_names */
 	int64_t orders_total;
 	bool has_oldest_unsynced; /* queued, in_progress, retrying or needs_attention */
 	char oldest_order_id[256];

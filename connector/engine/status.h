@@ -1,0 +1,78 @@
+/*
+ * The status model: what the connector knows about its connections and
+ * orders, read from PostgreSQL (and the spool folder) into plain structs.
+ * `status` and `show` print it (human or --json), and the coming web console
+ * reads the same structs; nothing here prints. The order states and their
+ * order are order_state.h's, the same list the /metrics gauges count.
+ *
+ * status_read: per connection the orders per state, the oldest unsynced
+ * order, the last error, the rate budget left, the pause, redeliveries that
+ * differed and the last finished reconciliation; and the spool.
+ * status_orders_find + status_order_read: one order's story (its record,
+ * deliveries, Moneybird calls and ids, audit history).
+ */
+#ifndef BM_STATUS_H
+#define BM_STATUS_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "budget.h"
+#include "config.h"
+#include "error.h"
+#include "order_state.h"
+#include "store_ops.h"
+
+struct status_connection {
+	const struct connection_config *connection; /* from the config, not owned */
+	/* Orders per state (parallel to order_state_names), oldest unsynced,
+	 * last error, pause, redeliveries that differ; db.exists is false when
+	 * `serve` never registered the connection. */
+	struct store_ops_connection_status db;
+	bool budget_known; /* false: budget_error says why */
+	struct budget_state budget;
+	char budget_error[512];
+	int64_t last_reconcile_age_seconds; /* since the last finished run; -1 = never */
+};
+
+struct status_report {
+	char generated_at[32]; /* ISO 8601 UTC, when it was read */
+	size_t connection_count;
+	struct status_connection *connections; /* by config index (owned) */
+	size_t spooled;                        /* deliveries waiting in the spool */
+	size_t spool_set_aside;                /* files in spool.dir/rejected/ */
+	const char *spool_dir;                 /* the config's, not owned */
+};
+
+/* Reads the whole status of every configured connection. A failure of one
+ * connection's query fails the read (err names the connection); a budget
+ * that cannot be read is reported per connection instead. *out is owned by
+ * the caller (status_report_free), also after a failure. */
+int status_read(PGconn *conn, const struct config *config, struct status_report *out,
+                struct cn_error *err) MUST_CHECK;
+void status_report_free(struct status_report *report);
+
+/* Orders whose order_id or order_number is `key`, optionally only of the
+ * connection named `connection` (NULL = all): a table of store_ops.h's
+ * OPS_ORDER_* columns; zero rows = not found. */
+int status_orders_find(PGconn *conn, const char *connection, const char *key,
+                       struct store_ops_table *out, struct cn_error *err) MUST_CHECK;
+
+/* One order's story: its record (row `row` of a status_orders_find table,
+ * not owned) and its deliveries, Moneybird calls and audit rows, oldest
+ * first (columns as in store_ops.h). */
+struct status_order {
+	const struct store_ops_table *orders;
+	size_t row;
+	struct store_ops_table deliveries;
+	struct store_ops_table attempts;
+	struct store_ops_table audit;
+};
+
+int status_order_read(PGconn *conn, const struct store_ops_table *orders, size_t row,
+                      struct status_order *out, struct cn_error *err) MUST_CHECK;
+void status_order_free(struct status_order *order);
+
+#endif
