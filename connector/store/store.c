@@ -418,3 +418,16 @@ int store_connection_is_paused(PGconn *conn, int64_t connection_id, bool *paused
 	PQclear(res);
 	return rc;
 }
+
+int store_listen_jobs(PGconn *conn, struct cn_error *err)
+{
+	return store_exec(conn, "LISTEN " STORE_JOBS_CHANNEL, err);
+}
+
+int store_set_statement_timeout(PGconn *conn, int ms, struct cn_error *err)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %d", ms);
+	return store_exec(conn, sql, err);
+}

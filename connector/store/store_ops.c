@@ -359,7 +359,7 @@ int store_ops_retry_order(PGconn *conn, int64_t order_pk, const char *os_user,
 	if (rc != CN_OK)
 		goto out;
 	PQclear(res);
-	rc = store_query(conn, "NOTIFY bookto_moneybird_jobs", 0, NULL, "waking the workers", &res,
+	rc = store_query(conn, "NOTIFY " STORE_JOBS_CHANNEL, 0, NULL, "waking the workers", &res,
 	                 err);
 	if (rc != CN_OK)
 		goto out;

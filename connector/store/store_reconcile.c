@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_locks.h"
 
 static void copy_value(char *dst, size_t size, PGresult *res, int row, int column)
 {
@@ -599,7 +600,7 @@ int store_reconcile_repair(PGconn *conn, int64_t order_pk, const char *kind, boo
 	}
 	if (rc != CN_OK)
 		goto out;
-	rc = store_query(conn, "NOTIFY bookto_moneybird_jobs", 0, NULL, "waking the workers", NULL,
+	rc = store_query(conn, "NOTIFY " STORE_JOBS_CHANNEL, 0, NULL, "waking the workers", NULL,
 	                 err);
 	if (rc != CN_OK)
 		goto out;
@@ -660,8 +661,9 @@ int store_reconcile_try_lock(PGconn *conn, int64_t connection_id, bool *locked,
 
 	*locked = false;
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
-	rc = store_query(conn, "SELECT pg_try_advisory_lock(7262818454000 + $1::bigint)", 1, values,
-	                 "locking the reconciliation", &res, err);
+	rc = store_query(conn,
+	                 "SELECT pg_try_advisory_lock(" STORE_LOCK_RECONCILE_BASE " + $1::bigint)",
+	                 1, values, "locking the reconciliation", &res, err);
 	if (rc != CN_OK)
 		return rc;
 	*locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -677,7 +679,8 @@ void store_reconcile_unlock(PGconn *conn, int64_t connection_id)
 
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
 	/* A failed unlock means the connection is gone, and the lock with it. */
-	if (store_query(conn, "SELECT pg_advisory_unlock(7262818454000 + $1::bigint)", 1, values,
-	                "unlocking the reconciliation", NULL, &ignored) != CN_OK)
+	if (store_query(conn,
+	                "SELECT pg_advisory_unlock(" STORE_LOCK_RECONCILE_BASE " + $1::bigint)", 1,
+	                values, "unlocking the reconciliation", NULL, &ignored) != CN_OK)
 		return;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_locks.h"
 
 static char *dup_value(PGresult *res, int column)
 {
@@ -165,7 +166,8 @@ int store_contact_find(PGconn *conn, const char *administration_id, const char *
 }
 
 /* One 64-bit lock key per buyer per administration. */
-static const char contact_lock_key[] = "hashtextextended($1 || '/' || $2, 7262818453)";
+static const char contact_lock_key[] =
+    "hashtextextended($1 || '/' || $2, " STORE_LOCK_CONTACT_SEED ")";
 
 int store_contact_lock(PGconn *conn, const char *administration_id, const char *match_ref,
                        struct cn_error *err)
