@@ -85,16 +85,15 @@ int queue_claim(PGconn *conn, const char *owner, int lease_seconds, struct queue
 		char job_id[24];
 		const char *params[2] = {owner, job_id};
 		struct store_order_transition claimed = {
-		    .order_pk = job->order_pk,
-		    .to_state = "'in_progress'",
-		    .set_more = "attempts = attempts + 1",
-		    .actor = "'worker'",
-		    .action = "'claimed'",
-		    .detail = "jsonb_build_object('job_id', $3::bigint, 'worker', $2::text)",
-		    .n_params = 2,
-		    .params = params,
-		    .what = "marking the order in progress",
-		};
+		    job->order_pk,
+		    "'in_progress'",
+		    "attempts = attempts + 1",
+		    false,
+		    {"'worker'", "'claimed'", NULL,
+		     "jsonb_build_object('job_id', $3::bigint, 'worker', $2::text)", NULL},
+		    2,
+		    params,
+		    "marking the order in progress"};
 
 		PQclear(res);
 		snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
@@ -150,18 +149,15 @@ static int transition(PGconn *conn, const struct queue_job *job, const char *own
 	const char *job_values[4] = {job_id, owner, generation, job_param};
 	const char *order_values[5] = {order_state, reason, action, job_id, give_back ? "1" : "0"};
 	struct store_order_transition moved = {
-	    .order_pk = job->order_pk,
-	    .to_state = "$2",
-	    .set_more = "last_error = $3,"
-	                " synced_at = CASE WHEN $2 = 'synced' THEN now() ELSE synced_at END,"
-	                " attempts = greatest(attempts - $6::int, 0)",
-	    .actor = "'worker'",
-	    .action = "$4",
-	    .detail = "jsonb_build_object('job_id', $5::bigint)",
-	    .n_params = 5,
-	    .params = order_values,
-	    .what = "updating the order",
-	};
+	    job->order_pk,
+	    "$2",
+	    "last_error = $3, synced_at = CASE WHEN $2 = 'synced' THEN now() ELSE synced_at END,"
+	    " attempts = greatest(attempts - $6::int, 0)",
+	    false,
+	    {"'worker'", "$4", NULL, "jsonb_build_object('job_id', $5::bigint)", NULL},
+	    5,
+	    order_values,
+	    "updating the order"};
 	PGresult *res = NULL;
 	int rc;
 

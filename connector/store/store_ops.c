@@ -312,17 +312,15 @@ int store_ops_retry_order(PGconn *conn, int64_t order_pk, const char *os_user,
 {
 	char pk[24];
 	const char *values[2] = {pk, os_user};
-	struct store_order_transition retried = {
-	    .order_pk = order_pk,
-	    .to_state = "'queued'",
-	    .actor = "'operator'",
-	    .action = "'retry'",
-	    .from_state = "'needs_attention'",
-	    .detail = "jsonb_build_object('os_user', $2::text)",
-	    .n_params = 1,
-	    .params = &os_user,
-	    .what = "auditing the retry",
-	};
+	struct store_order_transition retried = {order_pk,
+	                                         "'queued'",
+	                                         NULL,
+	                                         false,
+	                                         {"'operator'", "'retry'", "'needs_attention'",
+	                                          "jsonb_build_object('os_user', $2::text)", NULL},
+	                                         1,
+	                                         &os_user,
+	                                         "auditing the retry"};
 	PGresult *res = NULL;
 	int rc;
 

@@ -9,6 +9,7 @@
 int store_order_transition(PGconn *conn, const struct store_order_transition *t, bool *moved,
                            struct cn_error *err)
 {
+	const struct store_order_audit *a = &t->audit;
 	char pk[24];
 	const char *values[1 + STORE_ORDER_PARAMS_MAX] = {pk};
 	PGresult *res = NULL;
@@ -35,9 +36,9 @@ int store_order_transition(PGconn *conn, const struct store_order_transition *t,
 	               " %s, to_state, %s FROM changed%s%s)"
 	               " SELECT from_state, to_state FROM changed",
 	               t->lock_first ? " FOR UPDATE" : "", t->to_state, t->set_more ? ", " : "",
-	               t->set_more ? t->set_more : "", t->actor, t->action,
-	               t->from_state ? t->from_state : "from_state", t->detail,
-	               t->audit_when ? " WHERE " : "", t->audit_when ? t->audit_when : "");
+	               t->set_more ? t->set_more : "", a->actor, a->action,
+	               a->from_state ? a->from_state : "from_state", a->detail,
+	               a->when ? " WHERE " : "", a->when ? a->when : "");
 	if (len < 0 || (size_t)len >= sizeof(sql)) {
 		error_set(err, "%s: the statement is too long", t->what);
 		return CN_ERR;

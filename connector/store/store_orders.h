@@ -18,6 +18,16 @@
 
 #define STORE_ORDER_PARAMS_MAX 8
 
+/* The audit row: SQL expressions that may use the columns from_state (the
+ * state before), to_state (after) and connection_id. */
+struct store_order_audit {
+	const char *actor;
+	const char *action;
+	const char *from_state; /* NULL: the state before */
+	const char *detail;     /* the jsonb detail */
+	const char *when;       /* when to append it (a condition), NULL = always */
+};
+
 struct store_order_transition {
 	int64_t order_pk;
 	/* The new state, an SQL expression over the row (alias o): "'queued'",
@@ -27,15 +37,7 @@ struct store_order_transition {
 	const char *set_more;
 	/* Lock the row before reading its state (SELECT ... FOR UPDATE). */
 	bool lock_first;
-	/* The audit row: actor, action and detail are SQL expressions; the
-	 * columns from_state (the state before) and to_state (after) and
-	 * connection_id may be used. from_state NULL records the state before. */
-	const char *actor;
-	const char *action;
-	const char *from_state;
-	const char *detail;
-	/* When to append the audit row (an SQL condition), NULL = always. */
-	const char *audit_when;
+	struct store_order_audit audit;
 	int n_params; /* $2 .. $(n_params + 1) */
 	const char *const *params;
 	const char *what; /* for the error message */

@@ -262,29 +262,23 @@ int store_reconcile_invoice_seen(PGconn *conn, int64_t order_pk, const char *act
 	 * audit row is written) only when the expected move applies, or always
 	 * for a webhook, whose delivery is worth a record. */
 	struct store_order_transition checked = {
-	    .order_pk = order_pk,
-	    .to_state = "CASE WHEN $6 <> '' AND o.state = $6 THEN $7 ELSE o.state END",
-	    .set_more = "invoice_state = $2,"
-	                " invoice_total_paid_cents = $3, invoice_total_unpaid_cents = $4,"
-	                " invoice_version = coalesce($5, o.invoice_version),"
-	                " invoice_checked_at = now(),"
-	                " paid_confirmed_at = CASE WHEN $6 <> '' AND o.state = $6"
-	                "   THEN (CASE WHEN $7 = 'reconciled' THEN now() END)"
-	                "   ELSE o.paid_confirmed_at END",
-	    .lock_first = true,
-	    .actor = "$8",
-	    .action = "CASE WHEN from_state <> to_state THEN"
-	              "   (CASE WHEN to_state = 'reconciled' THEN 'paid_confirmed'"
-	              "    ELSE 'paid_withdrawn' END)"
-	              "   ELSE 'invoice_checked' END",
-	    .detail =
-	        "jsonb_build_object('invoice_state', $2::text, 'total_paid_cents', $3::bigint,"
-	        " 'total_unpaid_cents', $4::bigint, 'why', $9::text)",
-	    .audit_when = "from_state <> to_state OR $8 = 'webhook'",
-	    .n_params = 8,
-	    .params = params,
-	    .what = "recording the invoice's state",
-	};
+	    order_pk,
+	    "CASE WHEN $6 <> '' AND o.state = $6 THEN $7 ELSE o.state END",
+	    "invoice_state = $2, invoice_total_paid_cents = $3, invoice_total_unpaid_cents = $4,"
+	    " invoice_version = coalesce($5, o.invoice_version), invoice_checked_at = now(),"
+	    " paid_confirmed_at = CASE WHEN $6 <> '' AND o.state = $6"
+	    "   THEN (CASE WHEN $7 = 'reconciled' THEN now() END) ELSE o.paid_confirmed_at END",
+	    true,
+	    {"$8",
+	     "CASE WHEN from_state <> to_state THEN (CASE WHEN to_state = 'reconciled'"
+	     " THEN 'paid_confirmed' ELSE 'paid_withdrawn' END) ELSE 'invoice_checked' END",
+	     NULL,
+	     "jsonb_build_object('invoice_state', $2::text, 'total_paid_cents', $3::bigint,"
+	     " 'total_unpaid_cents', $4::bigint, 'why', $9::text)",
+	     "from_state <> to_state OR $8 = 'webhook'"},
+	    8,
+	    params,
+	    "recording the invoice's state"};
 
 	snprintf(paid, sizeof(paid), "%" PRId64, seen->total_paid_cents);
 	snprintf(unpaid, sizeof(unpaid), "%" PRId64, seen->total_unpaid_cents);
@@ -561,20 +555,17 @@ int store_reconcile_repair(PGconn *conn, int64_t order_pk, const char *kind, boo
 		 * above, the audit chain's by the update, then the job's). */
 		const char *params[2] = {kind, state};
 		struct store_order_transition repaired = {
-		    .order_pk = order_pk,
-		    .to_state = "'queued'",
-		    .set_more = "sent_at = CASE WHEN $2 = 'not_sent' THEN NULL ELSE sent_at END,"
-		                " moneybird_payment_id = CASE WHEN $2 IN ('not_sent', 'not_paid')"
-		                "   THEN NULL ELSE moneybird_payment_id END,"
-		                " last_error = NULL, paid_confirmed_at = NULL",
-		    .actor = "'reconcile'",
-		    .action = "'repair_queued'",
-		    .from_state = "$3",
-		    .detail = "jsonb_build_object('difference', $2::text)",
-		    .n_params = 2,
-		    .params = params,
-		    .what = "preparing the order's repair",
-		};
+		    order_pk,
+		    "'queued'",
+		    "sent_at = CASE WHEN $2 = 'not_sent' THEN NULL ELSE sent_at END,"
+		    " moneybird_payment_id = CASE WHEN $2 IN ('not_sent', 'not_paid') THEN NULL"
+		    "   ELSE moneybird_payment_id END, last_error = NULL, paid_confirmed_at = NULL",
+		    false,
+		    {"'reconcile'", "'repair_queued'", "$3",
+		     "jsonb_build_object('difference', $2::text)", NULL},
+		    2,
+		    params,
+		    "preparing the order's repair"};
 
 		rc = store_order_transition(conn, &repaired, NULL, err);
 	}
