@@ -17,7 +17,6 @@
 #include "queue.h"
 #include "store.h"
 
-#define JOBS_CHANNEL "bookto_moneybird_jobs"
 #define FALLBACK_POLL_MS 2000
 #define IDLE_WAIT_MIN_MS 5 /* a due job another worker is claiming right now */
 #define DEFAULT_BUDGET_WAIT_MS 5000
@@ -167,7 +166,7 @@ static void *listener_main(void *arg)
 		if (conn == NULL) {
 			if (store_connect(pool->shared->config->database_conninfo, &conn, &err) !=
 			        CN_OK ||
-			    store_exec(conn, "LISTEN " JOBS_CHANNEL, &err) != CN_OK) {
+			    store_listen_jobs(conn, &err) != CN_OK) {
 				log_debug("listener_reconnect_failed", "error", err.message, NULL);
 				PQfinish(conn);
 				conn = NULL;

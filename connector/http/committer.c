@@ -97,10 +97,9 @@ static int statement_limit_ms(const struct committer *committer)
 static void set_statement_timeout(struct committer *committer)
 {
 	struct cn_error err = {""};
-	char sql[64];
 
-	snprintf(sql, sizeof(sql), "SET statement_timeout = %d", statement_limit_ms(committer));
-	if (store_exec(committer->conn, sql, &err) != CN_OK)
+	if (store_set_statement_timeout(committer->conn, statement_limit_ms(committer), &err) !=
+	    CN_OK)
 		log_warn("intake_statement_timeout_not_set", "error", err.message, NULL);
 }
 

@@ -12,8 +12,8 @@
 
 #include "log.h"
 #include "mb_webhook.h"
+#include "metrics_page.h"
 #include "migrations.h"
-#include "store_metrics.h"
 
 #define BOOKTO_PREFIX "/webhooks/bookto"
 #define MONEYBIRD_PREFIX "/webhooks/moneybird"
@@ -155,8 +155,8 @@ static enum MHD_Result answer_metrics(struct httpd *httpd, struct MHD_Connection
 	size_t len = 0;
 
 	request->answered = true;
-	if (store_metrics_scrape(httpd->intake->pool, httpd->intake->config,
-	                         httpd->intake->connection_ids, &text, &len, &err) != CN_OK)
+	if (metrics_page_render(httpd->intake->pool, httpd->intake->config,
+	                        httpd->intake->connection_ids, &text, &len, &err) != CN_OK)
 		return send_error(connection, request, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		                  "the metrics could not be rendered");
 	response = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);

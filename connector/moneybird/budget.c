@@ -163,9 +163,7 @@ int budget_read(PGconn *conn, const char *token_key, const struct budget_limits 
 	                       &out->paused_until_ms, err);
 	if (rc != 0)
 		return rc;
-	out->remaining = out->used < out->requests ? out->requests - out->used : 0;
-	if (out->paused_until_ms > 0)
-		out->remaining = 0;
+	out->remaining = store_budget_remaining(out->requests, out->used, out->paused_until_ms);
 	return 0;
 }
 

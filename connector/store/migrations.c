@@ -8,9 +8,7 @@
 
 #include "log.h"
 #include "store.h"
-
-/* Any constant unique to this program; all hosts use the same one. */
-#define MIGRATIONS_LOCK_KEY "7262818451"
+#include "store_locks.h"
 
 static void sha256_hex(const char *data, size_t len, char out[65])
 {
@@ -104,7 +102,7 @@ int migrations_apply(PGconn *conn, int *applied_out, struct cn_error *err)
 	bool locked = false;
 
 	*applied_out = 0;
-	rc = store_exec(conn, "SELECT pg_advisory_lock(" MIGRATIONS_LOCK_KEY ")", err);
+	rc = store_exec(conn, "SELECT pg_advisory_lock(" STORE_LOCK_MIGRATIONS ")", err);
 	if (rc != CN_OK)
 		goto out;
 	locked = true;
@@ -136,7 +134,7 @@ int migrations_apply(PGconn *conn, int *applied_out, struct cn_error *err)
 out:
 	/* Session locks also end with the connection; unlock for tidiness. */
 	if (locked &&
-	    store_exec(conn, "SELECT pg_advisory_unlock(" MIGRATIONS_LOCK_KEY ")", err) != CN_OK)
+	    store_exec(conn, "SELECT pg_advisory_unlock(" STORE_LOCK_MIGRATIONS ")", err) != CN_OK)
 		log_warn("migration_unlock_failed", "error", err->message, NULL);
 	return rc;
 }

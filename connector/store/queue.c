@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_orders.h"
 
 int64_t queue_backoff_seconds(int64_t base_seconds, int attempt, double random_unit)
 {
@@ -81,24 +82,22 @@ int queue_claim(PGconn *conn, const char *owner, int lease_seconds, struct queue
 	job->connection_id = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
 	job->lease_generation = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
 	{
-		char order_pk[24], job_id[24];
-		const char *order_values[3] = {order_pk, owner, job_id};
+		char job_id[24];
+		const char *params[2] = {owner, job_id};
+		struct store_order_transition claimed = {
+		    job->order_pk,
+		    "'in_progress'",
+		    "attempts = attempts + 1",
+		    false,
+		    {"'worker'", "'claimed'", NULL,
+		     "jsonb_build_object('job_id', $3::bigint, 'worker', $2::text)", NULL},
+		    2,
+		    params,
+		    "marking the order in progress"};
 
 		PQclear(res);
-		snprintf(order_pk, sizeof(order_pk), "%" PRId64, job->order_pk);
 		snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
-		rc = store_query(conn,
-		                 "WITH previous AS (SELECT state FROM orders WHERE id = $1),"
-		                 " changed AS (UPDATE orders SET state = 'in_progress',"
-		                 " attempts = attempts + 1, updated_at = now() WHERE id = $1"
-		                 " RETURNING connection_id)"
-		                 " INSERT INTO audit_log (actor, action, connection_id, order_pk,"
-		                 " from_state, to_state, detail)"
-		                 " SELECT 'worker', 'claimed', changed.connection_id, $1,"
-		                 " previous.state, 'in_progress',"
-		                 " jsonb_build_object('job_id', $3::bigint, 'worker', $2::text)"
-		                 " FROM changed, previous",
-		                 3, order_values, "marking the order in progress", NULL, err);
+		rc = store_order_transition(conn, &claimed, NULL, err);
 	}
 out:
 	return commit_or_rollback(conn, rc, err);
@@ -146,16 +145,24 @@ static int transition(PGconn *conn, const struct queue_job *job, const char *own
                       const char *job_sql, const char *job_param, const char *order_state,
                       const char *action, const char *reason, bool give_back, struct cn_error *err)
 {
-	char job_id[24], order_pk[24], generation[24];
+	char job_id[24], generation[24];
 	const char *job_values[4] = {job_id, owner, generation, job_param};
-	const char *order_values[6] = {order_pk, order_state, reason,
-	                               action,   job_id,      give_back ? "1" : "0"};
+	const char *order_values[5] = {order_state, reason, action, job_id, give_back ? "1" : "0"};
+	struct store_order_transition moved = {
+	    job->order_pk,
+	    "$2",
+	    "last_error = $3, synced_at = CASE WHEN $2 = 'synced' THEN now() ELSE synced_at END,"
+	    " attempts = greatest(attempts - $6::int, 0)",
+	    false,
+	    {"'worker'", "$4", NULL, "jsonb_build_object('job_id', $5::bigint)", NULL},
+	    5,
+	    order_values,
+	    "updating the order"};
 	PGresult *res = NULL;
 	int rc;
 
 	snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
 	snprintf(generation, sizeof(generation), "%" PRId64, job->lease_generation);
-	snprintf(order_pk, sizeof(order_pk), "%" PRId64, job->order_pk);
 	rc = store_exec(conn, "BEGIN", err);
 	if (rc != CN_OK)
 		return rc;
@@ -170,19 +177,7 @@ static int transition(PGconn *conn, const struct queue_job *job, const char *own
 		goto out;
 	}
 	PQclear(res);
-	rc = store_query(
-	    conn,
-	    "WITH previous AS (SELECT state FROM orders WHERE id = $1),"
-	    " changed AS (UPDATE orders SET state = $2, last_error = $3,"
-	    " synced_at = CASE WHEN $2 = 'synced' THEN now() ELSE synced_at END,"
-	    " attempts = greatest(attempts - $6::int, 0),"
-	    " updated_at = now() WHERE id = $1 RETURNING connection_id)"
-	    " INSERT INTO audit_log (actor, action, connection_id, order_pk, from_state,"
-	    " to_state, detail)"
-	    " SELECT 'worker', $4, changed.connection_id, $1, previous.state, $2,"
-	    " jsonb_build_object('job_id', $5::bigint)"
-	    " FROM changed, previous",
-	    6, order_values, "updating the order", NULL, err);
+	rc = store_order_transition(conn, &moved, NULL, err);
 out:
 	return commit_or_rollback(conn, rc, err);
 }

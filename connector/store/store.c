@@ -384,8 +384,8 @@ int store_connection_pause(PGconn *conn, int64_t connection_id, const char *reas
 	    "WITH paused AS (UPDATE connections SET paused_at = coalesce(paused_at, now()),"
 	    " paused_reason = $2, updated_at = now() WHERE id = $1 AND paused_at IS NULL"
 	    " RETURNING id)"
-	    " INSERT INTO audit_log (actor, action, connection_id, detail)"
-	    " SELECT 'worker', 'connection_paused', id, '{}'::jsonb FROM paused",
+	    " " STORE_AUDIT_INSERT " SELECT 'worker', 'connection_paused', id, NULL, NULL, NULL,"
+	    " '{}'::jsonb FROM paused",
 	    connection_id, reason, "pausing the connection", err);
 }
 
@@ -395,8 +395,8 @@ int store_connection_resume(PGconn *conn, int64_t connection_id, struct cn_error
 	    conn,
 	    "WITH resumed AS (UPDATE connections SET paused_at = NULL, paused_reason = NULL,"
 	    " updated_at = now() WHERE id = $1 AND paused_at IS NOT NULL RETURNING id)"
-	    " INSERT INTO audit_log (actor, action, connection_id, detail)"
-	    " SELECT 'worker', 'connection_resumed', id, '{}'::jsonb FROM resumed",
+	    " " STORE_AUDIT_INSERT " SELECT 'worker', 'connection_resumed', id, NULL, NULL, NULL,"
+	    " '{}'::jsonb FROM resumed",
 	    connection_id, NULL, "resuming the connection", err);
 }
 
@@ -417,4 +417,17 @@ int store_connection_is_paused(PGconn *conn, int64_t connection_id, bool *paused
 		*paused = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
 	return rc;
+}
+
+int store_listen_jobs(PGconn *conn, struct cn_error *err)
+{
+	return store_exec(conn, "LISTEN " STORE_JOBS_CHANNEL, err);
+}
+
+int store_set_statement_timeout(PGconn *conn, int ms, struct cn_error *err)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %d", ms);
+	return store_exec(conn, sql, err);
 }

@@ -68,6 +68,29 @@ int store_query(PGconn *conn, const char *sql, int n, const char *const *values,
 /* Runs a statement without parameters or results (BEGIN, COMMIT, ...). */
 int store_exec(PGconn *conn, const char *sql, struct cn_error *err) MUST_CHECK;
 
+/*
+ * The one place the connector's C code appends to the audit log: a statement
+ * writes STORE_AUDIT_INSERT followed by a SELECT of these seven columns, in
+ * this order (NULL where a column does not apply). The trigger
+ * audit_log_chain() (migrations 0001, 0010) stamps id, time and hashes. The
+ * intake's rows are appended in SQL by intake_store_batch() (migrations
+ * 0006, 0007). Order transitions append theirs through store_orders.c.
+ */
+#define STORE_AUDIT_INSERT                                                                         \
+	"INSERT INTO audit_log (actor, action, connection_id, order_pk, from_state, to_state,"     \
+	" detail)"
+
+/* The channel new jobs are announced on (NOTIFY from store_ops.c,
+ * store_reconcile.c and intake_store_batch() in migrations/0006). */
+#define STORE_JOBS_CHANNEL "bookto_moneybird_jobs"
+
+/* Subscribes conn to STORE_JOBS_CHANNEL (PQnotifies then reports them). */
+int store_listen_jobs(PGconn *conn, struct cn_error *err) MUST_CHECK;
+
+/* Sets the session's statement_timeout: the server cancels a statement that
+ * runs longer than ms. */
+int store_set_statement_timeout(PGconn *conn, int ms, struct cn_error *err) MUST_CHECK;
+
 /* Rolls back an open transaction; a failure only matters if the connection
  * is broken, which store_pool_release notices. */
 void store_rollback(PGconn *conn);

@@ -133,6 +133,13 @@ int store_budget_pause(PGconn *conn, const char *token_key, int64_t until_epoch,
 	    4, params, "pausing the Moneybird rate budget", NULL, err);
 }
 
+int store_budget_remaining(int requests, int used, int64_t paused_until_ms)
+{
+	if (paused_until_ms > 0 || used >= requests)
+		return 0;
+	return requests - used;
+}
+
 int store_budget_read(PGconn *conn, const char *token_key, int64_t window_ms, int *used,
                       int64_t *paused_until_ms, struct cn_error *err)
 {

@@ -15,6 +15,10 @@
 #include "error.h"
 
 #define STORE_BUDGET_STAMP_MAX 64 /* a timestamptz as PostgreSQL prints it */
+#define STORE_BUDGET_KEY_SIZE 65  /* a token key: 64 hex digits + NUL */
+
+/* Calls left in the window: requests - used, at least 0; 0 while paused. */
+int store_budget_remaining(int requests, int used, int64_t paused_until_ms);
 
 /* Grants one call if fewer than `allowed` were granted in the last window_ms.
  * *granted tells which; *retry_at_ms is the epoch ms (rounded up) when a slot

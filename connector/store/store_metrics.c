@@ -5,10 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "budget.h"
 #include "log.h"
 #include "order_state.h"
-#include "spool.h"
+#include "store_budget.h"
 
 static int64_t parse_int64(const char *text)
 {
@@ -90,7 +89,8 @@ static int read_latency(PGconn *conn, struct metrics_gauges *gauges, struct cn_e
 }
 
 int store_metrics_read(PGconn *conn, const struct config *config, const int64_t *connection_ids,
-                       struct metrics_gauges *gauges, struct cn_error *err)
+                       const struct store_metrics_budget *budgets, struct metrics_gauges *gauges,
+                       struct cn_error *err)
 {
 	PGresult *res = NULL;
 	char timeout[64];
@@ -152,20 +152,23 @@ int store_metrics_read(PGconn *conn, const struct config *config, const int64_t 
 		goto out;
 
 	for (size_t c = 0; c < config->connection_count; c++) {
-		const struct connection_config *cc = &config->connections[c];
-		struct budget_limits limits = {cc->moneybird_rate_limit_requests,
-		                               cc->moneybird_rate_limit_per_seconds, 0};
-		struct budget_state state;
-		char key[BUDGET_KEY_SIZE];
+		const struct store_metrics_budget *budget = &budgets[c];
+		int used = 0;
+		int64_t paused_until_ms = 0;
 
-		gauges->connections[c].budget_limit = cc->moneybird_rate_limit_requests;
-		rc = budget_token_key(cc->moneybird_api_token, key, err);
-		if (rc == CN_OK)
-			rc = budget_read(conn, key, &limits, &state, err);
+		gauges->connections[c].budget_limit = budget->requests;
+		if (budget->token_key[0] == '\0') {
+			error_set(err, "reading the Moneybird rate budget: no token key");
+			rc = CN_ERR;
+			goto out;
+		}
+		rc = store_budget_read(conn, budget->token_key, budget->window_ms, &used,
+		                       &paused_until_ms, err);
 		if (rc != CN_OK)
 			goto out;
 		gauges->connections[c].budget_known = true;
-		gauges->connections[c].budget_remaining = state.remaining;
+		gauges->connections[c].budget_remaining =
+		    store_budget_remaining(budget->requests, used, paused_until_ms);
 	}
 	rc = store_exec(conn, "COMMIT", err);
 	if (rc == CN_OK)
@@ -178,8 +181,8 @@ out:
 }
 
 int store_metrics_scrape(struct store_pool *pool, const struct config *config,
-                         const int64_t *connection_ids, char **out, size_t *len,
-                         struct cn_error *err)
+                         const int64_t *connection_ids, const struct store_metrics_inputs *inputs,
+                         char **out, size_t *len, struct cn_error *err)
 {
 	struct metrics_gauges gauges;
 	PGconn *conn = NULL;
@@ -194,8 +197,8 @@ int store_metrics_scrape(struct store_pool *pool, const struct config *config,
 	}
 	for (size_t c = 0; c < config->connection_count; c++)
 		gauges.connections[c].name = config->connections[c].name;
-	gauges.spooled_deliveries = (int64_t)spool_count(config->spool_dir);
-	gauges.spool_rejected_files = (int64_t)spool_rejected_count(config->spool_dir);
+	gauges.spooled_deliveries = inputs->spooled_deliveries;
+	gauges.spool_rejected_files = inputs->spool_rejected_files;
 
 	rc = store_pool_acquire(pool, STORE_METRICS_TIMEOUT_MS, &conn, err);
 	if (rc == CN_OK) {
@@ -204,7 +207,8 @@ int store_metrics_scrape(struct store_pool *pool, const struct config *config,
 		bool gave_up;
 
 		store_deadline_arm(&deadline, conn, STORE_METRICS_TIMEOUT_MS + 1000);
-		rc = store_metrics_read(conn, config, connection_ids, &gauges, err);
+		rc =
+		    store_metrics_read(conn, config, connection_ids, inputs->budgets, &gauges, err);
 		gave_up = store_deadline_disarm(&deadline);
 		if (gave_up && rc == CN_OK) {
 			gauges.database_up = false;

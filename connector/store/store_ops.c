@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_orders.h"
 
 /* Timestamps are shown as ISO 8601 in UTC: to_char((x) AT TIME ZONE 'UTC', ...). */
 
@@ -307,6 +308,15 @@ int store_ops_retry_order(PGconn *conn, int64_t order_pk, const char *os_user,
 {
 	char pk[24];
 	const char *values[2] = {pk, os_user};
+	struct store_order_transition retried = {order_pk,
+	                                         "'queued'",
+	                                         NULL,
+	                                         false,
+	                                         {"'operator'", "'retry'", "'needs_attention'",
+	                                          "jsonb_build_object('os_user', $2::text)", NULL},
+	                                         1,
+	                                         &os_user,
+	                                         "auditing the retry"};
 	PGresult *res = NULL;
 	int rc;
 
@@ -343,19 +353,10 @@ int store_ops_retry_order(PGconn *conn, int64_t order_pk, const char *os_user,
 	if (rc != CN_OK)
 		goto out;
 	PQclear(res);
-	rc = store_query(
-	    conn,
-	    "WITH changed AS (UPDATE orders SET state = 'queued', updated_at = now()"
-	    " WHERE id = $1 RETURNING connection_id)"
-	    " INSERT INTO audit_log (actor, action, connection_id, order_pk, from_state,"
-	    " to_state, detail)"
-	    " SELECT 'operator', 'retry', changed.connection_id, $1, 'needs_attention',"
-	    " 'queued', jsonb_build_object('os_user', $2::text) FROM changed",
-	    2, values, "auditing the retry", &res, err);
+	rc = store_order_transition(conn, &retried, NULL, err);
 	if (rc != CN_OK)
 		goto out;
-	PQclear(res);
-	rc = store_query(conn, "NOTIFY bookto_moneybird_jobs", 0, NULL, "waking the workers", &res,
+	rc = store_query(conn, "NOTIFY " STORE_JOBS_CHANNEL, 0, NULL, "waking the workers", &res,
 	                 err);
 	if (rc != CN_OK)
 		goto out;

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_locks.h"
+#include "store_orders.h"
 
 static void copy_value(char *dst, size_t size, PGresult *res, int row, int column)
 {
@@ -247,60 +249,41 @@ int store_reconcile_invoice_seen(PGconn *conn, int64_t order_pk, const char *act
                                  const struct store_invoice_seen *seen, enum store_paid_move move,
                                  const char *why, bool *moved, struct cn_error *err)
 {
-	char pk[24], paid[24], unpaid[24], version[24];
+	char paid[24], unpaid[24], version[24];
 	const char *from_state = move == STORE_PAID_CONFIRM     ? "synced"
 	                         : move == STORE_PAID_WITHDRAWN ? "reconciled"
 	                                                        : "";
 	const char *to_state = move == STORE_PAID_CONFIRM     ? "reconciled"
 	                       : move == STORE_PAID_WITHDRAWN ? "synced"
 	                                                      : "";
-	const char *values[9] = {pk,
-	                         seen->state,
-	                         paid,
-	                         unpaid,
-	                         seen->version > 0 ? version : NULL,
-	                         from_state,
-	                         to_state,
-	                         actor,
-	                         why != NULL ? why : ""};
-	PGresult *res = NULL;
-	int rc;
+	const char *params[8] = {seen->state, paid,     unpaid, seen->version > 0 ? version : NULL,
+	                         from_state,  to_state, actor,  why != NULL ? why : ""};
+	/* Every check updates the invoice columns; the state moves (and the
+	 * audit row is written) only when the expected move applies, or always
+	 * for a webhook, whose delivery is worth a record. */
+	struct store_order_transition checked = {
+	    order_pk,
+	    "CASE WHEN $6 <> '' AND o.state = $6 THEN $7 ELSE o.state END",
+	    "invoice_state = $2, invoice_total_paid_cents = $3, invoice_total_unpaid_cents = $4,"
+	    " invoice_version = coalesce($5, o.invoice_version), invoice_checked_at = now(),"
+	    " paid_confirmed_at = CASE WHEN $6 <> '' AND o.state = $6"
+	    "   THEN (CASE WHEN $7 = 'reconciled' THEN now() END) ELSE o.paid_confirmed_at END",
+	    true,
+	    {"$8",
+	     "CASE WHEN from_state <> to_state THEN (CASE WHEN to_state = 'reconciled'"
+	     " THEN 'paid_confirmed' ELSE 'paid_withdrawn' END) ELSE 'invoice_checked' END",
+	     NULL,
+	     "jsonb_build_object('invoice_state', $2::text, 'total_paid_cents', $3::bigint,"
+	     " 'total_unpaid_cents', $4::bigint, 'why', $9::text)",
+	     "from_state <> to_state OR $8 = 'webhook'"},
+	    8,
+	    params,
+	    "recording the invoice's state"};
 
-	*moved = false;
-	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
 	snprintf(paid, sizeof(paid), "%" PRId64, seen->total_paid_cents);
 	snprintf(unpaid, sizeof(unpaid), "%" PRId64, seen->total_unpaid_cents);
 	snprintf(version, sizeof(version), "%" PRId64, seen->version);
-	rc = store_query(
-	    conn,
-	    "WITH previous AS (SELECT state FROM orders WHERE id = $1 FOR UPDATE),"
-	    " changed AS (UPDATE orders o SET invoice_state = $2,"
-	    " invoice_total_paid_cents = $3, invoice_total_unpaid_cents = $4,"
-	    " invoice_version = coalesce($5, o.invoice_version), invoice_checked_at = now(),"
-	    " state = CASE WHEN $6 <> '' AND o.state = $6 THEN $7 ELSE o.state END,"
-	    " paid_confirmed_at = CASE WHEN $6 <> '' AND o.state = $6"
-	    "   THEN (CASE WHEN $7 = 'reconciled' THEN now() END)"
-	    "   ELSE o.paid_confirmed_at END,"
-	    " updated_at = now()"
-	    " FROM previous WHERE o.id = $1"
-	    " RETURNING o.connection_id, previous.state AS from_state, o.state AS to_state),"
-	    " audited AS (INSERT INTO audit_log (actor, action, connection_id, order_pk,"
-	    " from_state, to_state, detail)"
-	    " SELECT $8, CASE WHEN from_state <> to_state THEN"
-	    "   (CASE WHEN to_state = 'reconciled' THEN 'paid_confirmed' ELSE 'paid_withdrawn' END)"
-	    "   ELSE 'invoice_checked' END,"
-	    " connection_id, $1, from_state, to_state,"
-	    " jsonb_build_object('invoice_state', $2::text, 'total_paid_cents', $3::bigint,"
-	    " 'total_unpaid_cents', $4::bigint, 'why', $9::text)"
-	    " FROM changed WHERE from_state <> to_state OR $8 = 'webhook')"
-	    " SELECT from_state, to_state FROM changed",
-	    9, values, "recording the invoice's state", &res, err);
-	if (rc != CN_OK)
-		return rc;
-	if (PQntuples(res) == 1)
-		*moved = strcmp(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1)) != 0;
-	PQclear(res);
-	return CN_OK;
+	return store_order_transition(conn, &checked, moved, err);
 }
 
 /* ---- differences ---- */
@@ -566,15 +549,26 @@ int store_reconcile_repair(PGconn *conn, int64_t order_pk, const char *kind, boo
 	PQclear(res);
 	if (strcmp(state, "in_progress") == 0 || strcmp(state, "skipped") == 0)
 		goto out; /* a worker holds it, or it is deliberately not synced */
-	rc = store_query(
-	    conn,
-	    "UPDATE orders SET"
-	    " sent_at = CASE WHEN $2 = 'not_sent' THEN NULL ELSE sent_at END,"
-	    " moneybird_payment_id = CASE WHEN $2 IN ('not_sent', 'not_paid') THEN NULL"
-	    "   ELSE moneybird_payment_id END,"
-	    " state = 'queued', last_error = NULL, paid_confirmed_at = NULL, updated_at = now()"
-	    " WHERE id = $1",
-	    2, values, "preparing the order's repair", NULL, err);
+	{
+		/* The audit row now comes with the order's update, before the job;
+		 * the locks are taken in the same order as before (the order's row
+		 * above, the audit chain's by the update, then the job's). */
+		const char *params[2] = {kind, state};
+		struct store_order_transition repaired = {
+		    order_pk,
+		    "'queued'",
+		    "sent_at = CASE WHEN $2 = 'not_sent' THEN NULL ELSE sent_at END,"
+		    " moneybird_payment_id = CASE WHEN $2 IN ('not_sent', 'not_paid') THEN NULL"
+		    "   ELSE moneybird_payment_id END, last_error = NULL, paid_confirmed_at = NULL",
+		    false,
+		    {"'reconcile'", "'repair_queued'", "$3",
+		     "jsonb_build_object('difference', $2::text)", NULL},
+		    2,
+		    params,
+		    "preparing the order's repair"};
+
+		rc = store_order_transition(conn, &repaired, NULL, err);
+	}
 	if (rc != CN_OK)
 		goto out;
 	rc = store_query(conn,
@@ -586,20 +580,7 @@ int store_reconcile_repair(PGconn *conn, int64_t order_pk, const char *kind, boo
 	                 1, values, "queueing the order's repair", NULL, err);
 	if (rc != CN_OK)
 		goto out;
-	{
-		const char *audit_values[3] = {pk, kind, state};
-
-		rc = store_query(
-		    conn,
-		    "INSERT INTO audit_log (actor, action, connection_id, order_pk, from_state,"
-		    " to_state, detail)"
-		    " SELECT 'reconcile', 'repair_queued', connection_id, $1, $3, 'queued',"
-		    " jsonb_build_object('difference', $2::text) FROM orders WHERE id = $1",
-		    3, audit_values, "auditing the repair", NULL, err);
-	}
-	if (rc != CN_OK)
-		goto out;
-	rc = store_query(conn, "NOTIFY bookto_moneybird_jobs", 0, NULL, "waking the workers", NULL,
+	rc = store_query(conn, "NOTIFY " STORE_JOBS_CHANNEL, 0, NULL, "waking the workers", NULL,
 	                 err);
 	if (rc != CN_OK)
 		goto out;
@@ -660,8 +641,9 @@ int store_reconcile_try_lock(PGconn *conn, int64_t connection_id, bool *locked,
 
 	*locked = false;
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
-	rc = store_query(conn, "SELECT pg_try_advisory_lock(7262818454000 + $1::bigint)", 1, values,
-	                 "locking the reconciliation", &res, err);
+	rc = store_query(conn,
+	                 "SELECT pg_try_advisory_lock(" STORE_LOCK_RECONCILE_BASE " + $1::bigint)",
+	                 1, values, "locking the reconciliation", &res, err);
 	if (rc != CN_OK)
 		return rc;
 	*locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -677,7 +659,8 @@ void store_reconcile_unlock(PGconn *conn, int64_t connection_id)
 
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
 	/* A failed unlock means the connection is gone, and the lock with it. */
-	if (store_query(conn, "SELECT pg_advisory_unlock(7262818454000 + $1::bigint)", 1, values,
-	                "unlocking the reconciliation", NULL, &ignored) != CN_OK)
+	if (store_query(conn,
+	                "SELECT pg_advisory_unlock(" STORE_LOCK_RECONCILE_BASE " + $1::bigint)", 1,
+	                values, "unlocking the reconciliation", NULL, &ignored) != CN_OK)
 		return;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_locks.h"
 
 static char *dup_value(PGresult *res, int column)
 {
@@ -165,7 +166,8 @@ int store_contact_find(PGconn *conn, const char *administration_id, const char *
 }
 
 /* One 64-bit lock key per buyer per administration. */
-static const char contact_lock_key[] = "hashtextextended($1 || '/' || $2, 7262818453)";
+static const char contact_lock_key[] =
+    "hashtextextended($1 || '/' || $2, " STORE_LOCK_CONTACT_SEED ")";
 
 int store_contact_lock(PGconn *conn, const char *administration_id, const char *match_ref,
                        struct cn_error *err)
@@ -207,9 +209,9 @@ int store_contact_record(PGconn *conn, int64_t order_pk, const char *administrat
 	    " DO NOTHING),"
 	    " changed AS (UPDATE orders SET moneybird_contact_id = $5, updated_at = now()"
 	    " WHERE id = $1 RETURNING connection_id)"
-	    " INSERT INTO audit_log (actor, action, connection_id, order_pk, detail)"
-	    " SELECT 'worker', 'contact_resolved', connection_id, $1,"
-	    " jsonb_build_object('moneybird_contact_id', $5::text, 'resolution', $6::text)"
+	    " " STORE_AUDIT_INSERT " SELECT 'worker', 'contact_resolved', connection_id, $1,"
+	    " NULL, NULL, jsonb_build_object('moneybird_contact_id', $5::text, 'resolution', "
+	    "$6::text)"
 	    " FROM changed",
 	    6, values, "recording the contact", NULL, err);
 }
@@ -229,8 +231,8 @@ static int order_step(PGconn *conn, int64_t order_pk, const char *set_clause, co
 	snprintf(sql, sizeof(sql),
 	         "WITH changed AS (UPDATE orders SET %s, updated_at = now() WHERE id = $1"
 	         " RETURNING connection_id)"
-	         " INSERT INTO audit_log (actor, action, connection_id, order_pk, detail)"
-	         " SELECT 'worker', '%s', connection_id, $1, %s FROM changed",
+	         " " STORE_AUDIT_INSERT " SELECT 'worker', '%s', connection_id, $1,"
+	         " NULL, NULL, %s FROM changed",
 	         set_clause, action, detail_sql);
 	return store_query(conn, sql, 1 + n_extra, values, what, NULL, err);
 }
@@ -266,17 +268,16 @@ static int fenced_step(PGconn *conn, int64_t order_pk, const struct store_fence 
 	snprintf(job_id, sizeof(job_id), "%" PRId64, fence->job_id);
 	snprintf(generation, sizeof(generation), "%" PRId64, fence->generation);
 	snprintf(lease, sizeof(lease), "%d", fence->lease_seconds);
-	snprintf(
-	    sql, sizeof(sql),
-	    "WITH lease AS (UPDATE jobs SET"
-	    " lease_expires_at = now() + make_interval(secs => $5::int), updated_at = now()"
-	    " WHERE id = $2 AND lease_owner = $3 AND lease_generation = $4 RETURNING id),"
-	    " changed AS (UPDATE orders SET %s, updated_at = now()"
-	    " WHERE id = $1 AND EXISTS (SELECT 1 FROM lease) RETURNING connection_id),"
-	    " audited AS (INSERT INTO audit_log (actor, action, connection_id, order_pk, detail)"
-	    " SELECT 'worker', '%s', connection_id, $1, %s FROM changed)"
-	    " SELECT count(*) FROM lease",
-	    set_clause, action, detail_sql);
+	snprintf(sql, sizeof(sql),
+	         "WITH lease AS (UPDATE jobs SET"
+	         " lease_expires_at = now() + make_interval(secs => $5::int), updated_at = now()"
+	         " WHERE id = $2 AND lease_owner = $3 AND lease_generation = $4 RETURNING id),"
+	         " changed AS (UPDATE orders SET %s, updated_at = now()"
+	         " WHERE id = $1 AND EXISTS (SELECT 1 FROM lease) RETURNING connection_id),"
+	         " audited AS (" STORE_AUDIT_INSERT " SELECT 'worker', '%s', connection_id, $1,"
+	         " NULL, NULL, %s FROM changed)"
+	         " SELECT count(*) FROM lease",
+	         set_clause, action, detail_sql);
 	rc = store_query(conn, sql, extra != NULL ? 6 : 5, values, what, &res, err);
 	if (rc != CN_OK)
 		return rc;
@@ -376,8 +377,7 @@ int store_call_record(PGconn *conn, int64_t order_pk, int64_t connection_id, int
 	    "WITH recorded AS (INSERT INTO attempts (order_pk, job_attempt, endpoint,"
 	    " outcome, http_status, duration_ms, error)"
 	    " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id)"
-	    " INSERT INTO audit_log (actor, action, connection_id, order_pk, detail)"
-	    " SELECT 'worker', 'moneybird_call', $8, $1,"
+	    " " STORE_AUDIT_INSERT " SELECT 'worker', 'moneybird_call', $8, $1, NULL, NULL,"
 	    " jsonb_build_object('endpoint', $3::text, 'outcome', $4::text,"
 	    " 'http_status', $5::int, 'duration_ms', $6::int, 'attempt_id', id)"
 	    " FROM recorded",

@@ -105,6 +105,11 @@ for file in "${connector_files[@]}"; do
 	done < <(sed -nE 's/^#include "([a-z_0-9]+\.h)".*/\1/p' "$file")
 done
 
+# SQL only in connector/store/: no other module runs a statement itself
+while IFS= read -r hit; do
+	problem "libpq statement call outside connector/store/ at $hit: move it into a store function"
+done < <(grep -rnE '(^|[^A-Za-z0-9_])PQ(exec|execParams|prepare|execPrepared|sendQuery|sendQueryParams|sendPrepare|sendQueryPrepared)[[:space:]]*\(' connector --include='*.c' --include='*.h' | grep -v '^connector/store/')
+
 if ((failed)); then
 	echo "structure: FAILED" >&2
 	exit 1

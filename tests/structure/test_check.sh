@@ -66,4 +66,11 @@ fresh_tree
 printf '#include "b.h"\n\n#include "a.h"\n\nint b_one(void)\n{\n\treturn 1;\n}\n' >"$tmp/tree/connector/b.c"
 expect "an include cycle is refused" fail "include cycle between modules"
 
+fresh_tree
+printf '\nint b_run(void *conn)\n{\n\treturn PQexec(conn, "SELECT 1") != 0;\n}\n' >>"$tmp/tree/connector/b.c"
+expect "a statement run outside connector/store/ is refused" fail "libpq statement call outside connector/store/ at connector/b.c"
+mkdir -p "$tmp/tree/connector/store"
+mv "$tmp/tree/connector/b.c" "$tmp/tree/connector/store/b.c"
+expect "a statement run in connector/store/ passes" pass
+
 echo "1..$passed"
