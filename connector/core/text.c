@@ -1,6 +1,8 @@
 /* Small string helpers the planner and the template engine share. */
 #include "text.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A copy of text without leading and trailing whitespace; NULL without memory. */
@@ -37,4 +39,18 @@ size_t text_utf8_characters(const char *text)
 		if (((unsigned char)*text & 0xC0) != 0x80)
 			count++;
 	return count;
+}
+
+int64_t text_int64(const char *text)
+{
+	char *end = NULL;
+	long long value;
+
+	if (text == NULL)
+		return 0;
+	errno = 0;
+	value = strtoll(text, &end, 10);
+	if (errno != 0 || end == text)
+		return 0;
+	return (int64_t)value;
 }

@@ -8,22 +8,11 @@
 #include "budget.h"
 #include "log.h"
 #include "spool.h"
+#include "text.h"
 
 static const char *const state_names[METRICS_STATE_COUNT] = {
     "queued", "in_progress", "retrying", "needs_attention", "skipped", "synced", "reconciled",
 };
-
-static int64_t parse_int64(const char *text)
-{
-	char *end = NULL;
-	long long value;
-
-	errno = 0;
-	value = strtoll(text, &end, 10);
-	if (errno != 0 || end == text)
-		return 0;
-	return (int64_t)value;
-}
 
 static double parse_double(const char *text)
 {
@@ -78,7 +67,7 @@ static int read_latency(PGconn *conn, struct metrics_gauges *gauges, struct cn_e
 	gauges->latency_sum_seconds = 0;
 	for (int r = 0; r < PQntuples(res); r++) {
 		double le = parse_double(PQgetvalue(res, r, 0));
-		int64_t n = parse_int64(PQgetvalue(res, r, 1));
+		int64_t n = text_int64(PQgetvalue(res, r, 1));
 
 		if (n <= 0)
 			continue;
@@ -115,12 +104,12 @@ int store_metrics_read(PGconn *conn, const struct config *config, const int64_t 
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
 		long c =
-		    connection_index(config, connection_ids, parse_int64(PQgetvalue(res, r, 0)));
+		    connection_index(config, connection_ids, text_int64(PQgetvalue(res, r, 0)));
 
 		for (size_t s = 0; c >= 0 && s < METRICS_STATE_COUNT; s++)
 			if (strcmp(PQgetvalue(res, r, 1), state_names[s]) == 0)
 				gauges->connections[c].orders[s] =
-				    parse_int64(PQgetvalue(res, r, 2));
+				    text_int64(PQgetvalue(res, r, 2));
 	}
 	PQclear(res);
 
@@ -130,7 +119,7 @@ int store_metrics_read(PGconn *conn, const struct config *config, const int64_t 
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
 		long c =
-		    connection_index(config, connection_ids, parse_int64(PQgetvalue(res, r, 0)));
+		    connection_index(config, connection_ids, text_int64(PQgetvalue(res, r, 0)));
 
 		if (c >= 0)
 			gauges->connections[c].paused = strcmp(PQgetvalue(res, r, 1), "t") == 0;
@@ -146,8 +135,8 @@ int store_metrics_read(PGconn *conn, const struct config *config, const int64_t 
 	           "reading the queue", &res, err);
 	if (rc != CN_OK)
 		goto out;
-	gauges->queue_depth = parse_int64(PQgetvalue(res, 0, 0));
-	gauges->queue_ready = parse_int64(PQgetvalue(res, 0, 1));
+	gauges->queue_depth = text_int64(PQgetvalue(res, 0, 0));
+	gauges->queue_ready = text_int64(PQgetvalue(res, 0, 1));
 	gauges->queue_oldest_ready_seconds = parse_double(PQgetvalue(res, 0, 2));
 	PQclear(res);
 

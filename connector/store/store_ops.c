@@ -7,26 +7,13 @@
 #include <string.h>
 
 #include "store.h"
+#include "text.h"
 
 /* Timestamps are shown as ISO 8601 in UTC: to_char((x) AT TIME ZONE 'UTC', ...). */
 
 const char *const store_ops_states[STORE_OPS_STATE_COUNT] = {
     "queued", "in_progress", "retrying", "needs_attention", "skipped", "synced", "reconciled",
 };
-
-static int64_t parse_int64(const char *text)
-{
-	char *end = NULL;
-	long long value;
-
-	if (text == NULL)
-		return 0;
-	errno = 0;
-	value = strtoll(text, &end, 10);
-	if (errno != 0 || end == text)
-		return 0;
-	return (int64_t)value;
-}
 
 static void copy_text(char *out, size_t size, const char *text)
 {
@@ -123,7 +110,7 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 		return CN_OK;
 	}
 	out->exists = true;
-	out->id = parse_int64(PQgetvalue(res, 0, 0));
+	out->id = text_int64(PQgetvalue(res, 0, 0));
 	out->paused = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	copy_text(out->paused_at, sizeof(out->paused_at), PQgetvalue(res, 0, 2));
 	copy_text(out->paused_reason, sizeof(out->paused_reason), PQgetvalue(res, 0, 3));
@@ -137,7 +124,7 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 	if (rc != CN_OK)
 		return rc;
 	for (int r = 0; r < PQntuples(res); r++) {
-		int64_t count = parse_int64(PQgetvalue(res, r, 1));
+		int64_t count = text_int64(PQgetvalue(res, r, 1));
 
 		out->orders_total += count;
 		for (size_t s = 0; s < STORE_OPS_STATE_COUNT; s++)
@@ -168,7 +155,7 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 		copy_text(out->oldest_state, sizeof(out->oldest_state), PQgetvalue(res, 0, 2));
 		copy_text(out->oldest_received_at, sizeof(out->oldest_received_at),
 		          PQgetvalue(res, 0, 3));
-		out->oldest_age_seconds = parse_int64(PQgetvalue(res, 0, 4));
+		out->oldest_age_seconds = text_int64(PQgetvalue(res, 0, 4));
 	}
 	PQclear(res);
 
@@ -199,7 +186,7 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 	                 1, values, "counting differing redeliveries", &res, err);
 	if (rc != CN_OK)
 		return rc;
-	out->redeliveries_differ = parse_int64(PQgetvalue(res, 0, 0));
+	out->redeliveries_differ = text_int64(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return CN_OK;
 }
