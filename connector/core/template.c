@@ -8,45 +8,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynbuf.h"
 #include "text.h"
 
 /* A growable text with a hard cap. */
 struct text_buffer {
-	char *data;
-	size_t length;
-	size_t capacity;
+	struct dynbuf text; /* capped at TEMPLATE_RENDER_MAX_BYTES - 1 plus the NUL */
 	bool too_big;
 	bool out_of_memory;
 };
 
+#define TEXT_BUFFER_INIT                                                                           \
+	{                                                                                          \
+		{NULL, 0, 0, TEMPLATE_RENDER_MAX_BYTES - 1}, false, false                          \
+	}
+
 static void buffer_append(struct text_buffer *buffer, const char *text, size_t length)
 {
-	size_t needed;
+	int status;
 
 	if (buffer->too_big || buffer->out_of_memory)
 		return;
-	needed = buffer->length + length + 1;
-	if (needed > TEMPLATE_RENDER_MAX_BYTES) {
+	status = dynbuf_add(&buffer->text, text, length);
+	if (status == CN_INVALID)
 		buffer->too_big = true;
-		return;
-	}
-	if (needed > buffer->capacity) {
-		size_t capacity = buffer->capacity == 0 ? 256 : buffer->capacity;
-		char *grown;
-
-		while (capacity < needed)
-			capacity *= 2;
-		grown = realloc(buffer->data, capacity);
-		if (grown == NULL) {
-			buffer->out_of_memory = true;
-			return;
-		}
-		buffer->data = grown;
-		buffer->capacity = capacity;
-	}
-	memcpy(buffer->data + buffer->length, text, length);
-	buffer->length += length;
-	buffer->data[buffer->length] = '\0';
+	else if (status != CN_OK)
+		buffer->out_of_memory = true;
 }
 
 static void buffer_add(struct text_buffer *buffer, const char *text)
@@ -75,7 +62,7 @@ static const char *placeholder_value(const struct bookto_order *order, const cha
 
 			if (text_blank(field->value))
 				continue;
-			if (scratch->length > 0)
+			if (scratch->text.len > 0)
 				buffer_add(scratch, "\n");
 			if (!text_blank(field->label)) {
 				buffer_add(scratch, field->label);
@@ -83,7 +70,7 @@ static const char *placeholder_value(const struct bookto_order *order, const cha
 			}
 			buffer_add(scratch, field->value);
 		}
-		return scratch->data != NULL ? scratch->data : "";
+		return dynbuf_ptr(&scratch->text);
 	}
 #undef PLACEHOLDER_IS
 	return ""; /* the mapping loader allows only the names above */
@@ -111,7 +98,7 @@ static void render_line(const struct bookto_order *order, const char *line, size
 		}
 		close = line[i] == '{' ? memchr(line + i, '}', line_length - i) : NULL;
 		if (close != NULL) {
-			struct text_buffer scratch = {0};
+			struct text_buffer scratch = TEXT_BUFFER_INIT;
 			size_t name_length = (size_t)(close - (line + i + 1));
 			const char *value =
 			    placeholder_value(order, line + i + 1, name_length, &scratch);
@@ -125,7 +112,7 @@ static void render_line(const struct bookto_order *order, const char *line, size
 				out->too_big = true;
 			if (scratch.out_of_memory)
 				out->out_of_memory = true;
-			free(scratch.data);
+			dynbuf_free(&scratch.text);
 			i += name_length + 2;
 			continue;
 		}
@@ -160,7 +147,7 @@ static void tidy_lines(const char *text, struct text_buffer *out)
 			length--;
 		copy[length] = '\0';
 		if (!text_blank(copy)) {
-			if (out->length > 0)
+			if (out->text.len > 0)
 				buffer_add(out, "\n");
 			buffer_add(out, copy);
 		}
@@ -179,8 +166,8 @@ static void tidy_lines(const char *text, struct text_buffer *out)
  */
 char *template_render(const struct bookto_order *order, const char *template, bool *too_big)
 {
-	struct text_buffer raw = {0};
-	struct text_buffer tidy = {0};
+	struct text_buffer raw = TEXT_BUFFER_INIT;
+	struct text_buffer tidy = TEXT_BUFFER_INIT;
 	const char *line = template;
 	char *result = NULL;
 
@@ -188,7 +175,7 @@ char *template_render(const struct bookto_order *order, const char *template, bo
 	while (line != NULL) {
 		const char *newline = strchr(line, '\n');
 		size_t length = newline != NULL ? (size_t)(newline - line) : strlen(line);
-		struct text_buffer rendered = {0};
+		struct text_buffer rendered = TEXT_BUFFER_INIT;
 		bool had_placeholder;
 		bool had_value;
 
@@ -197,24 +184,23 @@ char *template_render(const struct bookto_order *order, const char *template, bo
 			raw.too_big = true;
 		if (rendered.out_of_memory)
 			raw.out_of_memory = true;
-		if (rendered.data != NULL && (!had_placeholder || had_value)) {
-			if (raw.length > 0)
+		if (rendered.text.data != NULL && (!had_placeholder || had_value)) {
+			if (raw.text.len > 0)
 				buffer_add(&raw, "\n");
-			buffer_add(&raw, rendered.data);
+			buffer_add(&raw, rendered.text.data);
 		}
-		free(rendered.data);
+		dynbuf_free(&rendered.text);
 		line = newline != NULL ? newline + 1 : NULL;
 	}
 	if (raw.too_big || raw.out_of_memory)
 		goto out;
-	tidy_lines(raw.data != NULL ? raw.data : "", &tidy);
+	tidy_lines(dynbuf_ptr(&raw.text), &tidy);
 	if (tidy.too_big || tidy.out_of_memory)
 		goto out;
-	result = tidy.data != NULL ? tidy.data : strdup("");
-	tidy.data = NULL;
+	result = dynbuf_take(&tidy.text);
 out:
 	*too_big = raw.too_big || tidy.too_big;
-	free(raw.data);
-	free(tidy.data);
+	dynbuf_free(&raw.text);
+	dynbuf_free(&tidy.text);
 	return result;
 }
