@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hmac.h"
+#include "tz.h"
 
 #define SIGNATURE_PREFIX "sha256="
 #define SIGNATURE_HEX_LEN 64
@@ -629,22 +630,6 @@ static bool take_amount(const cJSON *amount, const char *key, int64_t *cents,
 	return true;
 }
 
-static int64_t days_from_civil(int64_t year, int64_t month, int64_t day)
-{
-	/* Howard Hinnant's days_from_civil: proleptic Gregorian, no TZ involved. */
-	int64_t era;
-	int64_t year_of_era;
-	int64_t day_of_year;
-	int64_t day_of_era;
-
-	year -= month <= 2;
-	era = (year >= 0 ? year : year - 399) / 400;
-	year_of_era = year - era * 400;
-	day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-	day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-	return era * 146097 + day_of_era - 719468;
-}
-
 static bool read_digits(const char **p, int count, int *value)
 {
 	int result = 0;
@@ -672,7 +657,6 @@ static bool expect_char(const char **p, char c)
 /* "YYYY-MM-DD(T| )HH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)" -> unix seconds. */
 static bool parse_iso8601(const char *text, int64_t *epoch)
 {
-	static const int month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	const char *p = text;
 	int year, month, day, hour, minute, second;
 	int offset_seconds = 0;
@@ -718,15 +702,13 @@ static bool parse_iso8601(const char *text, int64_t *epoch)
 		return false;
 	if (year < 1 || month < 1 || month > 12 || hour > 23 || minute > 59 || second > 60)
 		return false;
-	max_day = month_days[month - 1];
-	if (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
-		max_day = 29;
+	max_day = tz_month_days(year, month);
 	if (day < 1 || day > max_day)
 		return false;
 	/* A leap second stays within its minute rather than moving the date. */
 	if (second == 60)
 		second = 59;
-	*epoch = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second -
+	*epoch = tz_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second -
 	         offset_seconds;
 	return true;
 }

@@ -27,7 +27,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t year, int month, int day)
+int64_t tz_days_from_civil(int64_t year, int month, int day)
 {
 	int64_t era;
 	int64_t year_of_era;
@@ -67,7 +67,7 @@ static bool is_leap(int64_t year)
 	return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 }
 
-static int month_days(int64_t year, int month)
+int tz_month_days(int64_t year, int month)
 {
 	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
@@ -115,17 +115,17 @@ static int64_t rule_day(int64_t year, const struct rule_date *date)
 	switch (date->kind) {
 	case RULE_JULIAN_NO_LEAP:
 		/* Feb 29 is never counted: day 60 is always March 1. */
-		return days_from_civil(year, 1, 1) + date->day - 1 +
+		return tz_days_from_civil(year, 1, 1) + date->day - 1 +
 		       (is_leap(year) && date->day >= 60 ? 1 : 0);
 	case RULE_JULIAN_ZERO:
-		return days_from_civil(year, 1, 1) + date->day;
+		return tz_days_from_civil(year, 1, 1) + date->day;
 	case RULE_MONTH_WEEK_DAY:
 		break;
 	}
-	first = days_from_civil(year, date->month, 1);
+	first = tz_days_from_civil(year, date->month, 1);
 	weekday = (int)((first % 7 + 7 + 4) % 7); /* 1970-01-01 was a Thursday */
 	day = first + (date->day - weekday + 7) % 7 + (int64_t)(date->week - 1) * 7;
-	while (day >= first + month_days(year, date->month))
+	while (day >= first + tz_month_days(year, date->month))
 		day -= 7;
 	return day;
 }

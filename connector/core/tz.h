@@ -29,4 +29,10 @@ int32_t plan_zone_offset(const struct plan_zone *zone, int64_t epoch);
 /* The local calendar date of `epoch` as "YYYY-MM-DD". CN_INVALID outside years 1..9999. */
 int plan_local_date(const struct plan_zone *zone, int64_t epoch, char out[11]) MUST_CHECK;
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
+int64_t tz_days_from_civil(int64_t year, int month, int day);
+
+/* The number of days of `month` (1..12) in `year`. */
+int tz_month_days(int64_t year, int month);
+
 #endif
