@@ -3,6 +3,12 @@
 
 #include <string.h>
 
+/* Member `name` of group; NULL when either is absent. */
+static const config_setting_t *member_of(const config_setting_t *group, const char *name)
+{
+	return group != NULL ? config_setting_get_member(group, name) : NULL;
+}
+
 void cfg_read_int(struct cfg_report *report, const config_setting_t *group, const char *prefix,
                   const char *name, long long min, long long max, long long *value,
                   cfg_written_fn written, void *ctx)
@@ -12,9 +18,7 @@ void cfg_read_int(struct cfg_report *report, const config_setting_t *group, cons
 	long long number;
 	char key[CFG_KEY_MAX];
 
-	if (group == NULL)
-		return;
-	member = config_setting_get_member(group, name);
+	member = member_of(group, name);
 	if (member == NULL)
 		return;
 	cfg_key_name(key, sizeof(key), prefix, name);
@@ -46,9 +50,7 @@ void cfg_read_bool(struct cfg_report *report, const config_setting_t *group, con
 	const config_setting_t *member;
 	char key[CFG_KEY_MAX];
 
-	if (group == NULL)
-		return;
-	member = config_setting_get_member(group, name);
+	member = member_of(group, name);
 	if (member == NULL)
 		return;
 	if (config_setting_type(member) != CONFIG_TYPE_BOOL) {
@@ -67,9 +69,7 @@ const char *cfg_read_string(struct cfg_report *report, const config_setting_t *g
 
 	if (at != NULL)
 		*at = NULL;
-	if (group == NULL)
-		return NULL;
-	member = config_setting_get_member(group, name);
+	member = member_of(group, name);
 	if (member == NULL)
 		return NULL;
 	if (at != NULL)
