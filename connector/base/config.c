@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "cfg_read.h"
 #include "cfg_report.h"
 
 #include <arpa/inet.h>
@@ -271,70 +272,19 @@ out:
 	fclose(file);
 }
 
-/*
- * Reads integer `name` of group into *value (which holds the default) and
- * checks min..max. group may be NULL (absent: keep the default).
- */
+/* cfg_read_int's view of the integers libconfig wrapped. */
+static const char *wrapped_text(void *ctx, const config_setting_t *member)
+{
+	struct loader *ld = ctx;
+
+	oversized_scan_source(ld, member);
+	return oversized_text(ld, member);
+}
+
 static void read_int(struct loader *ld, const config_setting_t *group, const char *prefix,
                      const char *name, long long min, long long max, long long *value)
 {
-	const config_setting_t *member;
-	long long number;
-	char key[CONFIG_KEY_MAX];
-
-	if (group == NULL)
-		return;
-	member = config_setting_get_member(group, name);
-	if (member == NULL)
-		return;
-	cfg_key_name(key, sizeof(key), prefix, name);
-	if (config_setting_type(member) != CONFIG_TYPE_INT &&
-	    config_setting_type(member) != CONFIG_TYPE_INT64) {
-		problem(ld, member, "`%s` must be a whole number from %lld to %lld, without quotes",
-		        key, min, max);
-		return;
-	}
-	oversized_scan_source(ld, member);
-	if (oversized_text(ld, member) != NULL) {
-		problem(ld, member, "`%s` must be from %lld to %lld, not %s", key, min, max,
-		        oversized_text(ld, member));
-		return;
-	}
-	number = config_setting_get_int64(member);
-	if (number < min || number > max) {
-		problem(ld, member, "`%s` must be from %lld to %lld, not %lld", key, min, max,
-		        number);
-		return;
-	}
-	*value = number;
-}
-
-/*
- * Reads string `name` of group. Returns the libconfig-owned text (valid while
- * the libconfig tree lives), or NULL when absent or (reported) not a string.
- * *at receives the setting when present, for later line numbers.
- */
-static const char *read_string(struct loader *ld, const config_setting_t *group, const char *prefix,
-                               const char *name, const config_setting_t **at)
-{
-	const config_setting_t *member;
-	char key[CONFIG_KEY_MAX];
-
-	if (at != NULL)
-		*at = NULL;
-	if (group == NULL)
-		return NULL;
-	member = config_setting_get_member(group, name);
-	if (member == NULL)
-		return NULL;
-	if (at != NULL)
-		*at = member;
-	if (config_setting_type(member) != CONFIG_TYPE_STRING) {
-		cfg_key_name(key, sizeof(key), prefix, name);
-		problem(ld, member, "`%s` must be a string in double quotes", key);
-		return NULL;
-	}
-	return config_setting_get_string(member);
+	cfg_read_int(&ld->report, group, prefix, name, min, max, value, wrapped_text, ld);
 }
 
 static int level_parse(const char *text)
@@ -436,19 +386,6 @@ static int base_url_ok(const char *url)
 		    strncasecmp(host, loopback[i], host_length) == 0)
 			return 1;
 	return 0;
-}
-
-static int all_digits(const char *text, size_t max_length)
-{
-	size_t length = strlen(text);
-	size_t i;
-
-	if (length == 0 || length > max_length)
-		return 0;
-	for (i = 0; i < length; i++)
-		if (text[i] < '0' || text[i] > '9')
-			return 0;
-	return 1;
 }
 
 static int connection_name_ok(const char *name)
@@ -868,7 +805,7 @@ static void load_moneybird(struct loader *ld, const config_setting_t *parent, co
 	cfg_check_keys(&ld->report, group, path, keys);
 
 	cfg_key_name(key, sizeof(key), path, "base_url");
-	text = read_string(ld, group, path, "base_url", &at);
+	text = cfg_read_string(&ld->report, group, path, "base_url", &at);
 	if (at == NULL)
 		text = DEFAULT_BASE_URL;
 	if (text != NULL) {
@@ -900,7 +837,7 @@ static void load_moneybird(struct loader *ld, const config_setting_t *parent, co
 		problem(ld, at,
 		        "`%s` must be a string of digits in double quotes, like \"123456789\"",
 		        key);
-	} else if (!all_digits(config_setting_get_string(at), 20)) {
+	} else if (!cfg_all_digits(config_setting_get_string(at), 20)) {
 		problem(ld, at, "`%s` must be 1 to 20 digits, like \"123456789\"", key);
 	} else {
 		connection->moneybird_administration_id =
@@ -908,7 +845,7 @@ static void load_moneybird(struct loader *ld, const config_setting_t *parent, co
 	}
 
 	cfg_key_name(key, sizeof(key), path, "api_token");
-	text = read_string(ld, group, path, "api_token", &at);
+	text = cfg_read_string(&ld->report, group, path, "api_token", &at);
 	if (at == NULL)
 		problem(ld, group, "`%s` is missing; add api_token = \"env:MONEYBIRD_API_TOKEN\";",
 		        key);
@@ -947,7 +884,7 @@ static void load_connection(struct loader *ld, const config_setting_t *list, int
 	cfg_check_keys(&ld->report, group, prefix, keys);
 
 	cfg_key_name(key, sizeof(key), prefix, "name");
-	text = read_string(ld, group, prefix, "name", &at);
+	text = cfg_read_string(&ld->report, group, prefix, "name", &at);
 	if (at == NULL) {
 		problem(ld, group, "`%s` is missing; add name = \"default\";", key);
 	} else if (text != NULL && !connection_name_ok(text)) {
@@ -973,7 +910,7 @@ static void load_connection(struct loader *ld, const config_setting_t *list, int
 	}
 
 	cfg_key_name(key, sizeof(key), prefix, "mapping");
-	text = read_string(ld, group, prefix, "mapping", &at);
+	text = cfg_read_string(&ld->report, group, prefix, "mapping", &at);
 	if (at == NULL) {
 		text = DEFAULT_MAPPING;
 		at = group;
@@ -982,7 +919,7 @@ static void load_connection(struct loader *ld, const config_setting_t *list, int
 		connection->mapping_path = mapping_resolve(ld, at, key, text, config_dir);
 
 	cfg_key_name(key, sizeof(key), prefix, "time_zone");
-	text = read_string(ld, group, prefix, "time_zone", &at);
+	text = cfg_read_string(&ld->report, group, prefix, "time_zone", &at);
 	if (at == NULL)
 		text = DEFAULT_TIME_ZONE;
 	if (text != NULL) {
@@ -1048,7 +985,7 @@ static void load_http(struct loader *ld, const config_setting_t *root, struct co
 
 	if (group != NULL)
 		cfg_check_keys(&ld->report, group, "http", keys);
-	listen = read_string(ld, group, "http", "listen", &at);
+	listen = cfg_read_string(&ld->report, group, "http", "listen", &at);
 	if (listen != NULL) {
 		int status = listen_parse(listen, host, sizeof(host), &port);
 
@@ -1086,7 +1023,7 @@ static void load_database(struct loader *ld, const config_setting_t *root, struc
 
 	if (group != NULL)
 		cfg_check_keys(&ld->report, group, "database", keys);
-	conninfo = read_string(ld, group, "database", "conninfo", &at);
+	conninfo = cfg_read_string(&ld->report, group, "database", "conninfo", &at);
 	if (at == NULL)
 		conninfo = DEFAULT_CONNINFO;
 	if (conninfo != NULL && conninfo[0] == '\0') {
@@ -1143,7 +1080,7 @@ static void load_small_groups(struct loader *ld, const config_setting_t *root,
 		cfg_check_keys(&ld->report, group, "log", log_keys);
 	config->log_level = LOG_LEVEL_INFO;
 	config->log_format = LOG_FORMAT_LOGFMT;
-	text = read_string(ld, group, "log", "level", &at);
+	text = cfg_read_string(&ld->report, group, "log", "level", &at);
 	if (text != NULL) {
 		int level = level_parse(text);
 
@@ -1153,7 +1090,7 @@ static void load_small_groups(struct loader *ld, const config_setting_t *root,
 		else
 			config->log_level = (enum log_level)level;
 	}
-	text = read_string(ld, group, "log", "format", &at);
+	text = cfg_read_string(&ld->report, group, "log", "format", &at);
 	if (text != NULL) {
 		int format = format_parse(text);
 
@@ -1162,13 +1099,13 @@ static void load_small_groups(struct loader *ld, const config_setting_t *root,
 		else
 			config->log_format = (enum log_format)format;
 	}
-	text = read_string(ld, group, "log", "file", &at);
+	text = cfg_read_string(&ld->report, group, "log", "file", &at);
 	config->log_file = loader_strdup(ld, text != NULL ? text : "");
 
 	group = cfg_get_group(&ld->report, root, "", "spool");
 	if (group != NULL)
 		cfg_check_keys(&ld->report, group, "spool", spool_keys);
-	text = read_string(ld, group, "spool", "dir", &at);
+	text = cfg_read_string(&ld->report, group, "spool", "dir", &at);
 	if (at == NULL)
 		text = DEFAULT_SPOOL_DIR;
 	if (text != NULL && text[0] == '\0')
@@ -1216,7 +1153,7 @@ static void load_notify(struct loader *ld, const config_setting_t *root, struct 
 	config->notify_spool_age_seconds = (int)spool_age;
 	config->notify_timeout_seconds = (int)timeout;
 
-	text = read_string(ld, group, "notify", "webhook_url", &at);
+	text = cfg_read_string(&ld->report, group, "notify", "webhook_url", &at);
 	if (text != NULL && text[0] != '\0') {
 		channel = true;
 		config->notify_webhook_url = secret_resolve(ld, at, "notify.webhook_url", text);
@@ -1225,7 +1162,7 @@ static void load_notify(struct loader *ld, const config_setting_t *root, struct 
 			        "`notify.webhook_url` must be an https:// URL (http:// only to "
 			        "127.0.0.1, localhost or [::1])");
 	}
-	text = read_string(ld, group, "notify", "sendmail", &at);
+	text = cfg_read_string(&ld->report, group, "notify", "sendmail", &at);
 	if (text != NULL && text[0] != '\0') {
 		channel = true;
 		if (text[0] != '/')
@@ -1235,7 +1172,7 @@ static void load_notify(struct loader *ld, const config_setting_t *root, struct 
 			        text);
 		config->notify_sendmail = loader_strdup(ld, text);
 	}
-	text = read_string(ld, group, "notify", "email_to", &at);
+	text = cfg_read_string(&ld->report, group, "notify", "email_to", &at);
 	if (text != NULL && !email_ok(text))
 		problem(ld, at,
 		        "`notify.email_to` must be one address such as \"ops@example.com\"");
@@ -1243,7 +1180,7 @@ static void load_notify(struct loader *ld, const config_setting_t *root, struct 
 		config->notify_email_to = loader_strdup(ld, text);
 	if (config->notify_sendmail != NULL && text == NULL)
 		problem(ld, group, "`notify.sendmail` needs `notify.email_to`");
-	text = read_string(ld, group, "notify", "email_from", &at);
+	text = cfg_read_string(&ld->report, group, "notify", "email_from", &at);
 	if (text != NULL && !email_ok(text))
 		problem(
 		    ld, at,

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynbuf.h"
+
 const char *const metrics_delivery_outcomes[METRICS_DELIVERY_OUTCOMES] = {
     "accepted", "duplicate", "duplicate_differs", "ignored",  "invalid_json",
     "spooled",  "rejected",  "refused",           "unusable", "replay",
@@ -121,9 +123,7 @@ void metrics_notification(const char *channel, bool sent)
 /* ---- rendering ---- */
 
 struct text {
-	char *data;
-	size_t len;
-	size_t cap;
+	struct dynbuf buf; /* capped at METRICS_MAX_TEXT with its NUL */
 	bool failed;
 };
 
@@ -132,43 +132,13 @@ static void put(struct text *text, const char *fmt, ...) PRINTF_LIKE(2, 3);
 static void put(struct text *text, const char *fmt, ...)
 {
 	va_list ap;
-	int needed;
 
 	if (text->failed)
 		return;
-	for (;;) {
-		size_t room = text->cap - text->len;
-
-		va_start(ap, fmt);
-		needed = vsnprintf(text->data + text->len, room, fmt, ap);
-		va_end(ap);
-		if (needed < 0) {
-			text->failed = true;
-			return;
-		}
-		if ((size_t)needed < room) {
-			text->len += (size_t)needed;
-			return;
-		}
-		if (text->cap >= METRICS_MAX_TEXT) {
-			text->failed = true;
-			return;
-		}
-		{
-			size_t cap = text->cap * 2;
-			char *grown;
-
-			if (cap > METRICS_MAX_TEXT)
-				cap = METRICS_MAX_TEXT;
-			grown = realloc(text->data, cap);
-			if (grown == NULL) {
-				text->failed = true;
-				return;
-			}
-			text->data = grown;
-			text->cap = cap;
-		}
-	}
+	va_start(ap, fmt);
+	if (dynbuf_vaddf(&text->buf, fmt, ap) != CN_OK)
+		text->failed = true;
+	va_end(ap);
 }
 
 /* A label value with \, " and newlines escaped, as the format requires. */
@@ -356,21 +326,18 @@ static void render_gauges(struct text *text, const struct metrics_gauges *gauges
 
 int metrics_render(const struct metrics_gauges *gauges, char **out, size_t *len)
 {
-	struct text text = {NULL, 0, 8192, false};
+	struct text text = {.failed = false};
 
 	*out = NULL;
 	*len = 0;
-	text.data = malloc(text.cap);
-	if (text.data == NULL)
-		return CN_ERR;
-	text.data[0] = '\0';
+	dynbuf_init(&text.buf, METRICS_MAX_TEXT - 1);
 	render_counters(&text, gauges);
 	render_gauges(&text, gauges);
 	if (text.failed) {
-		free(text.data);
+		dynbuf_free(&text.buf);
 		return CN_ERR;
 	}
-	*out = text.data;
-	*len = text.len;
-	return CN_OK;
+	*len = dynbuf_len(&text.buf);
+	*out = dynbuf_take(&text.buf);
+	return *out != NULL ? CN_OK : CN_ERR;
 }

@@ -3,18 +3,17 @@
 #include <cjson/cJSON.h>
 #include <float.h>
 #include <math.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmac.h"
+#include "tz.h"
+
 #define SIGNATURE_PREFIX "sha256="
 #define SIGNATURE_HEX_LEN 64
-#define HMAC_SHA256_LEN 32
 
 /* 10^13 cents = 100 billion euros: far beyond any order, far inside the
  * 2^53 range where a double still holds every whole number of cents. */
@@ -59,42 +58,6 @@ static bool signature_decode(const char *header, unsigned char out[HMAC_SHA256_L
 	return true;
 }
 
-/* HMAC-SHA256(secret, "<timestamp>.<body>") without copying the body. */
-static bool hmac_timestamp_body(const char *secret, const char *timestamp,
-                                const unsigned char *body, size_t body_len,
-                                unsigned char out[HMAC_SHA256_LEN])
-{
-	EVP_MAC *mac = NULL;
-	EVP_MAC_CTX *ctx = NULL;
-	OSSL_PARAM params[2];
-	size_t out_len = 0;
-	bool ok = false;
-
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (mac == NULL)
-		goto out;
-	ctx = EVP_MAC_CTX_new(mac);
-	if (ctx == NULL)
-		goto out;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(ctx, (const unsigned char *)secret, strlen(secret), params) != 1)
-		goto out;
-	if (EVP_MAC_update(ctx, (const unsigned char *)timestamp, strlen(timestamp)) != 1)
-		goto out;
-	if (EVP_MAC_update(ctx, (const unsigned char *)".", 1) != 1)
-		goto out;
-	if (body_len > 0 && EVP_MAC_update(ctx, body, body_len) != 1)
-		goto out;
-	if (EVP_MAC_final(ctx, out, &out_len, HMAC_SHA256_LEN) != 1)
-		goto out;
-	ok = out_len == HMAC_SHA256_LEN;
-out:
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
-	return ok;
-}
-
 int bookto_verify_signature(const char *timestamp_header, const char *signature_header,
                             const unsigned char *body, size_t body_len, const char *const *secrets,
                             size_t secret_count, struct cn_error *err)
@@ -118,7 +81,7 @@ int bookto_verify_signature(const char *timestamp_header, const char *signature_
 		if (secrets[i] == NULL || secrets[i][0] == '\0')
 			continue;
 		usable_secret = true;
-		if (!hmac_timestamp_body(secrets[i], timestamp_header, body, body_len, expected)) {
+		if (!hmac_sha256_dotted(secrets[i], timestamp_header, body, body_len, expected)) {
 			error_set(err, "could not compute HMAC-SHA256");
 			rc = CN_ERR;
 			goto out;
@@ -150,7 +113,7 @@ void bookto_sign(const char *secret, const char *timestamp, const unsigned char 
 	out[0] = '\0';
 	if (secret == NULL || timestamp == NULL || (body == NULL && body_len > 0))
 		return;
-	if (!hmac_timestamp_body(secret, timestamp, body, body_len, mac))
+	if (!hmac_sha256_dotted(secret, timestamp, body, body_len, mac))
 		return;
 	memcpy(out, SIGNATURE_PREFIX, prefix_len);
 	for (size_t i = 0; i < HMAC_SHA256_LEN; i++) {
@@ -667,22 +630,6 @@ static bool take_amount(const cJSON *amount, const char *key, int64_t *cents,
 	return true;
 }
 
-static int64_t days_from_civil(int64_t year, int64_t month, int64_t day)
-{
-	/* Howard Hinnant's days_from_civil: proleptic Gregorian, no TZ involved. */
-	int64_t era;
-	int64_t year_of_era;
-	int64_t day_of_year;
-	int64_t day_of_era;
-
-	year -= month <= 2;
-	era = (year >= 0 ? year : year - 399) / 400;
-	year_of_era = year - era * 400;
-	day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-	day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-	return era * 146097 + day_of_era - 719468;
-}
-
 static bool read_digits(const char **p, int count, int *value)
 {
 	int result = 0;
@@ -710,7 +657,6 @@ static bool expect_char(const char **p, char c)
 /* "YYYY-MM-DD(T| )HH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)" -> unix seconds. */
 static bool parse_iso8601(const char *text, int64_t *epoch)
 {
-	static const int month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	const char *p = text;
 	int year, month, day, hour, minute, second;
 	int offset_seconds = 0;
@@ -756,15 +702,13 @@ static bool parse_iso8601(const char *text, int64_t *epoch)
 		return false;
 	if (year < 1 || month < 1 || month > 12 || hour > 23 || minute > 59 || second > 60)
 		return false;
-	max_day = month_days[month - 1];
-	if (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
-		max_day = 29;
+	max_day = tz_month_days(year, month);
 	if (day < 1 || day > max_day)
 		return false;
 	/* A leap second stays within its minute rather than moving the date. */
 	if (second == 60)
 		second = 59;
-	*epoch = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second -
+	*epoch = tz_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second -
 	         offset_seconds;
 	return true;
 }

@@ -1,5 +1,6 @@
 #include "mapping.h"
 
+#include "cfg_read.h"
 #include "cfg_report.h"
 
 #include <errno.h>
@@ -48,91 +49,6 @@ static char *loader_strdup(struct loader *ld, const char *text)
 }
 
 /*
- * String `name` of group: the libconfig-owned text, or NULL when absent or
- * (reported) not a string. *at gets the setting when present.
- */
-static const char *read_string(struct loader *ld, const config_setting_t *group, const char *prefix,
-                               const char *name, const config_setting_t **at)
-{
-	const config_setting_t *member;
-	char key[MAPPING_KEY_MAX];
-
-	*at = NULL;
-	if (group == NULL)
-		return NULL;
-	member = config_setting_get_member(group, name);
-	if (member == NULL)
-		return NULL;
-	*at = member;
-	if (config_setting_type(member) != CONFIG_TYPE_STRING) {
-		cfg_key_name(key, sizeof(key), prefix, name);
-		problem(ld, member, "`%s` must be a string in double quotes", key);
-		return NULL;
-	}
-	return config_setting_get_string(member);
-}
-
-static void read_bool(struct loader *ld, const config_setting_t *group, const char *prefix,
-                      const char *name, bool *value)
-{
-	const config_setting_t *member;
-	char key[MAPPING_KEY_MAX];
-
-	if (group == NULL)
-		return;
-	member = config_setting_get_member(group, name);
-	if (member == NULL)
-		return;
-	if (config_setting_type(member) != CONFIG_TYPE_BOOL) {
-		cfg_key_name(key, sizeof(key), prefix, name);
-		problem(ld, member, "`%s` must be true or false, without quotes", key);
-		return;
-	}
-	*value = config_setting_get_bool(member) != 0;
-}
-
-static void read_int(struct loader *ld, const config_setting_t *group, const char *prefix,
-                     const char *name, long long min, long long max, long long *value)
-{
-	const config_setting_t *member;
-	long long number;
-	char key[MAPPING_KEY_MAX];
-
-	if (group == NULL)
-		return;
-	member = config_setting_get_member(group, name);
-	if (member == NULL)
-		return;
-	cfg_key_name(key, sizeof(key), prefix, name);
-	if (config_setting_type(member) != CONFIG_TYPE_INT &&
-	    config_setting_type(member) != CONFIG_TYPE_INT64) {
-		problem(ld, member, "`%s` must be a whole number from %lld to %lld, without quotes",
-		        key, min, max);
-		return;
-	}
-	number = config_setting_get_int64(member);
-	if (number < min || number > max) {
-		problem(ld, member, "`%s` must be from %lld to %lld, not %lld", key, min, max,
-		        number);
-		return;
-	}
-	*value = number;
-}
-
-static bool all_digits(const char *text, size_t max_length)
-{
-	size_t length = strlen(text);
-	size_t i;
-
-	if (length == 0 || length > max_length)
-		return false;
-	for (i = 0; i < length; i++)
-		if (text[i] < '0' || text[i] > '9')
-			return false;
-	return true;
-}
-
-/*
  * An optional Moneybird id: absent or "" leaves *out NULL; otherwise it must
  * be digits. `listing` names the place `moneybird check` shows the ids.
  */
@@ -140,12 +56,12 @@ static void read_id(struct loader *ld, const config_setting_t *group, const char
                     const char *name, const char *listing, char **out)
 {
 	const config_setting_t *at;
-	const char *text = read_string(ld, group, prefix, name, &at);
+	const char *text = cfg_read_string(&ld->report, group, prefix, name, &at);
 	char key[MAPPING_KEY_MAX];
 
 	if (text == NULL || text[0] == '\0')
 		return;
-	if (!all_digits(text, MAPPING_ID_MAX_DIGITS)) {
+	if (!cfg_all_digits(text, MAPPING_ID_MAX_DIGITS)) {
 		cfg_key_name(key, sizeof(key), prefix, name);
 		problem(
 		    ld, at,
@@ -161,7 +77,7 @@ static void read_id(struct loader *ld, const config_setting_t *group, const char
 static const char *read_name(struct loader *ld, const config_setting_t *group, const char *prefix,
                              const char *name, const config_setting_t **at)
 {
-	const char *text = read_string(ld, group, prefix, name, at);
+	const char *text = cfg_read_string(&ld->report, group, prefix, name, at);
 	char key[MAPPING_KEY_MAX];
 
 	if (text == NULL)
@@ -284,7 +200,7 @@ static void load_vat_treatment(struct loader *ld, const config_setting_t *group,
 		return;
 	}
 	cfg_check_keys(&ld->report, group, prefix, keys);
-	by = read_string(ld, group, prefix, "by", &by_at);
+	by = cfg_read_string(&ld->report, group, prefix, "by", &by_at);
 	if (by_at == NULL) {
 		problem(ld, group,
 		        "`%s.by` is missing; add by = \"percentage\", \"name\", \"id\" or "
@@ -300,8 +216,8 @@ static void load_vat_treatment(struct loader *ld, const config_setting_t *group,
 			        "\"country_percentage\", not \"%.40s\"",
 			        prefix, by);
 	}
-	name = read_string(ld, group, prefix, "name", &name_at);
-	id = read_string(ld, group, prefix, "id", &id_at);
+	name = cfg_read_string(&ld->report, group, prefix, "name", &name_at);
+	id = cfg_read_string(&ld->report, group, prefix, "id", &id_at);
 	if (rule < 0)
 		goto ledger;
 	entry->rule = (enum mapping_rate_rule)rule;
@@ -330,7 +246,7 @@ static void load_vat_treatment(struct loader *ld, const config_setting_t *group,
 			        "`%s.id` is missing; add id = \"...\"; with the tax rate's id as "
 			        "`bookto-moneybird moneybird check` lists it",
 			        prefix);
-		else if (id != NULL && !all_digits(id, MAPPING_ID_MAX_DIGITS))
+		else if (id != NULL && !cfg_all_digits(id, MAPPING_ID_MAX_DIGITS))
 			problem(
 			    ld, id_at,
 			    "`%s.id` must be a Moneybird tax rate id of 1 to %d digits in double "
@@ -500,7 +416,7 @@ static void load_invoice(struct loader *ld, const config_setting_t *root, struct
 	if (group != NULL)
 		cfg_check_keys(&ld->report, group, "invoice", keys);
 
-	text = read_string(ld, group, "invoice", "description", &at);
+	text = cfg_read_string(&ld->report, group, "invoice", "description", &at);
 	if (at == NULL) {
 		text = MAPPING_DESCRIPTION_DEFAULT;
 	} else if (text != NULL && text[0] == '\0') {
@@ -516,10 +432,11 @@ static void load_invoice(struct loader *ld, const config_setting_t *root, struct
 	                   "{custom_fields}"))
 		mapping->description_template = loader_strdup(ld, text);
 
-	read_int(ld, group, "invoice", "description_max_length", 20, 100000, &max_length);
+	cfg_read_int(&ld->report, group, "invoice", "description_max_length", 20, 100000,
+	             &max_length, NULL, NULL);
 	mapping->description_max_length = (size_t)max_length;
 
-	text = read_string(ld, group, "invoice", "reference", &at);
+	text = cfg_read_string(&ld->report, group, "invoice", "reference", &at);
 	if (at == NULL)
 		text = MAPPING_REFERENCE_DEFAULT;
 	if (text != NULL &&
@@ -556,7 +473,8 @@ static void read_payment_action(struct loader *ld, const config_setting_t *group
                                 const char *prefix, char **out)
 {
 	const config_setting_t *at;
-	const char *text = read_string(ld, group, prefix, "manual_payment_action", &at);
+	const char *text =
+	    cfg_read_string(&ld->report, group, prefix, "manual_payment_action", &at);
 	char key[MAPPING_KEY_MAX];
 
 	if (text == NULL || text[0] == '\0')
@@ -789,7 +707,7 @@ static void load_delivery_rules(struct loader *ld, const config_setting_t *root,
 		}
 		cfg_check_keys(&ld->report, item, prefix, keys);
 		rule->conditions = read_delivery_conditions(ld, item, prefix);
-		text = read_string(ld, item, prefix, "country", &at);
+		text = cfg_read_string(&ld->report, item, prefix, "country", &at);
 		if (text != NULL) {
 			if (!country_code_ok(text))
 				problem(
@@ -800,7 +718,7 @@ static void load_delivery_rules(struct loader *ld, const config_setting_t *root,
 			else
 				memcpy(rule->country, text, 3);
 		}
-		text = read_string(ld, item, prefix, "method", &at);
+		text = cfg_read_string(&ld->report, item, prefix, "method", &at);
 		if (at == NULL) {
 			problem(ld, item,
 			        "`%s.method` is missing; add method = \"Peppol\"; (or \"Email\" or "
@@ -826,7 +744,7 @@ static void load_price_basis(struct loader *ld, const config_setting_t *root,
 {
 	const config_setting_t *at = NULL;
 	const config_setting_t *old = config_setting_get_member(root, "prices_are_incl_tax");
-	const char *text = read_string(ld, root, "", "price_basis", &at);
+	const char *text = cfg_read_string(&ld->report, root, "", "price_basis", &at);
 	bool incl = false;
 
 	mapping->price_basis = MAPPING_PRICE_AUTO;
@@ -855,7 +773,7 @@ static void load_price_basis(struct loader *ld, const config_setting_t *root,
 		problem(ld, old, "`prices_are_incl_tax` must be true or false, without quotes");
 		return;
 	}
-	read_bool(ld, root, "", "prices_are_incl_tax", &incl);
+	cfg_read_bool(&ld->report, root, "", "prices_are_incl_tax", &incl);
 	mapping->price_basis = incl ? MAPPING_PRICE_INCL : MAPPING_PRICE_EXCL;
 	mapping->deprecated_incl_tax_line = (int)config_setting_source_line(old);
 }
@@ -870,12 +788,12 @@ static void load_top_level(struct loader *ld, const config_setting_t *root, stru
 	load_price_basis(ld, root, mapping);
 
 	mapping->send_method = MAPPING_SEND_MANUAL;
-	text = read_string(ld, root, "", "send_method", &at);
+	text = cfg_read_string(&ld->report, root, "", "send_method", &at);
 	if (text != NULL)
 		parse_send_method(ld, at, "send_method", text, &mapping->send_method);
 
 	mapping->test_orders = MAPPING_TEST_ORDERS_SKIP;
-	text = read_string(ld, root, "", "test_orders", &at);
+	text = cfg_read_string(&ld->report, root, "", "test_orders", &at);
 	if (text != NULL) {
 		if (strcmp(text, "skip") == 0)
 			mapping->test_orders = MAPPING_TEST_ORDERS_SKIP;
@@ -890,8 +808,8 @@ static void load_top_level(struct loader *ld, const config_setting_t *root, stru
 	contacts = cfg_get_group(&ld->report, root, "", "contacts");
 	if (contacts != NULL) {
 		cfg_check_keys(&ld->report, contacts, "contacts", contact_keys);
-		read_bool(ld, contacts, "contacts", "search_existing",
-		          &mapping->search_existing_contacts);
+		cfg_read_bool(&ld->report, contacts, "contacts", "search_existing",
+		              &mapping->search_existing_contacts);
 	}
 }
 

@@ -2,13 +2,12 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "hmac.h"
 
 static int hex_value(char c)
 {
@@ -117,41 +116,16 @@ int moneybird_sig_parse(const char *header, struct moneybird_sig *out, struct cn
 	return CN_OK;
 }
 
-/* HMAC-SHA256(secret, "<t>.<body>") without copying the body. */
+/* HMAC-SHA256(secret, "<t>.<body>"). */
 static bool hmac_digest(const char *secret, int64_t timestamp, const unsigned char *body,
                         size_t body_len, unsigned char out[MONEYBIRD_SIG_DIGEST_LEN])
 {
-	EVP_MAC *mac = NULL;
-	EVP_MAC_CTX *ctx = NULL;
-	OSSL_PARAM params[2];
 	char prefix[32];
-	size_t out_len = 0;
-	bool ok = false;
-	int prefix_len;
+	int prefix_len = snprintf(prefix, sizeof(prefix), "%" PRId64, timestamp);
 
-	prefix_len = snprintf(prefix, sizeof(prefix), "%" PRId64 ".", timestamp);
 	if (prefix_len <= 0 || (size_t)prefix_len >= sizeof(prefix))
 		return false;
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (mac == NULL)
-		goto out;
-	ctx = EVP_MAC_CTX_new(mac);
-	if (ctx == NULL)
-		goto out;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(ctx, (const unsigned char *)secret, strlen(secret), params) != 1 ||
-	    EVP_MAC_update(ctx, (const unsigned char *)prefix, (size_t)prefix_len) != 1)
-		goto out;
-	if (body_len > 0 && EVP_MAC_update(ctx, body, body_len) != 1)
-		goto out;
-	if (EVP_MAC_final(ctx, out, &out_len, MONEYBIRD_SIG_DIGEST_LEN) != 1)
-		goto out;
-	ok = out_len == MONEYBIRD_SIG_DIGEST_LEN;
-out:
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
-	return ok;
+	return hmac_sha256_dotted(secret, prefix, body, body_len, out);
 }
 
 int moneybird_sig_verify(const char *header, const unsigned char *body, size_t body_len,

@@ -20,28 +20,7 @@
 #include "error.h"
 #include "mapping.h"
 #include "mb_client.h"
-
-/* ---- time zones ---- */
-
-/*
- * An IANA time zone read from the TZif file under $TZDIR (default
- * /usr/share/zoneinfo), including the POSIX rule in its footer for dates past
- * the last listed transition. Immutable after loading, so one loaded zone may
- * be used by every thread: unlike setenv("TZ") + localtime_r, nothing
- * process-wide changes.
- */
-struct plan_zone;
-
-/* Loads zone `name` ("UTC" works without a file). *out is owned by the caller
- * (plan_zone_free). CN_INVALID with a sentence for an unknown or bad zone. */
-int plan_zone_load(const char *name, struct plan_zone **out, struct cn_error *err) MUST_CHECK;
-void plan_zone_free(struct plan_zone *zone);
-
-/* The zone's offset from UTC in seconds at `epoch` (e.g. 7200 for CEST); NULL is UTC. */
-int32_t plan_zone_offset(const struct plan_zone *zone, int64_t epoch);
-
-/* The local calendar date of `epoch` as "YYYY-MM-DD". CN_INVALID outside years 1..9999. */
-int plan_local_date(const struct plan_zone *zone, int64_t epoch, char out[11]) MUST_CHECK;
+#include "tz.h"
 
 /* ---- contacts ---- */
 

@@ -6,6 +6,7 @@
  * administration's. Pure, like the rest of the planner.
  */
 #include "plan.h"
+#include "plan_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,27 +15,6 @@
 #include <strings.h>
 
 #define PERCENT_HUNDRED 1000000 /* 100 % in ten-thousandths of a percent */
-
-/* Sets *park_reason to a new sentence; CN_INVALID, or CN_ERR without memory. */
-static int park(char **park_reason, struct cn_error *err, const char *fmt, ...) PRINTF_LIKE(3, 4);
-
-static int park(char **park_reason, struct cn_error *err, const char *fmt, ...)
-{
-	va_list ap;
-	char *text = NULL;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&text, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		error_set(err, "out of memory while writing a park reason");
-		return CN_ERR;
-	}
-	free(*park_reason);
-	*park_reason = text;
-	return CN_INVALID;
-}
 
 /* round(magnitude * factor / denominator) half away from zero, for magnitude
  * >= 0 and factor, denominator <= 2 * 10^6: split so no product overflows. */
@@ -110,12 +90,13 @@ static int park_basis(const struct bookto_order *order, const struct mapping *ma
 	plan_format_cents(order->excl_vat_cents, excl, sizeof(excl));
 	plan_format_cents(order->vat_cents, vat, sizeof(vat));
 	if (mapping->price_basis == MAPPING_PRICE_AUTO)
-		return park(park_reason, err,
-		            "Moneybird's arithmetic cannot reproduce bookto's figures (total_incl "
-		            "%s = excl_vat %s + vat %s at %s %%) on either price basis: %s; %s; "
-		            "check the order's amounts in bookto or book it by hand",
-		            total, excl, vat, order->vat_rate_text, incl_text, excl_text);
-	return park(
+		return plan_park(
+		    park_reason, err,
+		    "Moneybird's arithmetic cannot reproduce bookto's figures (total_incl "
+		    "%s = excl_vat %s + vat %s at %s %%) on either price basis: %s; %s; "
+		    "check the order's amounts in bookto or book it by hand",
+		    total, excl, vat, order->vat_rate_text, incl_text, excl_text);
+	return plan_park(
 	    park_reason, err,
 	    "with price_basis = \"%s\" in %s, Moneybird's arithmetic does not reproduce "
 	    "bookto's figures (total_incl %s = excl_vat %s + vat %s at %s %%): %s%s%s",
@@ -187,17 +168,18 @@ int plan_check_currency(const struct bookto_order *order, const char *administra
                         char **park_reason, struct cn_error *err)
 {
 	if (order->currency == NULL || order->currency[0] == '\0')
-		return park(park_reason, err, "amount.currency is missing");
+		return plan_park(park_reason, err, "amount.currency is missing");
 	if (administration_currency == NULL || administration_currency[0] == '\0' ||
 	    strcasecmp(order->currency, administration_currency) == 0)
 		return CN_OK;
 	/* Never a sent invoice that cannot be paid: Moneybird needs the payment
 	 * in its own currency (price_base), which bookto does not send. */
-	return park(park_reason, err,
-	            "the order is in %.8s but the Moneybird administration books in %.8s: its "
-	            "payment would need the amount in %.8s (price_base), which bookto does not "
-	            "send; book this order by hand in Moneybird, or sell in %.8s (or use an "
-	            "administration whose currency is %.8s) and retry",
-	            order->currency, administration_currency, administration_currency,
-	            administration_currency, order->currency);
+	return plan_park(
+	    park_reason, err,
+	    "the order is in %.8s but the Moneybird administration books in %.8s: its "
+	    "payment would need the amount in %.8s (price_base), which bookto does not "
+	    "send; book this order by hand in Moneybird, or sell in %.8s (or use an "
+	    "administration whose currency is %.8s) and retry",
+	    order->currency, administration_currency, administration_currency,
+	    administration_currency, order->currency);
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "budget.h"
+#include "knobs.h"
 #include "log.h"
 #include "mapping.h"
 #include "mb_client.h"
@@ -15,7 +16,6 @@
 #include "plan.h"
 #include "store.h"
 #include "store_sync.h"
-#include "worker.h"
 
 /* Tax rates are refetched at most this often, e.g. after a bookkeeper adds
  * one that an order needs. */
@@ -122,7 +122,7 @@ static int connection_client(struct sync_worker *worker, PGconn *conn, size_t in
 	/* Waits in-process for a budget slot (bounded, within the lease) rather
 	 * than deferring the job and repeating its lookups later. */
 	rc = budget_gate_init(&sc->gate, conn, cc->moneybird_api_token, &limits, BUDGET_LIVE,
-	                      worker_budget_wait_ms(), err);
+	                      knobs_budget_wait_ms(), err);
 	if (rc != CN_OK)
 		return rc;
 	sc->gate.next_after_call = record_call;
@@ -217,7 +217,7 @@ static bool keep_lease(PGconn *conn, const struct queue_job *job, const char *ow
                        struct sync_outcome *outcome)
 {
 	struct cn_error err = {""};
-	int rc = queue_extend_lease(conn, job, owner, worker_lease_seconds(), &err);
+	int rc = queue_extend_lease(conn, job, owner, knobs_lease_seconds(), &err);
 
 	if (rc == CN_OK)
 		return true;
@@ -265,9 +265,9 @@ static bool commit_intent(struct sync_worker *worker, int64_t order_pk, const ch
 {
 	const struct sync_job_context *current = &worker->current;
 	struct store_fence fence = {current->job->id, current->owner,
-	                            current->job->lease_generation, worker_lease_seconds()};
+	                            current->job->lease_generation, knobs_lease_seconds()};
 	struct cn_error err = {""};
-	int stall_ms = payment ? 0 : worker_test_stall_before_intent_ms();
+	int stall_ms = payment ? 0 : knobs_test_stall_before_intent_ms();
 	int rc;
 
 	if (stall_ms > 0) {

@@ -13,17 +13,14 @@
 #include <unistd.h>
 
 #include "budget.h"
+#include "knobs.h"
 #include "log.h"
 #include "queue.h"
 #include "store.h"
 
 #define FALLBACK_POLL_MS 2000
 #define IDLE_WAIT_MIN_MS 5 /* a due job another worker is claiming right now */
-#define DEFAULT_BUDGET_WAIT_MS 5000
-#define BUDGET_WAIT_MAX_MS 60000
 #define RECONNECT_WAIT_MS 1000
-#define PAUSE_PROBE_SECONDS 30
-#define DEFAULT_LEASE_SECONDS 120
 
 struct worker_pool;
 
@@ -47,58 +44,6 @@ struct worker_pool {
 	struct worker_thread *threads;
 	int count;
 };
-
-/* A positive number of seconds from the environment, else fallback. */
-static int env_seconds(const char *name, int fallback, long max)
-{
-	const char *text = getenv(name);
-	char *end = NULL;
-	long value;
-
-	if (text == NULL || text[0] == '\0')
-		return fallback;
-	value = strtol(text, &end, 10);
-	if (*end != '\0' || value < 1 || value > max)
-		return fallback;
-	return (int)value;
-}
-
-int worker_lease_seconds(void)
-{
-	return env_seconds("BOOKTO_MONEYBIRD_LEASE_SECONDS", DEFAULT_LEASE_SECONDS, 86400);
-}
-
-int worker_backoff_base_seconds(void)
-{
-	return env_seconds("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS", QUEUE_BACKOFF_BASE_SECONDS,
-	                   QUEUE_BACKOFF_CAP_SECONDS);
-}
-
-int worker_budget_wait_ms(void)
-{
-	const char *text = getenv("BOOKTO_MONEYBIRD_BUDGET_WAIT_MS");
-	long quarter_lease_ms = (long)worker_lease_seconds() * 250;
-	long value = DEFAULT_BUDGET_WAIT_MS;
-	char *end = NULL;
-
-	if (text != NULL && text[0] != '\0') {
-		long parsed = strtol(text, &end, 10);
-
-		if (*end == '\0' && parsed >= 0 && parsed <= BUDGET_WAIT_MAX_MS)
-			value = parsed;
-	}
-	return (int)(value < quarter_lease_ms ? value : quarter_lease_ms);
-}
-
-int worker_test_stall_before_intent_ms(void)
-{
-	return env_seconds("BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS", 0, 600000);
-}
-
-int worker_pause_probe_seconds(void)
-{
-	return env_seconds("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS", PAUSE_PROBE_SECONDS, 86400);
-}
 
 static bool pool_stopping(struct worker_pool *pool)
 {
@@ -261,7 +206,7 @@ static int64_t waiting_until_ms(struct worker_thread *self, PGconn *conn,
 	if (outcome_ms > 0)
 		return outcome_ms;
 	return wall_ms() +
-	       queue_backoff_seconds(worker_backoff_base_seconds(), 1, random_unit()) * 1000;
+	       queue_backoff_seconds(knobs_backoff_base_seconds(), 1, random_unit()) * 1000;
 }
 
 /* Turns a sync verdict into the queue transition. */
@@ -295,7 +240,7 @@ static int apply_outcome(struct worker_thread *self, PGconn *conn, const struct 
 			return queue_park(conn, job, self->owner, reason, err);
 		}
 		delay = outcome->retry_at > 0 ? outcome->retry_at - (int64_t)time(NULL)
-		                              : queue_backoff_seconds(worker_backoff_base_seconds(),
+		                              : queue_backoff_seconds(knobs_backoff_base_seconds(),
 		                                                      job->attempts, random_unit());
 		if (delay < 1)
 			delay = 1;
@@ -385,7 +330,7 @@ static void *worker_main(void *arg)
 	struct sync_worker *sync = NULL;
 	PGconn *conn = NULL;
 	struct cn_error err = {""};
-	int lease_seconds = worker_lease_seconds();
+	int lease_seconds = knobs_lease_seconds();
 	time_t next_probe = 0;
 
 	if (sync_worker_create(pool->shared, &sync, &err) != CN_OK) {
@@ -407,7 +352,7 @@ static void *worker_main(void *arg)
 		}
 		if (self->index == 0 && time(NULL) >= next_probe) {
 			probe_paused(self, sync, conn);
-			next_probe = time(NULL) + worker_pause_probe_seconds();
+			next_probe = time(NULL) + knobs_pause_probe_seconds();
 		}
 		rc = queue_claim(conn, self->owner, lease_seconds, &job, &err);
 		if (rc == CN_NOT_FOUND) {

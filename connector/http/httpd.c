@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "dynbuf.h"
 #include "log.h"
 #include "mb_webhook.h"
 #include "metrics_page.h"
@@ -39,9 +40,7 @@ enum route {
 struct request {
 	enum route route;
 	size_t connection_index;
-	char *body;
-	size_t body_len;
-	size_t body_cap;
+	struct dynbuf body; /* capped at http.max_body_bytes */
 	bool too_large;
 	bool answered;
 };
@@ -237,35 +236,15 @@ static enum MHD_Result begin_request(struct httpd *httpd, struct MHD_Connection 
 	return send_error(connection, request, MHD_HTTP_NOT_FOUND, "no such path");
 }
 
-/* Copies upload data into the request, up to the configured cap. */
-static void take_upload(struct request *request, const char *data, size_t size, long max_body)
+/* Copies upload data into the request, up to the configured cap (413 past it). */
+static void take_upload(struct request *request, const char *data, size_t size)
 {
 	if (request->too_large)
 		return;
-	if (request->body_len + size > (size_t)max_body) {
+	if (dynbuf_add(&request->body, data, size) != CN_OK) {
 		request->too_large = true;
-		free(request->body);
-		request->body = NULL;
-		request->body_len = 0;
-		return;
+		dynbuf_free(&request->body);
 	}
-	if (request->body_len + size + 1 > request->body_cap) {
-		size_t cap = request->body_cap == 0 ? 4096 : request->body_cap;
-		char *grown;
-
-		while (cap < request->body_len + size + 1)
-			cap *= 2;
-		grown = realloc(request->body, cap);
-		if (grown == NULL) {
-			request->too_large = true;
-			return;
-		}
-		request->body = grown;
-		request->body_cap = cap;
-	}
-	memcpy(request->body + request->body_len, data, size);
-	request->body_len += size;
-	request->body[request->body_len] = '\0';
 }
 
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connection, const char *url,
@@ -281,6 +260,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connecti
 		request = calloc(1, sizeof(*request));
 		if (request == NULL)
 			return MHD_NO;
+		dynbuf_init(&request->body, (size_t)httpd->intake->config->http_max_body_bytes);
 		*con_cls = request;
 		return begin_request(httpd, connection, url, method, request);
 	}
@@ -289,8 +269,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connecti
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		take_upload(request, upload_data, *upload_data_size,
-		            httpd->intake->config->http_max_body_bytes);
+		take_upload(request, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -313,8 +292,8 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connecti
 		    httpd->intake, request->connection_index,
 		    MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Bookto-Timestamp"),
 		    MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Bookto-Signature"),
-		    (const unsigned char *)(request->body != NULL ? request->body : ""),
-		    request->body_len, now_ms(), &response);
+		    (const unsigned char *)dynbuf_ptr(&request->body), dynbuf_len(&request->body),
+		    now_ms(), &response);
 		request->answered = true;
 		return send_json(connection, response.status, response.body);
 	}
@@ -328,8 +307,8 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connecti
 		    httpd->intake, httpd->mb_keys, request->connection_index,
 		    MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Moneybird-Signature"),
 		    MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Idempotency-Key"),
-		    (const unsigned char *)(request->body != NULL ? request->body : ""),
-		    request->body_len, now_ms(), &response);
+		    (const unsigned char *)dynbuf_ptr(&request->body), dynbuf_len(&request->body),
+		    now_ms(), &response);
 		request->answered = true;
 		return send_json(connection, response.status, response.body);
 	}
@@ -349,7 +328,7 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
 	(void)code;
 	if (request == NULL)
 		return;
-	free(request->body);
+	dynbuf_free(&request->body);
 	free(request);
 	*con_cls = NULL;
 }

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "dynbuf.h"
 #include "mb_json.h"
 
 #define URL_MAX 4096
@@ -16,10 +17,7 @@
 #define MAX_LIST_ITEMS 10000
 
 struct response {
-	char *data;
-	size_t length;
-	size_t capacity;
-	size_t max;
+	struct dynbuf body; /* capped at options->max_response_bytes */
 	bool too_large;
 };
 
@@ -245,8 +243,9 @@ int mb_client_create(const struct mb_client_options *options, struct mb_client *
 	    options->connect_timeout_ms > 0 ? options->connect_timeout_ms : 5000;
 	client->timeout_ms = options->timeout_ms > 0 ? options->timeout_ms : 30000;
 	client->stall_seconds = options->stall_seconds > 0 ? options->stall_seconds : 15;
-	client->response.max = options->max_response_bytes > 0 ? options->max_response_bytes
-	                                                       : MB_MAX_RESPONSE_BYTES_DEFAULT;
+	dynbuf_init(&client->response.body, options->max_response_bytes > 0
+	                                        ? options->max_response_bytes
+	                                        : MB_MAX_RESPONSE_BYTES_DEFAULT);
 	client->hooks = options->hooks;
 	*out = client;
 	client = NULL;
@@ -268,7 +267,7 @@ void mb_client_free(struct mb_client *client)
 	curl_slist_free_all(client->headers_body);
 	free(client->base_url);
 	free(client->administration_id);
-	free(client->response.data);
+	dynbuf_free(&client->response.body);
 	free(client);
 }
 
@@ -278,29 +277,12 @@ static size_t on_body(char *data, size_t size, size_t count, void *userdata)
 {
 	struct response *response = userdata;
 	size_t bytes = size * count;
+	int status = dynbuf_add(&response->body, data, bytes);
 
-	if (bytes > response->max - response->length) {
+	if (status == CN_INVALID)
 		response->too_large = true;
-		return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
-	}
-	if (response->length + bytes + 1 > response->capacity) {
-		size_t capacity = response->capacity > 0 ? response->capacity : 16384;
-		char *grown;
-
-		while (capacity < response->length + bytes + 1)
-			capacity *= 2;
-		if (capacity > response->max + 1)
-			capacity = response->max + 1;
-		grown = realloc(response->data, capacity);
-		if (grown == NULL)
-			return 0;
-		response->data = grown;
-		response->capacity = capacity;
-	}
-	memcpy(response->data + response->length, data, bytes);
-	response->length += bytes;
-	response->data[response->length] = '\0';
-	return bytes;
+	/* 0 makes libcurl stop with CURLE_WRITE_ERROR */
+	return status == CN_OK ? bytes : 0;
 }
 
 /* Copies a header's value (trimmed) when its name matches. */
@@ -393,7 +375,7 @@ static void describe_failure(struct mb_client *client, const struct request *req
 
 	if (client->response.too_large) {
 		error_set(err, "Moneybird's answer to %s exceeds %zu bytes%s", req->endpoint,
-		          client->response.max,
+		          client->response.body.max,
 		          call->outcome == MB_UNKNOWN_OUTCOME
 		              ? "; the change may have been applied, look it up before repeating"
 		              : "");
@@ -412,8 +394,8 @@ static void describe_failure(struct mb_client *client, const struct request *req
 			          reason);
 		return;
 	}
-	mb_error_sentence(req->resource, call->http_status, client->response.data,
-	                  client->response.length, sentence, sizeof(sentence));
+	mb_error_sentence(req->resource, call->http_status, client->response.body.data,
+	                  client->response.body.len, sentence, sizeof(sentence));
 	switch (call->outcome) {
 	case MB_VALIDATION:
 	case MB_NOT_FOUND:
@@ -510,7 +492,7 @@ static enum mb_outcome perform(struct mb_client *client, const struct request *r
 	memset(&client->last, 0, sizeof(client->last));
 	memset(&client->seen, 0, sizeof(client->seen));
 	client->last.endpoint = req->endpoint;
-	client->response.length = 0;
+	dynbuf_reset(&client->response.body);
 	client->response.too_large = false;
 	client->curl_error[0] = '\0';
 
@@ -567,9 +549,8 @@ static enum mb_outcome perform(struct mb_client *client, const struct request *r
 		goto done;
 	}
 	if (json_out != NULL) {
-		*json_out = cJSON_ParseWithLength(
-		    client->response.data != NULL ? client->response.data : "",
-		    client->response.length);
+		*json_out = cJSON_ParseWithLength(dynbuf_ptr(&client->response.body),
+		                                  dynbuf_len(&client->response.body));
 		if (*json_out == NULL) {
 			client->last.outcome = req->is_write ? MB_UNKNOWN_OUTCOME : MB_TRANSIENT;
 			error_set(

@@ -6,18 +6,7 @@
 #include <string.h>
 
 #include "store.h"
-
-static int64_t parse_int64(const char *text)
-{
-	char *end = NULL;
-	long long value;
-
-	errno = 0;
-	value = strtoll(text, &end, 10);
-	if (errno != 0 || end == text)
-		return 0;
-	return (int64_t)value;
-}
+#include "text.h"
 
 int store_budget_take(PGconn *conn, const char *token_key, int allowed, int64_t window_ms,
                       int priority, bool *granted, int64_t *retry_at_ms, int *used,
@@ -46,8 +35,8 @@ int store_budget_take(PGconn *conn, const char *token_key, int allowed, int64_t 
 		return CN_ERR;
 	}
 	*granted = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	*retry_at_ms = parse_int64(PQgetvalue(res, 0, 1));
-	*used = (int)parse_int64(PQgetvalue(res, 0, 2));
+	*retry_at_ms = text_int64(PQgetvalue(res, 0, 1));
+	*used = (int)text_int64(PQgetvalue(res, 0, 2));
 	if (stamp != NULL)
 		snprintf(stamp, STORE_BUDGET_STAMP_MAX, "%s",
 		         *granted ? PQgetvalue(res, 0, 3) : "");
@@ -101,7 +90,7 @@ int store_budget_next_free(PGconn *conn, const char *token_key, int allowed, int
 		error_set(err, "reading when the Moneybird rate budget frees: no row");
 		return CN_ERR;
 	}
-	*at_ms = parse_int64(PQgetvalue(res, 0, 0));
+	*at_ms = text_int64(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return CN_OK;
 }
@@ -166,9 +155,9 @@ int store_budget_read(PGconn *conn, const char *token_key, int64_t window_ms, in
 		error_set(err, "reading the Moneybird rate budget: no row");
 		return CN_ERR;
 	}
-	*used = (int)parse_int64(PQgetvalue(res, 0, 0));
+	*used = (int)text_int64(PQgetvalue(res, 0, 0));
 	if (!PQgetisnull(res, 0, 1))
-		*paused_until_ms = parse_int64(PQgetvalue(res, 0, 1));
+		*paused_until_ms = text_int64(PQgetvalue(res, 0, 1));
 	PQclear(res);
 	return CN_OK;
 }

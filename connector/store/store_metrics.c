@@ -8,18 +8,7 @@
 #include "log.h"
 #include "order_state.h"
 #include "store_budget.h"
-
-static int64_t parse_int64(const char *text)
-{
-	char *end = NULL;
-	long long value;
-
-	errno = 0;
-	value = strtoll(text, &end, 10);
-	if (errno != 0 || end == text)
-		return 0;
-	return (int64_t)value;
-}
+#include "text.h"
 
 static double parse_double(const char *text)
 {
@@ -74,7 +63,7 @@ static int read_latency(PGconn *conn, struct metrics_gauges *gauges, struct cn_e
 	gauges->latency_sum_seconds = 0;
 	for (int r = 0; r < PQntuples(res); r++) {
 		double le = parse_double(PQgetvalue(res, r, 0));
-		int64_t n = parse_int64(PQgetvalue(res, r, 1));
+		int64_t n = text_int64(PQgetvalue(res, r, 1));
 
 		if (n <= 0)
 			continue;
@@ -112,11 +101,11 @@ int store_metrics_read(PGconn *conn, const struct config *config, const int64_t 
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
 		long c =
-		    connection_index(config, connection_ids, parse_int64(PQgetvalue(res, r, 0)));
+		    connection_index(config, connection_ids, text_int64(PQgetvalue(res, r, 0)));
 		int s = order_state_index(PQgetvalue(res, r, 1));
 
 		if (c >= 0 && s >= 0)
-			gauges->connections[c].orders[s] = parse_int64(PQgetvalue(res, r, 2));
+			gauges->connections[c].orders[s] = text_int64(PQgetvalue(res, r, 2));
 	}
 	PQclear(res);
 
@@ -126,7 +115,7 @@ int store_metrics_read(PGconn *conn, const struct config *config, const int64_t 
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
 		long c =
-		    connection_index(config, connection_ids, parse_int64(PQgetvalue(res, r, 0)));
+		    connection_index(config, connection_ids, text_int64(PQgetvalue(res, r, 0)));
 
 		if (c >= 0)
 			gauges->connections[c].paused = strcmp(PQgetvalue(res, r, 1), "t") == 0;
@@ -142,8 +131,8 @@ int store_metrics_read(PGconn *conn, const struct config *config, const int64_t 
 	           "reading the queue", &res, err);
 	if (rc != CN_OK)
 		goto out;
-	gauges->queue_depth = parse_int64(PQgetvalue(res, 0, 0));
-	gauges->queue_ready = parse_int64(PQgetvalue(res, 0, 1));
+	gauges->queue_depth = text_int64(PQgetvalue(res, 0, 0));
+	gauges->queue_ready = text_int64(PQgetvalue(res, 0, 1));
 	gauges->queue_oldest_ready_seconds = parse_double(PQgetvalue(res, 0, 2));
 	PQclear(res);
 

@@ -8,22 +8,9 @@
 
 #include "store.h"
 #include "store_orders.h"
+#include "text.h"
 
 /* Timestamps are shown as ISO 8601 in UTC: to_char((x) AT TIME ZONE 'UTC', ...). */
-
-static int64_t parse_int64(const char *text)
-{
-	char *end = NULL;
-	long long value;
-
-	if (text == NULL)
-		return 0;
-	errno = 0;
-	value = strtoll(text, &end, 10);
-	if (errno != 0 || end == text)
-		return 0;
-	return (int64_t)value;
-}
 
 static void copy_text(char *out, size_t size, const char *text)
 {
@@ -120,7 +107,7 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 		return CN_OK;
 	}
 	out->exists = true;
-	out->id = parse_int64(PQgetvalue(res, 0, 0));
+	out->id = text_int64(PQgetvalue(res, 0, 0));
 	out->paused = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	copy_text(out->paused_at, sizeof(out->paused_at), PQgetvalue(res, 0, 2));
 	copy_text(out->paused_reason, sizeof(out->paused_reason), PQgetvalue(res, 0, 3));
@@ -134,7 +121,7 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 	if (rc != CN_OK)
 		return rc;
 	for (int r = 0; r < PQntuples(res); r++) {
-		int64_t count = parse_int64(PQgetvalue(res, r, 1));
+		int64_t count = text_int64(PQgetvalue(res, r, 1));
 		int s = order_state_index(PQgetvalue(res, r, 0));
 
 		out->orders_total += count;
@@ -165,7 +152,7 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 		copy_text(out->oldest_state, sizeof(out->oldest_state), PQgetvalue(res, 0, 2));
 		copy_text(out->oldest_received_at, sizeof(out->oldest_received_at),
 		          PQgetvalue(res, 0, 3));
-		out->oldest_age_seconds = parse_int64(PQgetvalue(res, 0, 4));
+		out->oldest_age_seconds = text_int64(PQgetvalue(res, 0, 4));
 	}
 	PQclear(res);
 
@@ -196,7 +183,7 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 	                 1, values, "counting differing redeliveries", &res, err);
 	if (rc != CN_OK)
 		return rc;
-	out->redeliveries_differ = parse_int64(PQgetvalue(res, 0, 0));
+	out->redeliveries_differ = text_int64(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return CN_OK;
 }

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "knobs.h"
 #include "queue.h"
-#include "worker.h"
 
 static void test_backoff_doubles_from_the_base(void **state)
 {
@@ -79,29 +79,29 @@ static void test_worker_environment_overrides(void **state)
 {
 	(void)state;
 	unsetenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS");
-	assert_int_equal(worker_backoff_base_seconds(), QUEUE_BACKOFF_BASE_SECONDS);
+	assert_int_equal(knobs_backoff_base_seconds(), QUEUE_BACKOFF_BASE_SECONDS);
 	setenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS", "1", 1);
-	assert_int_equal(worker_backoff_base_seconds(), 1);
+	assert_int_equal(knobs_backoff_base_seconds(), 1);
 	setenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS", "0", 1);
-	assert_int_equal(worker_backoff_base_seconds(), QUEUE_BACKOFF_BASE_SECONDS);
+	assert_int_equal(knobs_backoff_base_seconds(), QUEUE_BACKOFF_BASE_SECONDS);
 	setenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS", "5s", 1);
-	assert_int_equal(worker_backoff_base_seconds(), QUEUE_BACKOFF_BASE_SECONDS);
+	assert_int_equal(knobs_backoff_base_seconds(), QUEUE_BACKOFF_BASE_SECONDS);
 	setenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS", "3601", 1);
-	assert_int_equal(worker_backoff_base_seconds(), QUEUE_BACKOFF_BASE_SECONDS);
+	assert_int_equal(knobs_backoff_base_seconds(), QUEUE_BACKOFF_BASE_SECONDS);
 	unsetenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS");
 
 	unsetenv("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS");
-	assert_int_equal(worker_pause_probe_seconds(), 30);
+	assert_int_equal(knobs_pause_probe_seconds(), 30);
 	setenv("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS", "2", 1);
-	assert_int_equal(worker_pause_probe_seconds(), 2);
+	assert_int_equal(knobs_pause_probe_seconds(), 2);
 	setenv("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS", "-1", 1);
-	assert_int_equal(worker_pause_probe_seconds(), 30);
+	assert_int_equal(knobs_pause_probe_seconds(), 30);
 	unsetenv("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS");
 
 	unsetenv("BOOKTO_MONEYBIRD_LEASE_SECONDS");
-	assert_int_equal(worker_lease_seconds(), 120);
+	assert_int_equal(knobs_lease_seconds(), 120);
 	setenv("BOOKTO_MONEYBIRD_LEASE_SECONDS", "3", 1);
-	assert_int_equal(worker_lease_seconds(), 3);
+	assert_int_equal(knobs_lease_seconds(), 3);
 	unsetenv("BOOKTO_MONEYBIRD_LEASE_SECONDS");
 }
 

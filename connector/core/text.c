@@ -1,0 +1,56 @@
+/* Small string helpers the planner and the template engine share. */
+#include "text.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A copy of text without leading and trailing whitespace; NULL without memory. */
+char *text_trimmed_copy(const char *text)
+{
+	size_t length;
+
+	if (text == NULL)
+		text = "";
+	while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
+		text++;
+	length = strlen(text);
+	while (length > 0 && (text[length - 1] == ' ' || text[length - 1] == '\t' ||
+	                      text[length - 1] == '\n' || text[length - 1] == '\r'))
+		length--;
+	return strndup(text, length);
+}
+
+bool text_blank(const char *text)
+{
+	if (text == NULL)
+		return true;
+	for (; *text != '\0'; text++)
+		if (*text != ' ' && *text != '\t' && *text != '\n' && *text != '\r')
+			return false;
+	return true;
+}
+
+size_t text_utf8_characters(const char *text)
+{
+	size_t count = 0;
+
+	for (; *text != '\0'; text++)
+		if (((unsigned char)*text & 0xC0) != 0x80)
+			count++;
+	return count;
+}
+
+int64_t text_int64(const char *text)
+{
+	char *end = NULL;
+	long long value;
+
+	if (text == NULL)
+		return 0;
+	errno = 0;
+	value = strtoll(text, &end, 10);
+	if (errno != 0 || end == text)
+		return 0;
+	return (int64_t)value;
+}
