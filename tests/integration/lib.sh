@@ -180,7 +180,8 @@ bm_setup() {
 	# Configs hold literal test secrets, which the binary refuses in a file
 	# group or others can read: every file a test writes is private.
 	umask 077
-	BM_TEST_NAME="$(basename "${BASH_SOURCE[1]:-$0}" .sh)"
+	# The outermost script is the test (bm_setup may be called via bm_stack).
+	BM_TEST_NAME="$(basename "${BASH_SOURCE[-1]:-$0}" .sh)"
 	BM_TMP="$(mktemp -d /tmp/bm-test.XXXXXX)"
 	chmod 755 "$BM_TMP"
 	export BM_TMP
@@ -552,6 +553,48 @@ bm_config_connection() {
 EOF
 }
 
+# ---------------------------------------------------------------- the simulator's /_sim/
+
+# sim_url: the simulator's root (for /_sim/ endpoints).
+sim_url() {
+	printf 'http://127.0.0.1:%s' "$BM_MBSIM_PORT"
+}
+
+# sim_post PATH [JSON]: POSTs JSON to the simulator's control endpoint PATH;
+# fails the test unless it answers 2xx; prints the body.
+sim_post() {
+	local out code
+	out="$(mktemp "$BM_TMP/sim.XXXXXX")"
+	code="$(curl -s -o "$out" -w '%{http_code}' --max-time 10 -X POST \
+		-H 'Content-Type: application/json' --data-binary "${2:-}" "$(sim_url)$1" || true)"
+	[[ "$code" == 2* ]] || bm_fail "simulator POST $1 answered $code: $(cat "$out")"
+	cat "$out"
+	rm -f "$out"
+}
+
+# sim_state_fetch [SECONDS]: saves GET /_sim/state to $BM_TMP/sim-state.json
+# (timeout SECONDS, default 10).
+sim_state_fetch() {
+	curl -s --max-time "${1:-10}" "$(sim_url)/_sim/state" >"$BM_TMP/sim-state.json" ||
+		bm_fail "GET /_sim/state failed"
+}
+
+# sim_state_q EXPR: the value of the SQL expression EXPR over the last
+# fetched state, the jsonb `s` (psql is needed anyway, jq is not).
+sim_state_q() {
+	"$BM_PSQL" -X -At -q -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" <<EOF || bm_fail "sim_q failed: $1"
+\\set state \`cat $BM_TMP/sim-state.json\`
+SELECT $1 FROM (SELECT :'state'::jsonb AS s) AS sim;
+EOF
+}
+
+# sim_q EXPR: fetches GET /_sim/state and prints the value of EXPR over it.
+# Example: sim_q "jsonb_array_length(s->'contacts')"
+sim_q() {
+	sim_state_fetch
+	sim_state_q "$1"
+}
+
 # ---------------------------------------------------------------- the binary
 
 # bm_migrate [ARGS...]: runs `bookto-moneybird -c $BM_CONFIG migrate`; fails
@@ -565,6 +608,46 @@ bm_migrate() {
 	cat "$BM_TMP/migrate.out" >>"$BM_TMP/migrate-all.out" # for bm_done
 	[[ "$rc" == 0 ]] || { cat "$BM_TMP/migrate.out" >&2; bm_fail "migrate exited $rc"; }
 	[[ "${BM_DB_ROLES:-0}" != 1 ]] || bm_pg_roles_setup # grants on the new tables
+}
+
+# bm_stack [--mbsim [MBSIM_ARG...] --] [--no-serve] [CONFIG_ARG...]: the
+# usual start of a test: bm_setup, PostgreSQL, the simulator (with --mbsim,
+# its arguments up to --), bm_write_config CONFIG_ARG..., the schema, and
+# serve (unless --no-serve).
+bm_stack() {
+	local sim=0 serve=1 sim_args=()
+	while (($#)); do
+		case "$1" in
+		--mbsim)
+			sim=1
+			shift
+			while (($#)) && [[ "$1" != -- ]]; do
+				sim_args+=("$1")
+				shift
+			done
+			(($# == 0)) || shift
+			;;
+		--no-serve) serve=0 && shift ;;
+		*) break ;;
+		esac
+	done
+	bm_setup
+	bm_pg_start
+	((sim == 0)) || bm_mbsim_start "${sim_args[@]}"
+	bm_write_config "$@"
+	bm_migrate
+	((serve == 0)) || bm_serve_start
+}
+
+# bm_ops ARGS...: runs the binary with the test's config; sets OUT, ERR and
+# RC (never fails the test); both streams are also kept in ops-all.out/.err.
+bm_ops() {
+	RC=0
+	"$BM_BINARY" -c "$BM_CONFIG" "$@" >"$BM_TMP/ops.out" 2>"$BM_TMP/ops.err" || RC=$?
+	OUT="$(cat "$BM_TMP/ops.out")"
+	ERR="$(cat "$BM_TMP/ops.err")"
+	cat "$BM_TMP/ops.out" >>"$BM_TMP/ops-all.out"
+	cat "$BM_TMP/ops.err" >>"$BM_TMP/ops-all.err"
 }
 
 # bm_healthz_code: prints the HTTP status of GET /healthz (000 = no answer).

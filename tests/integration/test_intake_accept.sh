@@ -5,11 +5,7 @@
 # match_ref is derived when sent empty; /webhooks/bookto without a connection
 # name works only while exactly one connection is configured.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_write_config
-bm_migrate
-bm_serve_start
+bm_stack
 
 # --- the happy path ---------------------------------------------------------
 f="$(bm_order_json ord-1001)"

@@ -4,11 +4,7 @@
 # a stalled client does not hold up others, and http.max_connections caps the
 # number of open connections.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_write_config request_timeout=2 max_connections=4
-bm_migrate
-bm_serve_start
+bm_stack request_timeout=2 max_connections=4
 
 f="$(bm_order_json ord-7001)"
 ts="$(date +%s)"

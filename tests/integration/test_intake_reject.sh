@@ -5,11 +5,7 @@
 # previous secret is accepted, a retired one is not. Timestamps are checked
 # in both directions. A signed non-order.paid event is kept and ignored.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_write_config max_body_bytes=8192 tolerance=300
-bm_migrate
-bm_serve_start
+bm_stack max_body_bytes=8192 tolerance=300
 
 orders=0
 # bm_expect_rejected STATUS MESSAGE: asserts the last answer and that the

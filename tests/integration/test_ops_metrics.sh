@@ -5,12 +5,7 @@
 # (orders per state, queue, latency histogram, rate budget); with PostgreSQL
 # down the scrape still answers, with database_up 0.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_mbsim_start
-bm_write_config workers=2
-bm_migrate
-bm_serve_start
+bm_stack --mbsim -- workers=2
 
 scrape() {
 	curl -s -D "$BM_TMP/metrics.headers" --max-time 10 "$BM_URL/metrics" >"$BM_TMP/metrics.txt" ||

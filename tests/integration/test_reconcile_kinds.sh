@@ -12,12 +12,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
 export BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS=1
-bm_setup
-bm_pg_start
-bm_mbsim_start
-bm_write_config workers=1
-bm_migrate
-bm_serve_start
+bm_stack --mbsim -- workers=1
 
 # sync_one ORDER_ID STATE [FAULTS]: posts the order with FAULTS armed and
 # waits for STATE.

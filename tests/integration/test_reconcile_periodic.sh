@@ -12,11 +12,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
 export BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS=1
 export BOOKTO_MONEYBIRD_RECONCILE_INTERVAL_SECONDS=3
-bm_setup
-bm_pg_start
-bm_mbsim_start
-bm_write_config workers=1
-bm_migrate
+bm_stack --mbsim -- --no-serve workers=1
 
 # log_has TEXT SECONDS: true once the connector log contains TEXT (serve
 # logs how it set the periodic run up just after it starts answering).

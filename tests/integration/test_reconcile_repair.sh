@@ -10,12 +10,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
 export BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS=1
 export BOOKTO_MONEYBIRD_RECONCILE_WAIT_SECONDS=60
-bm_setup
-bm_pg_start
-bm_mbsim_start
-bm_write_config workers=1
-bm_migrate
-bm_serve_start
+bm_stack --mbsim -- workers=1
 
 sync_one() {
 	rc_sim_post /_sim/faults "${3:-{\}}" >/dev/null

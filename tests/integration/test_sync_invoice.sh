@@ -9,11 +9,7 @@
 # compute differently park the order with a sentence before any invoice.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-bm_setup
-sync_start --rate-limit 300/10
-bm_write_config workers=2 rate_limit=300/10
-bm_migrate
-bm_serve_start
+sync_stack 300/10 workers=2 rate_limit=300/10
 
 RATE_21=496081347565061258
 RATE_9=496081347576595595

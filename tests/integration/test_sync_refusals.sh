@@ -7,11 +7,7 @@
 # "Peppol"). A 402 plan limit pauses the connection instead.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-bm_setup
-sync_start --rate-limit 300/10
-bm_write_config workers=2 rate_limit=300/10
-bm_migrate
-bm_serve_start
+sync_stack 300/10 workers=2 rate_limit=300/10
 
 BUYER=(match_ref=NL120000001B01 vat_number=NL120000001B01 email=r@refuse.example company="Refuse B.V.")
 post_order ref-warmup "${BUYER[@]}"
