@@ -829,6 +829,20 @@ EOF
 	echo "$file"
 }
 
+# post_order ORDER_ID [KEY=VALUE...]: posts a signed order.paid (bm_order_json
+# keys) to the "shop" connection and fails unless it is accepted.
+post_order() {
+	local file
+	file="$(bm_order_json "$@")"
+	bm_post_bookto /webhooks/bookto/shop "$file"
+	[[ "$BM_STATUS" == 2* ]] || bm_fail "order $1 was not accepted: $BM_STATUS $BM_BODY"
+}
+
+# order_value ORDER_ID COLUMN: a column of the order (as text).
+order_value() {
+	bm_psql "SELECT $2 FROM orders WHERE order_id = '$1'"
+}
+
 # bm_pad_json FILE SIZE: prints the path of a copy of the JSON object in FILE
 # padded (with a "padding" member after the opening brace) to exactly SIZE
 # bytes. FILE must start with "{" on its own first line.

@@ -28,18 +28,17 @@ rc_sim_calls() {
 	rc_sim_q "(s->'requests'->>'total')::int"
 }
 
-# rc_post_order ORDER_ID [KEY=VALUE...]: posts a signed order.paid; fails
-# unless accepted.
-rc_post_order() {
-	local file
-	file="$(bm_order_json "$@")"
-	bm_post_bookto /webhooks/bookto/shop "$file"
-	[[ "$BM_STATUS" == 2* ]] || bm_fail "order $1 was not accepted: $BM_STATUS $BM_BODY"
-}
+# rc_post_order, rc_order: lib.sh's post_order and order_value.
+rc_post_order() { post_order "$@"; }
+rc_order() { order_value "$@"; }
 
-# rc_order ORDER_ID COLUMN: a column of the order, as text.
-rc_order() {
-	bm_psql "SELECT $2 FROM orders WHERE order_id = '$1'"
+# rc_sync_one ORDER_ID STATE [FAULTS]: posts the order (its own buyer) with
+# the simulator's FAULTS armed, waits for STATE, then clears the faults.
+rc_sync_one() {
+	rc_sim_post /_sim/faults "${3:-{\}}" >/dev/null
+	rc_post_order "$1" match_ref="buyer-$1" vat_number="" email="$1@example.nl" company=""
+	rc_wait_state "$1" "$2" 30
+	rc_sim_post /_sim/faults '{}' >/dev/null
 }
 
 # rc_wait_sql SQL EXPECTED SECONDS: waits until SQL prints EXPECTED.

@@ -76,20 +76,6 @@ sim_invoice_field() {
 		WHERE i->>'reference' = '$1' LIMIT 1)"
 }
 
-# post_order ORDER_ID [KEY=VALUE...]: posts a signed order.paid (bm_order_json
-# keys) to the "shop" connection and fails unless it is accepted.
-post_order() {
-	local file
-	file="$(bm_order_json "$@")"
-	bm_post_bookto /webhooks/bookto/shop "$file"
-	[[ "$BM_STATUS" == 2* ]] || bm_fail "order $1 was not accepted: $BM_STATUS $BM_BODY"
-}
-
-# order_value ORDER_ID COLUMN: a column of the order (as text).
-order_value() {
-	bm_psql "SELECT $2 FROM orders WHERE order_id = '$1'"
-}
-
 # wait_orders WHERE N SECONDS: waits until at least N orders match WHERE;
 # fails after SECONDS with the states seen.
 wait_orders() {
@@ -111,6 +97,13 @@ wait_settled() {
 # wait_state ORDER_ID STATE SECONDS: waits until the order is in STATE.
 wait_state() {
 	wait_orders "order_id = '$1' AND state = '$2'" 1 "$3"
+}
+
+# sync_warmup ORDER_ID KEY=VALUE...: posts one order of the buyer KEY=VALUE...
+# and waits until it is synced (so the buyer's contact exists).
+sync_warmup() {
+	post_order "$@"
+	wait_state "$1" synced 30
 }
 
 # serve2_start: a second `serve` on the same config and database, on its own

@@ -33,17 +33,9 @@ log_has "event=reconcile_periodic_off" 5 ||
 	bm_fail "serve did not log event=reconcile_periodic_off with interval_seconds = 0"
 bm_pass "interval_seconds = 0 turns the periodic run off (the environment does not turn it on)"
 
-# sync_one ORDER_ID STATE [FAULTS]: posts the order with FAULTS armed and
-# waits for STATE.
-sync_one() {
-	rc_sim_post /_sim/faults "${3:-{\}}" >/dev/null
-	rc_post_order "$1" match_ref="buyer-$1" vat_number="" email="$1@example.nl" company=""
-	rc_wait_state "$1" "$2" 30
-	rc_sim_post /_sim/faults '{}' >/dev/null
-}
-sync_one rp-ok synced
-sync_one rp-unpaid synced
-sync_one rp-missing needs_attention '{"force_status": {"match": "POST sales_invoices", "status": 422}}'
+rc_sync_one rp-ok synced
+rc_sync_one rp-unpaid synced
+rc_sync_one rp-missing needs_attention '{"force_status": {"match": "POST sales_invoices", "status": 422}}'
 # Parked orders are known, not differences: recorded synced without an
 # invoice, rp-missing is one.
 bm_psql "UPDATE orders SET state = 'synced' WHERE order_id = 'rp-missing'" >/dev/null

@@ -10,8 +10,7 @@ source "$(dirname "$0")/sync_lib.sh"
 sync_stack 300/10 workers=2 rate_limit=300/10
 
 BUYER=(match_ref=NL120000001B01 vat_number=NL120000001B01 email=r@refuse.example company="Refuse B.V.")
-post_order ref-warmup "${BUYER[@]}"
-wait_state ref-warmup synced 30
+sync_warmup ref-warmup "${BUYER[@]}"
 
 # parked NAME NEEDLE WHAT: the order is parked at its first attempt with a
 # reason containing NEEDLE.
