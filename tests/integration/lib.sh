@@ -692,6 +692,18 @@ bm_serve_start() {
 	bm_fail "serve did not answer GET /healthz with 200 within $((15 * BM_TIME_SCALE)) s"
 }
 
+# bm_wait_http_code PATH CODE TRIES: polls GET PATH every 0.2 s, at most
+# TRIES times, until it answers CODE; prints the last status seen.
+bm_wait_http_code() {
+	local i code=""
+	for ((i = 0; i < $3; i++)); do
+		code="$(bm_http_code "$1")"
+		[[ "$code" == "$2" ]] && break
+		sleep 0.2
+	done
+	printf '%s' "$code"
+}
+
 # bm_serve_stop: SIGTERM, waits up to 20 s (times BM_TIME_SCALE), and fails
 # unless serve exits 0.
 bm_serve_stop() {
@@ -827,6 +839,27 @@ bm_order_json() {
 }
 EOF
 	echo "$file"
+}
+
+# bm_assert_log_clean: the connector log and serve's output hold none of the
+# test secrets (bookto signing secrets, the Moneybird token).
+bm_assert_log_clean() {
+	local log secret
+	log="$(cat "$BM_TMP/connector.log" "$BM_TMP/serve.out" 2>/dev/null)"
+	for secret in "$BM_SECRET_CURRENT" "$BM_SECRET_PREVIOUS" "$BM_MBSIM_TOKEN"; do
+		bm_assert_not_contains "$log" "$secret" "the log does not contain secret '$secret'"
+	done
+}
+
+# bm_assert_synced N MESSAGE: waits up to 20 s until N orders are synced,
+# then asserts it.
+bm_assert_synced() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ "$(bm_count_orders "state = 'synced'")" == "$1" ]] && break
+		sleep 0.2
+	done
+	bm_assert_eq "$(bm_count_orders "state = 'synced'")" "$1" "$2"
 }
 
 # post_order ORDER_ID [KEY=VALUE...]: posts a signed order.paid (bm_order_json

@@ -106,6 +106,19 @@ sync_warmup() {
 	wait_state "$1" synced 30
 }
 
+# sync_remap SED LINE FILE CONFIG_ARG...: stops serve, writes $BM_TMP/FILE,
+# the default mapping edited by the sed script SED (the regex LINE must then
+# match in it), and starts serve again with bm_write_config CONFIG_ARG... mapping=that file.
+sync_remap() {
+	local mapping="$BM_TMP/$3"
+	bm_serve_stop
+	sed "$1" "$BM_SOURCE_DIR/mappings/default.cfg" >"$mapping"
+	grep -q -- "$2" "$mapping" || bm_fail "could not write the mapping $3"
+	shift 3
+	bm_write_config "$@" mapping="$mapping"
+	bm_serve_start
+}
+
 # serve2_start: a second `serve` on the same config and database, on its own
 # HTTP port (its stdout/stderr go to $BM_TMP/serve2.out); sets BM_SERVE2_PID
 # and BM_SERVE2_URL. Like bm_serve_start it moves to another port when it

@@ -52,12 +52,8 @@ bm_assert_contains "$(order_value ref-usd last_error)" "; nothing was written to
 	"USD order: the reason says nothing was written for it"
 
 # ---- Peppol while the administration is not registered
-bm_serve_stop
-sed 's/^send_method = "Manual";/send_method = "Peppol";/' "$BM_SOURCE_DIR/mappings/default.cfg" \
-	>"$BM_TMP/peppol.cfg"
-grep -q '^send_method = "Peppol";' "$BM_TMP/peppol.cfg" || bm_fail "could not write the Peppol mapping"
-bm_write_config workers=2 rate_limit=300/10 mapping="$BM_TMP/peppol.cfg"
-bm_serve_start
+sync_remap 's/^send_method = "Manual";/send_method = "Peppol";/' \
+	'^send_method = "Peppol";' peppol.cfg workers=2 rate_limit=300/10
 sim_faults '{"peppol_registered": false}'
 post_order ref-peppol "${BUYER[@]}"
 parked ref-peppol "not registered for Peppol" "Peppol not registered"
