@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "plan.h"
+#include "unit_files.h"
 
 static char tmpdir[512];
 static unsigned file_counter;
@@ -94,13 +95,8 @@ static struct mapping *mapping_from_text(const char *text)
 	struct mapping *mapping = NULL;
 	struct cn_error err = {{0}};
 	char path[600];
-	FILE *file;
 
-	snprintf(path, sizeof(path), "%s/m%u.cfg", tmpdir, file_counter++);
-	file = fopen(path, "w");
-	assert_non_null(file);
-	assert_true(fputs(text, file) >= 0);
-	assert_int_equal(fclose(file), 0);
+	unit_write_numbered(path, sizeof(path), tmpdir, &file_counter, text);
 	if (mapping_load(path, &mapping, stderr, &err) != 0) {
 		print_error("mapping: %s\n", err.message);
 		fail();
