@@ -169,6 +169,8 @@ bool mbsim_is_true(const char *s);
 const char *mbsim_str(const cJSON *obj, const char *key); /* "" when absent/not a string */
 void mbsim_set_str(cJSON *obj, const char *key, const char *value);
 void mbsim_set_null(cJSON *obj, const char *key);
+/* The first object of array whose string member key equals value, or NULL. */
+cJSON *mbsim_find_by(const cJSON *array, const char *key, const char *value);
 cJSON *mbsim_find_by_id(const cJSON *array, const char *id);
 cJSON *mbsim_public_copy(const cJSON *obj); /* deep copy without "_" keys */
 char *mbsim_print(const cJSON *json);       /* unformatted, caller frees */
@@ -205,6 +207,7 @@ void mbsim_emit_invoice(struct mbsim *sim, const cJSON *invoice, const char *eve
 void mbsim_emit_state_change(struct mbsim *sim, const cJSON *invoice,
                              enum mbsim_state_change change);
 cJSON *mbsim_contact_build(struct mbsim *sim, const cJSON *input, cJSON *errors);
+cJSON *mbsim_contact_new(struct mbsim *sim, const cJSON *input, struct mbsim_response *resp);
 cJSON *mbsim_contact_by_customer_id(const cJSON *contacts, const char *customer_id);
 bool mbsim_date_locked(const struct mbsim *sim, const char *date);
 cJSON *mbsim_register_payment(struct mbsim *sim, cJSON *invoice, int64_t cents, int64_t base_cents,

@@ -365,7 +365,7 @@ void mbsim_api_contacts_create(struct mbsim *sim, const struct mbsim_request *re
 	static const char *const top_allowed[] = {"contact", NULL};
 	cJSON *body = mbsim_parse_body(req, resp, true);
 	const cJSON *input, *custom;
-	cJSON *errors = NULL, *contact;
+	cJSON *contact;
 
 	if (body == NULL)
 		return;
@@ -384,13 +384,9 @@ void mbsim_api_contacts_create(struct mbsim *sim, const struct mbsim_request *re
 		                   "custom_fields_attributes", "not_found");
 		goto out;
 	}
-	errors = mbsim_validation_new();
-	contact = mbsim_contact_build(sim, input, errors);
-	if (contact == NULL) {
-		mbsim_validation_respond(resp, errors);
-		errors = NULL;
+	contact = mbsim_contact_new(sim, input, resp);
+	if (contact == NULL)
 		goto out;
-	}
 	cJSON_AddItemToArray(sim->contacts, contact);
 	mbsim_respond_json(resp, 201, mbsim_render_contact(contact));
 	{
@@ -401,7 +397,6 @@ void mbsim_api_contacts_create(struct mbsim *sim, const struct mbsim_request *re
 		cJSON_Delete(entity);
 	}
 out:
-	cJSON_Delete(errors);
 	cJSON_Delete(body);
 }
 

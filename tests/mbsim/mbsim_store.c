@@ -301,14 +301,7 @@ cJSON *mbsim_render_invoice(struct mbsim *sim, const cJSON *invoice)
 
 cJSON *mbsim_contact_by_customer_id(const cJSON *contacts, const char *customer_id)
 {
-	cJSON *c;
-
-	cJSON_ArrayForEach(c, contacts)
-	{
-		if (strcmp(mbsim_str(c, "customer_id"), customer_id) == 0)
-			return c;
-	}
-	return NULL;
+	return mbsim_find_by(contacts, "customer_id", customer_id);
 }
 
 bool mbsim_date_locked(const struct mbsim *sim, const char *date)
@@ -716,4 +709,19 @@ cJSON *mbsim_contact_build(struct mbsim *sim, const cJSON *input, cJSON *errors)
 	}
 	mbsim_add_event(c, "contact_created");
 	return c;
+}
+
+/* mbsim_contact_build for a create: the contact, or NULL with the validation
+ * answer (422) set in resp. */
+cJSON *mbsim_contact_new(struct mbsim *sim, const cJSON *input, struct mbsim_response *resp)
+{
+	cJSON *errors = mbsim_validation_new();
+	cJSON *contact = mbsim_contact_build(sim, input, errors);
+
+	if (contact == NULL) {
+		mbsim_validation_respond(resp, errors);
+		return NULL;
+	}
+	cJSON_Delete(errors);
+	return contact;
 }

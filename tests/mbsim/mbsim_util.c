@@ -299,16 +299,21 @@ void mbsim_set_null(cJSON *obj, const char *key)
 		cJSON_AddItemToObject(obj, key, item);
 }
 
-cJSON *mbsim_find_by_id(const cJSON *array, const char *id)
+cJSON *mbsim_find_by(const cJSON *array, const char *key, const char *value)
 {
 	cJSON *item;
 
 	cJSON_ArrayForEach(item, array)
 	{
-		if (strcmp(mbsim_str(item, "id"), id) == 0)
+		if (strcmp(mbsim_str(item, key), value) == 0)
 			return item;
 	}
 	return NULL;
+}
+
+cJSON *mbsim_find_by_id(const cJSON *array, const char *id)
+{
+	return mbsim_find_by(array, "id", id);
 }
 
 static void strip_private(cJSON *obj)
