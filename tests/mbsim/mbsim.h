@@ -172,6 +172,8 @@ void mbsim_set_null(cJSON *obj, const char *key);
 /* The first object of array whose string member key equals value, or NULL. */
 cJSON *mbsim_find_by(const cJSON *array, const char *key, const char *value);
 cJSON *mbsim_find_by_id(const cJSON *array, const char *id);
+/* A synchronization listing's entry: {"id": ..., "version": ...} of obj. */
+cJSON *mbsim_sync_entry(const cJSON *obj);
 cJSON *mbsim_public_copy(const cJSON *obj); /* deep copy without "_" keys */
 char *mbsim_print(const cJSON *json);       /* unformatted, caller frees */
 

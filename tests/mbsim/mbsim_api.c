@@ -409,16 +409,9 @@ void mbsim_api_contacts_sync_get(struct mbsim *sim, const struct mbsim_request *
 
 	cJSON_ArrayForEach(c, sim->contacts)
 	{
-		cJSON *entry;
-
 		if (!archived_too && is_archived(c))
 			continue;
-		entry = cJSON_CreateObject();
-		cJSON_AddStringToObject(entry, "id", mbsim_str(c, "id"));
-		cJSON_AddItemToObject(
-		    entry, "version",
-		    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(c, "version"), 1));
-		cJSON_AddItemToArray(list, entry);
+		cJSON_AddItemToArray(list, mbsim_sync_entry(c));
 	}
 	mbsim_respond_json(resp, 200, list);
 }

@@ -452,3 +452,13 @@ bool mbsim_reject_unknown(struct mbsim_response *r, const cJSON *obj, const char
 	}
 	return false;
 }
+
+cJSON *mbsim_sync_entry(const cJSON *obj)
+{
+	cJSON *entry = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(entry, "id", mbsim_str(obj, "id"));
+	cJSON_AddItemToObject(entry, "version",
+	                      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(obj, "version"), 1));
+	return entry;
+}
