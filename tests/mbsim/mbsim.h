@@ -193,6 +193,14 @@ void mbsim_respond_json(struct mbsim_response *r, unsigned status, cJSON *json);
 /* 400 for keys of obj not in allowed (NULL-terminated); wrapper "" = top level. */
 bool mbsim_reject_unknown(struct mbsim_response *r, const cJSON *obj, const char *wrapper,
                           const char *const *allowed);
+/* The object under `wrapper` in a request body; NULL, answered, when it is not
+ * an object (400 `required`) or when the body or it has a key not allowed. */
+const cJSON *mbsim_wrapped(struct mbsim_response *r, const cJSON *body, const char *wrapper,
+                           const char *required, const char *const *top_allowed,
+                           const char *const *allowed);
+/* True, answered 404, when obj sets custom fields (the simulated
+ * administration has none). */
+bool mbsim_reject_custom_fields(struct mbsim_response *r, const cJSON *obj);
 
 /* ---- store (mbsim_store.c) ---- */
 void mbsim_store_seed(struct mbsim *sim);

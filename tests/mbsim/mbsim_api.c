@@ -364,26 +364,15 @@ void mbsim_api_contacts_create(struct mbsim *sim, const struct mbsim_request *re
 {
 	static const char *const top_allowed[] = {"contact", NULL};
 	cJSON *body = mbsim_parse_body(req, resp, true);
-	const cJSON *input, *custom;
+	const cJSON *input;
 	cJSON *contact;
 
 	if (body == NULL)
 		return;
-	input = cJSON_GetObjectItemCaseSensitive(body, "contact");
-	if (!cJSON_IsObject(input)) {
-		mbsim_err_symbolic(resp, 400, "Contact is required", "contact", "required");
+	input = mbsim_wrapped(resp, body, "contact", "Contact is required", top_allowed,
+	                      contact_allowed);
+	if (input == NULL || mbsim_reject_custom_fields(resp, input))
 		goto out;
-	}
-	if (mbsim_reject_unknown(resp, body, "", top_allowed) ||
-	    mbsim_reject_unknown(resp, input, "contact", contact_allowed))
-		goto out;
-	custom = cJSON_GetObjectItemCaseSensitive(input, "custom_fields_attributes");
-	if (custom != NULL && cJSON_GetArraySize(custom) > 0) {
-		/* The simulated administration has no custom fields. */
-		mbsim_err_symbolic(resp, 404, "Custom field with id 0 not found for administration",
-		                   "custom_fields_attributes", "not_found");
-		goto out;
-	}
 	contact = mbsim_contact_new(sim, input, resp);
 	if (contact == NULL)
 		goto out;

@@ -425,27 +425,16 @@ void mbsim_api_invoices_create(struct mbsim *sim, const struct mbsim_request *re
 {
 	static const char *const top_allowed[] = {"sales_invoice", "from_payment_request", NULL};
 	cJSON *body = mbsim_parse_body(req, resp, true);
-	const cJSON *in, *custom;
+	const cJSON *in;
 	cJSON *errors = NULL, *inv = NULL;
 	char id[24], today[11];
 
 	if (body == NULL)
 		return;
-	in = cJSON_GetObjectItemCaseSensitive(body, "sales_invoice");
-	if (!cJSON_IsObject(in)) {
-		mbsim_err_symbolic(resp, 400, "Sales invoice is required", "sales_invoice",
-		                   "required");
+	in = mbsim_wrapped(resp, body, "sales_invoice", "Sales invoice is required", top_allowed,
+	                   invoice_allowed);
+	if (in == NULL || mbsim_reject_custom_fields(resp, in))
 		goto out;
-	}
-	if (mbsim_reject_unknown(resp, body, "", top_allowed) ||
-	    mbsim_reject_unknown(resp, in, "sales_invoice", invoice_allowed))
-		goto out;
-	custom = cJSON_GetObjectItemCaseSensitive(in, "custom_fields_attributes");
-	if (custom != NULL && cJSON_GetArraySize(custom) > 0) {
-		mbsim_err_symbolic(resp, 404, "Custom field with id 0 not found for administration",
-		                   "custom_fields_attributes", "not_found");
-		goto out;
-	}
 	errors = mbsim_validation_new();
 	mbsim_new_id(sim, id);
 	inv = cJSON_CreateObject();

@@ -156,13 +156,8 @@ void mbsim_api_payments_create(struct mbsim *sim, const struct mbsim_request *re
 		mbsim_err_symbolic(resp, 404, "record not found", "id", "not_found");
 		goto out;
 	}
-	in = cJSON_GetObjectItemCaseSensitive(body, "payment");
-	if (!cJSON_IsObject(in)) {
-		mbsim_err_symbolic(resp, 400, "Payment is required", "payment", "required");
-		goto out;
-	}
-	if (mbsim_reject_unknown(resp, body, "", top_allowed) ||
-	    mbsim_reject_unknown(resp, in, "payment", allowed))
+	in = mbsim_wrapped(resp, body, "payment", "Payment is required", top_allowed, allowed);
+	if (in == NULL)
 		goto out;
 	errors = mbsim_validation_new();
 	check_payment_date(sim, in, errors, date);

@@ -462,3 +462,30 @@ cJSON *mbsim_sync_entry(const cJSON *obj)
 	                      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(obj, "version"), 1));
 	return entry;
 }
+
+const cJSON *mbsim_wrapped(struct mbsim_response *r, const cJSON *body, const char *wrapper,
+                           const char *required, const char *const *top_allowed,
+                           const char *const *allowed)
+{
+	const cJSON *in = cJSON_GetObjectItemCaseSensitive(body, wrapper);
+
+	if (!cJSON_IsObject(in)) {
+		mbsim_err_symbolic(r, 400, required, wrapper, "required");
+		return NULL;
+	}
+	if (mbsim_reject_unknown(r, body, "", top_allowed) ||
+	    mbsim_reject_unknown(r, in, wrapper, allowed))
+		return NULL;
+	return in;
+}
+
+bool mbsim_reject_custom_fields(struct mbsim_response *r, const cJSON *obj)
+{
+	const cJSON *custom = cJSON_GetObjectItemCaseSensitive(obj, "custom_fields_attributes");
+
+	if (custom == NULL || cJSON_GetArraySize(custom) == 0)
+		return false;
+	mbsim_err_symbolic(r, 404, "Custom field with id 0 not found for administration",
+	                   "custom_fields_attributes", "not_found");
+	return true;
+}
