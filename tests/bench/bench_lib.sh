@@ -8,37 +8,16 @@
 : "${BM_LOADGEN:=$BM_BUILD_DIR/bm-loadgen}"
 export BM_LOADGEN
 
-# bb_sim_url: the simulator's root URL.
-bb_sim_url() {
-	printf 'http://127.0.0.1:%s' "$BM_MBSIM_PORT"
-}
-
-# bb_sim_post PATH JSON: POSTs to a /_sim/ endpoint; fails unless 2xx.
-bb_sim_post() {
-	local code
-	code="$(curl -s -o "$BM_TMP/sim-post.out" -w '%{http_code}' --max-time 10 -X POST \
-		-H 'Content-Type: application/json' --data-binary "$2" "$(bb_sim_url)$1" || true)"
-	[[ "$code" == 2* ]] || bm_fail "simulator POST $1 answered $code: $(cat "$BM_TMP/sim-post.out")"
-}
+# bb_sim_url, bb_sim_post, bb_sim_fetch, bb_sim_q: lib.sh's sim_url,
+# sim_post (body not printed), sim_state_fetch (30 s) and sim_state_q.
+bb_sim_url() { sim_url; }
+bb_sim_post() { sim_post "$@" >/dev/null; }
+bb_sim_fetch() { sim_state_fetch 30; }
+bb_sim_q() { sim_state_q "$@"; }
 
 # bb_sim_faults JSON: replaces the simulator's fault set ({} clears it).
 bb_sim_faults() {
 	bb_sim_post /_sim/faults "$1"
-}
-
-# bb_sim_fetch: saves GET /_sim/state to $BM_TMP/sim-state.json.
-bb_sim_fetch() {
-	curl -s --max-time 30 "$(bb_sim_url)/_sim/state" >"$BM_TMP/sim-state.json" ||
-		bm_fail "GET /_sim/state failed"
-}
-
-# bb_sim_q EXPR: evaluates the SQL expression EXPR over the last fetched
-# state, available as the jsonb `s`. Example: bb_sim_q "s->'requests'->>'total'"
-bb_sim_q() {
-	"$BM_PSQL" -X -At -q -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" <<EOF || bm_fail "bb_sim_q failed: $1"
-\\set state \`cat $BM_TMP/sim-state.json\`
-SELECT $1 FROM (SELECT :'state'::jsonb AS s) AS sim;
-EOF
 }
 
 # bb_sim_requests: after bb_sim_fetch, prints "CALLS RATE_LIMITED": the sum

@@ -12,12 +12,6 @@
 #include "bookto.h"
 #include "fuzz_util.h"
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const secrets[] = {"fuzz-secret-current", "fuzz-secret-previous"};

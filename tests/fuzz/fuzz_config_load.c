@@ -12,12 +12,6 @@
 #include "config.h"
 #include "fuzz_util.h"
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
-
 static const char mapping_text[] =
     "vat_treatments = {\n"
     "  standard = { by = \"percentage\"; };\n"
@@ -47,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *path = fuzz_temp_file(data, size, ".cfg");
 	struct config *config = NULL;
 	struct cn_error err;
-	FILE *problems = fopen("/dev/null", "w");
+	FILE *problems = fuzz_null_stream();
 
 	write_mapping();
 	if (config_load(path, &config, problems, &err) == 0) {
@@ -58,7 +52,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(config == NULL);
 	}
 	config_free(config);
-	if (problems != NULL)
-		fclose(problems);
+	fuzz_stream_close(problems);
 	return 0;
 }

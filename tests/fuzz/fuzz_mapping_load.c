@@ -9,18 +9,12 @@
 #include "fuzz_util.h"
 #include "mapping.h"
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *path = fuzz_temp_file(data, size, ".cfg");
 	struct mapping *mapping = NULL;
 	struct cn_error err;
-	FILE *problems = fopen("/dev/null", "w");
+	FILE *problems = fuzz_null_stream();
 
 	if (mapping_load(path, &mapping, problems, &err) == 0) {
 		CHECK(mapping != NULL);
@@ -33,7 +27,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(mapping == NULL);
 	}
 	mapping_free(mapping);
-	if (problems != NULL)
-		fclose(problems);
+	fuzz_stream_close(problems);
 	return 0;
 }

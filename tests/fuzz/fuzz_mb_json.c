@@ -14,12 +14,6 @@
 #include "fuzz_util.h"
 #include "mb_json.h"
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
-
 static void parse_all(const cJSON *obj)
 {
 	struct cn_error err;

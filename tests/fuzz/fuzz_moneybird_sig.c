@@ -14,12 +14,6 @@
 #include "fuzz_util.h"
 #include "moneybird_sig.h"
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const secrets[] = {"", "fuzz-mb-secret"};

@@ -13,6 +13,27 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A fuzz target's own assertion: a broken promise aborts, which libFuzzer
+ * reports as a crash with the input that caused it. */
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			abort();                                                                   \
+	} while (0)
+
+/* /dev/null for the loaders' problem reports (NULL when it cannot be opened,
+ * which the loaders accept); fuzz_stream_close takes NULL. */
+static inline FILE *fuzz_null_stream(void)
+{
+	return fopen("/dev/null", "w");
+}
+
+static inline void fuzz_stream_close(FILE *stream)
+{
+	if (stream != NULL)
+		fclose(stream);
+}
+
 /* A malloc'd NUL-terminated copy of data (embedded NULs cut it short). */
 static inline char *fuzz_cstring(const uint8_t *data, size_t size)
 {

@@ -180,7 +180,8 @@ bm_setup() {
 	# Configs hold literal test secrets, which the binary refuses in a file
 	# group or others can read: every file a test writes is private.
 	umask 077
-	BM_TEST_NAME="$(basename "${BASH_SOURCE[1]:-$0}" .sh)"
+	# The outermost script is the test (bm_setup may be called via bm_stack).
+	BM_TEST_NAME="$(basename "${BASH_SOURCE[-1]:-$0}" .sh)"
 	BM_TMP="$(mktemp -d /tmp/bm-test.XXXXXX)"
 	chmod 755 "$BM_TMP"
 	export BM_TMP
@@ -552,6 +553,48 @@ bm_config_connection() {
 EOF
 }
 
+# ---------------------------------------------------------------- the simulator's /_sim/
+
+# sim_url: the simulator's root (for /_sim/ endpoints).
+sim_url() {
+	printf 'http://127.0.0.1:%s' "$BM_MBSIM_PORT"
+}
+
+# sim_post PATH [JSON]: POSTs JSON to the simulator's control endpoint PATH;
+# fails the test unless it answers 2xx; prints the body.
+sim_post() {
+	local out code
+	out="$(mktemp "$BM_TMP/sim.XXXXXX")"
+	code="$(curl -s -o "$out" -w '%{http_code}' --max-time 10 -X POST \
+		-H 'Content-Type: application/json' --data-binary "${2:-}" "$(sim_url)$1" || true)"
+	[[ "$code" == 2* ]] || bm_fail "simulator POST $1 answered $code: $(cat "$out")"
+	cat "$out"
+	rm -f "$out"
+}
+
+# sim_state_fetch [SECONDS]: saves GET /_sim/state to $BM_TMP/sim-state.json
+# (timeout SECONDS, default 10).
+sim_state_fetch() {
+	curl -s --max-time "${1:-10}" "$(sim_url)/_sim/state" >"$BM_TMP/sim-state.json" ||
+		bm_fail "GET /_sim/state failed"
+}
+
+# sim_state_q EXPR: the value of the SQL expression EXPR over the last
+# fetched state, the jsonb `s` (psql is needed anyway, jq is not).
+sim_state_q() {
+	"$BM_PSQL" -X -At -q -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" <<EOF || bm_fail "sim_q failed: $1"
+\\set state \`cat $BM_TMP/sim-state.json\`
+SELECT $1 FROM (SELECT :'state'::jsonb AS s) AS sim;
+EOF
+}
+
+# sim_q EXPR: fetches GET /_sim/state and prints the value of EXPR over it.
+# Example: sim_q "jsonb_array_length(s->'contacts')"
+sim_q() {
+	sim_state_fetch
+	sim_state_q "$1"
+}
+
 # ---------------------------------------------------------------- the binary
 
 # bm_migrate [ARGS...]: runs `bookto-moneybird -c $BM_CONFIG migrate`; fails
@@ -565,6 +608,46 @@ bm_migrate() {
 	cat "$BM_TMP/migrate.out" >>"$BM_TMP/migrate-all.out" # for bm_done
 	[[ "$rc" == 0 ]] || { cat "$BM_TMP/migrate.out" >&2; bm_fail "migrate exited $rc"; }
 	[[ "${BM_DB_ROLES:-0}" != 1 ]] || bm_pg_roles_setup # grants on the new tables
+}
+
+# bm_stack [--mbsim [MBSIM_ARG...] --] [--no-serve] [CONFIG_ARG...]: the
+# usual start of a test: bm_setup, PostgreSQL, the simulator (with --mbsim,
+# its arguments up to --), bm_write_config CONFIG_ARG..., the schema, and
+# serve (unless --no-serve).
+bm_stack() {
+	local sim=0 serve=1 sim_args=()
+	while (($#)); do
+		case "$1" in
+		--mbsim)
+			sim=1
+			shift
+			while (($#)) && [[ "$1" != -- ]]; do
+				sim_args+=("$1")
+				shift
+			done
+			(($# == 0)) || shift
+			;;
+		--no-serve) serve=0 && shift ;;
+		*) break ;;
+		esac
+	done
+	bm_setup
+	bm_pg_start
+	((sim == 0)) || bm_mbsim_start "${sim_args[@]}"
+	bm_write_config "$@"
+	bm_migrate
+	((serve == 0)) || bm_serve_start
+}
+
+# bm_ops ARGS...: runs the binary with the test's config; sets OUT, ERR and
+# RC (never fails the test); both streams are also kept in ops-all.out/.err.
+bm_ops() {
+	RC=0
+	"$BM_BINARY" -c "$BM_CONFIG" "$@" >"$BM_TMP/ops.out" 2>"$BM_TMP/ops.err" || RC=$?
+	OUT="$(cat "$BM_TMP/ops.out")"
+	ERR="$(cat "$BM_TMP/ops.err")"
+	cat "$BM_TMP/ops.out" >>"$BM_TMP/ops-all.out"
+	cat "$BM_TMP/ops.err" >>"$BM_TMP/ops-all.err"
 }
 
 # bm_healthz_code: prints the HTTP status of GET /healthz (000 = no answer).
@@ -607,6 +690,18 @@ bm_serve_start() {
 		break
 	done
 	bm_fail "serve did not answer GET /healthz with 200 within $((15 * BM_TIME_SCALE)) s"
+}
+
+# bm_wait_http_code PATH CODE TRIES: polls GET PATH every 0.2 s, at most
+# TRIES times, until it answers CODE; prints the last status seen.
+bm_wait_http_code() {
+	local i code=""
+	for ((i = 0; i < $3; i++)); do
+		code="$(bm_http_code "$1")"
+		[[ "$code" == "$2" ]] && break
+		sleep 0.2
+	done
+	printf '%s' "$code"
 }
 
 # bm_serve_stop: SIGTERM, waits up to 20 s (times BM_TIME_SCALE), and fails
@@ -744,6 +839,41 @@ bm_order_json() {
 }
 EOF
 	echo "$file"
+}
+
+# bm_assert_log_clean: the connector log and serve's output hold none of the
+# test secrets (bookto signing secrets, the Moneybird token).
+bm_assert_log_clean() {
+	local log secret
+	log="$(cat "$BM_TMP/connector.log" "$BM_TMP/serve.out" 2>/dev/null)"
+	for secret in "$BM_SECRET_CURRENT" "$BM_SECRET_PREVIOUS" "$BM_MBSIM_TOKEN"; do
+		bm_assert_not_contains "$log" "$secret" "the log does not contain secret '$secret'"
+	done
+}
+
+# bm_assert_synced N MESSAGE: waits up to 20 s until N orders are synced,
+# then asserts it.
+bm_assert_synced() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ "$(bm_count_orders "state = 'synced'")" == "$1" ]] && break
+		sleep 0.2
+	done
+	bm_assert_eq "$(bm_count_orders "state = 'synced'")" "$1" "$2"
+}
+
+# post_order ORDER_ID [KEY=VALUE...]: posts a signed order.paid (bm_order_json
+# keys) to the "shop" connection and fails unless it is accepted.
+post_order() {
+	local file
+	file="$(bm_order_json "$@")"
+	bm_post_bookto /webhooks/bookto/shop "$file"
+	[[ "$BM_STATUS" == 2* ]] || bm_fail "order $1 was not accepted: $BM_STATUS $BM_BODY"
+}
+
+# order_value ORDER_ID COLUMN: a column of the order (as text).
+order_value() {
+	bm_psql "SELECT $2 FROM orders WHERE order_id = '$1'"
 }
 
 # bm_pad_json FILE SIZE: prints the path of a copy of the JSON object in FILE

@@ -5,23 +5,6 @@
 # after lib.sh. The simulator's GET /_sim/state is read through PostgreSQL's
 # jsonb (psql is needed anyway, jq is not).
 
-# rc_sim_url: the simulator's root (for /_sim/ endpoints).
-rc_sim_url() {
-	printf 'http://127.0.0.1:%s' "$BM_MBSIM_PORT"
-}
-
-# rc_sim_post PATH [JSON]: POSTs to a /_sim/ endpoint; fails unless 2xx;
-# prints the body.
-rc_sim_post() {
-	local out code
-	out="$(mktemp "$BM_TMP/sim.XXXXXX")"
-	code="$(curl -s -o "$out" -w '%{http_code}' --max-time 10 -X POST \
-		-H 'Content-Type: application/json' --data-binary "${2:-}" "$(rc_sim_url)$1" || true)"
-	[[ "$code" == 2* ]] || bm_fail "simulator POST $1 answered $code: $(cat "$out")"
-	cat "$out"
-	rm -f "$out"
-}
-
 # rc_api METHOD PATH [JSON]: calls the simulated Moneybird API as a
 # bookkeeper would (PATH after the administration id); sets RC_STATUS and
 # RC_BODY (call it directly, not in $(...), or they are lost).
@@ -35,34 +18,27 @@ rc_api() {
 	rm -f "$out"
 }
 
-# rc_sim_q EXPR: the value of the SQL expression EXPR over the simulator's
-# state `s` (jsonb), e.g. rc_sim_q "jsonb_array_length(s->'sales_invoices')".
-rc_sim_q() {
-	curl -s --max-time 10 "$(rc_sim_url)/_sim/state" >"$BM_TMP/sim-state.json" ||
-		bm_fail "GET /_sim/state failed"
-	"$BM_PSQL" -X -At -q -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" <<EOF || bm_fail "rc_sim_q failed: $1"
-\\set state \`cat $BM_TMP/sim-state.json\`
-SELECT $1 FROM (SELECT :'state'::jsonb AS s) AS sim;
-EOF
-}
+# rc_sim_url, rc_sim_post, rc_sim_q: lib.sh's sim_url, sim_post, sim_q.
+rc_sim_url() { sim_url; }
+rc_sim_post() { sim_post "$@"; }
+rc_sim_q() { sim_q "$@"; }
 
 # rc_sim_calls: API requests the simulator counted so far.
 rc_sim_calls() {
 	rc_sim_q "(s->'requests'->>'total')::int"
 }
 
-# rc_post_order ORDER_ID [KEY=VALUE...]: posts a signed order.paid; fails
-# unless accepted.
-rc_post_order() {
-	local file
-	file="$(bm_order_json "$@")"
-	bm_post_bookto /webhooks/bookto/shop "$file"
-	[[ "$BM_STATUS" == 2* ]] || bm_fail "order $1 was not accepted: $BM_STATUS $BM_BODY"
-}
+# rc_post_order, rc_order: lib.sh's post_order and order_value.
+rc_post_order() { post_order "$@"; }
+rc_order() { order_value "$@"; }
 
-# rc_order ORDER_ID COLUMN: a column of the order, as text.
-rc_order() {
-	bm_psql "SELECT $2 FROM orders WHERE order_id = '$1'"
+# rc_sync_one ORDER_ID STATE [FAULTS]: posts the order (its own buyer) with
+# the simulator's FAULTS armed, waits for STATE, then clears the faults.
+rc_sync_one() {
+	rc_sim_post /_sim/faults "${3:-{\}}" >/dev/null
+	rc_post_order "$1" match_ref="buyer-$1" vat_number="" email="$1@example.nl" company=""
+	rc_wait_state "$1" "$2" 30
+	rc_sim_post /_sim/faults '{}' >/dev/null
 }
 
 # rc_wait_sql SQL EXPECTED SECONDS: waits until SQL prints EXPECTED.

@@ -24,23 +24,6 @@ customer_key() {
 		::bit(64)::bigint AS v) AS k"
 }
 
-# sim_url: the simulator's root (for /_sim/ endpoints).
-sim_url() {
-	printf 'http://127.0.0.1:%s' "$BM_MBSIM_PORT"
-}
-
-# sim_post PATH JSON: POSTs JSON to the simulator's control endpoint PATH;
-# fails the test unless it answers 2xx; prints the body.
-sim_post() {
-	local out code
-	out="$(mktemp "$BM_TMP/sim.XXXXXX")"
-	code="$(curl -s -o "$out" -w '%{http_code}' --max-time 10 -X POST \
-		-H 'Content-Type: application/json' --data-binary "$2" "$(sim_url)$1" || true)"
-	[[ "$code" == 2* ]] || bm_fail "simulator POST $1 answered $code: $(cat "$out")"
-	cat "$out"
-	rm -f "$out"
-}
-
 # sim_faults JSON: replaces the simulator's fault set ({} clears it).
 sim_faults() {
 	sim_post /_sim/faults "$1" >/dev/null
@@ -49,18 +32,6 @@ sim_faults() {
 # sim_reset: empties the simulator (contacts, invoices, counters, faults).
 sim_reset() {
 	sim_post /_sim/reset '{}' >/dev/null
-}
-
-# sim_q EXPR: fetches GET /_sim/state and prints the value of the SQL
-# expression EXPR, in which `s` is the state as jsonb. Example:
-#   sim_q "jsonb_array_length(s->'contacts')"
-sim_q() {
-	curl -s --max-time 10 "$(sim_url)/_sim/state" >"$BM_TMP/sim-state.json" ||
-		bm_fail "GET /_sim/state failed"
-	"$BM_PSQL" -X -At -q -v ON_ERROR_STOP=1 "$BM_DATABASE_URL" <<EOF || bm_fail "sim_q failed: $1"
-\\set state \`cat $BM_TMP/sim-state.json\`
-SELECT $1 FROM (SELECT :'state'::jsonb AS s) AS sim;
-EOF
 }
 
 # sim_calls ROUTE: requests the simulator counted for ROUTE (e.g.
@@ -105,20 +76,6 @@ sim_invoice_field() {
 		WHERE i->>'reference' = '$1' LIMIT 1)"
 }
 
-# post_order ORDER_ID [KEY=VALUE...]: posts a signed order.paid (bm_order_json
-# keys) to the "shop" connection and fails unless it is accepted.
-post_order() {
-	local file
-	file="$(bm_order_json "$@")"
-	bm_post_bookto /webhooks/bookto/shop "$file"
-	[[ "$BM_STATUS" == 2* ]] || bm_fail "order $1 was not accepted: $BM_STATUS $BM_BODY"
-}
-
-# order_value ORDER_ID COLUMN: a column of the order (as text).
-order_value() {
-	bm_psql "SELECT $2 FROM orders WHERE order_id = '$1'"
-}
-
 # wait_orders WHERE N SECONDS: waits until at least N orders match WHERE;
 # fails after SECONDS with the states seen.
 wait_orders() {
@@ -140,6 +97,26 @@ wait_settled() {
 # wait_state ORDER_ID STATE SECONDS: waits until the order is in STATE.
 wait_state() {
 	wait_orders "order_id = '$1' AND state = '$2'" 1 "$3"
+}
+
+# sync_warmup ORDER_ID KEY=VALUE...: posts one order of the buyer KEY=VALUE...
+# and waits until it is synced (so the buyer's contact exists).
+sync_warmup() {
+	post_order "$@"
+	wait_state "$1" synced 30
+}
+
+# sync_remap SED LINE FILE CONFIG_ARG...: stops serve, writes $BM_TMP/FILE,
+# the default mapping edited by the sed script SED (the regex LINE must then
+# match in it), and starts serve again with bm_write_config CONFIG_ARG... mapping=that file.
+sync_remap() {
+	local mapping="$BM_TMP/$3"
+	bm_serve_stop
+	sed "$1" "$BM_SOURCE_DIR/mappings/default.cfg" >"$mapping"
+	grep -q -- "$2" "$mapping" || bm_fail "could not write the mapping $3"
+	shift 3
+	bm_write_config "$@" mapping="$mapping"
+	bm_serve_start
 }
 
 # serve2_start: a second `serve` on the same config and database, on its own
@@ -210,4 +187,18 @@ sync_start() {
 	trap sync_cleanup EXIT
 	bm_pg_start
 	bm_mbsim_start "$@"
+}
+
+# sync_stack [--no-serve] MBSIM_RATE [CONFIG_ARG...]: the usual start of a
+# sync test: bm_setup, sync_start --rate-limit MBSIM_RATE, bm_write_config
+# CONFIG_ARG..., the schema, and serve (unless --no-serve).
+sync_stack() {
+	local serve=1
+	[[ "$1" != --no-serve ]] || { serve=0 && shift; }
+	bm_setup
+	sync_start --rate-limit "$1"
+	shift
+	bm_write_config "$@"
+	bm_migrate
+	((serve == 0)) || bm_serve_start
 }

@@ -6,11 +6,7 @@
 # answered only once durable (spooled), and stored whole once the database
 # accepts it again.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_write_config
-bm_migrate
-bm_serve_start
+bm_stack
 
 f="$(bm_order_json ord-8001)"
 bm_post_expect /webhooks/bookto/shop "$f" 200 '"status":"accepted"' "a delivery before the fault"

@@ -5,11 +5,7 @@
 # signed request make exactly one order, one job and one delivery row (an
 # exact replay is not stored again), answered 1 accepted + 49 duplicate.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_write_config
-bm_migrate
-bm_serve_start
+bm_stack
 
 # --- sequential redelivery ---------------------------------------------------
 f="$(bm_order_json ord-3001)"

@@ -65,12 +65,7 @@ bm_pg_stop
 bm_assert_eq "$(bm_http_code /readyz)" 503 "/readyz is 503 with the database down"
 bm_assert_eq "$(bm_http_code /healthz)" 200 "/healthz is 200 with the database down"
 bm_pg_start_again
-ready=""
-for ((i = 0; i < 50; i++)); do
-	ready="$(bm_http_code /readyz)"
-	[[ "$ready" == 200 ]] && break
-	sleep 0.2
-done
+ready="$(bm_wait_http_code /readyz 200 50)"
 bm_assert_eq "$ready" 200 "/readyz is 200 again once the database is back"
 bm_serve_stop
 

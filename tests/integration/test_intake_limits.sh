@@ -4,11 +4,7 @@
 # a stalled client does not hold up others, and http.max_connections caps the
 # number of open connections.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_write_config request_timeout=2 max_connections=4
-bm_migrate
-bm_serve_start
+bm_stack request_timeout=2 max_connections=4
 
 f="$(bm_order_json ord-7001)"
 ts="$(date +%s)"
@@ -48,12 +44,7 @@ bm_assert_ne "$code" 200 "a fifth connection is not served while four are open (
 for fd in 3 4 5 6; do
 	eval "exec $fd>&-"
 done
-ok=""
-for ((i = 0; i < 30; i++)); do
-	ok="$(bm_http_code /healthz)"
-	[[ "$ok" == 200 ]] && break
-	sleep 0.2
-done
+ok="$(bm_wait_http_code /healthz 200 30)"
 bm_assert_eq "$ok" 200 "connections are served again once the four are closed"
 g="$(bm_order_json ord-7002)"
 bm_post_expect /webhooks/bookto/shop "$g" 200 '"status":"accepted"' "a delivery after the limit was hit"

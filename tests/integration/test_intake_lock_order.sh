@@ -6,11 +6,7 @@
 # intake holds the audit lock waiting for the row, the worker holds the row
 # waiting for the audit lock, and PostgreSQL aborts one of them.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_write_config workers=0
-bm_migrate
-bm_serve_start
+bm_stack workers=0
 
 first="$(bm_order_json lo-1)"
 bm_post_bookto /webhooks/bookto/shop "$first"

@@ -8,11 +8,7 @@
 # 400 while its neighbours are stored. During an outage the same poison is
 # spooled next to good orders, and the drain stores every one of them.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_write_config
-bm_migrate
-bm_serve_start
+bm_stack
 
 spool_files() {
 	find "$BM_SPOOL" -path "$BM_SPOOL/rejected" -prune -o -type f -print 2>/dev/null | wc -l | tr -d ' '

@@ -6,11 +6,7 @@
 # The same holds while PostgreSQL is down: the spool keeps both copies, the
 # drain stores one.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_write_config
-bm_migrate
-bm_serve_start
+bm_stack
 
 # post_raw FILE TS SIG: posts FILE with exactly these signature headers.
 post_raw() {

@@ -5,11 +5,7 @@
 # delivery survives a restart of serve; 503 only when the spool cannot be
 # written either.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_write_config
-bm_migrate
-bm_serve_start
+bm_stack
 
 # spool_files: number of spooled entries waiting (regular files, any depth,
 # leaving out dir/rejected/).

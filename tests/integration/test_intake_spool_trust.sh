@@ -6,10 +6,7 @@
 # set aside in rejected/ with a warn line naming it, counted in `status` and
 # /metrics, never booked, and the drain goes on with the next file.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_write_config tolerance=60
-bm_migrate
+bm_stack --no-serve tolerance=60
 
 # serve_refuses WHAT NEEDLE: serve must exit 2 and say NEEDLE on stderr.
 serve_refuses() {

@@ -4,19 +4,13 @@
 # the webhook's token and secret stored in the connection's row and never
 # printed in full, usage errors exiting 2 and Moneybird refusals exiting 1.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-
-bm_pg_start
-bm_mbsim_start
-bm_write_config
-bm_migrate
+bm_stack --mbsim -- --no-serve
 
 # run ARGS...: runs the binary; sets RC, STDOUT, STDERR.
 run() {
-	RC=0
-	"$BM_BINARY" -c "$BM_CONFIG" "$@" >"$BM_TMP/run.out" 2>"$BM_TMP/run.err" || RC=$?
-	STDOUT="$(cat "$BM_TMP/run.out")"
-	STDERR="$(cat "$BM_TMP/run.err")"
+	bm_ops "$@"
+	STDOUT="$OUT"
+	STDERR="$ERR"
 }
 
 # ---- check

@@ -6,22 +6,7 @@
 # every id compared here also proves ids survive a round trip as strings.
 source "$(dirname "$0")/lib.sh"
 bm_setup
-BM_DRIVER="${BM_DRIVER:-$BM_BUILD_DIR/mb_client_driver}"
-[[ -x "$BM_DRIVER" ]] || bm_fail "no driver at $BM_DRIVER (build target mb_client_driver)"
-DRV_OPTS=()
-
-# mbc OP ARGS...: runs one operation; output in OUT (never fails the script).
-mbc() {
-	OUT="$("$BM_DRIVER" "${DRV_OPTS[@]}" "$BM_MBSIM_URL" "$BM_MBSIM_ADMIN" "$BM_MBSIM_TOKEN" \
-		"$@" 2>&1)" || true
-}
-# field KEY: the first KEY=value of OUT.
-field() { printf '%s\n' "$OUT" | sed -n "s/^$1=//p" | head -n 1; }
-expect() {
-	local error
-	error="$(field error)"
-	bm_assert_eq "$(field outcome)" "$1" "$2${error:+ [$error]}"
-}
+source "$(dirname "$0")/driver_lib.sh"
 
 bm_mbsim_start
 

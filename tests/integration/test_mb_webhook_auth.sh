@@ -10,12 +10,7 @@
 # for an unknown connection, 405 for GET, 413 for a body over the cap.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
-bm_setup
-bm_pg_start
-bm_mbsim_start
-bm_write_config workers=0 max_body_bytes=4096
-bm_migrate
-bm_serve_start
+bm_stack --mbsim -- workers=0 max_body_bytes=4096
 
 # Nothing registered yet: a signed push cannot verify.
 push="$BM_TMP/push.json"

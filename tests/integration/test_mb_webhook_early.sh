@@ -10,12 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
 export BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS=10
-bm_setup
-bm_pg_start
-bm_mbsim_start
-bm_write_config workers=1
-bm_migrate
-bm_serve_start
+bm_stack --mbsim -- workers=1
 
 rc_register_webhook
 webhook_id="$(rc_sim_q "s->'webhooks'->0->>'id'")"

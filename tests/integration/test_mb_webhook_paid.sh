@@ -9,12 +9,7 @@
 # stored once per Idempotency-Key.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
-bm_setup
-bm_pg_start
-bm_mbsim_start --webhook-retry-seconds 1
-bm_write_config workers=1
-bm_migrate
-bm_serve_start
+bm_stack --mbsim --webhook-retry-seconds 1 -- workers=1
 
 rc_register_webhook
 bm_assert_contains "$(cat "$BM_TMP/register.out")" "webhooks/moneybird/shop" "webhook registered"

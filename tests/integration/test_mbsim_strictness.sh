@@ -4,11 +4,7 @@
 # curl, grep and sed (no PostgreSQL, no jq, no python).
 set -u
 
-MBSIM=${BM_MBSIM:?BM_MBSIM must point to the mbsim binary}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/mbsim-strict.XXXXXX")
-TOKEN=test-token-123
-ADMIN=123456789
-FAILS=0
+source "$(dirname "$0")/mbsim_lib.sh" strict
 PIDS=()
 
 cleanup() {
@@ -19,11 +15,6 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	FAILS=$((FAILS + 1))
-}
 
 # start_sim NAME [extra args...]: starts mbsim on a free port; sets PORT_<NAME>.
 start_sim() {

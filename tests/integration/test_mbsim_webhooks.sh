@@ -5,11 +5,7 @@
 # signature is verified end to end when the openssl CLI is present.
 set -u
 
-MBSIM=${BM_MBSIM:?BM_MBSIM must point to the mbsim binary}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/mbsim-webhooks.XXXXXX")
-TOKEN=test-token-123
-ADMIN=123456789
-FAILS=0
+source "$(dirname "$0")/mbsim_lib.sh" webhooks
 PID=
 
 cleanup() {
@@ -17,11 +13,6 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	FAILS=$((FAILS + 1))
-}
 
 "$MBSIM" --port 0 --port-file "$WORK/port" --token "$TOKEN" --administration-id "$ADMIN" \
 	--seed 7 --webhook-retry-seconds 1 2>"$WORK/mbsim.log" &

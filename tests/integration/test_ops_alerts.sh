@@ -32,11 +32,7 @@ bm_migrate
 bm_serve_start
 f="$(bm_order_json al-1)"
 bm_post_expect /webhooks/bookto/shop "$f" 200 accepted "an order"
-for _ in $(seq 1 100); do
-	[[ "$(bm_count_orders "state = 'synced'")" == 1 ]] && break
-	sleep 0.2
-done
-bm_assert_eq "$(bm_count_orders "state = 'synced'")" 1 "the order is synced"
+bm_assert_synced 1 "the order is synced"
 curl -s --max-time 10 "$BM_URL/metrics" >"$BM_TMP/metrics.txt" || bm_fail "GET /metrics failed"
 
 # Each selector in the rules: bookto_moneybird_NAME or NAME{label="value",...}.

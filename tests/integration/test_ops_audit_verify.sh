@@ -3,11 +3,7 @@
 # broken row when a superuser altered a row behind the append-only trigger's
 # back (trigger disabled, row updated, trigger enabled again), or deleted one.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_write_config workers=0
-bm_migrate
-bm_serve_start
+bm_stack workers=0
 
 verify() {
 	RC=0

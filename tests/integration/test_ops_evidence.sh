@@ -12,12 +12,7 @@
 export BM_DB_ROLES=1
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
-bm_setup
-bm_pg_start
-bm_mbsim_start --webhook-retry-seconds 1
-bm_write_config workers=1
-bm_migrate
-bm_serve_start
+bm_stack --mbsim --webhook-retry-seconds 1 -- workers=1
 app_psql() { "$BM_PSQL" -X -At -q -v ON_ERROR_STOP=1 "$BM_CONNECTOR_DATABASE_URL" -c "$1"; }
 bm_assert_eq "$(app_psql "SELECT current_user")" bookto_moneybird_app "the connector's conninfo is the app role"
 bm_assert_contains "$(grep conninfo "$BM_CONFIG")" bookto_moneybird_app "serve runs as the app role"

@@ -5,12 +5,7 @@
 # (orders per state, queue, latency histogram, rate budget); with PostgreSQL
 # down the scrape still answers, with database_up 0.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_mbsim_start
-bm_write_config workers=2
-bm_migrate
-bm_serve_start
+bm_stack --mbsim -- workers=2
 
 scrape() {
 	curl -s -D "$BM_TMP/metrics.headers" --max-time 10 "$BM_URL/metrics" >"$BM_TMP/metrics.txt" ||
@@ -44,11 +39,7 @@ bm_assert_eq "$BM_STATUS" 401 "a bad signature is 401"
 f3="$(bm_order_json m-3 treatment=margin_scheme)"
 bm_post_expect /webhooks/bookto/shop "$f3" 200 accepted "m-3 (parked)"
 
-for _ in $(seq 1 100); do
-	[[ "$(bm_count_orders "state = 'synced'")" == 2 ]] && break
-	sleep 0.2
-done
-bm_assert_eq "$(bm_count_orders "state = 'synced'")" 2 "the workers sync m-1 and m-2"
+bm_assert_synced 2 "the workers sync m-1 and m-2"
 
 scrape
 bm_assert_eq "$(sample 'bookto_moneybird_deliveries_total{connection="shop",outcome="accepted"}')" 3 "3 accepted"

@@ -5,19 +5,10 @@
 # order), be parked, or be ignored (another event); Moneybird unreachable is
 # said and planned around; nothing is written; exit codes 0 / 1 / 2.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_mbsim_start
-bm_write_config workers=0
-bm_migrate
+bm_stack --mbsim -- --no-serve workers=0
 
-ops() {
-	RC=0
-	"$BM_BINARY" -c "$BM_CONFIG" "$@" >"$BM_TMP/ops.out" 2>"$BM_TMP/ops.err" || RC=$?
-	OUT="$(cat "$BM_TMP/ops.out")"
-	ERR="$(cat "$BM_TMP/ops.err")"
-	cat "$BM_TMP/ops.err" >>"$BM_TMP/ops-all.err"
-}
+# ops CMD...: bm_ops (sets OUT, ERR and RC; never fails the test).
+ops() { bm_ops "$@"; }
 jget() {
 	bm_psql "SELECT \$bmj\$$1\$bmj\$::jsonb #>> '{$2}'"
 }

@@ -11,10 +11,7 @@
 # write call and stores no row. Comparisons run in PostgreSQL's jsonb.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-bm_setup
-sync_start --rate-limit 300/10
-bm_write_config workers=2 rate_limit=300/10
-bm_migrate
+sync_stack --no-serve 300/10 workers=2 rate_limit=300/10
 
 PLACEHOLDER='<contact id>'
 echo '{}' >"$BM_TMP/empty.json"

@@ -6,18 +6,10 @@
 # lines and other events are kept and reported; a progress bar only on a
 # TTY; exit codes 0 / 1 (something invalid) / 2 (usage).
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_write_config workers=0 second=1
-bm_migrate
+bm_stack --no-serve workers=0 second=1
 
-ops() {
-	RC=0
-	"$BM_BINARY" -c "$BM_CONFIG" "$@" >"$BM_TMP/ops.out" 2>"$BM_TMP/ops.err" || RC=$?
-	OUT="$(cat "$BM_TMP/ops.out")"
-	ERR="$(cat "$BM_TMP/ops.err")"
-	cat "$BM_TMP/ops.err" >>"$BM_TMP/ops-all.err"
-}
+# ops CMD...: bm_ops (sets OUT, ERR and RC; never fails the test).
+ops() { bm_ops "$@"; }
 
 # --- usage ---------------------------------------------------------------------
 ops replay

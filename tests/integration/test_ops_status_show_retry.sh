@@ -5,22 +5,10 @@
 # created when missing, an operator audit row and the workers woken), and
 # their exit codes (0 ok, 1 runtime failure, 2 usage).
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_mbsim_start
-bm_write_config workers=0
-bm_migrate
-bm_serve_start
+bm_stack --mbsim -- workers=0
 
-# ops CMD...: runs the binary; sets OUT, ERR and RC (never fails the test).
-ops() {
-	RC=0
-	"$BM_BINARY" -c "$BM_CONFIG" "$@" >"$BM_TMP/ops.out" 2>"$BM_TMP/ops.err" || RC=$?
-	OUT="$(cat "$BM_TMP/ops.out")"
-	ERR="$(cat "$BM_TMP/ops.err")"
-	cat "$BM_TMP/ops.out" >>"$BM_TMP/ops-all.out"
-	cat "$BM_TMP/ops.err" >>"$BM_TMP/ops-all.err"
-}
+# ops CMD...: bm_ops (sets OUT, ERR and RC; never fails the test).
+ops() { bm_ops "$@"; }
 # jget JSON PATH: the text at PATH ({a,0,b} without braces) via PostgreSQL's jsonb.
 jget() {
 	bm_psql "SELECT \$bmj\$$1\$bmj\$::jsonb #>> '{$2}'"

@@ -12,32 +12,19 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
 export BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS=1
-bm_setup
-bm_pg_start
-bm_mbsim_start
-bm_write_config workers=1
-bm_migrate
-bm_serve_start
+bm_stack --mbsim -- workers=1
 
-# sync_one ORDER_ID STATE [FAULTS]: posts the order with FAULTS armed and
-# waits for STATE.
-sync_one() {
-	rc_sim_post /_sim/faults "${3:-{\}}" >/dev/null
-	rc_post_order "$1" match_ref="buyer-$1" vat_number="" email="$1@example.nl" company=""
-	rc_wait_state "$1" "$2" 30
-	rc_sim_post /_sim/faults '{}' >/dev/null
-}
-sync_one rk-ok synced
-sync_one rk-missing needs_attention '{"force_status": {"match": "POST sales_invoices", "status": 422}}'
-sync_one rk-notsent needs_attention '{"force_status": {"match": "PATCH sales_invoices/:id/send_invoice", "status": 422}}'
-sync_one rk-parked needs_attention '{"force_status": {"match": "POST sales_invoices", "status": 422}}'
+rc_sync_one rk-ok synced
+rc_sync_one rk-missing needs_attention '{"force_status": {"match": "POST sales_invoices", "status": 422}}'
+rc_sync_one rk-notsent needs_attention '{"force_status": {"match": "PATCH sales_invoices/:id/send_invoice", "status": 422}}'
+rc_sync_one rk-parked needs_attention '{"force_status": {"match": "POST sales_invoices", "status": 422}}'
 rc_post_order rk-test match_ref="buyer-rk-test" vat_number="" email="rk-test@example.nl" company="" test=true
 rc_wait_state rk-test skipped 30
-sync_one rk-unpaid synced
-sync_one rk-amount synced
-sync_one rk-deleted synced
-sync_one rk-changed synced
-sync_one rk-stuck synced
+rc_sync_one rk-unpaid synced
+rc_sync_one rk-amount synced
+rc_sync_one rk-deleted synced
+rc_sync_one rk-changed synced
+rc_sync_one rk-stuck synced
 bm_pass "ten orders taken as far as Moneybird let them"
 
 # A bookkeeper removes a payment, and deletes another invoice entirely.

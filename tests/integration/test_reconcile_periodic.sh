@@ -12,11 +12,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
 export BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS=1
 export BOOKTO_MONEYBIRD_RECONCILE_INTERVAL_SECONDS=3
-bm_setup
-bm_pg_start
-bm_mbsim_start
-bm_write_config workers=1
-bm_migrate
+bm_stack --mbsim -- --no-serve workers=1
 
 # log_has TEXT SECONDS: true once the connector log contains TEXT (serve
 # logs how it set the periodic run up just after it starts answering).
@@ -37,17 +33,9 @@ log_has "event=reconcile_periodic_off" 5 ||
 	bm_fail "serve did not log event=reconcile_periodic_off with interval_seconds = 0"
 bm_pass "interval_seconds = 0 turns the periodic run off (the environment does not turn it on)"
 
-# sync_one ORDER_ID STATE [FAULTS]: posts the order with FAULTS armed and
-# waits for STATE.
-sync_one() {
-	rc_sim_post /_sim/faults "${3:-{\}}" >/dev/null
-	rc_post_order "$1" match_ref="buyer-$1" vat_number="" email="$1@example.nl" company=""
-	rc_wait_state "$1" "$2" 30
-	rc_sim_post /_sim/faults '{}' >/dev/null
-}
-sync_one rp-ok synced
-sync_one rp-unpaid synced
-sync_one rp-missing needs_attention '{"force_status": {"match": "POST sales_invoices", "status": 422}}'
+rc_sync_one rp-ok synced
+rc_sync_one rp-unpaid synced
+rc_sync_one rp-missing needs_attention '{"force_status": {"match": "POST sales_invoices", "status": 422}}'
 # Parked orders are known, not differences: recorded synced without an
 # invoice, rp-missing is one.
 bm_psql "UPDATE orders SET state = 'synced' WHERE order_id = 'rp-missing'" >/dev/null
@@ -160,16 +148,24 @@ bm_assert_eq "$(jobs_snapshot)" "$jobs_before" "the runs queued no job"
 bm_assert_eq "$(rc_sim_q "(SELECT count(*) FROM jsonb_array_elements(s->'sales_invoices') i
 	WHERE i->>'reference' = 'ORD-rp-missing')")" 0 "no invoice was made for rp-missing"
 
+# sigterm_serve TENTHS WHEN: SIGTERMs serve and waits up to TENTHS/10 s
+# (times BM_TIME_SCALE) for it to exit; sets rc (its exit status) and ms (how
+# long it took).
+sigterm_serve() {
+	local pid="$BM_SERVE_PID" t0
+	t0=$(date +%s%N)
+	kill -TERM "$pid"
+	bm_wait_pid_gone "$pid" $(($1 * BM_TIME_SCALE)) ||
+		bm_fail "serve did not exit within $(($1 / 10)) s of SIGTERM $2"
+	rc=0
+	wait "$pid" || rc=$?
+	BM_SERVE_PID=""
+	ms=$((($(date +%s%N) - t0) / 1000000))
+}
+
 # --- SIGTERM between runs
 wait_run "$run2" 20 >/dev/null # a run has just finished
-pid="$BM_SERVE_PID"
-t0=$(date +%s%N)
-kill -TERM "$pid"
-bm_wait_pid_gone "$pid" $((100 * BM_TIME_SCALE)) || bm_fail "serve did not exit within 10 s of SIGTERM between runs"
-rc=0
-wait "$pid" || rc=$?
-BM_SERVE_PID=""
-ms=$((($(date +%s%N) - t0) / 1000000))
+sigterm_serve 100 "between runs"
 bm_assert_eq "$rc" 0 "SIGTERM between runs: serve exits 0 (after $ms ms)"
 ((ms < 5000 * BM_TIME_SCALE)) || bm_fail "SIGTERM between runs took $ms ms"
 bm_assert_eq "$(bm_psql "SELECT count(*) FROM reconcile_runs WHERE status = 'running'")" 0 \
@@ -187,14 +183,7 @@ for ((i = 0; i < 100; i++)); do
 done
 [[ -n "$running" ]] || bm_fail "no periodic run started within 20 s"
 sleep 0.5 # the listing call is under way
-pid="$BM_SERVE_PID"
-t0=$(date +%s%N)
-kill -TERM "$pid"
-bm_wait_pid_gone "$pid" $((150 * BM_TIME_SCALE)) || bm_fail "serve did not exit within 15 s of SIGTERM during a run"
-rc=0
-wait "$pid" || rc=$?
-BM_SERVE_PID=""
-ms=$((($(date +%s%N) - t0) / 1000000))
+sigterm_serve 150 "during a run"
 bm_assert_eq "$rc" 0 "SIGTERM during a run: serve exits 0 (after $ms ms)"
 ((ms < 6000 * BM_TIME_SCALE)) ||
 	bm_fail "SIGTERM during a run took $ms ms: the run was not stopped before its next call"

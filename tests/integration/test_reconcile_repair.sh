@@ -10,25 +10,14 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
 export BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS=1
 export BOOKTO_MONEYBIRD_RECONCILE_WAIT_SECONDS=60
-bm_setup
-bm_pg_start
-bm_mbsim_start
-bm_write_config workers=1
-bm_migrate
-bm_serve_start
+bm_stack --mbsim -- workers=1
 
-sync_one() {
-	rc_sim_post /_sim/faults "${3:-{\}}" >/dev/null
-	rc_post_order "$1" match_ref="buyer-$1" vat_number="" email="$1@example.nl" company=""
-	rc_wait_state "$1" "$2" 30
-	rc_sim_post /_sim/faults '{}' >/dev/null
-}
-sync_one rp-missing needs_attention '{"force_status": {"match": "POST sales_invoices", "status": 422}}'
-sync_one rp-notsent needs_attention '{"force_status": {"match": "PATCH sales_invoices/:id/send_invoice", "status": 422}}'
+rc_sync_one rp-missing needs_attention '{"force_status": {"match": "POST sales_invoices", "status": 422}}'
+rc_sync_one rp-notsent needs_attention '{"force_status": {"match": "PATCH sales_invoices/:id/send_invoice", "status": 422}}'
 # Parked orders are known, not differences: these two are recorded synced as
 # if their invoice had been made and sent, so reconcile finds what is missing.
 bm_psql "UPDATE orders SET state = 'synced' WHERE order_id IN ('rp-missing', 'rp-notsent')" >/dev/null
-sync_one rp-unpaid synced
+rc_sync_one rp-unpaid synced
 inv="$(rc_order rp-unpaid moneybird_invoice_id)"
 rc_api DELETE "sales_invoices/$inv/payments/$(rc_order rp-unpaid moneybird_payment_id)"
 bm_assert_eq "$RC_STATUS" 204 "the payment of rp-unpaid was deleted in Moneybird"

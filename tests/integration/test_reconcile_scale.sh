@@ -7,11 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
 N=1000
-bm_setup
-bm_pg_start
-bm_mbsim_start --rate-limit 100000/1
-bm_write_config workers=0
-bm_migrate
+bm_stack --mbsim --rate-limit 100000/1 -- --no-serve workers=0
 started=$SECONDS
 
 rc_api POST contacts '{"contact":{"company_name":"Scale B.V.","customer_id":"900000000000000001"}}'

@@ -7,15 +7,10 @@
 # answers 429, and every order ends with one paid invoice.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-bm_setup
-sync_start --rate-limit 300/10
-bm_write_config workers=3 rate_limit=4/2
-bm_migrate
-bm_serve_start
+sync_stack 300/10 workers=3 rate_limit=4/2
 
 BUYER=(match_ref=NL130000001B01 vat_number=NL130000001B01 email=q@queue.example company="Queue B.V.")
-post_order budget-warmup "${BUYER[@]}"
-wait_state budget-warmup synced 30
+sync_warmup budget-warmup "${BUYER[@]}"
 
 PIDS=()
 for i in $(seq 1 16); do

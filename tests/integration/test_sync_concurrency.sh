@@ -6,11 +6,7 @@
 # Each ends with exactly one contact for the buyer in the simulator.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-bm_setup
-sync_start --rate-limit 300/10
-bm_write_config workers=4 rate_limit=300/10
-bm_migrate
-bm_serve_start
+sync_stack 300/10 workers=4 rate_limit=300/10
 
 # post_many PREFIX N MATCH_REF [URL]: N orders of one buyer, posted at once.
 post_many() {

@@ -9,11 +9,7 @@
 # One worker, so the per-worker tax rate cache makes the call count exact.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-bm_setup
-sync_start --rate-limit 300/10
-bm_write_config workers=1 rate_limit=300/10
-bm_migrate
-bm_serve_start
+sync_stack 300/10 workers=1 rate_limit=300/10
 
 # ---- three new buyers
 post_order c-b2b-1 match_ref=NL111111111B01 vat_number=NL111111111B01 \

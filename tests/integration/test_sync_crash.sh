@@ -9,11 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
 export BOOKTO_MONEYBIRD_LEASE_SECONDS=3
-bm_setup
-sync_start --rate-limit 300/10
-bm_write_config workers=1 rate_limit=300/10
-bm_migrate
-bm_serve_start
+sync_stack 300/10 workers=1 rate_limit=300/10
 
 # crash_case NAME ROUTE MATCH_REF [ORDER_NUMBER]: posts an order, kills
 # serve once ROUTE has been requested, restarts serve, and checks the

@@ -8,15 +8,10 @@
 # drafts. (5xx bursts and 429 storms: test_sync_storms.sh.)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-bm_setup
-sync_start --rate-limit 300/10
-bm_write_config workers=2 rate_limit=300/10
-bm_migrate
-bm_serve_start
+sync_stack 300/10 workers=2 rate_limit=300/10
 
 BUYER=(match_ref=NL800000008B01 vat_number=NL800000008B01 email=x@once.example company="Once B.V.")
-post_order once-warmup "${BUYER[@]}"
-wait_state once-warmup synced 30
+sync_warmup once-warmup "${BUYER[@]}"
 
 CREATE="POST sales_invoices"
 SEND="PATCH sales_invoices/:id/send_invoice"

@@ -9,11 +9,7 @@
 # compute differently park the order with a sentence before any invoice.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-bm_setup
-sync_start --rate-limit 300/10
-bm_write_config workers=2 rate_limit=300/10
-bm_migrate
-bm_serve_start
+sync_stack 300/10 workers=2 rate_limit=300/10
 
 RATE_21=496081347565061258
 RATE_9=496081347576595595
@@ -130,12 +126,8 @@ bm_assert_eq "$(sim_q "(s->'requests'->>'total')::int")" "$TOTAL_BEFORE" "a skip
 bm_assert_eq "$(sim_invoices_with_reference ORD-inv-test)" 0 "no invoice for the skipped test order"
 
 # ---- test_orders = "sync" books them
-bm_serve_stop
-sed 's/^test_orders = "skip";/test_orders = "sync";/' "$BM_SOURCE_DIR/mappings/default.cfg" \
-	>"$BM_TMP/sync-test-orders.cfg"
-grep -q '^test_orders = "sync";' "$BM_TMP/sync-test-orders.cfg" || bm_fail "could not write the mapping"
-bm_write_config workers=2 rate_limit=300/10 mapping="$BM_TMP/sync-test-orders.cfg"
-bm_serve_start
+sync_remap 's/^test_orders = "skip";/test_orders = "sync";/' \
+	'^test_orders = "sync";' sync-test-orders.cfg workers=2 rate_limit=300/10
 post_order inv-test2 test=true
 wait_state inv-test2 synced 30
 bm_assert_eq "$(sim_invoices_with_reference ORD-inv-test2)" 1 "under test_orders = sync a test order is booked"

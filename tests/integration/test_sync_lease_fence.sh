@@ -71,15 +71,23 @@ claimed_by() {
 	bm_fail "order $1 was not claimed $2 times"
 }
 
+# a_takes_then_b_starts N: A starts (stalled before its intent, as exported),
+# takes order fence-N of buyer N (its lease owner in owner_a), then B starts
+# without the stall; sets A_PID, B_PID, NS_A_WRAPPER and NS_B_WRAPPER.
+a_takes_then_b_starts() {
+	ns_start a
+	A_PID="$NS_PID" NS_A_WRAPPER="$NS_WRAPPER"
+	unset BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS
+	BM_URL="$NS_URL" post_order "fence-$1" match_ref="NL80000000$1B01" vat_number="NL80000000$1B01" \
+		email="f$1@fence.example"
+	owner_a="$(claimed_by "fence-$1" 1)"
+	ns_start b
+	B_PID="$NS_PID" NS_B_WRAPPER="$NS_WRAPPER"
+}
+
 # ---- 1. a shutdown releases only its own leases
 export BOOKTO_MONEYBIRD_LEASE_SECONDS=30 BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS=8000
-ns_start a
-A_PID="$NS_PID" NS_A_WRAPPER="$NS_WRAPPER"
-unset BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS
-BM_URL="$NS_URL" post_order fence-1 match_ref=NL800000001B01 vat_number=NL800000001B01 email=f1@fence.example
-owner_a="$(claimed_by fence-1 1)"
-ns_start b
-B_PID="$NS_PID" NS_B_WRAPPER="$NS_WRAPPER"
+a_takes_then_b_starts 1
 ns_stop "$B_PID" "$NS_B_WRAPPER"
 bm_assert_eq "$(bm_psql "SELECT coalesce(j.lease_owner, 'released') || ' ' || o.state FROM jobs j
 	JOIN orders o ON o.id = j.order_pk WHERE o.order_id = 'fence-1'")" "$owner_a in_progress" \
@@ -93,13 +101,7 @@ ns_stop "$A_PID" "$NS_A_WRAPPER"
 
 # ---- 2. a worker stalled past its lease cannot create after a reclaim
 export BOOKTO_MONEYBIRD_LEASE_SECONDS=2 BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS=8000
-ns_start a
-A_PID="$NS_PID" NS_A_WRAPPER="$NS_WRAPPER"
-unset BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS
-BM_URL="$NS_URL" post_order fence-2 match_ref=NL800000002B01 vat_number=NL800000002B01 email=f2@fence.example
-owner_a="$(claimed_by fence-2 1)"
-ns_start b
-B_PID="$NS_PID" NS_B_WRAPPER="$NS_WRAPPER"
+a_takes_then_b_starts 2
 owner_b="$(claimed_by fence-2 2)"
 bm_assert_ne "$owner_b" "$owner_a" "B reclaims the job under its own owner name"
 bm_assert_eq "$(bm_psql "SELECT lease_generation FROM jobs j JOIN orders o ON o.id = j.order_pk

@@ -11,11 +11,7 @@ source "$(dirname "$0")/sync_lib.sh"
 export BOOKTO_MONEYBIRD_LEASE_SECONDS=10
 ORDERS="${BM_SYNC_ORDERS:-200}"
 BUYERS=50
-bm_setup
-sync_start --rate-limit 3000/10
-bm_write_config workers=3 rate_limit=3000/10
-bm_migrate
-bm_serve_start
+sync_stack 3000/10 workers=3 rate_limit=3000/10
 serve2_start
 
 # post_range FROM TO URL: orders FROM..TO, buyer = number mod 50.

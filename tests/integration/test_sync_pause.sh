@@ -8,11 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
 export BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS=1 BOOKTO_MONEYBIRD_LEASE_SECONDS=3
-bm_setup
-sync_start --rate-limit 300/10
-bm_write_config workers=2 rate_limit=300/10
-bm_migrate
-bm_serve_start
+sync_stack 300/10 workers=2 rate_limit=300/10
 
 paused_at() {
 	bm_psql "SELECT coalesce(paused_at::text, '') FROM connections WHERE name = 'shop'"

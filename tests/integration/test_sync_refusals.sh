@@ -7,15 +7,10 @@
 # "Peppol"). A 402 plan limit pauses the connection instead.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-bm_setup
-sync_start --rate-limit 300/10
-bm_write_config workers=2 rate_limit=300/10
-bm_migrate
-bm_serve_start
+sync_stack 300/10 workers=2 rate_limit=300/10
 
 BUYER=(match_ref=NL120000001B01 vat_number=NL120000001B01 email=r@refuse.example company="Refuse B.V.")
-post_order ref-warmup "${BUYER[@]}"
-wait_state ref-warmup synced 30
+sync_warmup ref-warmup "${BUYER[@]}"
 
 # parked NAME NEEDLE WHAT: the order is parked at its first attempt with a
 # reason containing NEEDLE.
@@ -57,12 +52,8 @@ bm_assert_contains "$(order_value ref-usd last_error)" "; nothing was written to
 	"USD order: the reason says nothing was written for it"
 
 # ---- Peppol while the administration is not registered
-bm_serve_stop
-sed 's/^send_method = "Manual";/send_method = "Peppol";/' "$BM_SOURCE_DIR/mappings/default.cfg" \
-	>"$BM_TMP/peppol.cfg"
-grep -q '^send_method = "Peppol";' "$BM_TMP/peppol.cfg" || bm_fail "could not write the Peppol mapping"
-bm_write_config workers=2 rate_limit=300/10 mapping="$BM_TMP/peppol.cfg"
-bm_serve_start
+sync_remap 's/^send_method = "Manual";/send_method = "Peppol";/' \
+	'^send_method = "Peppol";' peppol.cfg workers=2 rate_limit=300/10
 sim_faults '{"peppol_registered": false}'
 post_order ref-peppol "${BUYER[@]}"
 parked ref-peppol "not registered for Peppol" "Peppol not registered"

@@ -7,11 +7,7 @@
 # at once without holding up the orders around it.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-bm_setup
-sync_start --rate-limit 8/2
-bm_write_config workers=3 rate_limit=300/10
-bm_migrate
-bm_serve_start
+sync_stack 8/2 workers=3 rate_limit=300/10
 
 # ---- 429 storm: 12 orders of 3 new buyers at once
 for i in $(seq 1 12); do

@@ -169,7 +169,11 @@ bool mbsim_is_true(const char *s);
 const char *mbsim_str(const cJSON *obj, const char *key); /* "" when absent/not a string */
 void mbsim_set_str(cJSON *obj, const char *key, const char *value);
 void mbsim_set_null(cJSON *obj, const char *key);
+/* The first object of array whose string member key equals value, or NULL. */
+cJSON *mbsim_find_by(const cJSON *array, const char *key, const char *value);
 cJSON *mbsim_find_by_id(const cJSON *array, const char *id);
+/* A synchronization listing's entry: {"id": ..., "version": ...} of obj. */
+cJSON *mbsim_sync_entry(const cJSON *obj);
 cJSON *mbsim_public_copy(const cJSON *obj); /* deep copy without "_" keys */
 char *mbsim_print(const cJSON *json);       /* unformatted, caller frees */
 
@@ -189,6 +193,14 @@ void mbsim_respond_json(struct mbsim_response *r, unsigned status, cJSON *json);
 /* 400 for keys of obj not in allowed (NULL-terminated); wrapper "" = top level. */
 bool mbsim_reject_unknown(struct mbsim_response *r, const cJSON *obj, const char *wrapper,
                           const char *const *allowed);
+/* The object under `wrapper` in a request body; NULL, answered, when it is not
+ * an object (400 `required`) or when the body or it has a key not allowed. */
+const cJSON *mbsim_wrapped(struct mbsim_response *r, const cJSON *body, const char *wrapper,
+                           const char *required, const char *const *top_allowed,
+                           const char *const *allowed);
+/* True, answered 404, when obj sets custom fields (the simulated
+ * administration has none). */
+bool mbsim_reject_custom_fields(struct mbsim_response *r, const cJSON *obj);
 
 /* ---- store (mbsim_store.c) ---- */
 void mbsim_store_seed(struct mbsim *sim);
@@ -205,6 +217,7 @@ void mbsim_emit_invoice(struct mbsim *sim, const cJSON *invoice, const char *eve
 void mbsim_emit_state_change(struct mbsim *sim, const cJSON *invoice,
                              enum mbsim_state_change change);
 cJSON *mbsim_contact_build(struct mbsim *sim, const cJSON *input, cJSON *errors);
+cJSON *mbsim_contact_new(struct mbsim *sim, const cJSON *input, struct mbsim_response *resp);
 cJSON *mbsim_contact_by_customer_id(const cJSON *contacts, const char *customer_id);
 bool mbsim_date_locked(const struct mbsim *sim, const char *date);
 cJSON *mbsim_register_payment(struct mbsim *sim, cJSON *invoice, int64_t cents, int64_t base_cents,

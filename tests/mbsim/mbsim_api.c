@@ -364,33 +364,18 @@ void mbsim_api_contacts_create(struct mbsim *sim, const struct mbsim_request *re
 {
 	static const char *const top_allowed[] = {"contact", NULL};
 	cJSON *body = mbsim_parse_body(req, resp, true);
-	const cJSON *input, *custom;
-	cJSON *errors = NULL, *contact;
+	const cJSON *input;
+	cJSON *contact;
 
 	if (body == NULL)
 		return;
-	input = cJSON_GetObjectItemCaseSensitive(body, "contact");
-	if (!cJSON_IsObject(input)) {
-		mbsim_err_symbolic(resp, 400, "Contact is required", "contact", "required");
+	input = mbsim_wrapped(resp, body, "contact", "Contact is required", top_allowed,
+	                      contact_allowed);
+	if (input == NULL || mbsim_reject_custom_fields(resp, input))
 		goto out;
-	}
-	if (mbsim_reject_unknown(resp, body, "", top_allowed) ||
-	    mbsim_reject_unknown(resp, input, "contact", contact_allowed))
+	contact = mbsim_contact_new(sim, input, resp);
+	if (contact == NULL)
 		goto out;
-	custom = cJSON_GetObjectItemCaseSensitive(input, "custom_fields_attributes");
-	if (custom != NULL && cJSON_GetArraySize(custom) > 0) {
-		/* The simulated administration has no custom fields. */
-		mbsim_err_symbolic(resp, 404, "Custom field with id 0 not found for administration",
-		                   "custom_fields_attributes", "not_found");
-		goto out;
-	}
-	errors = mbsim_validation_new();
-	contact = mbsim_contact_build(sim, input, errors);
-	if (contact == NULL) {
-		mbsim_validation_respond(resp, errors);
-		errors = NULL;
-		goto out;
-	}
 	cJSON_AddItemToArray(sim->contacts, contact);
 	mbsim_respond_json(resp, 201, mbsim_render_contact(contact));
 	{
@@ -401,7 +386,6 @@ void mbsim_api_contacts_create(struct mbsim *sim, const struct mbsim_request *re
 		cJSON_Delete(entity);
 	}
 out:
-	cJSON_Delete(errors);
 	cJSON_Delete(body);
 }
 
@@ -414,16 +398,9 @@ void mbsim_api_contacts_sync_get(struct mbsim *sim, const struct mbsim_request *
 
 	cJSON_ArrayForEach(c, sim->contacts)
 	{
-		cJSON *entry;
-
 		if (!archived_too && is_archived(c))
 			continue;
-		entry = cJSON_CreateObject();
-		cJSON_AddStringToObject(entry, "id", mbsim_str(c, "id"));
-		cJSON_AddItemToObject(
-		    entry, "version",
-		    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(c, "version"), 1));
-		cJSON_AddItemToArray(list, entry);
+		cJSON_AddItemToArray(list, mbsim_sync_entry(c));
 	}
 	mbsim_respond_json(resp, 200, list);
 }

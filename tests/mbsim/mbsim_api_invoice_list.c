@@ -319,46 +319,47 @@ static bool invoice_matches(const cJSON *inv, const struct invoice_filter *f)
 	return true;
 }
 
-void mbsim_api_invoices_list(struct mbsim *sim, const struct mbsim_request *req,
-                             struct mbsim_response *resp)
+/* The invoices matching the request's filter, each rendered by render; NULL
+ * (answered) when the filter is refused. */
+static cJSON *matching_invoices(struct mbsim *sim, const struct mbsim_request *req,
+                                struct mbsim_response *resp,
+                                cJSON *(*render)(struct mbsim *, const cJSON *))
 {
 	struct invoice_filter f;
 	cJSON *list;
 	const cJSON *inv;
 
 	if (parse_filter(mbsim_query(req, "filter"), &f, resp) != 0)
-		return;
+		return NULL;
 	list = cJSON_CreateArray();
 	cJSON_ArrayForEach(inv, sim->invoices)
 	{
 		if (invoice_matches(inv, &f))
-			cJSON_AddItemToArray(list, mbsim_render_invoice(sim, inv));
+			cJSON_AddItemToArray(list, render(sim, inv));
 	}
-	mbsim_respond_page(req, resp, list, 25);
+	return list;
+}
+
+static cJSON *render_sync_entry(struct mbsim *sim, const cJSON *inv)
+{
+	(void)sim;
+	return mbsim_sync_entry(inv);
+}
+
+void mbsim_api_invoices_list(struct mbsim *sim, const struct mbsim_request *req,
+                             struct mbsim_response *resp)
+{
+	cJSON *list = matching_invoices(sim, req, resp, mbsim_render_invoice);
+
+	if (list != NULL)
+		mbsim_respond_page(req, resp, list, 25);
 }
 
 void mbsim_api_invoices_sync_get(struct mbsim *sim, const struct mbsim_request *req,
                                  struct mbsim_response *resp)
 {
-	struct invoice_filter f;
-	cJSON *list;
-	const cJSON *inv;
+	cJSON *list = matching_invoices(sim, req, resp, render_sync_entry);
 
-	if (parse_filter(mbsim_query(req, "filter"), &f, resp) != 0)
-		return;
-	list = cJSON_CreateArray();
-	cJSON_ArrayForEach(inv, sim->invoices)
-	{
-		cJSON *entry;
-
-		if (!invoice_matches(inv, &f))
-			continue;
-		entry = cJSON_CreateObject();
-		cJSON_AddStringToObject(entry, "id", mbsim_str(inv, "id"));
-		cJSON_AddItemToObject(
-		    entry, "version",
-		    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(inv, "version"), 1));
-		cJSON_AddItemToArray(list, entry);
-	}
-	mbsim_respond_json(resp, 200, list);
+	if (list != NULL)
+		mbsim_respond_json(resp, 200, list);
 }

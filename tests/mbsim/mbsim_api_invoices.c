@@ -1,4 +1,5 @@
-/* Moneybird endpoints for sales invoices: create, read, filter, send, payments, sync. */
+/* Moneybird endpoints for sales invoices: create, read, by reference, delete, send
+ * (payments: mbsim_api_payments.c). */
 #include "mbsim.h"
 
 #include <ctype.h>
@@ -424,27 +425,16 @@ void mbsim_api_invoices_create(struct mbsim *sim, const struct mbsim_request *re
 {
 	static const char *const top_allowed[] = {"sales_invoice", "from_payment_request", NULL};
 	cJSON *body = mbsim_parse_body(req, resp, true);
-	const cJSON *in, *custom;
+	const cJSON *in;
 	cJSON *errors = NULL, *inv = NULL;
 	char id[24], today[11];
 
 	if (body == NULL)
 		return;
-	in = cJSON_GetObjectItemCaseSensitive(body, "sales_invoice");
-	if (!cJSON_IsObject(in)) {
-		mbsim_err_symbolic(resp, 400, "Sales invoice is required", "sales_invoice",
-		                   "required");
+	in = mbsim_wrapped(resp, body, "sales_invoice", "Sales invoice is required", top_allowed,
+	                   invoice_allowed);
+	if (in == NULL || mbsim_reject_custom_fields(resp, in))
 		goto out;
-	}
-	if (mbsim_reject_unknown(resp, body, "", top_allowed) ||
-	    mbsim_reject_unknown(resp, in, "sales_invoice", invoice_allowed))
-		goto out;
-	custom = cJSON_GetObjectItemCaseSensitive(in, "custom_fields_attributes");
-	if (custom != NULL && cJSON_GetArraySize(custom) > 0) {
-		mbsim_err_symbolic(resp, 404, "Custom field with id 0 not found for administration",
-		                   "custom_fields_attributes", "not_found");
-		goto out;
-	}
 	errors = mbsim_validation_new();
 	mbsim_new_id(sim, id);
 	inv = cJSON_CreateObject();
@@ -569,6 +559,100 @@ static void payment_reference(struct mbsim *sim, cJSON *inv)
 	mbsim_set_str(inv, "short_payment_reference", short_ref);
 }
 
+/* The delivery method of a sending: as sent, else the previous sending's, the
+ * contact's, or Email. NULL, with the answer set, when it is refused. */
+static const char *send_method(struct mbsim *sim, const cJSON *in, const cJSON *contact,
+                               const cJSON *inv, struct mbsim_response *resp)
+{
+	const cJSON *item;
+	const char *method;
+
+	item = cJSON_GetObjectItemCaseSensitive(in, "delivery_method");
+	if (item != NULL) {
+		method = cJSON_IsString(item) ? item->valuestring : "";
+	} else {
+		/* Defaults: the previous sending, then the contact's method. */
+		method = mbsim_str(inv, "_delivery_method");
+		if (method[0] == '\0')
+			method = mbsim_str(contact, "delivery_method");
+		if (method[0] == '\0')
+			method = "Email";
+	}
+	if (strcmp(method, "Email") != 0 && strcmp(method, "Peppol") != 0 &&
+	    strcmp(method, "Manual") != 0) {
+		mbsim_err_validation(resp, "delivery_method", "is not included in the list",
+		                     "inclusion");
+		return NULL;
+	}
+	if (strcmp(method, "Email") == 0) {
+		const char *email = mbsim_str(in, "email_address");
+
+		if (email[0] == '\0')
+			email = mbsim_str(contact, "send_invoices_to_email");
+		if (email[0] == '\0') {
+			mbsim_err_validation(resp, "email_address", "can't be blank", "blank");
+			return NULL;
+		}
+	}
+	if (strcmp(method, "Peppol") == 0) {
+		if (!sim->faults.peppol_registered) {
+			mbsim_err_validation(resp, "delivery_method",
+			                     "The administration is not registered for Peppol",
+			                     "peppol_not_registered");
+			return NULL;
+		}
+		if (mbsim_str(contact, "si_identifier")[0] == '\0' ||
+		    mbsim_str(contact, "si_identifier_type")[0] == '\0') {
+			mbsim_err_validation(resp, "delivery_method",
+			                     "The contact has no Peppol identifier",
+			                     "contact_not_on_peppol");
+			return NULL;
+		}
+	}
+	return method;
+}
+
+/* Sending a draft: its date and due date, then either scheduled or numbered
+ * and opened with a payment reference. */
+static void send_draft(struct mbsim *sim, cJSON *inv, const char *date, bool scheduled,
+                       const char today[11])
+{
+	char number[32], date_copy[11];
+	long year;
+
+	snprintf(date_copy, sizeof(date_copy), "%s", date);
+	mbsim_set_str(inv, "invoice_date", date_copy);
+	set_due_date(inv, date_copy);
+	if (scheduled) {
+		mbsim_set_str(inv, "state", "scheduled");
+		mbsim_add_event(inv, "sales_invoice_state_changed_to_scheduled");
+	} else {
+		year = strtol(date_copy, NULL, 10);
+		snprintf(number, sizeof(number), "%04ld-%04u", year, sim->next_invoice_number++);
+		mbsim_set_str(inv, "invoice_id", number);
+		cJSON_ReplaceItemInObjectCaseSensitive(inv, "draft_id", cJSON_CreateNull());
+		mbsim_set_str(inv, "state", "open");
+		mbsim_set_str(inv, "sent_at", today);
+		payment_reference(sim, inv);
+		mbsim_add_event(inv, "sales_invoice_state_changed_to_open");
+	}
+}
+
+/* Answers a sending and emits its webhook events (a zero-total invoice is
+ * settled the moment it is sent). */
+static void send_respond(struct mbsim *sim, struct mbsim_response *resp, cJSON *inv,
+                         const char *event, bool opened)
+{
+	enum mbsim_state_change change = mbsim_refresh_payment_state(inv);
+
+	mbsim_touch(sim, inv);
+	mbsim_respond_json(resp, 200, mbsim_render_invoice(sim, inv));
+	if (opened)
+		mbsim_emit_invoice(sim, inv, "sales_invoice_state_changed_to_open");
+	mbsim_emit_invoice(sim, inv, event);
+	mbsim_emit_state_change(sim, inv, change);
+}
+
 void mbsim_api_invoices_send(struct mbsim *sim, const struct mbsim_request *req,
                              struct mbsim_response *resp)
 {
@@ -605,48 +689,9 @@ void mbsim_api_invoices_send(struct mbsim *sim, const struct mbsim_request *req,
 		goto out;
 	}
 	contact = mbsim_find_by_id(sim->contacts, mbsim_str(inv, "contact_id"));
-	item = cJSON_GetObjectItemCaseSensitive(in, "delivery_method");
-	if (item != NULL) {
-		method = cJSON_IsString(item) ? item->valuestring : "";
-	} else {
-		/* Defaults: the previous sending, then the contact's method. */
-		method = mbsim_str(inv, "_delivery_method");
-		if (method[0] == '\0')
-			method = mbsim_str(contact, "delivery_method");
-		if (method[0] == '\0')
-			method = "Email";
-	}
-	if (strcmp(method, "Email") != 0 && strcmp(method, "Peppol") != 0 &&
-	    strcmp(method, "Manual") != 0) {
-		mbsim_err_validation(resp, "delivery_method", "is not included in the list",
-		                     "inclusion");
+	method = send_method(sim, in, contact, inv, resp);
+	if (method == NULL)
 		goto out;
-	}
-	if (strcmp(method, "Email") == 0) {
-		const char *email = mbsim_str(in, "email_address");
-
-		if (email[0] == '\0')
-			email = mbsim_str(contact, "send_invoices_to_email");
-		if (email[0] == '\0') {
-			mbsim_err_validation(resp, "email_address", "can't be blank", "blank");
-			goto out;
-		}
-	}
-	if (strcmp(method, "Peppol") == 0) {
-		if (!sim->faults.peppol_registered) {
-			mbsim_err_validation(resp, "delivery_method",
-			                     "The administration is not registered for Peppol",
-			                     "peppol_not_registered");
-			goto out;
-		}
-		if (mbsim_str(contact, "si_identifier")[0] == '\0' ||
-		    mbsim_str(contact, "si_identifier_type")[0] == '\0') {
-			mbsim_err_validation(resp, "delivery_method",
-			                     "The contact has no Peppol identifier",
-			                     "contact_not_on_peppol");
-			goto out;
-		}
-	}
 	item = cJSON_GetObjectItemCaseSensitive(in, "sending_scheduled");
 	if (item != NULL && !bool_value(item, &scheduled)) {
 		mbsim_err_validation(resp, "sending_scheduled", "is invalid", "invalid");
@@ -672,223 +717,14 @@ void mbsim_api_invoices_send(struct mbsim *sim, const struct mbsim_request *req,
 		goto out;
 	}
 	mbsim_set_str(inv, "_delivery_method", method);
-	if (was_draft) {
-		char number[32], date_copy[11];
-		long year;
-
-		snprintf(date_copy, sizeof(date_copy), "%s", date);
-		mbsim_set_str(inv, "invoice_date", date_copy);
-		set_due_date(inv, date_copy);
-		if (scheduled) {
-			mbsim_set_str(inv, "state", "scheduled");
-			mbsim_add_event(inv, "sales_invoice_state_changed_to_scheduled");
-		} else {
-			year = strtol(date_copy, NULL, 10);
-			snprintf(number, sizeof(number), "%04ld-%04u", year,
-			         sim->next_invoice_number++);
-			mbsim_set_str(inv, "invoice_id", number);
-			cJSON_ReplaceItemInObjectCaseSensitive(inv, "draft_id", cJSON_CreateNull());
-			mbsim_set_str(inv, "state", "open");
-			mbsim_set_str(inv, "sent_at", today);
-			payment_reference(sim, inv);
-			mbsim_add_event(inv, "sales_invoice_state_changed_to_open");
-		}
-	}
+	if (was_draft)
+		send_draft(sim, inv, date, scheduled, today);
 	snprintf(event, sizeof(event), "sales_invoice_send_%s",
 	         strcmp(method, "Email") == 0    ? "email"
 	         : strcmp(method, "Peppol") == 0 ? "si"
 	                                         : "manually");
 	mbsim_add_event(inv, event);
-	{
-		/* A zero-total invoice is settled the moment it is sent. */
-		enum mbsim_state_change change = mbsim_refresh_payment_state(inv);
-
-		mbsim_touch(sim, inv);
-		mbsim_respond_json(resp, 200, mbsim_render_invoice(sim, inv));
-		if (was_draft && !scheduled)
-			mbsim_emit_invoice(sim, inv, "sales_invoice_state_changed_to_open");
-		mbsim_emit_invoice(sim, inv, event);
-		mbsim_emit_state_change(sim, inv, change);
-	}
+	send_respond(sim, resp, inv, event, was_draft && !scheduled);
 out:
 	cJSON_Delete(body);
-}
-
-/* ---- payments ---- */
-
-void mbsim_api_payments_create(struct mbsim *sim, const struct mbsim_request *req,
-                               struct mbsim_response *resp)
-{
-	static const char *const top_allowed[] = {"payment", NULL};
-	static const char *const allowed[] = {"payment_date",
-	                                      "price",
-	                                      "price_base",
-	                                      "financial_account_id",
-	                                      "financial_mutation_id",
-	                                      "transaction_identifier",
-	                                      "manual_payment_action",
-	                                      "ledger_account_id",
-	                                      "invoice_id",
-	                                      NULL};
-	static const char *const actions[] = {
-	    "private_payment", "payment_without_proof", "cash_payment",        "rounding_error",
-	    "bank_transfer",   "balance_settlement",    "invoices_settlement", NULL};
-	cJSON *body = mbsim_parse_body(req, resp, true);
-	cJSON *inv = mbsim_find_by_id(sim->invoices, req->param1);
-	cJSON *errors = NULL, *payment;
-	const cJSON *in, *item;
-	int64_t cents = 0, base_cents = 0;
-	char date[11];
-	const char *action = NULL, *account = NULL;
-	bool foreign;
-
-	if (body == NULL)
-		return;
-	if (inv == NULL) {
-		mbsim_err_symbolic(resp, 404, "record not found", "id", "not_found");
-		goto out;
-	}
-	in = cJSON_GetObjectItemCaseSensitive(body, "payment");
-	if (!cJSON_IsObject(in)) {
-		mbsim_err_symbolic(resp, 400, "Payment is required", "payment", "required");
-		goto out;
-	}
-	if (mbsim_reject_unknown(resp, body, "", top_allowed) ||
-	    mbsim_reject_unknown(resp, in, "payment", allowed))
-		goto out;
-	errors = mbsim_validation_new();
-	date[0] = '\0';
-	item = cJSON_GetObjectItemCaseSensitive(in, "payment_date");
-	if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
-		mbsim_validation_add(errors, "payment_date", "can't be blank", "blank");
-		mbsim_validation_add(errors, "payment_date", "is not a valid date",
-		                     "is not a valid date");
-	} else {
-		/* A date or an ISO datetime; stored as the date. */
-		snprintf(date, sizeof(date), "%.10s", item->valuestring);
-		if (!mbsim_valid_date(date) ||
-		    (strlen(item->valuestring) > 10 && item->valuestring[10] != 'T' &&
-		     item->valuestring[10] != ' ')) {
-			mbsim_validation_add(errors, "payment_date", "is not a valid date",
-			                     "is not a valid date");
-		} else if (mbsim_date_locked(sim, date)) {
-			mbsim_validation_add(errors, "payment_date",
-			                     "is in a locked period (bookkeeping is locked until "
-			                     "the given date)",
-			                     "locked_period");
-		}
-	}
-	item = cJSON_GetObjectItemCaseSensitive(in, "price");
-	if (item == NULL || cJSON_IsNull(item)) {
-		mbsim_validation_add(errors, "price", "can't be blank", "blank");
-		mbsim_validation_add(errors, "price", "is not a number", "not_a_number");
-	} else {
-		int rc = mbsim_parse_money(item, &cents);
-
-		if (rc == -2)
-			mbsim_validation_add(errors, "price", "has more than 2 decimals",
-			                     "invalid");
-		else if (rc != 0)
-			mbsim_validation_add(errors, "price", "is not a number", "not_a_number");
-		else if (cents == 0)
-			mbsim_validation_add(errors, "price", "must be other than 0", "other_than");
-	}
-	base_cents = cents;
-	foreign = strcmp(mbsim_str(inv, "currency"), "EUR") != 0;
-	item = cJSON_GetObjectItemCaseSensitive(in, "price_base");
-	if (item != NULL && !cJSON_IsNull(item)) {
-		if (mbsim_parse_money(item, &base_cents) != 0)
-			mbsim_validation_add(errors, "price_base", "is not a number",
-			                     "not_a_number");
-	} else if (foreign) {
-		mbsim_validation_add(errors, "price_base", "can't be blank", "blank");
-	}
-	item = cJSON_GetObjectItemCaseSensitive(in, "manual_payment_action");
-	if (item != NULL && !cJSON_IsNull(item)) {
-		size_t i;
-		bool known = false;
-
-		for (i = 0; cJSON_IsString(item) && actions[i] != NULL; i++)
-			known |= strcmp(actions[i], item->valuestring) == 0;
-		if (!known)
-			mbsim_validation_add(errors, "manual_payment_action",
-			                     "is not included in the list", "inclusion");
-		else
-			action = item->valuestring;
-	}
-	item = cJSON_GetObjectItemCaseSensitive(in, "financial_account_id");
-	if (cJSON_IsNumber(item)) {
-		mbsim_validation_add(errors, "financial_account_id",
-		                     "must be sent as a string (ids exceed 2^53)", "invalid");
-	} else if (cJSON_IsString(item)) {
-		if (mbsim_find_by_id(sim->financial_accounts, item->valuestring) == NULL)
-			mbsim_validation_add(errors, "financial_account_id", "is invalid",
-			                     "invalid");
-		else
-			account = item->valuestring;
-	}
-	if (action != NULL &&
-	    (strcmp(action, "private_payment") == 0 || strcmp(action, "cash_payment") == 0) &&
-	    account == NULL)
-		mbsim_validation_add(errors, "financial_account_id", "can't be blank", "blank");
-	if (action != NULL && strcmp(action, "bank_transfer") == 0)
-		mbsim_validation_add(errors, "financial_mutation_id", "is invalid", "invalid");
-	if (action != NULL && (strcmp(action, "balance_settlement") == 0 ||
-	                       strcmp(action, "invoices_settlement") == 0))
-		mbsim_validation_add(errors, "manual_payment_action",
-		                     "is not supported by the simulator", "inclusion");
-	item = cJSON_GetObjectItemCaseSensitive(in, "transaction_identifier");
-	if (item != NULL && !cJSON_IsString(item) && !cJSON_IsNull(item))
-		mbsim_validation_add(errors, "transaction_identifier", "is invalid", "invalid");
-	if (mbsim_validation_empty(errors) && (strcmp(mbsim_str(inv, "state"), "draft") == 0 ||
-	                                       strcmp(mbsim_str(inv, "state"), "scheduled") == 0))
-		/* [CL 2017-08-15] "An invoice has to have been sent before payments can be
-		 * registered." The exact body is undocumented. */
-		mbsim_validation_add(errors, "base",
-		                     "Payments can only be registered for sent invoices",
-		                     "invoice_not_sent");
-	if (!mbsim_validation_empty(errors)) {
-		mbsim_validation_respond(resp, errors);
-		errors = NULL;
-		goto out;
-	}
-	payment = mbsim_register_payment(sim, inv, cents, base_cents, date,
-	                                 mbsim_str(in, "transaction_identifier"), action, account);
-	mbsim_respond_json(resp, 201, payment);
-out:
-	cJSON_Delete(errors);
-	cJSON_Delete(body);
-}
-
-void mbsim_api_payments_delete(struct mbsim *sim, const struct mbsim_request *req,
-                               struct mbsim_response *resp)
-{
-	cJSON *inv = mbsim_find_by_id(sim->invoices, req->param1);
-	cJSON *payments, *payment;
-	enum mbsim_state_change change;
-
-	if (inv == NULL) {
-		mbsim_err_symbolic(resp, 404, "record not found", "id", "not_found");
-		return;
-	}
-	payments = cJSON_GetObjectItemCaseSensitive(inv, "payments");
-	payment = mbsim_find_by_id(payments, req->param2);
-	if (payment == NULL) {
-		mbsim_err_symbolic(resp, 404, "record not found", "id", "not_found");
-		return;
-	}
-	if (mbsim_date_locked(sim, mbsim_str(payment, "payment_date"))) {
-		mbsim_err_validation(resp, "payment_date",
-		                     "is in a locked period (bookkeeping is locked until the "
-		                     "given date)",
-		                     "locked_period");
-		return;
-	}
-	cJSON_Delete(cJSON_DetachItemViaPointer(payments, payment));
-	mbsim_add_event(inv, "payment_destroyed");
-	change = mbsim_refresh_payment_state(inv);
-	mbsim_touch(sim, inv);
-	resp->status = 204;
-	mbsim_emit_invoice(sim, inv, "payment_destroyed");
-	mbsim_emit_state_change(sim, inv, change);
 }

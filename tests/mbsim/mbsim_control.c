@@ -248,7 +248,7 @@ static void create_contact(struct mbsim *sim, const struct mbsim_request *req,
                            struct mbsim_response *resp)
 {
 	cJSON *body = mbsim_parse_body(req, resp, false);
-	cJSON *input, *errors = NULL, *contact, *archived;
+	cJSON *input, *contact, *archived;
 	bool archive = false;
 
 	if (body == NULL)
@@ -259,19 +259,14 @@ static void create_contact(struct mbsim *sim, const struct mbsim_request *req,
 	archived = cJSON_DetachItemFromObjectCaseSensitive(input, "archived");
 	archive = cJSON_IsTrue(archived);
 	cJSON_Delete(archived);
-	errors = mbsim_validation_new();
-	contact = mbsim_contact_build(sim, input, errors);
-	if (contact == NULL) {
-		mbsim_validation_respond(resp, errors);
-		errors = NULL;
+	contact = mbsim_contact_new(sim, input, resp);
+	if (contact == NULL)
 		goto out;
-	}
 	if (archive)
 		cJSON_ReplaceItemInObjectCaseSensitive(contact, "archived", cJSON_CreateTrue());
 	cJSON_AddItemToArray(sim->contacts, contact);
 	mbsim_respond_json(resp, 201, mbsim_render_contact(contact));
 out:
-	cJSON_Delete(errors);
 	cJSON_Delete(body);
 }
 

@@ -301,14 +301,7 @@ cJSON *mbsim_render_invoice(struct mbsim *sim, const cJSON *invoice)
 
 cJSON *mbsim_contact_by_customer_id(const cJSON *contacts, const char *customer_id)
 {
-	cJSON *c;
-
-	cJSON_ArrayForEach(c, contacts)
-	{
-		if (strcmp(mbsim_str(c, "customer_id"), customer_id) == 0)
-			return c;
-	}
-	return NULL;
+	return mbsim_find_by(contacts, "customer_id", customer_id);
 }
 
 bool mbsim_date_locked(const struct mbsim *sim, const char *date)
@@ -523,20 +516,13 @@ static void add_contact_defaults(struct mbsim *sim, cJSON *c, const char *id)
 	cJSON_AddArrayToObject(c, "events");
 }
 
-/*
- * Builds a contact from the fields of a `contact` wrapper (unknown keys were
- * already refused). Problems are added to errors (a validation body); returns
- * NULL when there were any. The caller owns the result.
- */
-cJSON *mbsim_contact_build(struct mbsim *sim, const cJSON *input, cJSON *errors)
+/* The contact's string fields, the name it must have, country and delivery
+ * method. */
+static void contact_names(cJSON *c, const cJSON *input, cJSON *errors)
 {
-	cJSON *c = cJSON_CreateObject();
 	const cJSON *item;
-	char id[24];
 	size_t i;
 
-	mbsim_new_id(sim, id);
-	add_contact_defaults(sim, c, id);
 	for (i = 0; contact_string_fields[i] != NULL; i++) {
 		item = cJSON_GetObjectItemCaseSensitive(input, contact_string_fields[i]);
 		if (item == NULL || cJSON_IsNull(item))
@@ -573,39 +559,28 @@ cJSON *mbsim_contact_build(struct mbsim *sim, const cJSON *input, cJSON *errors)
 		else
 			mbsim_set_str(c, "delivery_method", item->valuestring);
 	}
-	for (i = 0; i < 2; i++) {
-		const char *key = i == 0 ? "send_invoices_to_email" : "send_estimates_to_email";
-		const char *v = mbsim_str(c, key);
+}
 
-		if (v[0] != '\0' && !valid_emails(v))
-			mbsim_validation_add(errors, key, "is invalid", "invalid");
-	}
-	mbsim_set_str(c, "email", mbsim_str(c, "send_invoices_to_email"));
-	item = cJSON_GetObjectItemCaseSensitive(input, "si_identifier_type");
-	if (item != NULL && !cJSON_IsNull(item)) {
-		if (!cJSON_IsString(item) || !in_list(item->valuestring, si_identifier_types))
-			mbsim_validation_add(errors, "si_identifier_type",
-			                     "is not included in the list", "inclusion");
+/* The SEPA fields and the flags. */
+static void contact_sepa(cJSON *c, const cJSON *input, cJSON *errors)
+{
+	const cJSON *item;
+	size_t i;
+
+	static const char *const bools[] = {"sepa_active", "email_ubl", "direct_debit", NULL};
+
+	for (i = 0; bools[i] != NULL; i++) {
+		bool v;
+
+		item = cJSON_GetObjectItemCaseSensitive(input, bools[i]);
+		if (item == NULL)
+			continue;
+		if (json_bool(item, &v) != 0)
+			mbsim_validation_add(errors, bools[i], "is invalid", "invalid");
 		else
-			mbsim_set_str(c, "si_identifier_type", item->valuestring);
+			cJSON_ReplaceItemInObjectCaseSensitive(c, bools[i], cJSON_CreateBool(v));
 	}
-	{
-		static const char *const bools[] = {"sepa_active", "email_ubl", "direct_debit",
-		                                    NULL};
 
-		for (i = 0; bools[i] != NULL; i++) {
-			bool v;
-
-			item = cJSON_GetObjectItemCaseSensitive(input, bools[i]);
-			if (item == NULL)
-				continue;
-			if (json_bool(item, &v) != 0)
-				mbsim_validation_add(errors, bools[i], "is invalid", "invalid");
-			else
-				cJSON_ReplaceItemInObjectCaseSensitive(c, bools[i],
-				                                       cJSON_CreateBool(v));
-		}
-	}
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "sepa_active")) &&
 	    blank(mbsim_str(c, "sepa_iban")))
 		mbsim_validation_add(errors, "sepa_iban", "can't be blank", "blank");
@@ -627,18 +602,14 @@ cJSON *mbsim_contact_build(struct mbsim *sim, const cJSON *input, cJSON *errors)
 		else
 			mbsim_set_str(c, "sepa_mandate_date", item->valuestring);
 	}
-	for (i = 0; i < 2; i++) {
-		const char *key = i == 0 ? "invoice_workflow_id" : "estimate_workflow_id";
+}
 
-		item = cJSON_GetObjectItemCaseSensitive(input, key);
-		if (item == NULL || cJSON_IsNull(item))
-			continue;
-		if (!cJSON_IsString(item) ||
-		    mbsim_find_by_id(sim->workflows, item->valuestring) == NULL)
-			mbsim_validation_add(errors, key, "is invalid", "invalid");
-		else
-			mbsim_set_str(c, key, item->valuestring);
-	}
+/* The optional first contact person (given an id of its own). */
+static void contact_person(struct mbsim *sim, cJSON *c, const cJSON *input, cJSON *errors)
+{
+	const cJSON *item;
+	char id[24];
+
 	item = cJSON_GetObjectItemCaseSensitive(input, "contact_person");
 	if (item != NULL) {
 		const char *first = mbsim_str(item, "firstname");
@@ -657,6 +628,13 @@ cJSON *mbsim_contact_build(struct mbsim *sim, const cJSON *input, cJSON *errors)
 			                     person);
 		}
 	}
+}
+
+/* customer_id: a string, unique in the administration. */
+static void contact_customer_id(struct mbsim *sim, cJSON *c, const cJSON *input, cJSON *errors)
+{
+	const cJSON *item;
+
 	item = cJSON_GetObjectItemCaseSensitive(input, "customer_id");
 	if (cJSON_IsNumber(item)) {
 		mbsim_validation_add(errors, "customer_id", "must be a string", "invalid");
@@ -668,6 +646,54 @@ cJSON *mbsim_contact_build(struct mbsim *sim, const cJSON *input, cJSON *errors)
 	} else if (item != NULL && !cJSON_IsNull(item) && !cJSON_IsString(item)) {
 		mbsim_validation_add(errors, "customer_id", "is invalid", "invalid");
 	}
+}
+
+/*
+ * Builds a contact from the fields of a `contact` wrapper (unknown keys were
+ * already refused). Problems are added to errors (a validation body); returns
+ * NULL when there were any. The caller owns the result.
+ */
+cJSON *mbsim_contact_build(struct mbsim *sim, const cJSON *input, cJSON *errors)
+{
+	cJSON *c = cJSON_CreateObject();
+	const cJSON *item;
+	char id[24];
+	size_t i;
+
+	mbsim_new_id(sim, id);
+	add_contact_defaults(sim, c, id);
+	contact_names(c, input, errors);
+	for (i = 0; i < 2; i++) {
+		const char *key = i == 0 ? "send_invoices_to_email" : "send_estimates_to_email";
+		const char *v = mbsim_str(c, key);
+
+		if (v[0] != '\0' && !valid_emails(v))
+			mbsim_validation_add(errors, key, "is invalid", "invalid");
+	}
+	mbsim_set_str(c, "email", mbsim_str(c, "send_invoices_to_email"));
+	item = cJSON_GetObjectItemCaseSensitive(input, "si_identifier_type");
+	if (item != NULL && !cJSON_IsNull(item)) {
+		if (!cJSON_IsString(item) || !in_list(item->valuestring, si_identifier_types))
+			mbsim_validation_add(errors, "si_identifier_type",
+			                     "is not included in the list", "inclusion");
+		else
+			mbsim_set_str(c, "si_identifier_type", item->valuestring);
+	}
+	contact_sepa(c, input, errors);
+	for (i = 0; i < 2; i++) {
+		const char *key = i == 0 ? "invoice_workflow_id" : "estimate_workflow_id";
+
+		item = cJSON_GetObjectItemCaseSensitive(input, key);
+		if (item == NULL || cJSON_IsNull(item))
+			continue;
+		if (!cJSON_IsString(item) ||
+		    mbsim_find_by_id(sim->workflows, item->valuestring) == NULL)
+			mbsim_validation_add(errors, key, "is invalid", "invalid");
+		else
+			mbsim_set_str(c, key, item->valuestring);
+	}
+	contact_person(sim, c, input, errors);
+	contact_customer_id(sim, c, input, errors);
 	if (!mbsim_validation_empty(errors)) {
 		cJSON_Delete(c);
 		return NULL;
@@ -683,4 +709,19 @@ cJSON *mbsim_contact_build(struct mbsim *sim, const cJSON *input, cJSON *errors)
 	}
 	mbsim_add_event(c, "contact_created");
 	return c;
+}
+
+/* mbsim_contact_build for a create: the contact, or NULL with the validation
+ * answer (422) set in resp. */
+cJSON *mbsim_contact_new(struct mbsim *sim, const cJSON *input, struct mbsim_response *resp)
+{
+	cJSON *errors = mbsim_validation_new();
+	cJSON *contact = mbsim_contact_build(sim, input, errors);
+
+	if (contact == NULL) {
+		mbsim_validation_respond(resp, errors);
+		return NULL;
+	}
+	cJSON_Delete(errors);
+	return contact;
 }

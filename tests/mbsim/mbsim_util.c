@@ -299,16 +299,21 @@ void mbsim_set_null(cJSON *obj, const char *key)
 		cJSON_AddItemToObject(obj, key, item);
 }
 
-cJSON *mbsim_find_by_id(const cJSON *array, const char *id)
+cJSON *mbsim_find_by(const cJSON *array, const char *key, const char *value)
 {
 	cJSON *item;
 
 	cJSON_ArrayForEach(item, array)
 	{
-		if (strcmp(mbsim_str(item, "id"), id) == 0)
+		if (strcmp(mbsim_str(item, key), value) == 0)
 			return item;
 	}
 	return NULL;
+}
+
+cJSON *mbsim_find_by_id(const cJSON *array, const char *id)
+{
+	return mbsim_find_by(array, "id", id);
 }
 
 static void strip_private(cJSON *obj)
@@ -446,4 +451,41 @@ bool mbsim_reject_unknown(struct mbsim_response *r, const cJSON *obj, const char
 		return true;
 	}
 	return false;
+}
+
+cJSON *mbsim_sync_entry(const cJSON *obj)
+{
+	cJSON *entry = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(entry, "id", mbsim_str(obj, "id"));
+	cJSON_AddItemToObject(entry, "version",
+	                      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(obj, "version"), 1));
+	return entry;
+}
+
+const cJSON *mbsim_wrapped(struct mbsim_response *r, const cJSON *body, const char *wrapper,
+                           const char *required, const char *const *top_allowed,
+                           const char *const *allowed)
+{
+	const cJSON *in = cJSON_GetObjectItemCaseSensitive(body, wrapper);
+
+	if (!cJSON_IsObject(in)) {
+		mbsim_err_symbolic(r, 400, required, wrapper, "required");
+		return NULL;
+	}
+	if (mbsim_reject_unknown(r, body, "", top_allowed) ||
+	    mbsim_reject_unknown(r, in, wrapper, allowed))
+		return NULL;
+	return in;
+}
+
+bool mbsim_reject_custom_fields(struct mbsim_response *r, const cJSON *obj)
+{
+	const cJSON *custom = cJSON_GetObjectItemCaseSensitive(obj, "custom_fields_attributes");
+
+	if (custom == NULL || cJSON_GetArraySize(custom) == 0)
+		return false;
+	mbsim_err_symbolic(r, 404, "Custom field with id 0 not found for administration",
+	                   "custom_fields_attributes", "not_found");
+	return true;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "mapping.h"
+#include "unit_files.h"
 
 static char tmpdir[512];
 static unsigned file_counter;
@@ -81,13 +82,8 @@ static void load_path(struct result *result, const char *path)
 static void load_text(struct result *result, const char *text)
 {
 	char path[600];
-	FILE *file;
 
-	snprintf(path, sizeof(path), "%s/m%u.cfg", tmpdir, file_counter++);
-	file = fopen(path, "w");
-	assert_non_null(file);
-	assert_true(fputs(text, file) >= 0);
-	assert_int_equal(fclose(file), 0);
+	unit_write_numbered(path, sizeof(path), tmpdir, &file_counter, text);
 	load_path(result, path);
 }
 

@@ -65,80 +65,94 @@ static void sentence(const char *resource, long status, const char *body, char *
 	mb_error_sentence(resource, status, body, body != NULL ? strlen(body) : 0, out, size);
 }
 
+/* Moneybird error bodies and the one sentence each becomes: resource, HTTP
+ * status, body, the output buffer's size (0: a large one), the sentence. */
+static const struct {
+	const char *resource;
+	long status;
+	const char *body;
+	size_t size;
+	const char *expected;
+} sentence_cases[] = {
+    {"contact", 422,
+     "{\"error\":{\"customer_id\":[\"is already in "
+     "use\"]},\"details\":{\"customer_id\":[{\"error\":\"taken\"}]}}",
+     0, "contact: customer_id is already in use"},
+    {"contact", 422,
+     "{\"error\": {\"firstname\": [\"is required\"], \"lastname\": [\"is required\"], "
+     "\"company_name\": [\"is required\"]}, \"details\": {}}",
+     0, "contact: firstname is required; lastname is required; company_name is required"},
+    {"payment", 422,
+     "{\"error\": {\"payment_date\": [\"can't be blank\", \"is not a valid date\"], \"price\": "
+     "[\"can't be blank\", \"is not a number\"]}}",
+     0,
+     "payment: payment_date can't be blank and is not a valid date; price can't be blank and is "
+     "not a number"},
+    {"sales_invoice_sending", 422,
+     "{\"error\": {\"delivery_method\": [\"The sender address must contain an email address\"]}, "
+     "\"details\": {\"delivery_method\": [{\"error\": \"need_identity_email\"}]}}",
+     0, "sales_invoice_sending: delivery_method The sender address must contain an email address"},
+    /* the symbolic 400/404/402 shape */
+    {"sales_invoice", 400,
+     "{\"error\": \"Contact is required\", \"symbolic\": {\"contact\": \"required\"}}", 0,
+     "sales_invoice: Contact is required"},
+    {"sales_invoice", 402,
+     "{\"error\": \"creating sales invoices is limited\", \"symbolic\": {\"administration\": "
+     "\"limit_reached\"}}",
+     0, "sales_invoice: creating sales invoices is limited"},
+    {"webhook", 404, "{\"error\": \"Record not found for model name: Webhook\"}", 0,
+     "webhook: Record not found for model name: Webhook"},
+    /* a base error has no field name */
+    {"sales_invoice", 422, "{\"error\": {\"base\": [\"Period is locked\"]}}", 0,
+     "sales_invoice: Period is locked"},
+    /* 429: a JSON string, or nginx HTML */
+    {"contact", 429, "\"Retry later\"", 0, "contact: Retry later"},
+    {"contact", 429,
+     "<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n<center><h1>429 Too "
+     "Many Requests</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+     0, "contact: 429 Too Many Requests"},
+    /* nothing readable */
+    {"contact", 500, "", 0, "contact: HTTP 500 without a readable error"},
+    {"contact", 502, "\x01\x02 garbage", 0, "contact: HTTP 502 without a readable error"},
+    /* control characters never break the line; tiny buffers terminate */
+    {"contact", 422, "{\"error\":{\"name\":[\"bad\\nvalue\"]}}", 0, "contact: name bad value"},
+    {"contact", 422, "{\"error\":{\"name\":[\"is required\"]}}", 12, "contact: na"},
+};
+
 static void test_error_sentences(void **state)
 {
 	char out[512];
 
 	(void)state;
-	sentence("contact", 422,
-	         "{\"error\":{\"customer_id\":[\"is already in use\"]},"
-	         "\"details\":{\"customer_id\":[{\"error\":\"taken\"}]}}",
-	         out, sizeof(out));
-	assert_string_equal(out, "contact: customer_id is already in use");
+	for (size_t i = 0; i < sizeof(sentence_cases) / sizeof(sentence_cases[0]); i++) {
+		size_t size = sentence_cases[i].size != 0 ? sentence_cases[i].size : sizeof(out);
 
-	sentence("contact", 422,
-	         "{\"error\": {\"firstname\": [\"is required\"], \"lastname\": [\"is required\"], "
-	         "\"company_name\": [\"is required\"]}, \"details\": {}}",
-	         out, sizeof(out));
-	assert_string_equal(out, "contact: firstname is required; lastname is required; "
-	                         "company_name is required");
-
-	sentence("payment", 422,
-	         "{\"error\": {\"payment_date\": [\"can't be blank\", \"is not a valid date\"], "
-	         "\"price\": [\"can't be blank\", \"is not a number\"]}}",
-	         out, sizeof(out));
-	assert_string_equal(out, "payment: payment_date can't be blank and is not a valid date; "
-	                         "price can't be blank and is not a number");
-
-	sentence("sales_invoice_sending", 422,
-	         "{\"error\": {\"delivery_method\": [\"The sender address must contain an email "
-	         "address\"]}, \"details\": {\"delivery_method\": [{\"error\": "
-	         "\"need_identity_email\"}]}}",
-	         out, sizeof(out));
-	assert_string_equal(out, "sales_invoice_sending: delivery_method The sender address must "
-	                         "contain an email address");
-
-	/* the symbolic 400/404/402 shape */
-	sentence("sales_invoice", 400,
-	         "{\"error\": \"Contact is required\", \"symbolic\": {\"contact\": \"required\"}}",
-	         out, sizeof(out));
-	assert_string_equal(out, "sales_invoice: Contact is required");
-	sentence("sales_invoice", 402,
-	         "{\"error\": \"creating sales invoices is limited\", \"symbolic\": "
-	         "{\"administration\": \"limit_reached\"}}",
-	         out, sizeof(out));
-	assert_string_equal(out, "sales_invoice: creating sales invoices is limited");
-	sentence("webhook", 404, "{\"error\": \"Record not found for model name: Webhook\"}", out,
-	         sizeof(out));
-	assert_string_equal(out, "webhook: Record not found for model name: Webhook");
-
-	/* a base error has no field name */
-	sentence("sales_invoice", 422, "{\"error\": {\"base\": [\"Period is locked\"]}}", out,
-	         sizeof(out));
-	assert_string_equal(out, "sales_invoice: Period is locked");
-
-	/* 429: a JSON string, or nginx HTML */
-	sentence("contact", 429, "\"Retry later\"", out, sizeof(out));
-	assert_string_equal(out, "contact: Retry later");
-	sentence("contact", 429,
-	         "<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n"
-	         "<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>nginx</center>\r\n"
-	         "</body>\r\n</html>\r\n",
-	         out, sizeof(out));
-	assert_string_equal(out, "contact: 429 Too Many Requests");
-
-	/* nothing readable */
-	sentence("contact", 500, "", out, sizeof(out));
-	assert_string_equal(out, "contact: HTTP 500 without a readable error");
-	sentence("contact", 502, "\x01\x02 garbage", out, sizeof(out));
-	assert_string_equal(out, "contact: HTTP 502 without a readable error");
-
-	/* control characters never break the line; tiny buffers terminate */
-	sentence("contact", 422, "{\"error\":{\"name\":[\"bad\\nvalue\"]}}", out, sizeof(out));
-	assert_string_equal(out, "contact: name bad value");
-	sentence("contact", 422, "{\"error\":{\"name\":[\"is required\"]}}", out, 12);
-	assert_string_equal(out, "contact: na");
+		sentence(sentence_cases[i].resource, sentence_cases[i].status,
+		         sentence_cases[i].body, out, size);
+		assert_string_equal(out, sentence_cases[i].expected);
+	}
 }
+
+/* Moneybird decimal strings and the cents they parse to (rc 0), or CN_INVALID. */
+static const struct {
+	const char *text;
+	int rc;
+	int64_t cents;
+} parse_cases[] = {
+    {"129.95", 0, 12995},
+    {"363.0", 0, 36300},
+    {"-363.0", 0, -36300},
+    {"12", 0, 1200},
+    {"0.5", 0, 50},
+    {"1.2300", 0, 123},
+    {"1.234", CN_INVALID, 0},
+    {"", CN_INVALID, 0},
+    {"1.", CN_INVALID, 0},
+    {".5", CN_INVALID, 0},
+    {"1,5", CN_INVALID, 0},
+    {"12a", CN_INVALID, 0},
+    {"99999999999999999999", CN_INVALID, 0},
+};
 
 static void test_money(void **state)
 {
@@ -160,25 +174,11 @@ static void test_money(void **state)
 	assert_string_equal(out, "-92233720368547758.08");
 	assert_int_equal(mb_money_format(12995, out, 4), CN_INVALID);
 
-	assert_int_equal(mb_money_parse("129.95", &cents), 0);
-	assert_int_equal(cents, 12995);
-	assert_int_equal(mb_money_parse("363.0", &cents), 0);
-	assert_int_equal(cents, 36300);
-	assert_int_equal(mb_money_parse("-363.0", &cents), 0);
-	assert_int_equal(cents, -36300);
-	assert_int_equal(mb_money_parse("12", &cents), 0);
-	assert_int_equal(cents, 1200);
-	assert_int_equal(mb_money_parse("0.5", &cents), 0);
-	assert_int_equal(cents, 50);
-	assert_int_equal(mb_money_parse("1.2300", &cents), 0);
-	assert_int_equal(cents, 123);
-	assert_int_equal(mb_money_parse("1.234", &cents), CN_INVALID);
-	assert_int_equal(mb_money_parse("", &cents), CN_INVALID);
-	assert_int_equal(mb_money_parse("1.", &cents), CN_INVALID);
-	assert_int_equal(mb_money_parse(".5", &cents), CN_INVALID);
-	assert_int_equal(mb_money_parse("1,5", &cents), CN_INVALID);
-	assert_int_equal(mb_money_parse("12a", &cents), CN_INVALID);
-	assert_int_equal(mb_money_parse("99999999999999999999", &cents), CN_INVALID);
+	for (size_t i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+		assert_int_equal(mb_money_parse(parse_cases[i].text, &cents), parse_cases[i].rc);
+		if (parse_cases[i].rc == 0)
+			assert_int_equal(cents, parse_cases[i].cents);
+	}
 }
 
 static void test_reset_epoch(void **state)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "plan.h"
+#include "unit_files.h"
 
 static char tmpdir[512];
 static unsigned file_counter;
@@ -94,13 +95,8 @@ static struct mapping *mapping_from_text(const char *text)
 	struct mapping *mapping = NULL;
 	struct cn_error err = {{0}};
 	char path[600];
-	FILE *file;
 
-	snprintf(path, sizeof(path), "%s/m%u.cfg", tmpdir, file_counter++);
-	file = fopen(path, "w");
-	assert_non_null(file);
-	assert_true(fputs(text, file) >= 0);
-	assert_int_equal(fclose(file), 0);
+	unit_write_numbered(path, sizeof(path), tmpdir, &file_counter, text);
 	if (mapping_load(path, &mapping, stderr, &err) != 0) {
 		print_error("mapping: %s\n", err.message);
 		fail();
@@ -769,26 +765,30 @@ static void test_totals_random(void **state)
 	}
 }
 
+/* Tax percentages and what plan_percentage_parse makes of them: rc, and the
+ * value in millionths (-1: not checked). */
+static const struct {
+	const char *text;
+	int rc;
+	int64_t micro;
+} percentage_cases[] = {
+    {"21", 0, 210000},       {"21.0", 0, 210000},     {"5.5", 0, 55000},
+    {"0.0", 0, 0},           {"100", 0, -1},          {"100.01", CN_INVALID, -1},
+    {"", CN_INVALID, -1},    {"21.", CN_INVALID, -1}, {"-1", CN_INVALID, -1},
+    {"21%", CN_INVALID, -1}, {NULL, CN_INVALID, -1},
+};
+
 static void test_tax_arithmetic(void **state)
 {
 	int64_t percentage = 0;
 
 	(void)state;
-	assert_int_equal(plan_percentage_parse("21", &percentage), 0);
-	assert_int_equal(percentage, 210000);
-	assert_int_equal(plan_percentage_parse("21.0", &percentage), 0);
-	assert_int_equal(percentage, 210000);
-	assert_int_equal(plan_percentage_parse("5.5", &percentage), 0);
-	assert_int_equal(percentage, 55000);
-	assert_int_equal(plan_percentage_parse("0.0", &percentage), 0);
-	assert_int_equal(percentage, 0);
-	assert_int_equal(plan_percentage_parse("100", &percentage), 0);
-	assert_int_equal(plan_percentage_parse("100.01", &percentage), CN_INVALID);
-	assert_int_equal(plan_percentage_parse("", &percentage), CN_INVALID);
-	assert_int_equal(plan_percentage_parse("21.", &percentage), CN_INVALID);
-	assert_int_equal(plan_percentage_parse("-1", &percentage), CN_INVALID);
-	assert_int_equal(plan_percentage_parse("21%", &percentage), CN_INVALID);
-	assert_int_equal(plan_percentage_parse(NULL, &percentage), CN_INVALID);
+	for (size_t i = 0; i < sizeof(percentage_cases) / sizeof(percentage_cases[0]); i++) {
+		assert_int_equal(plan_percentage_parse(percentage_cases[i].text, &percentage),
+		                 percentage_cases[i].rc);
+		if (percentage_cases[i].micro >= 0)
+			assert_int_equal(percentage, percentage_cases[i].micro);
+	}
 
 	assert_int_equal(plan_tax_cents(100, 210000, false), 21);
 	assert_int_equal(plan_tax_cents(121, 210000, true), 21);
