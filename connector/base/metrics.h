@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "mb_client.h"
+#include "mb_types.h"
 
 #define METRICS_MAX_CONNECTIONS 64 /* counters beyond this connection index are dropped */
 #define METRICS_MAX_ENDPOINTS 64   /* distinct Moneybird endpoint templates */
