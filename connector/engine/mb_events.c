@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mb_client.h"
 #include "mb_json.h"
+#include "mb_session.h"
 #include "metrics.h"
 #include "store.h"
 #include "store_reconcile.h"
@@ -29,8 +30,7 @@
 #define FETCH_MAX_ATTEMPTS 50
 
 struct events_connection {
-	struct mb_client *client;
-	struct budget_gate gate;
+	struct mb_session session;
 };
 
 struct mb_events {
@@ -131,30 +131,19 @@ static int connection_client(struct mb_events *events, size_t index, struct mb_c
 {
 	const struct connection_config *cc = &events->ctx->config->connections[index];
 	struct events_connection *ec = &events->connections[index];
-	struct budget_limits limits = {cc->moneybird_rate_limit_requests,
-	                               cc->moneybird_rate_limit_per_seconds, 0};
-	struct mb_client_options options;
+	struct mb_session_options options = {.priority = BUDGET_LIVE,
+	                                     .after_call = count_call_metrics};
 	int rc;
 
-	ec->gate.conn = events->budget_conn;
-	if (ec->client != NULL) {
-		*out = ec->client;
+	if (ec->session.client != NULL) {
+		mb_session_set_conn(&ec->session, events->budget_conn);
+		*out = ec->session.client;
 		return CN_OK;
 	}
-	rc = budget_gate_init(&ec->gate, events->budget_conn, cc->moneybird_api_token, &limits,
-	                      BUDGET_LIVE, 0, err);
+	rc = mb_session_open(&ec->session, cc, events->budget_conn, &options, err);
 	if (rc != CN_OK)
 		return rc;
-	memset(&options, 0, sizeof(options));
-	options.base_url = cc->moneybird_base_url;
-	options.administration_id = cc->moneybird_administration_id;
-	options.api_token = cc->moneybird_api_token;
-	ec->gate.next_after_call = count_call_metrics;
-	budget_gate_hooks(&ec->gate, &options.hooks);
-	rc = mb_client_create(&options, &ec->client, err);
-	if (rc != CN_OK)
-		return rc;
-	*out = ec->client;
+	*out = ec->session.client;
 	return CN_OK;
 }
 
@@ -477,7 +466,7 @@ void mb_events_stop(struct mb_events *events)
 	pthread_mutex_unlock(&events->mutex);
 	pthread_join(events->thread, NULL);
 	for (size_t i = 0; i < events->ctx->config->connection_count; i++)
-		mb_client_free(events->connections[i].client);
+		mb_session_close(&events->connections[i].session);
 	free(events->connections);
 	pthread_mutex_destroy(&events->mutex);
 	pthread_cond_destroy(&events->wake);

@@ -14,6 +14,7 @@
 
 #include "budget.h"
 #include "log.h"
+#include "mb_session.h"
 #include "queue.h"
 #include "store.h"
 
@@ -245,10 +246,10 @@ static int64_t waiting_until_ms(struct worker_thread *self, PGconn *conn,
 	if (index < shared->config->connection_count && self->budget_keys != NULL &&
 	    self->budget_keys[index][0] != '\0') {
 		const struct connection_config *cc = &shared->config->connections[index];
-		struct budget_limits limits = {cc->moneybird_rate_limit_requests,
-		                               cc->moneybird_rate_limit_per_seconds, 0};
+		struct budget_limits limits;
 		struct cn_error err = {""};
 
+		mb_session_limits(cc, &limits);
 		if (budget_next_free_ms(conn, self->budget_keys[index], &limits, BUDGET_LIVE,
 		                        &free_ms, &err) != CN_OK) {
 			log_debug("rate_budget_read_failed", "error", err.message, NULL);
