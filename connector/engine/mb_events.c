@@ -34,7 +34,7 @@ struct events_connection {
 };
 
 struct mb_events {
-	const struct intake_context *ctx;
+	const struct runtime *runtime;
 	pthread_t thread;
 	pthread_mutex_t mutex;
 	pthread_cond_t wake;
@@ -103,7 +103,7 @@ static void disconnect(struct mb_events *events)
 
 static int connect_database(struct mb_events *events, struct cn_error *err)
 {
-	const char *conninfo = events->ctx->config->database_conninfo;
+	const char *conninfo = events->runtime->config->database_conninfo;
 	int rc;
 
 	if (events->conn != NULL && PQstatus(events->conn) == CONNECTION_OK &&
@@ -129,7 +129,7 @@ static void count_call_metrics(void *ctx, const struct mb_call *call)
 static int connection_client(struct mb_events *events, size_t index, struct mb_client **out,
                              struct cn_error *err)
 {
-	const struct connection_config *cc = &events->ctx->config->connections[index];
+	const struct connection_config *cc = &events->runtime->config->connections[index];
 	struct events_connection *ec = &events->connections[index];
 	struct mb_session_options options = {.priority = BUDGET_LIVE,
 	                                     .after_call = count_call_metrics};
@@ -147,12 +147,11 @@ static int connection_client(struct mb_events *events, size_t index, struct mb_c
 	return CN_OK;
 }
 
-static size_t connection_index(const struct intake_context *ctx, int64_t connection_id)
+static size_t connection_index(const struct runtime *runtime, int64_t connection_id)
 {
-	for (size_t i = 0; i < ctx->config->connection_count; i++)
-		if (ctx->connection_ids[i] == connection_id)
-			return i;
-	return ctx->config->connection_count;
+	const struct connection_runtime *connection = runtime_find(runtime, connection_id);
+
+	return connection != NULL ? connection->index : runtime->count;
 }
 
 static bool is_payment_action(const char *action)
@@ -235,8 +234,8 @@ static bool fetch_invoice(struct mb_events *events, size_t index, const char *in
 static int apply_event(struct mb_events *events, const struct store_mb_event *event,
                        struct event_result *result, struct cn_error *err)
 {
-	const struct config *config = events->ctx->config;
-	size_t index = connection_index(events->ctx, event->connection_id);
+	const struct config *config = events->runtime->config;
+	size_t index = connection_index(events->runtime, event->connection_id);
 	bool paid_event = strcmp(event->action, "sales_invoice_state_changed_to_paid") == 0;
 	struct store_invoice_order order;
 	struct mb_sales_invoice invoice;
@@ -429,19 +428,18 @@ static void *events_main(void *arg)
 	return NULL;
 }
 
-int mb_events_start(const struct intake_context *ctx, struct mb_events **out, struct cn_error *err)
+int mb_events_start(const struct runtime *runtime, struct mb_events **out, struct cn_error *err)
 {
 	struct mb_events *events = calloc(1, sizeof(*events));
 
 	*out = NULL;
 	if (events == NULL ||
-	    (events->connections =
-	         calloc(ctx->config->connection_count, sizeof(*events->connections))) == NULL) {
+	    (events->connections = calloc(runtime->count, sizeof(*events->connections))) == NULL) {
 		free(events);
 		error_set(err, "out of memory starting the Moneybird event thread");
 		return CN_ERR;
 	}
-	events->ctx = ctx;
+	events->runtime = runtime;
 	pthread_mutex_init(&events->mutex, NULL);
 	pthread_cond_init(&events->wake, NULL);
 	if (pthread_create(&events->thread, NULL, events_main, events) != 0) {
@@ -465,7 +463,7 @@ void mb_events_stop(struct mb_events *events)
 	pthread_cond_broadcast(&events->wake);
 	pthread_mutex_unlock(&events->mutex);
 	pthread_join(events->thread, NULL);
-	for (size_t i = 0; i < events->ctx->config->connection_count; i++)
+	for (size_t i = 0; i < events->runtime->config->connection_count; i++)
 		mb_session_close(&events->connections[i].session);
 	free(events->connections);
 	pthread_mutex_destroy(&events->mutex);

@@ -349,7 +349,7 @@ static bool resolve_contact(struct sync_worker *worker, PGconn *conn, size_t ind
                             struct store_sync_order *so, struct sync_outcome *outcome)
 {
 	const struct connection_config *cc = &worker->shared->config->connections[index];
-	const struct mapping *mapping = worker->shared->mappings[index];
+	const struct mapping *mapping = worker->shared->runtime->connections[index].mapping;
 	struct mb_client *client = worker->connections[index].session.client;
 	struct plan_contact *plan = NULL;
 	struct plan_contact_search search;
@@ -483,8 +483,9 @@ static struct plan_invoice *plan_the_invoice(struct sync_worker *worker, size_t 
 	for (int round = 0; round < 2; round++) {
 		if (!tax_rates(worker, index, round == 1, outcome))
 			return NULL;
-		rc = plan_invoice(so->order, worker->shared->mappings[index], sc->tax_rates,
-		                  sc->tax_rate_count, sc->zone, NULL, &plan, &park_reason, &err);
+		rc = plan_invoice(so->order, worker->shared->runtime->connections[index].mapping,
+		                  sc->tax_rates, sc->tax_rate_count, sc->zone, NULL, &plan,
+		                  &park_reason, &err);
 		if (rc == CN_OK)
 			return plan;
 		if (rc != CN_INVALID || round == 1 ||
@@ -583,7 +584,8 @@ static struct plan_invoice *plan_before_writes(struct sync_worker *worker, size_
 	rc =
 	    plan_check_currency(so->order, worker->connections[index].currency, &park_reason, &err);
 	if (rc == CN_OK) {
-		plan_delivery(so->order, worker->shared->mappings[index], &delivery);
+		plan_delivery(so->order, worker->shared->runtime->connections[index].mapping,
+		              &delivery);
 		rc = plan_check_delivery(so->order, &delivery, &park_reason, &err);
 	}
 	if (rc == CN_OK)
@@ -740,7 +742,8 @@ static bool ensure_sent(struct sync_worker *worker, PGconn *conn, size_t index,
 	if (strcmp(so->invoice_state, "draft") == 0) {
 		if (!invoice_fresh && !lease_before_write(worker, outcome))
 			return false;
-		plan_delivery(so->order, worker->shared->mappings[index], &delivery);
+		plan_delivery(so->order, worker->shared->runtime->connections[index].mapping,
+		              &delivery);
 		result =
 		    mb_sales_invoice_send(client, so->invoice_id, delivery.method, &invoice, &err);
 		if (result != MB_OK) {
@@ -782,8 +785,8 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 	bool settled = false;
 	enum mb_outcome result;
 
-	if (plan_payment(so->order, worker->shared->mappings[index], sc->zone, &plan, &park_reason,
-	                 &err) != CN_OK) {
+	if (plan_payment(so->order, worker->shared->runtime->connections[index].mapping, sc->zone,
+	                 &plan, &park_reason, &err) != CN_OK) {
 		set_outcome(outcome, park_reason != NULL ? SYNC_PARK : SYNC_RETRY, "%s",
 		            park_reason != NULL ? park_reason : err.message);
 		free(park_reason);
@@ -857,14 +860,6 @@ out:
 	return settled;
 }
 
-static size_t connection_index(const struct sync_shared *shared, int64_t connection_id)
-{
-	for (size_t i = 0; i < shared->config->connection_count; i++)
-		if (shared->connection_ids[i] == connection_id)
-			return i;
-	return shared->config->connection_count;
-}
-
 static const char *verdict_name(enum sync_verdict verdict)
 {
 	switch (verdict) {
@@ -888,7 +883,9 @@ void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_j
                   const char *owner, struct sync_outcome *outcome)
 {
 	const struct config *config = worker->shared->config;
-	size_t index = connection_index(worker->shared, job->connection_id);
+	const struct connection_runtime *connection =
+	    runtime_find(worker->shared->runtime, job->connection_id);
+	size_t index = connection != NULL ? connection->index : config->connection_count;
 	struct store_sync_order so;
 	struct sync_connection *sc = NULL;
 	struct plan_invoice *plan = NULL;
@@ -912,7 +909,8 @@ void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_j
 		database_failed("loading the order", &err, outcome);
 		return;
 	}
-	if (plan_test_order_policy(so.order, worker->shared->mappings[index]) == PLAN_SKIP) {
+	if (plan_test_order_policy(so.order, worker->shared->runtime->connections[index].mapping) ==
+	    PLAN_SKIP) {
 		set_outcome(outcome, SYNC_SKIPPED, "test order (test_orders = \"skip\")");
 		goto out;
 	}
