@@ -241,6 +241,7 @@ int serve_run(const struct config *config)
 		goto out;
 	}
 	if (runtime_load_mappings(state.runtime, stderr, &err) != CN_OK ||
+	    runtime_load_zones(state.runtime, &err) != CN_OK ||
 	    check_database(state.runtime, &err) != CN_OK) {
 		fprintf(stderr, "bookto-moneybird: cannot serve: %s\n", err.message);
 		log_error("serve_refused", "error", err.message, NULL);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "mapping.h"
+#include "plan.h"
 #include "store.h"
 
 int runtime_create(const struct config *config, struct runtime **out, struct cn_error *err)
@@ -32,8 +33,10 @@ void runtime_free(struct runtime *runtime)
 {
 	if (runtime == NULL)
 		return;
-	for (size_t i = 0; i < runtime->count; i++)
+	for (size_t i = 0; i < runtime->count; i++) {
 		mapping_free(runtime->connections[i].mapping);
+		plan_zone_free(runtime->connections[i].zone);
+	}
 	free(runtime->connections);
 	free(runtime);
 }
@@ -60,6 +63,23 @@ int runtime_load_mappings(struct runtime *runtime, FILE *problems, struct cn_err
 		if (rc != CN_OK) {
 			error_prefix(err, "the mapping of connection %s is not valid",
 			             runtime->connections[i].config->name);
+			return rc;
+		}
+	}
+	return CN_OK;
+}
+
+int runtime_load_zones(struct runtime *runtime, struct cn_error *err)
+{
+	for (size_t i = 0; i < runtime->count; i++) {
+		struct connection_runtime *connection = &runtime->connections[i];
+		int rc;
+
+		if (connection->zone != NULL)
+			continue;
+		rc = plan_zone_load(connection->config->time_zone, &connection->zone, err);
+		if (rc != CN_OK) {
+			error_prefix(err, "connection %s", connection->config->name);
 			return rc;
 		}
 	}

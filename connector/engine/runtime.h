@@ -19,12 +19,14 @@
 #include "error.h"
 
 struct mapping;
+struct plan_zone;
 
 struct connection_runtime {
 	const struct connection_config *config; /* its settings */
 	size_t index;                           /* in config->connections (metrics slots) */
 	int64_t id;                             /* its row in the database; 0 = not known yet */
 	struct mapping *mapping;                /* owned; NULL = not loaded */
+	struct plan_zone *zone;                 /* its time_zone; owned; NULL = not loaded */
 };
 
 struct runtime {
@@ -44,6 +46,9 @@ int runtime_load_mapping(struct runtime *runtime, size_t index, FILE *problems,
                          struct cn_error *err) MUST_CHECK;
 /* Loads every connection's mapping; err names the connection that failed. */
 int runtime_load_mappings(struct runtime *runtime, FILE *problems, struct cn_error *err) MUST_CHECK;
+
+/* Loads every connection's time zone (read-only once loaded: threads share it). */
+int runtime_load_zones(struct runtime *runtime, struct cn_error *err) MUST_CHECK;
 
 /* Makes sure each connection has its database row and records its id. */
 int runtime_ensure_ids(struct runtime *runtime, PGconn *conn, struct cn_error *err) MUST_CHECK;

@@ -30,7 +30,6 @@ struct sync_connection {
 	time_t tax_rates_fetched_at;
 	char currency[8];         /* the administration's ("" if it names none) */
 	bool administration_read; /* currency is known */
-	struct plan_zone *zone;
 };
 
 /* The job being run: where each Moneybird call is recorded. */
@@ -72,10 +71,16 @@ void sync_worker_free(struct sync_worker *worker)
 	for (size_t i = 0; i < worker->shared->config->connection_count; i++) {
 		mb_session_close(&worker->connections[i].session);
 		free(worker->connections[i].tax_rates);
-		plan_zone_free(worker->connections[i].zone);
 	}
 	free(worker->connections);
 	free(worker);
+}
+
+/* The runtime of the connection at index (settings, mapping, zone). */
+static const struct connection_runtime *connection_of(const struct sync_worker *worker,
+                                                      size_t index)
+{
+	return &worker->shared->runtime->connections[index];
 }
 
 /* Records every Moneybird call of the running job (attempts + audit). */
@@ -117,10 +122,9 @@ static int connection_client(struct sync_worker *worker, PGconn *conn, size_t in
 		*out = sc;
 		return CN_OK;
 	}
-	if (sc->zone == NULL) {
-		rc = plan_zone_load(cc->time_zone, &sc->zone, err);
-		if (rc != CN_OK)
-			return rc;
+	if (connection_of(worker, index)->zone == NULL) {
+		error_set(err, "the time zone of connection %s is not loaded", cc->name);
+		return CN_ERR;
 	}
 	rc = mb_session_open(&sc->session, cc, conn, &options, err);
 	if (rc != CN_OK)
@@ -349,7 +353,7 @@ static bool resolve_contact(struct sync_worker *worker, PGconn *conn, size_t ind
                             struct store_sync_order *so, struct sync_outcome *outcome)
 {
 	const struct connection_config *cc = &worker->shared->config->connections[index];
-	const struct mapping *mapping = worker->shared->runtime->connections[index].mapping;
+	const struct mapping *mapping = connection_of(worker, index)->mapping;
 	struct mb_client *client = worker->connections[index].session.client;
 	struct plan_contact *plan = NULL;
 	struct plan_contact_search search;
@@ -483,9 +487,9 @@ static struct plan_invoice *plan_the_invoice(struct sync_worker *worker, size_t 
 	for (int round = 0; round < 2; round++) {
 		if (!tax_rates(worker, index, round == 1, outcome))
 			return NULL;
-		rc = plan_invoice(so->order, worker->shared->runtime->connections[index].mapping,
-		                  sc->tax_rates, sc->tax_rate_count, sc->zone, NULL, &plan,
-		                  &park_reason, &err);
+		rc = plan_invoice(so->order, connection_of(worker, index)->mapping, sc->tax_rates,
+		                  sc->tax_rate_count, connection_of(worker, index)->zone, NULL,
+		                  &plan, &park_reason, &err);
 		if (rc == CN_OK)
 			return plan;
 		if (rc != CN_INVALID || round == 1 ||
@@ -584,8 +588,7 @@ static struct plan_invoice *plan_before_writes(struct sync_worker *worker, size_
 	rc =
 	    plan_check_currency(so->order, worker->connections[index].currency, &park_reason, &err);
 	if (rc == CN_OK) {
-		plan_delivery(so->order, worker->shared->runtime->connections[index].mapping,
-		              &delivery);
+		plan_delivery(so->order, connection_of(worker, index)->mapping, &delivery);
 		rc = plan_check_delivery(so->order, &delivery, &park_reason, &err);
 	}
 	if (rc == CN_OK)
@@ -742,8 +745,7 @@ static bool ensure_sent(struct sync_worker *worker, PGconn *conn, size_t index,
 	if (strcmp(so->invoice_state, "draft") == 0) {
 		if (!invoice_fresh && !lease_before_write(worker, outcome))
 			return false;
-		plan_delivery(so->order, worker->shared->runtime->connections[index].mapping,
-		              &delivery);
+		plan_delivery(so->order, connection_of(worker, index)->mapping, &delivery);
 		result =
 		    mb_sales_invoice_send(client, so->invoice_id, delivery.method, &invoice, &err);
 		if (result != MB_OK) {
@@ -785,8 +787,8 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 	bool settled = false;
 	enum mb_outcome result;
 
-	if (plan_payment(so->order, worker->shared->runtime->connections[index].mapping, sc->zone,
-	                 &plan, &park_reason, &err) != CN_OK) {
+	if (plan_payment(so->order, connection_of(worker, index)->mapping,
+	                 connection_of(worker, index)->zone, &plan, &park_reason, &err) != CN_OK) {
 		set_outcome(outcome, park_reason != NULL ? SYNC_PARK : SYNC_RETRY, "%s",
 		            park_reason != NULL ? park_reason : err.message);
 		free(park_reason);
@@ -909,8 +911,7 @@ void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_j
 		database_failed("loading the order", &err, outcome);
 		return;
 	}
-	if (plan_test_order_policy(so.order, worker->shared->runtime->connections[index].mapping) ==
-	    PLAN_SKIP) {
+	if (plan_test_order_policy(so.order, connection_of(worker, index)->mapping) == PLAN_SKIP) {
 		set_outcome(outcome, SYNC_SKIPPED, "test order (test_orders = \"skip\")");
 		goto out;
 	}
