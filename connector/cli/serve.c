@@ -16,7 +16,6 @@
 #include "httpd.h"
 #include "intake.h"
 #include "log.h"
-#include "mapping.h"
 #include "mb_events.h"
 #include "migrations.h"
 #include "notify.h"

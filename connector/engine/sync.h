@@ -17,8 +17,6 @@
 #include "queue.h"
 #include "runtime.h"
 
-struct mapping;
-
 /* Process-wide state shared by all sync workers; read-only once built. */
 struct sync_shared {
 	const struct config *config;

@@ -19,7 +19,6 @@
 #include "store.h"
 
 struct committer;
-struct mapping;
 
 #define INTAKE_DELIVERY_KEY_LEN 32
 
