@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "mb_client.h"
+#include "mb_types.h"
 #include "order_state.h"
 
 #define METRICS_MAX_CONNECTIONS 64 /* counters beyond this connection index are dropped */

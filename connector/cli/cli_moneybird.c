@@ -8,6 +8,7 @@
 #include "cli_common.h"
 #include "mb_client.h"
 #include "mb_json.h"
+#include "mb_session.h"
 #include "store.h"
 #include "store_webhook.h"
 
@@ -29,7 +30,7 @@ static const char usage_text[] =
 
 struct session {
 	const struct connection_config *connection;
-	struct budget_gate gate;
+	struct mb_session mb;
 	struct mb_client *client;
 };
 
@@ -37,31 +38,21 @@ struct session {
 static int session_open(struct session *session, const struct connection_config *connection,
                         PGconn *db)
 {
-	struct mb_client_options options;
-	struct budget_limits limits = {connection->moneybird_rate_limit_requests,
-	                               connection->moneybird_rate_limit_per_seconds, 0};
+	struct mb_session_options options = {.priority = BUDGET_LIVE,
+	                                     .max_wait_ms = CLI_BUDGET_WAIT_MS};
 	struct cn_error err = {""};
 
 	memset(session, 0, sizeof(*session));
-	memset(&options, 0, sizeof(options));
 	session->connection = connection;
-	options.base_url = connection->moneybird_base_url;
-	options.administration_id = connection->moneybird_administration_id;
-	options.api_token = connection->moneybird_api_token;
-	if (db != NULL) {
-		if (budget_gate_init(&session->gate, db, connection->moneybird_api_token, &limits,
-		                     BUDGET_LIVE, CLI_BUDGET_WAIT_MS, &err) != 0)
-			return cli_fail("connection %s: %s", connection->name, err.message);
-		budget_gate_hooks(&session->gate, &options.hooks);
-	}
-	if (mb_client_create(&options, &session->client, &err) != 0)
+	if (mb_session_open(&session->mb, connection, db, &options, &err) != 0)
 		return cli_fail("connection %s: %s", connection->name, err.message);
+	session->client = session->mb.client;
 	return 0;
 }
 
 static void session_close(struct session *session)
 {
-	mb_client_free(session->client);
+	mb_session_close(&session->mb);
 	session->client = NULL;
 }
 

@@ -20,6 +20,7 @@
 #include "mapping.h"
 #include "mb_client.h"
 #include "mb_json.h"
+#include "mb_session.h"
 #include "migrations.h"
 #include "plan.h"
 #include "spool.h"
@@ -47,7 +48,7 @@ static void preview_free(struct preview *p)
 {
 	for (size_t i = 0; i < p->reason_count; i++)
 		free(p->reasons[i]);
-	mb_client_free(p->client);
+	mb_session_close(&p->session);
 	PQfinish(p->db);
 	cJSON_Delete(p->requests.contact);
 	cJSON_Delete(p->requests.sales_invoice);
@@ -67,22 +68,15 @@ static void preview_free(struct preview *p)
  * reported, not fatal: preview then says what it could not know. */
 static void preview_connect(const struct config *config, struct preview *p)
 {
-	const struct connection_config *cc = p->connection;
-	struct budget_limits limits = {cc->moneybird_rate_limit_requests,
-	                               cc->moneybird_rate_limit_per_seconds, 0};
-	struct mb_client_options options;
+	struct mb_session_options options = {.priority = BUDGET_BACKGROUND,
+	                                     .max_wait_ms = PREVIEW_BUDGET_WAIT_MS,
+	                                     .timeout_ms = 10000};
 	struct cn_error err = {""};
+	int rc = store_connect(config->database_conninfo, &p->db, &err);
 
-	memset(&options, 0, sizeof(options));
-	options.base_url = cc->moneybird_base_url;
-	options.administration_id = cc->moneybird_administration_id;
-	options.api_token = cc->moneybird_api_token;
-	options.timeout_ms = 10000;
-	if (store_connect(config->database_conninfo, &p->db, &err) == CN_OK &&
-	    budget_gate_init(&p->gate, p->db, cc->moneybird_api_token, &limits, BUDGET_BACKGROUND,
-	                     PREVIEW_BUDGET_WAIT_MS, &err) == CN_OK) {
-		budget_gate_hooks(&p->gate, &options.hooks);
-	} else {
+	if (rc == CN_OK)
+		rc = mb_session_open(&p->session, p->connection, p->db, &options, &err);
+	if (rc != CN_OK) {
 		cli_one_line(err.message);
 		fprintf(stderr,
 		        "bookto-moneybird: warning: %s; calling Moneybird without the shared rate "
@@ -90,8 +84,11 @@ static void preview_connect(const struct config *config, struct preview *p)
 		        err.message);
 		PQfinish(p->db);
 		p->db = NULL;
+		mb_session_close(&p->session);
+		rc = mb_session_open(&p->session, p->connection, NULL, &options, &err);
 	}
-	if (mb_client_create(&options, &p->client, &err) != CN_OK) {
+	p->client = p->session.client;
+	if (rc != CN_OK) {
 		snprintf(p->rates_error, sizeof(p->rates_error), "%s", err.message);
 		p->client = NULL;
 	}

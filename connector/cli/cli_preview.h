@@ -16,6 +16,7 @@
 #include "config.h"
 #include "mapping.h"
 #include "mb_client.h"
+#include "mb_session.h"
 #include "plan.h"
 #include "store.h"
 #include "store_sync.h"
@@ -57,7 +58,7 @@ struct preview {
 	size_t reason_count;
 	/* Read-only access: the contact map, the shared rate budget, Moneybird. */
 	PGconn *db;
-	struct budget_gate gate;
+	struct mb_session session;
 	struct mb_client *client;
 	bool rates_known;
 	char rates_error[512];

@@ -11,6 +11,7 @@
 #include "cli_common.h"
 #include "migrations.h"
 #include "reconcile.h"
+#include "store.h"
 
 #define EXIT_DIFFERENCES 3 /* beside cli_common.h's CLI_EXIT_* */
 #define CLI_BUDGET_WAIT_MS 60000

@@ -13,6 +13,7 @@
 #include "cli_common.h"
 #include "intake.h"
 #include "plan.h"
+#include "runtime.h"
 #include "store_ops.h"
 
 #include "cli_ops_common.h"
@@ -132,9 +133,9 @@ static int replay_one(struct replay_run *run, const char *where, const unsigned 
 		/* Parked at intake (amounts, VAT treatment, ...)? */
 		if (bookto_parse_order((const char *)body, body_len, &order, &err) == CN_OK &&
 		    order->order_id[0] != '\0' &&
-		    store_ops_order_state(run->conn,
-		                          run->intake.connection_ids[run->connection_index],
-		                          order->order_id, state, &err) == CN_OK &&
+		    store_ops_order_state(
+		        run->conn, run->intake.runtime->connections[run->connection_index].id,
+		        order->order_id, state, &err) == CN_OK &&
 		    strcmp(state, "needs_attention") != 0)
 			run->counts.accepted++;
 		else
@@ -213,6 +214,7 @@ int cli_ops_replay(const struct config *config, int argc, char **argv)
 	struct cli_ops_args args;
 	struct replay_run run;
 	struct cn_error err = {""};
+	struct runtime *runtime = NULL;
 	struct mapping *mapping = NULL;
 	int64_t connection_id = 0;
 	size_t unreadable = 0;
@@ -239,15 +241,15 @@ int cli_ops_replay(const struct config *config, int argc, char **argv)
 		return cli_usage(cli_ops_usage_text,
 		                 "the mapping of connection %s is not valid: %s",
 		                 config->connections[run.connection_index].name, err.message);
-	/* intake_store indexes these by connection; only ours is filled. */
+	/* intake_store looks the connection up in the runtime; only ours is filled. */
 	run.intake.config = config;
-	run.intake.connection_ids = calloc(config->connection_count, sizeof(int64_t));
-	run.intake.mappings = calloc(config->connection_count, sizeof(struct mapping *));
-	if (run.intake.connection_ids == NULL || run.intake.mappings == NULL) {
-		rc = cli_fail("out of memory");
+	if (runtime_create(config, &runtime, &err) != CN_OK) {
+		rc = cli_fail("%s", err.message);
 		goto out;
 	}
-	run.intake.mappings[run.connection_index] = mapping;
+	run.intake.runtime = runtime;
+	runtime->connections[run.connection_index].mapping = mapping;
+	mapping = NULL; /* the runtime's now */
 	rc = cli_ops_connect_database(config, &run.conn);
 	if (rc != CLI_EXIT_OK)
 		goto out;
@@ -260,7 +262,7 @@ int cli_ops_replay(const struct config *config, int argc, char **argv)
 		rc = cli_fail("%s", err.message);
 		goto out;
 	}
-	run.intake.connection_ids[run.connection_index] = connection_id;
+	runtime->connections[run.connection_index].id = connection_id;
 	run.total = from_stdin ? 0 : args.positional_count;
 	run.progress = isatty(STDERR_FILENO) == 1;
 	if (from_stdin)
@@ -288,8 +290,7 @@ int cli_ops_replay(const struct config *config, int argc, char **argv)
 out:
 	store_pool_free(run.intake.pool);
 	PQfinish(run.conn);
-	free(run.intake.connection_ids);
-	free(run.intake.mappings);
+	runtime_free(runtime);
 	mapping_free(mapping);
 	return rc;
 }

@@ -16,11 +16,11 @@
 #include "httpd.h"
 #include "intake.h"
 #include "log.h"
-#include "mapping.h"
 #include "mb_events.h"
 #include "migrations.h"
 #include "notify.h"
 #include "reconcile.h"
+#include "runtime.h"
 #include "spool.h"
 #include "store.h"
 #include "sync.h"
@@ -29,6 +29,7 @@
 #define SPOOL_DRAIN_INTERVAL_MS 1000
 
 struct serve_state {
+	struct runtime *runtime;
 	struct intake_context intake;
 	struct sync_shared sync;
 	pthread_mutex_t mutex;
@@ -164,39 +165,19 @@ static void *spool_drain_thread(void *arg)
 	return NULL;
 }
 
-static int check_database(const struct config *config, int64_t *connection_ids,
-                          struct cn_error *err)
+static int check_database(struct runtime *runtime, struct cn_error *err)
 {
 	PGconn *conn = NULL;
 	int rc;
 
-	rc = store_connect(config->database_conninfo, &conn, err);
+	rc = store_connect(runtime->config->database_conninfo, &conn, err);
 	if (rc != CN_OK)
 		return rc;
 	rc = migrations_check(conn, err);
-	for (size_t i = 0; rc == CN_OK && i < config->connection_count; i++)
-		rc = store_connection_ensure(conn, config->connections[i].name,
-		                             config->connections[i].moneybird_administration_id,
-		                             &connection_ids[i], err);
+	if (rc == CN_OK)
+		rc = runtime_ensure_ids(runtime, conn, err);
 	PQfinish(conn);
 	return rc;
-}
-
-/* Loads each connection's mapping; problems go to stderr with file:line. */
-static int load_mappings(const struct config *config, struct mapping **mappings,
-                         struct cn_error *err)
-{
-	for (size_t i = 0; i < config->connection_count; i++) {
-		int rc =
-		    mapping_load(config->connections[i].mapping_path, &mappings[i], stderr, err);
-
-		if (rc != CN_OK) {
-			error_prefix(err, "the mapping of connection %s is not valid",
-			             config->connections[i].name);
-			return rc;
-		}
-	}
-	return CN_OK;
 }
 
 /* Blocks until SIGTERM or SIGINT; SIGHUP reopens the log on the way. */
@@ -237,13 +218,11 @@ int serve_run(const struct config *config)
 	state.intake.config = config;
 	pthread_mutex_init(&state.mutex, NULL);
 	pthread_cond_init(&state.wake, NULL);
-	state.intake.connection_ids = calloc(config->connection_count, sizeof(int64_t));
-	state.intake.mappings = calloc(config->connection_count, sizeof(struct mapping *));
-	if (state.intake.connection_ids == NULL || state.intake.mappings == NULL)
+	if (runtime_create(config, &state.runtime, &err) != CN_OK)
 		goto out;
+	state.intake.runtime = state.runtime;
 	state.sync.config = config;
-	state.sync.connection_ids = state.intake.connection_ids;
-	state.sync.mappings = state.intake.mappings;
+	state.sync.runtime = state.runtime;
 
 	/* Signals are taken synchronously by this thread; every thread created
 	 * below inherits the blocked mask. SIGPIPE is never wanted. */
@@ -260,8 +239,9 @@ int serve_run(const struct config *config)
 		exit_code = 2;
 		goto out;
 	}
-	if (load_mappings(config, state.intake.mappings, &err) != CN_OK ||
-	    check_database(config, state.intake.connection_ids, &err) != CN_OK) {
+	if (runtime_load_mappings(state.runtime, stderr, &err) != CN_OK ||
+	    runtime_load_zones(state.runtime, &err) != CN_OK ||
+	    check_database(state.runtime, &err) != CN_OK) {
 		fprintf(stderr, "bookto-moneybird: cannot serve: %s\n", err.message);
 		log_error("serve_refused", "error", err.message, NULL);
 		goto out;
@@ -272,8 +252,8 @@ int serve_run(const struct config *config)
 	                    &state.intake.committer, &err) != CN_OK ||
 	    httpd_start(&state.intake, &httpd, &err) != CN_OK ||
 	    worker_pool_start(&state.sync, config->workers_count, &workers, &err) != CN_OK ||
-	    mb_events_start(&state.intake, &mb_events, &err) != CN_OK ||
-	    reconcile_periodic_start(&state.intake, &reconcile, &err) != CN_OK ||
+	    mb_events_start(state.runtime, &mb_events, &err) != CN_OK ||
+	    reconcile_periodic_start(state.runtime, &reconcile, &err) != CN_OK ||
 	    notify_start(config, &notify, &err) != CN_OK) {
 		fprintf(stderr, "bookto-moneybird: cannot serve: %s\n", err.message);
 		log_error("serve_refused", "error", err.message, NULL);
@@ -306,10 +286,7 @@ out:
 	worker_pool_stop(workers);
 	mb_events_stop(mb_events);
 	store_pool_free(state.intake.pool);
-	for (size_t i = 0; state.intake.mappings != NULL && i < config->connection_count; i++)
-		mapping_free(state.intake.mappings[i]);
-	free(state.intake.mappings);
-	free(state.intake.connection_ids);
+	runtime_free(state.runtime);
 	pthread_mutex_destroy(&state.mutex);
 	pthread_cond_destroy(&state.wake);
 	if (exit_code == 0)

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "mb_client.h"
+#include "mb_types.h"
 
 /* cents -> "129.95", "-0.05", "100.00". CN_INVALID when out is too small. */
 int mb_money_format(int64_t cents, char *out, size_t size) MUST_CHECK;

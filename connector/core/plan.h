@@ -19,7 +19,7 @@
 #include "bookto.h"
 #include "error.h"
 #include "mapping.h"
-#include "mb_client.h"
+#include "mb_types.h"
 #include "tz.h"
 
 /* ---- contacts ---- */

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mb_client.h"
 #include "mb_json.h"
+#include "mb_session.h"
 #include "metrics.h"
 #include "store.h"
 #include "store_reconcile.h"
@@ -29,12 +30,11 @@
 #define FETCH_MAX_ATTEMPTS 50
 
 struct events_connection {
-	struct mb_client *client;
-	struct budget_gate gate;
+	struct mb_session session;
 };
 
 struct mb_events {
-	const struct intake_context *ctx;
+	const struct runtime *runtime;
 	pthread_t thread;
 	pthread_mutex_t mutex;
 	pthread_cond_t wake;
@@ -103,7 +103,7 @@ static void disconnect(struct mb_events *events)
 
 static int connect_database(struct mb_events *events, struct cn_error *err)
 {
-	const char *conninfo = events->ctx->config->database_conninfo;
+	const char *conninfo = events->runtime->config->database_conninfo;
 	int rc;
 
 	if (events->conn != NULL && PQstatus(events->conn) == CONNECTION_OK &&
@@ -129,41 +129,29 @@ static void count_call_metrics(void *ctx, const struct mb_call *call)
 static int connection_client(struct mb_events *events, size_t index, struct mb_client **out,
                              struct cn_error *err)
 {
-	const struct connection_config *cc = &events->ctx->config->connections[index];
+	const struct connection_config *cc = &events->runtime->config->connections[index];
 	struct events_connection *ec = &events->connections[index];
-	struct budget_limits limits = {cc->moneybird_rate_limit_requests,
-	                               cc->moneybird_rate_limit_per_seconds, 0};
-	struct mb_client_options options;
+	struct mb_session_options options = {.priority = BUDGET_LIVE,
+	                                     .after_call = count_call_metrics};
 	int rc;
 
-	ec->gate.conn = events->budget_conn;
-	if (ec->client != NULL) {
-		*out = ec->client;
+	if (ec->session.client != NULL) {
+		mb_session_set_conn(&ec->session, events->budget_conn);
+		*out = ec->session.client;
 		return CN_OK;
 	}
-	rc = budget_gate_init(&ec->gate, events->budget_conn, cc->moneybird_api_token, &limits,
-	                      BUDGET_LIVE, 0, err);
+	rc = mb_session_open(&ec->session, cc, events->budget_conn, &options, err);
 	if (rc != CN_OK)
 		return rc;
-	memset(&options, 0, sizeof(options));
-	options.base_url = cc->moneybird_base_url;
-	options.administration_id = cc->moneybird_administration_id;
-	options.api_token = cc->moneybird_api_token;
-	ec->gate.next_after_call = count_call_metrics;
-	budget_gate_hooks(&ec->gate, &options.hooks);
-	rc = mb_client_create(&options, &ec->client, err);
-	if (rc != CN_OK)
-		return rc;
-	*out = ec->client;
+	*out = ec->session.client;
 	return CN_OK;
 }
 
-static size_t connection_index(const struct intake_context *ctx, int64_t connection_id)
+static size_t connection_index(const struct runtime *runtime, int64_t connection_id)
 {
-	for (size_t i = 0; i < ctx->config->connection_count; i++)
-		if (ctx->connection_ids[i] == connection_id)
-			return i;
-	return ctx->config->connection_count;
+	const struct connection_runtime *connection = runtime_find(runtime, connection_id);
+
+	return connection != NULL ? connection->index : runtime->count;
 }
 
 static bool is_payment_action(const char *action)
@@ -246,8 +234,8 @@ static bool fetch_invoice(struct mb_events *events, size_t index, const char *in
 static int apply_event(struct mb_events *events, const struct store_mb_event *event,
                        struct event_result *result, struct cn_error *err)
 {
-	const struct config *config = events->ctx->config;
-	size_t index = connection_index(events->ctx, event->connection_id);
+	const struct config *config = events->runtime->config;
+	size_t index = connection_index(events->runtime, event->connection_id);
 	bool paid_event = strcmp(event->action, "sales_invoice_state_changed_to_paid") == 0;
 	struct store_invoice_order order;
 	struct mb_sales_invoice invoice;
@@ -440,19 +428,18 @@ static void *events_main(void *arg)
 	return NULL;
 }
 
-int mb_events_start(const struct intake_context *ctx, struct mb_events **out, struct cn_error *err)
+int mb_events_start(const struct runtime *runtime, struct mb_events **out, struct cn_error *err)
 {
 	struct mb_events *events = calloc(1, sizeof(*events));
 
 	*out = NULL;
 	if (events == NULL ||
-	    (events->connections =
-	         calloc(ctx->config->connection_count, sizeof(*events->connections))) == NULL) {
+	    (events->connections = calloc(runtime->count, sizeof(*events->connections))) == NULL) {
 		free(events);
 		error_set(err, "out of memory starting the Moneybird event thread");
 		return CN_ERR;
 	}
-	events->ctx = ctx;
+	events->runtime = runtime;
 	pthread_mutex_init(&events->mutex, NULL);
 	pthread_cond_init(&events->wake, NULL);
 	if (pthread_create(&events->thread, NULL, events_main, events) != 0) {
@@ -476,8 +463,8 @@ void mb_events_stop(struct mb_events *events)
 	pthread_cond_broadcast(&events->wake);
 	pthread_mutex_unlock(&events->mutex);
 	pthread_join(events->thread, NULL);
-	for (size_t i = 0; i < events->ctx->config->connection_count; i++)
-		mb_client_free(events->connections[i].client);
+	for (size_t i = 0; i < events->runtime->config->connection_count; i++)
+		mb_session_close(&events->connections[i].session);
 	free(events->connections);
 	pthread_mutex_destroy(&events->mutex);
 	pthread_cond_destroy(&events->wake);

@@ -15,13 +15,13 @@
 #define BM_MB_EVENTS_H
 
 #include "error.h"
-#include "intake.h"
+#include "runtime.h"
 
 struct mb_events;
 
-/* Starts the thread; *out is owned by the caller (mb_events_stop). ctx must
- * outlive it. */
-int mb_events_start(const struct intake_context *ctx, struct mb_events **out,
+/* Starts the thread; *out is owned by the caller (mb_events_stop). runtime
+ * must outlive it. */
+int mb_events_start(const struct runtime *runtime, struct mb_events **out,
                     struct cn_error *err) MUST_CHECK;
 
 /* Lets the event being applied finish, then joins the thread. NULL is fine. */

@@ -11,6 +11,7 @@
 #include "budget.h"
 #include "log.h"
 #include "mb_client.h"
+#include "mb_session.h"
 #include "metrics.h"
 #include "migrations.h"
 #include "store.h"
@@ -536,10 +537,11 @@ int reconcile_connection(const struct config *config, size_t index, int64_t conn
                          struct reconcile_report *report, struct cn_error *err)
 {
 	const struct connection_config *cc = &config->connections[index];
-	struct budget_limits limits = {cc->moneybird_rate_limit_requests,
-	                               cc->moneybird_rate_limit_per_seconds, 0};
-	struct budget_gate gate;
-	struct mb_client_options client_options;
+	struct mb_session_options session_options = {.priority = BUDGET_BACKGROUND,
+	                                             .max_wait_ms = options->budget_wait_ms,
+	                                             .after_call = count_call,
+	                                             .after_ctx = report};
+	struct mb_session session;
 	struct mb_client *client = NULL;
 	struct run r;
 	int64_t since_epoch = 0;
@@ -547,6 +549,7 @@ int reconcile_connection(const struct config *config, size_t index, int64_t conn
 
 	memset(report, 0, sizeof(*report));
 	memset(&r, 0, sizeof(r));
+	memset(&session, 0, sizeof(session));
 	r.config = config;
 	r.index = index;
 	r.connection_id = connection_id;
@@ -575,25 +578,15 @@ int reconcile_connection(const struct config *config, size_t index, int64_t conn
 	if (rc != CN_OK)
 		goto out;
 
-	rc = budget_gate_init(&gate, budget_conn, cc->moneybird_api_token, &limits,
-	                      BUDGET_BACKGROUND, options->budget_wait_ms, err);
+	rc = mb_session_open(&session, cc, budget_conn, &session_options, err);
 	if (rc != CN_OK)
 		goto out;
-	gate.next_after_call = count_call;
-	gate.next_ctx = report;
-	memset(&client_options, 0, sizeof(client_options));
-	client_options.base_url = cc->moneybird_base_url;
-	client_options.administration_id = cc->moneybird_administration_id;
-	client_options.api_token = cc->moneybird_api_token;
-	budget_gate_hooks(&gate, &client_options.hooks);
-	rc = mb_client_create(&client_options, &client, err);
-	if (rc != CN_OK)
-		goto out;
+	client = session.client;
 
 	rc = run_compare(&r, client, since_epoch, err);
 out:
 	run_record(&r, rc, err);
-	mb_client_free(client);
+	mb_session_close(&session);
 	free(r.page);
 	free(r.listed_owner);
 	free(r.contacts);

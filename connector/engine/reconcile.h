@@ -25,7 +25,7 @@
 
 #include "config.h"
 #include "error.h"
-#include "intake.h"
+#include "runtime.h"
 #include "store_reconcile.h"
 
 #define RECONCILE_STUCK_SECONDS 3600      /* a non-terminal order older than this is stuck */
@@ -96,7 +96,7 @@ int reconcile_connection(const struct config *config, size_t index, int64_t conn
  * environment variable BOOKTO_MONEYBIRD_RECONCILE_INTERVAL_SECONDS (1..604800)
  * replaces a non-zero interval, for tests and benchmarks. */
 struct reconcile_periodic;
-int reconcile_periodic_start(const struct intake_context *ctx, struct reconcile_periodic **out,
+int reconcile_periodic_start(const struct runtime *ctx, struct reconcile_periodic **out,
                              struct cn_error *err) MUST_CHECK;
 void reconcile_periodic_stop(struct reconcile_periodic *periodic);
 

@@ -9,13 +9,14 @@
 #include <time.h>
 
 #include "log.h"
+#include "store.h"
 
 #define PERIODIC_CHECK_SECONDS 5 /* how often the periodic thread looks at the clock */
 
 /* ======================= the periodic run ======================= */
 
 struct reconcile_periodic {
-	const struct intake_context *ctx;
+	const struct runtime *ctx;
 	int interval_seconds; /* > 0 */
 	int check_seconds;    /* how often the thread looks at the clock */
 	pthread_t thread;
@@ -92,7 +93,7 @@ static void periodic_run_connection(struct reconcile_periodic *p, PGconn *conn, 
 {
 	const struct config *config = p->ctx->config;
 	const char *name = config->connections[index].name;
-	int64_t connection_id = p->ctx->connection_ids[index];
+	int64_t connection_id = p->ctx->connections[index].id;
 	struct reconcile_options options;
 	struct reconcile_report report;
 	struct cn_error err = {""};
@@ -170,7 +171,7 @@ static void *periodic_main(void *arg)
 	return NULL;
 }
 
-int reconcile_periodic_start(const struct intake_context *ctx, struct reconcile_periodic **out,
+int reconcile_periodic_start(const struct runtime *ctx, struct reconcile_periodic **out,
                              struct cn_error *err)
 {
 	struct reconcile_periodic *p;

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mapping.h"
 #include "mb_client.h"
+#include "mb_session.h"
 #include "metrics.h"
 #include "plan.h"
 #include "store.h"
@@ -23,14 +24,12 @@
 
 /* Per connection, per worker thread: the client and what it has cached. */
 struct sync_connection {
-	struct mb_client *client;
-	struct budget_gate gate;
+	struct mb_session session;
 	struct mb_tax_rate *tax_rates;
 	size_t tax_rate_count;
 	time_t tax_rates_fetched_at;
 	char currency[8];         /* the administration's ("" if it names none) */
 	bool administration_read; /* currency is known */
-	struct plan_zone *zone;
 };
 
 /* The job being run: where each Moneybird call is recorded. */
@@ -70,12 +69,18 @@ void sync_worker_free(struct sync_worker *worker)
 	if (worker == NULL)
 		return;
 	for (size_t i = 0; i < worker->shared->config->connection_count; i++) {
-		mb_client_free(worker->connections[i].client);
+		mb_session_close(&worker->connections[i].session);
 		free(worker->connections[i].tax_rates);
-		plan_zone_free(worker->connections[i].zone);
 	}
 	free(worker->connections);
 	free(worker);
+}
+
+/* The runtime of the connection at index (settings, mapping, zone). */
+static const struct connection_runtime *connection_of(const struct sync_worker *worker,
+                                                      size_t index)
+{
+	return &worker->shared->runtime->connections[index];
 }
 
 /* Records every Moneybird call of the running job (attempts + audit). */
@@ -102,37 +107,26 @@ static int connection_client(struct sync_worker *worker, PGconn *conn, size_t in
 {
 	const struct connection_config *cc = &worker->shared->config->connections[index];
 	struct sync_connection *sc = &worker->connections[index];
-	struct budget_limits limits = {cc->moneybird_rate_limit_requests,
-	                               cc->moneybird_rate_limit_per_seconds, 0};
-	struct mb_client_options options;
+	/* Waits in-process for a budget slot (bounded, within the lease) rather
+	 * than deferring the job and repeating its lookups later. */
+	struct mb_session_options options = {.priority = BUDGET_LIVE,
+	                                     .max_wait_ms = knobs_budget_wait_ms(),
+	                                     .after_call = record_call,
+	                                     .after_ctx = worker};
 	int rc;
 
 	/* The budget gate borrows the worker's connection, which can change
 	 * after a reconnect; point it at the current one on every job. */
-	sc->gate.conn = conn;
-	if (sc->client != NULL) {
+	if (sc->session.client != NULL) {
+		mb_session_set_conn(&sc->session, conn);
 		*out = sc;
 		return CN_OK;
 	}
-	if (sc->zone == NULL) {
-		rc = plan_zone_load(cc->time_zone, &sc->zone, err);
-		if (rc != CN_OK)
-			return rc;
+	if (connection_of(worker, index)->zone == NULL) {
+		error_set(err, "the time zone of connection %s is not loaded", cc->name);
+		return CN_ERR;
 	}
-	/* Waits in-process for a budget slot (bounded, within the lease) rather
-	 * than deferring the job and repeating its lookups later. */
-	rc = budget_gate_init(&sc->gate, conn, cc->moneybird_api_token, &limits, BUDGET_LIVE,
-	                      knobs_budget_wait_ms(), err);
-	if (rc != CN_OK)
-		return rc;
-	sc->gate.next_after_call = record_call;
-	sc->gate.next_ctx = worker;
-	memset(&options, 0, sizeof(options));
-	options.base_url = cc->moneybird_base_url;
-	options.administration_id = cc->moneybird_administration_id;
-	options.api_token = cc->moneybird_api_token;
-	budget_gate_hooks(&sc->gate, &options.hooks);
-	rc = mb_client_create(&options, &sc->client, err);
+	rc = mb_session_open(&sc->session, cc, conn, &options, err);
 	if (rc != CN_OK)
 		return rc;
 	*out = sc;
@@ -162,7 +156,7 @@ static void set_outcome(struct sync_outcome *outcome, enum sync_verdict verdict,
 static void call_failed(struct sync_worker *worker, size_t index, enum mb_outcome result,
                         const char *what, const struct cn_error *err, struct sync_outcome *outcome)
 {
-	const struct mb_call *call = mb_client_last_call(worker->connections[index].client);
+	const struct mb_call *call = mb_client_last_call(worker->connections[index].session.client);
 
 	switch (result) {
 	case MB_RATE_LIMITED:
@@ -314,7 +308,7 @@ static bool search_and_adopt(struct sync_worker *worker, PGconn *conn, size_t in
 {
 	const char *administration_id =
 	    worker->shared->config->connections[index].moneybird_administration_id;
-	struct mb_client *client = worker->connections[index].client;
+	struct mb_client *client = worker->connections[index].session.client;
 	struct mb_contact found;
 	struct cn_error err = {""};
 	size_t matches = 0;
@@ -359,8 +353,8 @@ static bool resolve_contact(struct sync_worker *worker, PGconn *conn, size_t ind
                             struct store_sync_order *so, struct sync_outcome *outcome)
 {
 	const struct connection_config *cc = &worker->shared->config->connections[index];
-	const struct mapping *mapping = worker->shared->mappings[index];
-	struct mb_client *client = worker->connections[index].client;
+	const struct mapping *mapping = connection_of(worker, index)->mapping;
+	struct mb_client *client = worker->connections[index].session.client;
 	struct plan_contact *plan = NULL;
 	struct plan_contact_search search;
 	struct mb_contact contact;
@@ -467,7 +461,7 @@ static bool tax_rates(struct sync_worker *worker, size_t index, bool refresh,
 	if (sc->tax_rates_fetched_at != 0 &&
 	    (!refresh || time(NULL) - sc->tax_rates_fetched_at < TAX_RATE_REFRESH_SECONDS))
 		return true;
-	result = mb_tax_rates_list(sc->client, &rates, &count, &err);
+	result = mb_tax_rates_list(sc->session.client, &rates, &count, &err);
 	if (result != MB_OK) {
 		call_failed(worker, index, result, "fetching the tax rates", &err, outcome);
 		return false;
@@ -493,8 +487,9 @@ static struct plan_invoice *plan_the_invoice(struct sync_worker *worker, size_t 
 	for (int round = 0; round < 2; round++) {
 		if (!tax_rates(worker, index, round == 1, outcome))
 			return NULL;
-		rc = plan_invoice(so->order, worker->shared->mappings[index], sc->tax_rates,
-		                  sc->tax_rate_count, sc->zone, NULL, &plan, &park_reason, &err);
+		rc = plan_invoice(so->order, connection_of(worker, index)->mapping, sc->tax_rates,
+		                  sc->tax_rate_count, connection_of(worker, index)->zone, NULL,
+		                  &plan, &park_reason, &err);
 		if (rc == CN_OK)
 			return plan;
 		if (rc != CN_INVALID || round == 1 ||
@@ -523,7 +518,7 @@ static bool administration_currency(struct sync_worker *worker, size_t index,
 
 	if (sc->administration_read)
 		return true;
-	result = mb_administrations_list(sc->client, &administrations, &count, &err);
+	result = mb_administrations_list(sc->session.client, &administrations, &count, &err);
 	if (result != MB_OK) {
 		call_failed(worker, index, result, "reading the administration's currency", &err,
 		            outcome);
@@ -593,7 +588,7 @@ static struct plan_invoice *plan_before_writes(struct sync_worker *worker, size_
 	rc =
 	    plan_check_currency(so->order, worker->connections[index].currency, &park_reason, &err);
 	if (rc == CN_OK) {
-		plan_delivery(so->order, worker->shared->mappings[index], &delivery);
+		plan_delivery(so->order, connection_of(worker, index)->mapping, &delivery);
 		rc = plan_check_delivery(so->order, &delivery, &park_reason, &err);
 	}
 	if (rc == CN_OK)
@@ -619,7 +614,7 @@ static bool find_existing_invoice(struct sync_worker *worker, PGconn *conn, size
                                   struct mb_sales_invoice *invoice, bool *found,
                                   struct sync_outcome *outcome)
 {
-	struct mb_client *client = worker->connections[index].client;
+	struct mb_client *client = worker->connections[index].session.client;
 	struct mb_sales_invoice *drafts = NULL;
 	struct cn_error err = {""};
 	size_t count = 0, mine = 0;
@@ -666,7 +661,7 @@ static bool ensure_invoice(struct sync_worker *worker, PGconn *conn, size_t inde
                            struct store_sync_order *so, struct plan_invoice *plan,
                            struct sync_outcome *outcome)
 {
-	struct mb_client *client = worker->connections[index].client;
+	struct mb_client *client = worker->connections[index].session.client;
 	struct mb_sales_invoice invoice;
 	struct cn_error err = {""};
 	char *park_reason = NULL;
@@ -731,7 +726,7 @@ static bool ensure_sent(struct sync_worker *worker, PGconn *conn, size_t index,
                         struct store_sync_order *so, bool invoice_fresh,
                         struct sync_outcome *outcome)
 {
-	struct mb_client *client = worker->connections[index].client;
+	struct mb_client *client = worker->connections[index].session.client;
 	struct mb_sales_invoice invoice;
 	struct cn_error err = {""};
 	enum mb_outcome result;
@@ -750,7 +745,7 @@ static bool ensure_sent(struct sync_worker *worker, PGconn *conn, size_t index,
 	if (strcmp(so->invoice_state, "draft") == 0) {
 		if (!invoice_fresh && !lease_before_write(worker, outcome))
 			return false;
-		plan_delivery(so->order, worker->shared->mappings[index], &delivery);
+		plan_delivery(so->order, connection_of(worker, index)->mapping, &delivery);
 		result =
 		    mb_sales_invoice_send(client, so->invoice_id, delivery.method, &invoice, &err);
 		if (result != MB_OK) {
@@ -792,8 +787,8 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 	bool settled = false;
 	enum mb_outcome result;
 
-	if (plan_payment(so->order, worker->shared->mappings[index], sc->zone, &plan, &park_reason,
-	                 &err) != CN_OK) {
+	if (plan_payment(so->order, connection_of(worker, index)->mapping,
+	                 connection_of(worker, index)->zone, &plan, &park_reason, &err) != CN_OK) {
 		set_outcome(outcome, park_reason != NULL ? SYNC_PARK : SYNC_RETRY, "%s",
 		            park_reason != NULL ? park_reason : err.message);
 		free(park_reason);
@@ -804,7 +799,7 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 	if (so->payment_intent || strcmp(so->invoice_state, "paid") == 0) {
 		struct mb_sales_invoice invoice;
 
-		result = mb_sales_invoice_get(sc->client, so->invoice_id, &invoice, &err);
+		result = mb_sales_invoice_get(sc->session.client, so->invoice_id, &invoice, &err);
 		if (result != MB_OK) {
 			call_failed(worker, index, result, "reading the invoice's payments", &err,
 			            outcome);
@@ -831,8 +826,8 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 			goto out;
 		if (!commit_intent(worker, so->order_pk, NULL, true, outcome))
 			goto out;
-		result =
-		    mb_payment_create(sc->client, so->invoice_id, &plan->request, &payment, &err);
+		result = mb_payment_create(sc->session.client, so->invoice_id, &plan->request,
+		                           &payment, &err);
 		if (result == MB_RATE_LIMITED && !so->payment_intent)
 			withdraw_intent(conn, so->order_pk, true);
 		else
@@ -867,14 +862,6 @@ out:
 	return settled;
 }
 
-static size_t connection_index(const struct sync_shared *shared, int64_t connection_id)
-{
-	for (size_t i = 0; i < shared->config->connection_count; i++)
-		if (shared->connection_ids[i] == connection_id)
-			return i;
-	return shared->config->connection_count;
-}
-
 static const char *verdict_name(enum sync_verdict verdict)
 {
 	switch (verdict) {
@@ -898,7 +885,9 @@ void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_j
                   const char *owner, struct sync_outcome *outcome)
 {
 	const struct config *config = worker->shared->config;
-	size_t index = connection_index(worker->shared, job->connection_id);
+	const struct connection_runtime *connection =
+	    runtime_find(worker->shared->runtime, job->connection_id);
+	size_t index = connection != NULL ? connection->index : config->connection_count;
 	struct store_sync_order so;
 	struct sync_connection *sc = NULL;
 	struct plan_invoice *plan = NULL;
@@ -922,7 +911,7 @@ void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_j
 		database_failed("loading the order", &err, outcome);
 		return;
 	}
-	if (plan_test_order_policy(so.order, worker->shared->mappings[index]) == PLAN_SKIP) {
+	if (plan_test_order_policy(so.order, connection_of(worker, index)->mapping) == PLAN_SKIP) {
 		set_outcome(outcome, SYNC_SKIPPED, "test order (test_orders = \"skip\")");
 		goto out;
 	}
@@ -993,7 +982,7 @@ int sync_probe_connection(struct sync_worker *worker, PGconn *conn, size_t conne
 
 	if (rc != CN_OK)
 		return rc;
-	result = mb_administrations_list(sc->client, &administrations, &count, err);
+	result = mb_administrations_list(sc->session.client, &administrations, &count, err);
 	free(administrations);
 	if (result == MB_OK)
 		return CN_OK;

@@ -15,14 +15,12 @@
 
 #include "config.h"
 #include "queue.h"
-
-struct mapping;
+#include "runtime.h"
 
 /* Process-wide state shared by all sync workers; read-only once built. */
 struct sync_shared {
 	const struct config *config;
-	const int64_t *connection_ids;   /* parallel to config->connections */
-	struct mapping **mappings;       /* parallel to config->connections */
+	const struct runtime *runtime;   /* the connections: ids, mappings */
 	const char *worker_owner_prefix; /* host:pid, for lease owners */
 };
 

@@ -15,6 +15,7 @@
 #include "budget.h"
 #include "knobs.h"
 #include "log.h"
+#include "mb_session.h"
 #include "queue.h"
 #include "store.h"
 
@@ -156,10 +157,9 @@ static double random_unit(void)
 
 static size_t connection_index_of(const struct sync_shared *shared, int64_t connection_id)
 {
-	for (size_t i = 0; i < shared->config->connection_count; i++)
-		if (shared->connection_ids[i] == connection_id)
-			return i;
-	return shared->config->connection_count;
+	const struct connection_runtime *connection = runtime_find(shared->runtime, connection_id);
+
+	return connection != NULL ? connection->index : shared->config->connection_count;
 }
 
 static int64_t wall_ms(void)
@@ -189,10 +189,10 @@ static int64_t waiting_until_ms(struct worker_thread *self, PGconn *conn,
 	if (index < shared->config->connection_count && self->budget_keys != NULL &&
 	    self->budget_keys[index][0] != '\0') {
 		const struct connection_config *cc = &shared->config->connections[index];
-		struct budget_limits limits = {cc->moneybird_rate_limit_requests,
-		                               cc->moneybird_rate_limit_per_seconds, 0};
+		struct budget_limits limits;
 		struct cn_error err = {""};
 
+		mb_session_limits(cc, &limits);
 		if (budget_next_free_ms(conn, self->budget_keys[index], &limits, BUDGET_LIVE,
 		                        &free_ms, &err) != CN_OK) {
 			log_debug("rate_budget_read_failed", "error", err.message, NULL);
@@ -272,13 +272,14 @@ static void probe_paused(struct worker_thread *self, struct sync_worker *sync, P
 		struct cn_error err = {""};
 		bool paused = false;
 
-		if (store_connection_is_paused(conn, shared->connection_ids[i], &paused, &err) !=
-		        CN_OK ||
+		if (store_connection_is_paused(conn, shared->runtime->connections[i].id, &paused,
+		                               &err) != CN_OK ||
 		    !paused)
 			continue;
 		if (sync_probe_connection(sync, conn, i, &err) != CN_OK)
 			continue;
-		if (store_connection_resume(conn, shared->connection_ids[i], &err) == CN_OK) {
+		if (store_connection_resume(conn, shared->runtime->connections[i].id, &err) ==
+		    CN_OK) {
 			log_info("connection_resumed", "connection",
 			         shared->config->connections[i].name, NULL);
 			pool_wake_all(self->pool);

@@ -147,15 +147,24 @@ static enum MHD_Result answer_readyz(struct httpd *httpd, struct MHD_Connection 
 static enum MHD_Result answer_metrics(struct httpd *httpd, struct MHD_Connection *connection,
                                       struct request *request)
 {
+	const struct runtime *runtime = httpd->intake->runtime;
 	struct MHD_Response *response;
 	struct cn_error err = {""};
 	enum MHD_Result result;
 	char *text = NULL;
 	size_t len = 0;
+	/* The store takes the ids in configuration order. */
+	int64_t *ids = calloc(runtime->count > 0 ? runtime->count : 1, sizeof(*ids));
+	int rc = CN_ERR;
 
 	request->answered = true;
-	if (metrics_page_render(httpd->intake->pool, httpd->intake->config,
-	                        httpd->intake->connection_ids, &text, &len, &err) != CN_OK)
+	for (size_t i = 0; ids != NULL && i < runtime->count; i++)
+		ids[i] = runtime->connections[i].id;
+	if (ids != NULL)
+		rc = metrics_page_render(httpd->intake->pool, httpd->intake->config, ids, &text,
+		                         &len, &err);
+	free(ids);
+	if (rc != CN_OK)
 		return send_error(connection, request, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		                  "the metrics could not be rendered");
 	response = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);

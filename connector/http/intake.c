@@ -186,8 +186,7 @@ static int classify(struct intake_context *ctx, const struct intake_delivery *de
 	row->outcome = paid_order ? "accepted" : "ignored";
 	*outcome_out = paid_order ? INTAKE_ACCEPTED : INTAKE_IGNORED;
 	if (paid_order &&
-	    check_vat_treatment(ctx->mappings != NULL ? ctx->mappings[delivery->connection_index]
-	                                              : NULL,
+	    check_vat_treatment(ctx->runtime->connections[delivery->connection_index].mapping,
 	                        order) != CN_OK)
 		return CN_ERR;
 	/* An order.paid without a usable order id cannot be deduplicated or
@@ -247,7 +246,7 @@ int intake_store(struct intake_context *ctx, const struct intake_delivery *deliv
 
 	sha256_hex(delivery->body, delivery->body_len, body_sha256);
 	memset(&row, 0, sizeof(row));
-	row.connection_id = ctx->connection_ids[delivery->connection_index];
+	row.connection_id = ctx->runtime->connections[delivery->connection_index].id;
 	row.delivery_key = delivery->delivery_key;
 	row.source = delivery->source;
 	row.received_at_ms = delivery->received_at_ms;

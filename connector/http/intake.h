@@ -15,19 +15,18 @@
 
 #include "config.h"
 #include "error.h"
+#include "runtime.h"
 #include "store.h"
 
 struct committer;
-struct mapping;
 
 #define INTAKE_DELIVERY_KEY_LEN 32
 
 struct intake_context {
 	const struct config *config;
 	struct store_pool *pool;
-	int64_t *connection_ids;     /* parallel to config->connections */
-	struct mapping **mappings;   /* parallel to config->connections */
-	struct committer *committer; /* shared commits (serve); NULL: a transaction each */
+	const struct runtime *runtime; /* the connections: ids, mappings */
+	struct committer *committer;   /* shared commits (serve); NULL: a transaction each */
 	atomic_llong deliveries_spooled;
 };
 

@@ -150,7 +150,7 @@ static int load_keys(struct intake_context *ctx, struct mb_webhook_keys *cache, 
 	if (rc != CN_OK)
 		return rc;
 	store_deadline_arm(&deadline, conn, MB_WEBHOOK_DATABASE_LIMIT_MS);
-	rc = store_reconcile_webhook_keys(conn, ctx->connection_ids[index],
+	rc = store_reconcile_webhook_keys(conn, ctx->runtime->connections[index].id,
 	                                  MB_WEBHOOK_PREVIOUS_SECRET_SECONDS, keys, err);
 	rc = deadline_outcome(&deadline, rc, err);
 	store_pool_release(ctx->pool, conn, rc != CN_OK);
@@ -318,8 +318,8 @@ void mb_webhook_handle(struct intake_context *ctx, struct mb_webhook_keys *keys,
 		snprintf(key, sizeof(key), "%s", idempotency_key);
 	else
 		snprintf(key, sizeof(key), "sha256:%s", digest);
-	rc = store_push(ctx, ctx->connection_ids[connection_index], key, digest, signature_header,
-	                root, body, body_len, &duplicate, &err);
+	rc = store_push(ctx, ctx->runtime->connections[connection_index].id, key, digest,
+	                signature_header, root, body, body_len, &duplicate, &err);
 	if (rc != CN_OK) {
 		log_error("moneybird_webhook_unavailable", "connection", name, "error", err.message,
 		          NULL);
