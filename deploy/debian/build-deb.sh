@@ -6,6 +6,9 @@
 #
 # Prints the path of bookto-moneybird_<version>-<release>_<arch>.deb.
 set -euo pipefail
+# The package's modes must not depend on the caller's umask (the tests run under
+# umask 077): directories 0755 and files 0644 unless the build sets others.
+umask 022
 source_dir="$(cd "$(dirname "$0")/../.." && pwd)"
 build_dir="${1:-$source_dir/build-deb}"
 jobs=$(nproc 2>/dev/null || echo 2)
