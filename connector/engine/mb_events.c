@@ -17,6 +17,7 @@
 #include "mb_json.h"
 #include "mb_session.h"
 #include "metrics.h"
+#include "stop_flag.h"
 #include "store.h"
 #include "store_reconcile.h"
 
@@ -36,9 +37,7 @@ struct events_connection {
 struct mb_events {
 	const struct runtime *runtime;
 	pthread_t thread;
-	pthread_mutex_t mutex;
-	pthread_cond_t wake;
-	bool stopping;                         /* guarded by mutex */
+	struct stop_flag stop;
 	PGconn *conn;                          /* event transactions */
 	PGconn *budget_conn;                   /* the rate budget: never inside a transaction */
 	struct events_connection *connections; /* parallel to config->connections */
@@ -63,34 +62,6 @@ static void result_set(struct event_result *result, const char *status, const ch
 	va_start(ap, fmt);
 	vsnprintf(result->note, sizeof(result->note), fmt, ap);
 	va_end(ap);
-}
-
-static bool stopping(struct mb_events *events)
-{
-	bool stop;
-
-	pthread_mutex_lock(&events->mutex);
-	stop = events->stopping;
-	pthread_mutex_unlock(&events->mutex);
-	return stop;
-}
-
-/* Sleeps up to ms, returning early when asked to stop. */
-static void pause_ms(struct mb_events *events, int ms)
-{
-	struct timespec deadline;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += ms / 1000;
-	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&events->mutex);
-	if (!events->stopping)
-		pthread_cond_timedwait(&events->wake, &events->mutex, &deadline);
-	pthread_mutex_unlock(&events->mutex);
 }
 
 static void disconnect(struct mb_events *events)
@@ -406,14 +377,14 @@ static void *events_main(void *arg)
 {
 	struct mb_events *events = arg;
 
-	while (!stopping(events)) {
+	while (!stop_flag_raised(&events->stop)) {
 		struct cn_error err = {""};
 		int rc;
 
 		if (connect_database(events, &err) != CN_OK) {
 			log_warn("moneybird_events_waiting_for_database", "error", err.message,
 			         NULL);
-			pause_ms(events, RECONNECT_WAIT_MS);
+			stop_flag_sleep_ms(&events->stop, RECONNECT_WAIT_MS);
 			continue;
 		}
 		rc = process_one(events);
@@ -422,7 +393,7 @@ static void *events_main(void *arg)
 		if (rc < 0 && (PQstatus(events->conn) != CONNECTION_OK ||
 		               PQstatus(events->budget_conn) != CONNECTION_OK))
 			disconnect(events);
-		pause_ms(events, rc < 0 ? RECONNECT_WAIT_MS : IDLE_POLL_MS);
+		stop_flag_sleep_ms(&events->stop, rc < 0 ? RECONNECT_WAIT_MS : IDLE_POLL_MS);
 	}
 	disconnect(events);
 	return NULL;
@@ -440,11 +411,9 @@ int mb_events_start(const struct runtime *runtime, struct mb_events **out, struc
 		return CN_ERR;
 	}
 	events->runtime = runtime;
-	pthread_mutex_init(&events->mutex, NULL);
-	pthread_cond_init(&events->wake, NULL);
+	stop_flag_init(&events->stop);
 	if (pthread_create(&events->thread, NULL, events_main, events) != 0) {
-		pthread_mutex_destroy(&events->mutex);
-		pthread_cond_destroy(&events->wake);
+		stop_flag_destroy(&events->stop);
 		free(events->connections);
 		free(events);
 		error_set(err, "cannot start the Moneybird event thread");
@@ -458,15 +427,11 @@ void mb_events_stop(struct mb_events *events)
 {
 	if (events == NULL)
 		return;
-	pthread_mutex_lock(&events->mutex);
-	events->stopping = true;
-	pthread_cond_broadcast(&events->wake);
-	pthread_mutex_unlock(&events->mutex);
+	stop_flag_raise(&events->stop);
 	pthread_join(events->thread, NULL);
 	for (size_t i = 0; i < events->runtime->config->connection_count; i++)
 		mb_session_close(&events->connections[i].session);
 	free(events->connections);
-	pthread_mutex_destroy(&events->mutex);
-	pthread_cond_destroy(&events->wake);
+	stop_flag_destroy(&events->stop);
 	free(events);
 }

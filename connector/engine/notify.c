@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify_send.h"
+#include "stop_flag.h"
 #include "store.h"
 #include "store_notify.h"
 
@@ -24,41 +25,12 @@
 struct notify {
 	const struct config *config;
 	pthread_t thread;
-	pthread_mutex_t mutex;
-	pthread_cond_t wake;
-	bool stopping; /* guarded by mutex */
+	struct stop_flag stop;
 	PGconn *conn;
 	bool database_failing; /* logged once per outage */
 	time_t spool_announced_at;
 	char host[64];
 };
-
-static bool stopping(struct notify *notify)
-{
-	bool stop;
-
-	pthread_mutex_lock(&notify->mutex);
-	stop = notify->stopping;
-	pthread_mutex_unlock(&notify->mutex);
-	return stop;
-}
-
-static void pause_ms(struct notify *notify, int ms)
-{
-	struct timespec deadline;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += ms / 1000;
-	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&notify->mutex);
-	if (!notify->stopping)
-		pthread_cond_timedwait(&notify->wake, &notify->mutex, &deadline);
-	pthread_mutex_unlock(&notify->mutex);
-}
 
 /* Sends on every configured channel not done yet; *webhook_done and
  * *email_done say which are done afterwards. error gets the last failure. */
@@ -108,7 +80,8 @@ static void send_channels(struct notify *notify, const struct store_notification
 /* Sends the due messages, each inside the transaction that claimed it. */
 static int send_due(struct notify *notify, struct cn_error *err)
 {
-	for (int sent = 0; sent < NOTIFY_SENDS_PER_TICK && !stopping(notify); sent++) {
+	for (int sent = 0; sent < NOTIFY_SENDS_PER_TICK && !stop_flag_raised(&notify->stop);
+	     sent++) {
 		struct store_notification message;
 		bool found, webhook_done, email_done, given_up;
 		char error[sizeof(err->message)] = "";
@@ -213,9 +186,9 @@ static void *notify_main(void *arg)
 {
 	struct notify *notify = arg;
 
-	while (!stopping(notify)) {
+	while (!stop_flag_raised(&notify->stop)) {
 		tick(notify);
-		pause_ms(notify, NOTIFY_TICK_MS);
+		stop_flag_sleep_ms(&notify->stop, NOTIFY_TICK_MS);
 	}
 	PQfinish(notify->conn);
 	notify->conn = NULL;
@@ -242,11 +215,9 @@ int notify_start(const struct config *config, struct notify **out, struct cn_err
 		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-",
 		           *p) == NULL)
 			*p = '-';
-	pthread_mutex_init(&notify->mutex, NULL);
-	pthread_cond_init(&notify->wake, NULL);
+	stop_flag_init(&notify->stop);
 	if (pthread_create(&notify->thread, NULL, notify_main, notify) != 0) {
-		pthread_mutex_destroy(&notify->mutex);
-		pthread_cond_destroy(&notify->wake);
+		stop_flag_destroy(&notify->stop);
 		free(notify);
 		error_set(err, "cannot start the notifier thread");
 		return CN_ERR;
@@ -260,12 +231,8 @@ void notify_stop(struct notify *notify)
 {
 	if (notify == NULL)
 		return;
-	pthread_mutex_lock(&notify->mutex);
-	notify->stopping = true;
-	pthread_cond_broadcast(&notify->wake);
-	pthread_mutex_unlock(&notify->mutex);
+	stop_flag_raise(&notify->stop);
 	pthread_join(notify->thread, NULL);
-	pthread_mutex_destroy(&notify->mutex);
-	pthread_cond_destroy(&notify->wake);
+	stop_flag_destroy(&notify->stop);
 	free(notify);
 }
