@@ -16,7 +16,9 @@
 #include "bookto.h"
 #include "budget.h"
 #include "cli_common.h"
+#include "contact_index.h"
 #include "intake.h"
+#include "knobs.h"
 #include "mapping.h"
 #include "mb_client.h"
 #include "mb_json.h"
@@ -146,20 +148,73 @@ static void preview_ambiguous(struct preview *p, size_t matches,
 	preview_reason(p, plan_ambiguous_contact_reason(matches, search, p->contact->customer_id));
 }
 
+/* The index's answer as sync reads it; false when it could not be read. */
+static bool preview_index_match(struct preview *p)
+{
+	const char *administration_id = p->connection->moneybird_administration_id;
+	struct contact_index_match match;
+	struct cn_error err = {""};
+	enum mb_outcome outcome = contact_index_refresh(
+	    p->client, p->db, administration_id, knobs_contact_index_max_age_seconds(), &err);
+
+	if (outcome != MB_OK) {
+		preview_lookup_failed(p, "refreshing the contact index", &err);
+		return false;
+	}
+	if (contact_index_match(p->db, administration_id, p->contact,
+	                        p->mapping == NULL || p->mapping->search_existing_contacts, &match,
+	                        &err) != CN_OK) {
+		preview_lookup_failed(p, "reading the contact index", &err);
+		return false;
+	}
+	if (match.matches > 1) {
+		preview_ambiguous(p, match.matches, &match.search);
+	} else if (match.matches == 1) {
+		snprintf(p->contact_id, sizeof(p->contact_id), "%s", match.contact_id);
+		p->resolution = PREVIEW_CONTACT_SEARCHED;
+	}
+	return true;
+}
+
+/* Without the database (so without the index): one exact search, as sync
+ * did before it had the index. */
+static bool preview_search(struct preview *p)
+{
+	struct plan_contact_search search = plan_contact_search(p->contact);
+	struct mb_contact found;
+	struct cn_error err = {""};
+	size_t matches = 0;
+	enum mb_outcome outcome;
+
+	if (search.query == NULL)
+		return true;
+	outcome =
+	    mb_contact_search(p->client, search.query, search.field, false, &found, &matches, &err);
+	if (outcome == MB_OK && matches > 1) {
+		preview_ambiguous(p, matches, &search);
+	} else if (outcome == MB_OK) {
+		snprintf(p->contact_id, sizeof(p->contact_id), "%s", found.id);
+		p->resolution = PREVIEW_CONTACT_SEARCHED;
+	} else if (outcome != MB_NOT_FOUND) {
+		preview_lookup_failed(p, "searching for an existing contact", &err);
+		return false;
+	}
+	return true;
+}
+
 /*
- * The contact as sync's resolve_contact finds it, with the same read-only
- * steps: the local map, then GET contacts/customer_id/{key}, then one exact
- * search on the field match_ref rests on; only when all three come back empty
- * would sync create it. Lookups go through the shared rate budget.
+ * The contact as sync's resolve_contact finds it, with the same steps, read
+ * only: the local map, then the contact index (refreshed as sync would), and
+ * where sync would create the contact, GET contacts/customer_id/{key}: a
+ * contact found there is the one sync's create would be refused for and
+ * then adopt. Lookups go through the shared rate budget.
  */
 static void preview_resolve_contact(struct preview *p)
 {
 	const struct plan_contact *plan = p->contact;
 	const char *administration_id = p->connection->moneybird_administration_id;
-	struct plan_contact_search search = plan_contact_search(plan);
 	struct mb_contact found;
 	struct cn_error err = {""};
-	size_t matches = 0;
 	enum mb_outcome outcome;
 	int rc;
 
@@ -178,6 +233,9 @@ static void preview_resolve_contact(struct preview *p)
 	}
 	if (p->client == NULL || !p->rates_known)
 		return; /* Moneybird is not reachable: rates_error says why */
+	if (!(p->db != NULL ? preview_index_match(p) : preview_search(p)) ||
+	    p->resolution != PREVIEW_CONTACT_UNKNOWN)
+		return;
 	outcome = mb_contact_get_by_customer_id(p->client, plan->customer_id, &found, &err);
 	if (outcome == MB_OK) {
 		snprintf(p->contact_id, sizeof(p->contact_id), "%s", found.id);
@@ -187,23 +245,6 @@ static void preview_resolve_contact(struct preview *p)
 	if (outcome != MB_NOT_FOUND) {
 		preview_lookup_failed(p, "looking up the contact by customer_id", &err);
 		return;
-	}
-	if (search.query != NULL) {
-		outcome = mb_contact_search(p->client, search.query, search.field, false, &found,
-		                            &matches, &err);
-		if (outcome == MB_OK && matches > 1) {
-			preview_ambiguous(p, matches, &search);
-			return;
-		}
-		if (outcome == MB_OK) {
-			snprintf(p->contact_id, sizeof(p->contact_id), "%s", found.id);
-			p->resolution = PREVIEW_CONTACT_SEARCHED;
-			return;
-		}
-		if (outcome != MB_NOT_FOUND) {
-			preview_lookup_failed(p, "searching for an existing contact", &err);
-			return;
-		}
 	}
 	p->resolution = PREVIEW_CONTACT_CREATE;
 }

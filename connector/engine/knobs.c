@@ -12,6 +12,7 @@
 #define BUDGET_WAIT_MAX_MS 60000
 #define PAUSE_PROBE_SECONDS 30
 #define DEFAULT_LEASE_SECONDS 120
+#define CONTACT_INDEX_MAX_AGE_SECONDS 300
 
 /* A positive number of seconds from the environment, else fallback. */
 static int env_seconds(const char *name, int fallback, long max)
@@ -63,4 +64,10 @@ int knobs_test_stall_before_intent_ms(void)
 int knobs_pause_probe_seconds(void)
 {
 	return env_seconds("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS", PAUSE_PROBE_SECONDS, 86400);
+}
+
+int knobs_contact_index_max_age_seconds(void)
+{
+	return env_seconds("BOOKTO_MONEYBIRD_CONTACT_INDEX_MAX_AGE_SECONDS",
+	                   CONTACT_INDEX_MAX_AGE_SECONDS, 86400);
 }

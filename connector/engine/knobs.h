@@ -31,4 +31,9 @@ int knobs_test_stall_before_intent_ms(void);
  * BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS (1..86400) overrides the default (30 s). */
 int knobs_pause_probe_seconds(void);
 
+/* How old the contact index may be before a contact is created (see
+ * contact_index.h); BOOKTO_MONEYBIRD_CONTACT_INDEX_MAX_AGE_SECONDS (1..86400)
+ * overrides the default (300 s). */
+int knobs_contact_index_max_age_seconds(void);
+
 #endif

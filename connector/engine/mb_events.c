@@ -20,6 +20,7 @@
 #include "stop_flag.h"
 #include "store.h"
 #include "store_reconcile.h"
+#include "store_sync.h"
 
 #define IDLE_POLL_MS 500
 #define RECONNECT_WAIT_MS 2000
@@ -201,31 +202,163 @@ static bool fetch_invoice(struct mb_events *events, size_t index, const char *in
 	return false;
 }
 
-/* Applies one claimed event inside its transaction. */
+/* The invoice the push carries, when it is this invoice and complete
+ * (a state and a version to compare with what is stored). */
+static bool pushed_invoice(const struct store_mb_event *event, const cJSON *entity,
+                           const char *invoice_id, struct mb_sales_invoice *invoice)
+{
+	struct cn_error parse_err = {""};
+
+	if (strcmp(event->entity_type, "SalesInvoice") != 0 || entity == NULL)
+		return false;
+	return mb_json_sales_invoice(entity, invoice, &parse_err) == CN_OK &&
+	       strcmp(invoice->id, invoice_id) == 0 && invoice->state[0] != '\0' &&
+	       invoice->version > 0;
+}
+
+/*
+ * The order the event is about, by invoice id or (before the id is stored)
+ * by the pushed reference. False with the result set when there is none to
+ * apply it to yet (or ever), or on a database failure (*rc).
+ */
+static bool event_order(struct mb_events *events, const struct store_mb_event *event,
+                        const char *invoice_id, const char *reference,
+                        struct store_invoice_order *order, struct event_result *result, int *rc,
+                        struct cn_error *err)
+{
+	*rc = store_reconcile_order_by_invoice(events->conn, event->connection_id, invoice_id,
+	                                       order, err);
+	if (*rc == CN_NOT_FOUND) {
+		*rc = reference[0] != '\0'
+		          ? store_reconcile_order_by_reference(events->conn, event->connection_id,
+		                                               reference, order, err)
+		          : CN_NOT_FOUND;
+		if (*rc == CN_NOT_FOUND) {
+			*rc = CN_OK;
+			result_set(result, "ignored", "invoice %s was not created by the connector",
+			           invoice_id);
+			return false;
+		}
+		if (*rc != CN_OK)
+			return false;
+		result->order_pk = order->order_pk;
+		if (order->invoice_id[0] != '\0')
+			result_set(
+			    result, "ignored",
+			    "invoice %s carries the reference of order %s, whose invoice is %s "
+			    "(a duplicate; reconcile reports it)",
+			    invoice_id, order->order_id, order->invoice_id);
+		else
+			waiting(result, event, "the order's invoice id is not stored yet");
+		return false;
+	}
+	if (*rc != CN_OK)
+		return false;
+	result->order_pk = order->order_pk;
+	if (strcmp(order->state, "synced") != 0 && strcmp(order->state, "reconciled") != 0) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "the order is %s", order->state);
+		waiting(result, event, why);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The invoice as it is now: the signed push's own entity when it is complete
+ * and not older than what is stored (no call), else a fresh GET. False with
+ * the result set when neither gave one, or on a database failure (*rc).
+ */
+static bool current_invoice(struct mb_events *events, size_t index,
+                            const struct store_mb_event *event, const char *invoice_id,
+                            int64_t order_pk, bool pushed, struct mb_sales_invoice *invoice,
+                            struct event_result *result, int *rc, struct cn_error *err)
+{
+	int64_t stored = 0;
+	bool gone = false;
+
+	if (pushed) {
+		*rc = store_invoice_version(events->conn, order_pk, &stored, err);
+		if (*rc != CN_OK)
+			return false;
+		if (invoice->version >= stored)
+			return true;
+	}
+	if (fetch_invoice(events, index, invoice_id, event, invoice, &gone, result))
+		return true;
+	if (gone)
+		result_set(result, "applied",
+		           "invoice %s no longer exists in Moneybird (reconcile reports it)",
+		           invoice_id);
+	return false;
+}
+
+/* Records what the invoice says and moves the order when it changed. */
+static int record_invoice(struct mb_events *events, size_t index,
+                          const struct store_mb_event *event,
+                          const struct store_invoice_order *order, const char *invoice_id,
+                          const struct mb_sales_invoice *invoice, struct event_result *result,
+                          struct cn_error *err)
+{
+	const char *connection_name = events->runtime->config->connections[index].name;
+	struct store_invoice_seen seen = {invoice->state, invoice->total_paid_cents,
+	                                  invoice->total_unpaid_cents, invoice->version};
+	enum store_paid_move move =
+	    strcmp(invoice->state, "paid") == 0 ? STORE_PAID_CONFIRM : STORE_PAID_WITHDRAWN;
+	bool moved = false;
+	int rc = store_reconcile_invoice_seen(events->conn, order->order_pk, "webhook", &seen, move,
+	                                      event->action, &moved, err);
+
+	if (rc != CN_OK)
+		return rc;
+	if (moved && move == STORE_PAID_WITHDRAWN) {
+		char detail[200];
+
+		snprintf(detail, sizeof(detail),
+		         "a payment was removed in Moneybird (%s); the invoice is %s with %" PRId64
+		         " cents unpaid",
+		         event->action, invoice->state, invoice->total_unpaid_cents);
+		rc = store_reconcile_difference_add(events->conn, 0, event->connection_id,
+		                                    "webhook", "payment_removed", order->order_pk,
+		                                    invoice_id, detail, false, err);
+		if (rc != CN_OK)
+			return rc;
+		log_warn("order_payment_removed", "connection", connection_name, "order_id",
+		         order->order_id, "moneybird_invoice_id", invoice_id, NULL);
+	} else if (moved) {
+		log_info("order_reconciled", "connection", connection_name, "order_id",
+		         order->order_id, "moneybird_invoice_id", invoice_id, NULL);
+	}
+	result_set(
+	    result, "applied", "invoice %s is %s%s", invoice_id, invoice->state,
+	    moved ? (move == STORE_PAID_CONFIRM ? "; order reconciled" : "; order back to synced")
+	          : "");
+	return CN_OK;
+}
+
+/* Applies one claimed event inside its transaction. The push is verified
+ * (signature and token) before it is stored, so its entity can be trusted
+ * as of its version. */
 static int apply_event(struct mb_events *events, const struct store_mb_event *event,
                        struct event_result *result, struct cn_error *err)
 {
-	const struct config *config = events->runtime->config;
 	size_t index = connection_index(events->runtime, event->connection_id);
-	bool paid_event = strcmp(event->action, "sales_invoice_state_changed_to_paid") == 0;
 	struct store_invoice_order order;
 	struct mb_sales_invoice invoice;
-	struct store_invoice_seen seen;
-	enum store_paid_move move;
 	const cJSON *entity = NULL;
 	cJSON *root = NULL;
 	char invoice_id[STORE_RECONCILE_ID_MAX];
-	char reference[MB_TEXT_MAX] = "";
-	bool have_invoice = false;
-	bool moved = false;
+	bool pushed = false;
 	int rc = CN_OK;
 
 	memset(&invoice, 0, sizeof(invoice));
-	if (index == config->connection_count) {
+	if (index == events->runtime->config->connection_count) {
 		result_set(result, "ignored", "the connection is no longer configured");
 		return CN_OK;
 	}
-	if (!paid_event && !is_payment_action(event->action)) {
+	if (strcmp(event->action, "sales_invoice_state_changed_to_paid") != 0 &&
+	    !is_payment_action(event->action)) {
 		result_set(result, "ignored", "the connector does not use %s", event->action);
 		return CN_OK;
 	}
@@ -237,100 +370,13 @@ static int apply_event(struct mb_events *events, const struct store_mb_event *ev
 		result_set(result, "ignored", "not about a sales invoice (%s)", event->entity_type);
 		goto out;
 	}
-	if (strcmp(event->entity_type, "SalesInvoice") == 0 && entity != NULL) {
-		struct cn_error parse_err = {""};
-
-		have_invoice = mb_json_sales_invoice(entity, &invoice, &parse_err) == CN_OK &&
-		               strcmp(invoice.id, invoice_id) == 0;
-		if (have_invoice)
-			snprintf(reference, sizeof(reference), "%s", invoice.reference);
-	}
-
-	rc = store_reconcile_order_by_invoice(events->conn, event->connection_id, invoice_id,
-	                                      &order, err);
-	if (rc == CN_NOT_FOUND) {
-		rc = reference[0] != '\0'
-		         ? store_reconcile_order_by_reference(events->conn, event->connection_id,
-		                                              reference, &order, err)
-		         : CN_NOT_FOUND;
-		if (rc == CN_NOT_FOUND) {
-			rc = CN_OK;
-			result_set(result, "ignored", "invoice %s was not created by the connector",
-			           invoice_id);
-			goto out;
-		}
-		if (rc != CN_OK)
-			goto out;
-		result->order_pk = order.order_pk;
-		if (order.invoice_id[0] != '\0') {
-			result_set(
-			    result, "ignored",
-			    "invoice %s carries the reference of order %s, whose invoice is %s "
-			    "(a duplicate; reconcile reports it)",
-			    invoice_id, order.order_id, order.invoice_id);
-			goto out;
-		}
-		waiting(result, event, "the order's invoice id is not stored yet");
-		goto out;
-	}
-	if (rc != CN_OK)
-		goto out;
-	result->order_pk = order.order_pk;
-	if (strcmp(order.state, "synced") != 0 && strcmp(order.state, "reconciled") != 0) {
-		char why[64];
-
-		snprintf(why, sizeof(why), "the order is %s", order.state);
-		waiting(result, event, why);
-		goto out;
-	}
-
-	/* The paid push carries the invoice as it is now; payment pushes are
-	 * checked against a fresh copy (their state may be stale). */
-	if (!paid_event || !have_invoice) {
-		bool gone = false;
-
-		if (!fetch_invoice(events, index, invoice_id, event, &invoice, &gone, result)) {
-			if (gone)
-				result_set(
-				    result, "applied",
-				    "invoice %s no longer exists in Moneybird (reconcile reports "
-				    "it)",
-				    invoice_id);
-			goto out;
-		}
-	}
-	memset(&seen, 0, sizeof(seen));
-	seen.state = invoice.state;
-	seen.total_paid_cents = invoice.total_paid_cents;
-	seen.total_unpaid_cents = invoice.total_unpaid_cents;
-	seen.version = invoice.version;
-	move = strcmp(invoice.state, "paid") == 0 ? STORE_PAID_CONFIRM : STORE_PAID_WITHDRAWN;
-	rc = store_reconcile_invoice_seen(events->conn, order.order_pk, "webhook", &seen, move,
-	                                  event->action, &moved, err);
-	if (rc != CN_OK)
-		goto out;
-	if (moved && move == STORE_PAID_WITHDRAWN) {
-		char detail[200];
-
-		snprintf(detail, sizeof(detail),
-		         "a payment was removed in Moneybird (%s); the invoice is %s with %" PRId64
-		         " cents unpaid",
-		         event->action, invoice.state, invoice.total_unpaid_cents);
-		rc = store_reconcile_difference_add(events->conn, 0, event->connection_id,
-		                                    "webhook", "payment_removed", order.order_pk,
-		                                    invoice_id, detail, false, err);
-		if (rc != CN_OK)
-			goto out;
-		log_warn("order_payment_removed", "connection", config->connections[index].name,
-		         "order_id", order.order_id, "moneybird_invoice_id", invoice_id, NULL);
-	} else if (moved) {
-		log_info("order_reconciled", "connection", config->connections[index].name,
-		         "order_id", order.order_id, "moneybird_invoice_id", invoice_id, NULL);
-	}
-	result_set(
-	    result, "applied", "invoice %s is %s%s", invoice_id, invoice.state,
-	    moved ? (move == STORE_PAID_CONFIRM ? "; order reconciled" : "; order back to synced")
-	          : "");
+	pushed = pushed_invoice(event, entity, invoice_id, &invoice);
+	if (event_order(events, event, invoice_id, pushed ? invoice.reference : "", &order, result,
+	                &rc, err) &&
+	    current_invoice(events, index, event, invoice_id, order.order_pk, pushed, &invoice,
+	                    result, &rc, err))
+		rc =
+		    record_invoice(events, index, event, &order, invoice_id, &invoice, result, err);
 out:
 	cJSON_Delete(root);
 	return rc;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "budget.h"
+#include "contact_index.h"
 #include "knobs.h"
 #include "log.h"
 #include "mapping.h"
@@ -299,53 +300,11 @@ static bool adopt_contact(PGconn *conn, const struct store_sync_order *so,
 	return true;
 }
 
-/* Searches for a hand-made contact by one exact field. Returns true when the
- * search settled the question (adopted, or the order is parked/retried). */
-static bool search_and_adopt(struct sync_worker *worker, PGconn *conn, size_t index,
-                             const struct store_sync_order *so,
-                             const struct plan_contact_search *search, const char *customer_id,
-                             char *contact_out, bool *adopted, struct sync_outcome *outcome)
-{
-	const char *administration_id =
-	    worker->shared->config->connections[index].moneybird_administration_id;
-	struct mb_client *client = worker->connections[index].session.client;
-	struct mb_contact found;
-	struct cn_error err = {""};
-	size_t matches = 0;
-	enum mb_outcome result;
-
-	*adopted = false;
-	if (search->query == NULL)
-		return false;
-	result =
-	    mb_contact_search(client, search->query, search->field, false, &found, &matches, &err);
-	if (result == MB_NOT_FOUND)
-		return false;
-	if (result != MB_OK) {
-		call_failed(worker, index, result, "searching for an existing contact", &err,
-		            outcome);
-		return true;
-	}
-	if (matches > 1) {
-		char *reason = plan_ambiguous_contact_reason(matches, search, customer_id);
-
-		set_outcome(outcome, SYNC_PARK, "%s",
-		            reason != NULL ? reason
-		                           : "several Moneybird contacts match this buyer");
-		free(reason);
-		return true;
-	}
-	if (!adopt_contact(conn, so, administration_id, customer_id, found.id, "adopted_by_search",
-	                   contact_out, outcome))
-		return true;
-	*adopted = true;
-	return true;
-}
-
 /*
  * Finds or creates the buyer's contact: the local map first (a returning
- * buyer costs no call), then Moneybird by the derived customer_id, then an
- * exact search for a hand-made contact, then a create. A create refused
+ * buyer costs no call), then the contact index for a hand-made contact
+ * (contact_index.h: no call unless the index is due a refresh), then a
+ * create with the derived customer_id (one call). A create refused
  * because the customer_id is taken (an earlier create whose answer was lost,
  * or an archived contact) resolves by lookup, never by a second contact.
  */
@@ -356,14 +315,13 @@ static bool resolve_contact(struct sync_worker *worker, PGconn *conn, size_t ind
 	const struct mapping *mapping = connection_of(worker, index)->mapping;
 	struct mb_client *client = worker->connections[index].session.client;
 	struct plan_contact *plan = NULL;
-	struct plan_contact_search search;
+	struct contact_index_match match;
 	struct mb_contact contact;
 	struct cn_error err = {""};
 	char *park_reason = NULL;
 	enum mb_outcome result;
 	bool locked = false;
 	bool settled = false;
-	bool adopted = false;
 
 	if (store_contact_find(conn, cc->moneybird_administration_id, so->order->match_ref,
 	                       so->contact_id, &err) == CN_OK) {
@@ -396,28 +354,42 @@ static bool resolve_contact(struct sync_worker *worker, PGconn *conn, size_t ind
 		goto out;
 	}
 
-	result = mb_contact_get_by_customer_id(client, plan->customer_id, &contact, &err);
-	if (result == MB_OK) {
+	/* A hand-made contact with the buyer's VAT number, Peppol id or email,
+	 * from the local index (refreshed first when it is too old). */
+	result = contact_index_refresh(client, conn, cc->moneybird_administration_id,
+	                               knobs_contact_index_max_age_seconds(), &err);
+	if (result != MB_OK) {
+		call_failed(worker, index, result, "refreshing the contact index", &err, outcome);
+		goto out;
+	}
+	if (contact_index_match(conn, cc->moneybird_administration_id, plan,
+	                        mapping == NULL || mapping->search_existing_contacts, &match,
+	                        &err) != CN_OK) {
+		database_failed("looking up the contact index", &err, outcome);
+		goto out;
+	}
+	if (match.matches > 1) {
+		char *reason =
+		    plan_ambiguous_contact_reason(match.matches, &match.search, plan->customer_id);
+
+		set_outcome(outcome, SYNC_PARK, "%s",
+		            reason != NULL ? reason
+		                           : "several Moneybird contacts match this buyer");
+		free(reason);
+		goto out;
+	}
+	if (match.matches == 1) {
 		settled =
 		    adopt_contact(conn, so, cc->moneybird_administration_id, plan->customer_id,
-		                  contact.id, "found_by_customer_id", so->contact_id, outcome);
-		goto out;
-	}
-	if (result != MB_NOT_FOUND) {
-		call_failed(worker, index, result, "looking up the contact", &err, outcome);
+		                  match.contact_id, "adopted_by_search", so->contact_id, outcome);
 		goto out;
 	}
 
-	/* One search (every call costs rate budget); see plan_contact_search. */
-	search = plan_contact_search(plan);
-	if (search_and_adopt(worker, conn, index, so, &search, plan->customer_id, so->contact_id,
-	                     &adopted, outcome)) {
-		settled = adopted;
-		goto out;
-	}
-
+	/* Created with the derived customer_id: if an earlier create went
+	 * through (its answer lost), Moneybird refuses this one (422). */
 	result = mb_contact_create(client, &plan->request, &contact, &err);
 	if (result == MB_OK) {
+		contact_index_note(conn, cc->moneybird_administration_id, &contact);
 		settled =
 		    adopt_contact(conn, so, cc->moneybird_administration_id, plan->customer_id,
 		                  contact.id, "created", so->contact_id, outcome);

@@ -1068,6 +1068,51 @@ enum mb_outcome mb_sales_invoice_sync_fetch(struct mb_client *client, const char
 	return outcome;
 }
 
+enum mb_outcome mb_contact_sync_list(struct mb_client *client, struct mb_sync_entry **out,
+                                     size_t *count, struct cn_error *err)
+{
+	struct request req = {"GET contacts/synchronization",
+	                      "contact",
+	                      "GET",
+	                      "contacts/synchronization",
+	                      false,
+	                      NULL,
+	                      NULL,
+	                      false};
+
+	*out = NULL;
+	*count = 0;
+	return fetch_list(client, &req, NULL, false, parse_sync_entry, sizeof(**out), (void **)out,
+	                  count, err);
+}
+
+enum mb_outcome mb_contact_sync_fetch(struct mb_client *client, const char *const *ids,
+                                      size_t id_count, struct mb_contact **out, size_t *count,
+                                      struct cn_error *err)
+{
+	static const char endpoint[] = "POST contacts/synchronization";
+	/* A read that happens to be a POST: repeating it is harmless. */
+	struct request req = {endpoint, "contact", "POST", "contacts/synchronization",
+	                      false,    NULL,      NULL,   false};
+	enum mb_outcome outcome;
+	char *body;
+
+	*out = NULL;
+	*count = 0;
+	body = mb_json_ids_body(ids, id_count, err);
+	if (body == NULL) {
+		memset(&client->last, 0, sizeof(client->last));
+		client->last.endpoint = endpoint;
+		client->last.outcome = MB_VALIDATION;
+		return MB_VALIDATION;
+	}
+	req.body = body;
+	outcome = fetch_list(client, &req, NULL, false, parse_contact, sizeof(**out), (void **)out,
+	                     count, err);
+	cJSON_free(body);
+	return outcome;
+}
+
 enum mb_outcome mb_tax_rates_list(struct mb_client *client, struct mb_tax_rate **out, size_t *count,
                                   struct cn_error *err)
 {

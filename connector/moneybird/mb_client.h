@@ -150,6 +150,14 @@ enum mb_outcome mb_sales_invoice_sync_fetch(struct mb_client *client, const char
                                             size_t id_count, struct mb_sales_invoice **out,
                                             size_t *count, struct cn_error *err) MUST_CHECK;
 
+/* GET contacts/synchronization: every (unarchived) contact's id and version. */
+enum mb_outcome mb_contact_sync_list(struct mb_client *client, struct mb_sync_entry **out,
+                                     size_t *count, struct cn_error *err) MUST_CHECK;
+/* POST contacts/synchronization with at most MB_SYNC_MAX_IDS ids. */
+enum mb_outcome mb_contact_sync_fetch(struct mb_client *client, const char *const *ids,
+                                      size_t id_count, struct mb_contact **out, size_t *count,
+                                      struct cn_error *err) MUST_CHECK;
+
 /* Reference data (all pages). */
 enum mb_outcome mb_tax_rates_list(struct mb_client *client, struct mb_tax_rate **out, size_t *count,
                                   struct cn_error *err) MUST_CHECK;

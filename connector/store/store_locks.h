@@ -29,4 +29,8 @@
  * (store_reconcile.c). */
 #define STORE_LOCK_RECONCILE_BASE "7262818454000"
 
+/* Seed of the per-administration contact index refresh lock:
+ * hashtextextended(administration, seed) (store_contact_index.c). */
+#define STORE_LOCK_CONTACT_INDEX_SEED "7262818455"
+
 #endif

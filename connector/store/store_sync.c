@@ -383,3 +383,20 @@ int store_call_record(PGconn *conn, int64_t order_pk, int64_t connection_id, int
 	    " FROM recorded",
 	    8, values, "recording the Moneybird call", NULL, err);
 }
+
+int store_invoice_version(PGconn *conn, int64_t order_pk, int64_t *version, struct cn_error *err)
+{
+	char pk[24];
+	const char *values[1] = {pk};
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
+	rc = store_query(conn, "SELECT coalesce(invoice_version, 0) FROM orders WHERE id = $1", 1,
+	                 values, "reading the invoice version", &res, err);
+	if (rc != CN_OK)
+		return rc;
+	*version = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	PQclear(res);
+	return CN_OK;
+}

@@ -95,4 +95,9 @@ int store_call_record(PGconn *conn, int64_t order_pk, int64_t connection_id, int
                       const char *endpoint, const char *outcome, long http_status, int duration_ms,
                       const char *error, struct cn_error *err) MUST_CHECK;
 
+/* The invoice version last recorded for the order (by a webhook or a
+ * reconcile); 0 when none is. */
+int store_invoice_version(PGconn *conn, int64_t order_pk, int64_t *version,
+                          struct cn_error *err) MUST_CHECK;
+
 #endif

@@ -1,0 +1,190 @@
+#include "store_contact_index.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dynbuf.h"
+#include "store.h"
+#include "store_locks.h"
+
+/* One normalisation for stored keys and looked-up values. */
+#define TAX_KEY(x) "lower(regexp_replace(" x ", '[ .-]', '', 'g'))"
+#define EMAIL_KEYS(x)                                                                              \
+	"ARRAY(SELECT DISTINCT lower(btrim(e)) FROM unnest(string_to_array(" x ", ',')) e "        \
+	"WHERE btrim(e) <> '')"
+
+static const char lock_key[] = "hashtextextended($1, " STORE_LOCK_CONTACT_INDEX_SEED ")";
+
+int store_contact_index_age(PGconn *conn, const char *administration_id, int64_t *age_seconds,
+                            struct cn_error *err)
+{
+	const char *values[1] = {administration_id};
+	PGresult *res = NULL;
+	int rc = store_query(conn,
+	                     "SELECT floor(extract(epoch FROM now() - refreshed_at))::bigint"
+	                     " FROM mb_contact_index_state WHERE administration_id = $1",
+	                     1, values, "reading the contact index's age", &res, err);
+
+	if (rc != CN_OK)
+		return rc;
+	*age_seconds = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+	PQclear(res);
+	return CN_OK;
+}
+
+int store_contact_index_refreshed(PGconn *conn, const char *administration_id, int64_t started_ago,
+                                  struct cn_error *err)
+{
+	char ago[24];
+	const char *values[2] = {administration_id, ago};
+
+	snprintf(ago, sizeof(ago), "%" PRId64, started_ago);
+	return store_query(conn,
+	                   "INSERT INTO mb_contact_index_state (administration_id, refreshed_at)"
+	                   " VALUES ($1, now() - make_interval(secs => $2::bigint))"
+	                   " ON CONFLICT (administration_id) DO UPDATE"
+	                   " SET refreshed_at = EXCLUDED.refreshed_at",
+	                   2, values, "recording the contact index's refresh", NULL, err);
+}
+
+int store_contact_index_versions(PGconn *conn, const char *administration_id,
+                                 struct mb_sync_entry **out, size_t *count, struct cn_error *err)
+{
+	const char *values[1] = {administration_id};
+	PGresult *res = NULL;
+	int rc = store_query(conn,
+	                     "SELECT contact_id, version FROM mb_contact_index"
+	                     " WHERE administration_id = $1",
+	                     1, values, "reading the contact index", &res, err);
+	int rows;
+
+	*out = NULL;
+	*count = 0;
+	if (rc != CN_OK)
+		return rc;
+	rows = PQntuples(res);
+	if (rows > 0 && (*out = calloc((size_t)rows, sizeof(**out))) == NULL) {
+		PQclear(res);
+		error_set(err, "out of memory reading the contact index");
+		return CN_ERR;
+	}
+	for (int i = 0; i < rows; i++) {
+		snprintf((*out)[i].id, sizeof((*out)[i].id), "%s", PQgetvalue(res, i, 0));
+		(*out)[i].version = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+	}
+	*count = (size_t)rows;
+	PQclear(res);
+	return CN_OK;
+}
+
+int store_contact_index_put(PGconn *conn, const char *administration_id,
+                            const struct mb_contact *contact, struct cn_error *err)
+{
+	char version[24];
+	const char *values[7] = {administration_id,
+	                         contact->id,
+	                         version,
+	                         contact->tax_number,
+	                         contact->si_identifier_type,
+	                         contact->si_identifier,
+	                         contact->send_invoices_to_email};
+
+	snprintf(version, sizeof(version), "%" PRId64, contact->version);
+	return store_query(
+	    conn,
+	    "INSERT INTO mb_contact_index AS i (administration_id, contact_id, version, tax_key,"
+	    " peppol_key, email_keys) VALUES ($1, $2, $3::bigint, " TAX_KEY(
+	        "$4") ","
+	              " CASE WHEN $5 <> '' AND $6 <> '' THEN lower($5 || ':' || $6) ELSE '' END,"
+	              " " EMAIL_KEYS(
+	                  "$7") ")"
+	                        " ON CONFLICT (administration_id, contact_id) DO UPDATE"
+	                        " SET version = EXCLUDED.version, tax_key = EXCLUDED.tax_key,"
+	                        " peppol_key = EXCLUDED.peppol_key, email_keys = "
+	                        "EXCLUDED.email_keys"
+	                        " WHERE i.version <= EXCLUDED.version",
+	    7, values, "indexing a contact", NULL, err);
+}
+
+int store_contact_index_retain(PGconn *conn, const char *administration_id,
+                               const struct mb_sync_entry *entries, size_t count,
+                               struct cn_error *err)
+{
+	struct dynbuf ids;
+	const char *values[2] = {administration_id, NULL};
+	int rc = CN_OK;
+
+	dynbuf_init(&ids, count * (MB_ID_MAX + 1) + 8);
+	rc = dynbuf_adds(&ids, "{");
+	for (size_t i = 0; rc == CN_OK && i < count; i++)
+		/* ids are digits: no quoting needed in an array literal */
+		rc = dynbuf_addf(&ids, "%s%s", i > 0 ? "," : "", entries[i].id);
+	if (rc == CN_OK)
+		rc = dynbuf_adds(&ids, "}");
+	if (rc != CN_OK) {
+		dynbuf_free(&ids);
+		error_set(err, "out of memory pruning the contact index");
+		return CN_ERR;
+	}
+	values[1] = dynbuf_ptr(&ids);
+	rc = store_query(conn,
+	                 "DELETE FROM mb_contact_index WHERE administration_id = $1"
+	                 " AND NOT (contact_id = ANY ($2::text[]))",
+	                 2, values, "pruning the contact index", NULL, err);
+	dynbuf_free(&ids);
+	return rc;
+}
+
+int store_contact_index_find(PGconn *conn, const char *administration_id,
+                             enum store_contact_key key, const char *value, char ids[2][MB_ID_MAX],
+                             size_t *matches, struct cn_error *err)
+{
+	static const char *const sql[] = {
+	    [STORE_CONTACT_KEY_TAX] = "SELECT contact_id, count(*) OVER () FROM mb_contact_index"
+	                              " WHERE administration_id = $1 AND tax_key = " TAX_KEY(
+	                                  "$2") " AND tax_key <> '' ORDER BY contact_id LIMIT 2",
+	    [STORE_CONTACT_KEY_PEPPOL] = "SELECT contact_id, count(*) OVER () FROM mb_contact_index"
+	                                 " WHERE administration_id = $1 AND peppol_key = lower($2)"
+	                                 " AND peppol_key <> '' ORDER BY contact_id LIMIT 2",
+	    [STORE_CONTACT_KEY_EMAIL] = "SELECT contact_id, count(*) OVER () FROM mb_contact_index"
+	                                " WHERE administration_id = $1 AND email_keys @>"
+	                                " ARRAY[lower(btrim($2))] ORDER BY contact_id LIMIT 2",
+	};
+	const char *values[2] = {administration_id, value};
+	PGresult *res = NULL;
+	int rc = store_query(conn, sql[key], 2, values, "looking up the contact index", &res, err);
+
+	*matches = 0;
+	if (rc != CN_OK)
+		return rc;
+	for (int i = 0; i < PQntuples(res) && i < 2; i++) {
+		snprintf(ids[i], MB_ID_MAX, "%s", PQgetvalue(res, i, 0));
+		*matches = (size_t)strtoull(PQgetvalue(res, i, 1), NULL, 10);
+	}
+	PQclear(res);
+	return CN_OK;
+}
+
+int store_contact_index_lock(PGconn *conn, const char *administration_id, struct cn_error *err)
+{
+	const char *values[1] = {administration_id};
+	char sql[160];
+
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%s)", lock_key);
+	return store_query(conn, sql, 1, values, "locking the contact index", NULL, err);
+}
+
+void store_contact_index_unlock(PGconn *conn, const char *administration_id)
+{
+	const char *values[1] = {administration_id};
+	struct cn_error ignored;
+	char sql[160];
+
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%s)", lock_key);
+	/* A failed unlock means the connection is gone, and the lock with it. */
+	if (store_query(conn, sql, 1, values, "unlocking the contact index", NULL, &ignored) !=
+	    CN_OK)
+		return;
+}
