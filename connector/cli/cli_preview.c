@@ -171,7 +171,8 @@ static bool preview_index_match(struct preview *p)
 		preview_ambiguous(p, match.matches, &match.search);
 	} else if (match.matches == 1) {
 		snprintf(p->contact_id, sizeof(p->contact_id), "%s", match.contact_id);
-		p->resolution = PREVIEW_CONTACT_SEARCHED;
+		p->resolution =
+		    match.by_customer_id ? PREVIEW_CONTACT_FOUND : PREVIEW_CONTACT_SEARCHED;
 	}
 	return true;
 }

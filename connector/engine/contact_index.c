@@ -139,6 +139,7 @@ int contact_index_match(PGconn *conn, const char *administration_id,
 {
 	const struct mb_contact_request *req = &plan->request;
 	char peppol[2 * MB_TEXT_MAX] = "";
+	char ids[2][MB_ID_MAX];
 	struct {
 		enum store_contact_key key;
 		const char *value;
@@ -152,6 +153,17 @@ int contact_index_match(PGconn *conn, const char *administration_id,
 	};
 
 	memset(out, 0, sizeof(*out));
+	/* The connector's own key first: a contact that holds it is the buyer's
+	 * (made by an earlier create whose answer was lost, or by hand). */
+	if (store_contact_index_find(conn, administration_id, STORE_CONTACT_KEY_CUSTOMER_ID,
+	                             plan->customer_id, ids, &out->matches, err) != CN_OK)
+		return CN_RETRYABLE;
+	if (out->matches > 0) {
+		out->matches = 1;
+		out->by_customer_id = true;
+		snprintf(out->contact_id, sizeof(out->contact_id), "%s", ids[0]);
+		return CN_OK;
+	}
 	if (!search_existing)
 		return CN_OK;
 	if (req->si_identifier != NULL && req->si_identifier[0] != '\0' &&
@@ -159,8 +171,6 @@ int contact_index_match(PGconn *conn, const char *administration_id,
 		snprintf(peppol, sizeof(peppol), "%s:%s", req->si_identifier_type,
 		         req->si_identifier);
 	for (size_t i = 0; i < 3; i++) {
-		char ids[2][MB_ID_MAX];
-
 		if (keys[i].value == NULL || keys[i].value[0] == '\0')
 			continue;
 		if (store_contact_index_find(conn, administration_id, keys[i].key, keys[i].value,

@@ -38,12 +38,14 @@ void contact_index_note(PGconn *conn, const char *administration_id,
 struct contact_index_match {
 	size_t matches;                    /* 0: none; 1: contact_id; >1: ambiguous */
 	char contact_id[MB_ID_MAX];        /* when matches == 1 */
+	bool by_customer_id;               /* it holds the derived customer_id */
 	struct plan_contact_search search; /* the key that matched, for sentences */
 };
 
-/* Looks the buyer's VAT number, Peppol id and email address up in that
- * order; the first of them the buyer has decides. Nothing is looked up when
- * the mapping turned contacts.search_existing off. */
+/* Looks the buyer up: by the derived customer_id, then by VAT number,
+ * Peppol id and email address in that order, where the first of them the
+ * buyer has decides (none of these when the mapping turned
+ * contacts.search_existing off). */
 int contact_index_match(PGconn *conn, const char *administration_id,
                         const struct plan_contact *plan, bool search_existing,
                         struct contact_index_match *out, struct cn_error *err) MUST_CHECK;

@@ -354,6 +354,21 @@ static bool resolve_contact(struct sync_worker *worker, PGconn *conn, size_t ind
 		goto out;
 	}
 
+	/* A retry may follow a create whose answer was lost (a crash, a
+	 * timeout): one lookup then spares a refused create. */
+	if (worker->current.job->attempts > 1) {
+		result = mb_contact_get_by_customer_id(client, plan->customer_id, &contact, &err);
+		if (result == MB_OK) {
+			settled = adopt_contact(conn, so, cc->moneybird_administration_id,
+			                        plan->customer_id, contact.id,
+			                        "found_by_customer_id", so->contact_id, outcome);
+			goto out;
+		}
+		if (result != MB_NOT_FOUND) {
+			call_failed(worker, index, result, "looking up the contact", &err, outcome);
+			goto out;
+		}
+	}
 	/* A hand-made contact with the buyer's VAT number, Peppol id or email,
 	 * from the local index (refreshed first when it is too old). */
 	result = contact_index_refresh(client, conn, cc->moneybird_administration_id,
@@ -379,9 +394,10 @@ static bool resolve_contact(struct sync_worker *worker, PGconn *conn, size_t ind
 		goto out;
 	}
 	if (match.matches == 1) {
-		settled =
-		    adopt_contact(conn, so, cc->moneybird_administration_id, plan->customer_id,
-		                  match.contact_id, "adopted_by_search", so->contact_id, outcome);
+		settled = adopt_contact(
+		    conn, so, cc->moneybird_administration_id, plan->customer_id, match.contact_id,
+		    match.by_customer_id ? "found_by_customer_id" : "adopted_by_search",
+		    so->contact_id, outcome);
 		goto out;
 	}
 

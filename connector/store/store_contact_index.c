@@ -15,6 +15,21 @@
 	"ARRAY(SELECT DISTINCT lower(btrim(e)) FROM unnest(string_to_array(" x ", ',')) e "        \
 	"WHERE btrim(e) <> '')"
 
+/* An older version never replaces a newer one. */
+static const char put_sql[] =
+    "INSERT INTO mb_contact_index AS i (administration_id, contact_id, version, tax_key,"
+    " peppol_key, email_keys, customer_id)"
+    " VALUES ($1, $2, $3::bigint, " TAX_KEY(
+        "$4") ","
+              " CASE WHEN $5 <> '' AND $6 <> '' THEN lower($5 || ':' || $6) ELSE '' END,"
+              " " EMAIL_KEYS(
+                  "$7") ", $8)"
+                        " ON CONFLICT (administration_id, contact_id) DO UPDATE"
+                        " SET version = EXCLUDED.version, tax_key = EXCLUDED.tax_key,"
+                        " peppol_key = EXCLUDED.peppol_key, email_keys = EXCLUDED.email_keys,"
+                        " customer_id = EXCLUDED.customer_id"
+                        " WHERE i.version <= EXCLUDED.version";
+
 static const char lock_key[] = "hashtextextended($1, " STORE_LOCK_CONTACT_INDEX_SEED ")";
 
 int store_contact_index_age(PGconn *conn, const char *administration_id, int64_t *age_seconds,
@@ -83,29 +98,17 @@ int store_contact_index_put(PGconn *conn, const char *administration_id,
                             const struct mb_contact *contact, struct cn_error *err)
 {
 	char version[24];
-	const char *values[7] = {administration_id,
+	const char *values[8] = {administration_id,
 	                         contact->id,
 	                         version,
 	                         contact->tax_number,
 	                         contact->si_identifier_type,
 	                         contact->si_identifier,
-	                         contact->send_invoices_to_email};
+	                         contact->send_invoices_to_email,
+	                         contact->customer_id};
 
 	snprintf(version, sizeof(version), "%" PRId64, contact->version);
-	return store_query(
-	    conn,
-	    "INSERT INTO mb_contact_index AS i (administration_id, contact_id, version, tax_key,"
-	    " peppol_key, email_keys) VALUES ($1, $2, $3::bigint, " TAX_KEY(
-	        "$4") ","
-	              " CASE WHEN $5 <> '' AND $6 <> '' THEN lower($5 || ':' || $6) ELSE '' END,"
-	              " " EMAIL_KEYS(
-	                  "$7") ")"
-	                        " ON CONFLICT (administration_id, contact_id) DO UPDATE"
-	                        " SET version = EXCLUDED.version, tax_key = EXCLUDED.tax_key,"
-	                        " peppol_key = EXCLUDED.peppol_key, email_keys = "
-	                        "EXCLUDED.email_keys"
-	                        " WHERE i.version <= EXCLUDED.version",
-	    7, values, "indexing a contact", NULL, err);
+	return store_query(conn, put_sql, 8, values, "indexing a contact", NULL, err);
 }
 
 int store_contact_index_retain(PGconn *conn, const char *administration_id,
@@ -142,6 +145,10 @@ int store_contact_index_find(PGconn *conn, const char *administration_id,
                              size_t *matches, struct cn_error *err)
 {
 	static const char *const sql[] = {
+	    [STORE_CONTACT_KEY_CUSTOMER_ID] =
+	        "SELECT contact_id, count(*) OVER () FROM mb_contact_index"
+	        " WHERE administration_id = $1 AND customer_id = $2 AND customer_id <> ''"
+	        " ORDER BY contact_id LIMIT 2",
 	    [STORE_CONTACT_KEY_TAX] = "SELECT contact_id, count(*) OVER () FROM mb_contact_index"
 	                              " WHERE administration_id = $1 AND tax_key = " TAX_KEY(
 	                                  "$2") " AND tax_key <> '' ORDER BY contact_id LIMIT 2",

@@ -16,6 +16,7 @@
 
 /* Which key a lookup compares. */
 enum store_contact_key {
+	STORE_CONTACT_KEY_CUSTOMER_ID, /* exact */
 	STORE_CONTACT_KEY_TAX,
 	STORE_CONTACT_KEY_PEPPOL, /* "scheme:identifier" */
 	STORE_CONTACT_KEY_EMAIL,

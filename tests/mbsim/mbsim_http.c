@@ -592,7 +592,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			mbsim_control(sim, method, url + 6, &req, &resp);
 	} else if (strncmp(url, "/api/v2/", 8) == 0) {
 		api_request(sim, conn, method, url, ctx, &resp, &route_name);
-		if (is_write_method(method))
+		/* POST .../synchronization is a query (x-query in the spec), not a write. */
+		if (is_write_method(method) && strstr(route_name, "synchronization") == NULL)
 			log_write_request(sim, method, url, route_name, ctx, &resp);
 	} else {
 		mbsim_err_plain(&resp, 404, "Not Found");
