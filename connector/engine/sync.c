@@ -16,6 +16,7 @@
 #include "mb_session.h"
 #include "metrics.h"
 #include "plan.h"
+#include "reference_cache.h"
 #include "store.h"
 #include "store_sync.h"
 
@@ -446,9 +447,25 @@ static bool tax_rates(struct sync_worker *worker, size_t index, bool refresh,
 	size_t count = 0;
 	enum mb_outcome result;
 
+	const char *administration_id =
+	    worker->shared->config->connections[index].moneybird_administration_id;
+	time_t fetched_at = 0;
+
 	if (sc->tax_rates_fetched_at != 0 &&
 	    (!refresh || time(NULL) - sc->tax_rates_fetched_at < TAX_RATE_REFRESH_SECONDS))
 		return true;
+	/* Another worker's newer copy, when it is fresh enough for this. */
+	if (reference_tax_rates_get(administration_id, sc->tax_rates_fetched_at, &rates, &count,
+	                            &fetched_at) &&
+	    (!refresh || time(NULL) - fetched_at < TAX_RATE_REFRESH_SECONDS)) {
+		free(sc->tax_rates);
+		sc->tax_rates = rates;
+		sc->tax_rate_count = count;
+		sc->tax_rates_fetched_at = fetched_at;
+		return true;
+	}
+	free(rates);
+	rates = NULL;
 	result = mb_tax_rates_list(sc->session.client, &rates, &count, &err);
 	if (result != MB_OK) {
 		call_failed(worker, index, result, "fetching the tax rates", &err, outcome);
@@ -458,6 +475,7 @@ static bool tax_rates(struct sync_worker *worker, size_t index, bool refresh,
 	sc->tax_rates = rates;
 	sc->tax_rate_count = count;
 	sc->tax_rates_fetched_at = time(NULL);
+	reference_tax_rates_put(administration_id, rates, count, sc->tax_rates_fetched_at);
 	return true;
 }
 
@@ -506,6 +524,11 @@ static bool administration_currency(struct sync_worker *worker, size_t index,
 
 	if (sc->administration_read)
 		return true;
+	if (reference_currency_get(cc->moneybird_administration_id, sc->currency,
+	                           sizeof(sc->currency))) {
+		sc->administration_read = true;
+		return true;
+	}
 	result = mb_administrations_list(sc->session.client, &administrations, &count, &err);
 	if (result != MB_OK) {
 		call_failed(worker, index, result, "reading the administration's currency", &err,
@@ -527,6 +550,7 @@ static bool administration_currency(struct sync_worker *worker, size_t index,
 		return false;
 	}
 	sc->administration_read = true;
+	reference_currency_put(cc->moneybird_administration_id, sc->currency);
 	return true;
 }
 
