@@ -1,4 +1,5 @@
 #include "sync.h"
+#include "sync_internal.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -19,34 +20,6 @@
 #include "reference_cache.h"
 #include "store.h"
 #include "store_sync.h"
-
-/* Tax rates are refetched at most this often, e.g. after a bookkeeper adds
- * one that an order needs. */
-#define TAX_RATE_REFRESH_SECONDS 300
-
-/* Per connection, per worker thread: the client and what it has cached. */
-struct sync_connection {
-	struct mb_session session;
-	struct mb_tax_rate *tax_rates;
-	size_t tax_rate_count;
-	time_t tax_rates_fetched_at;
-	char currency[8];         /* the administration's ("" if it names none) */
-	bool administration_read; /* currency is known */
-};
-
-/* The job being run: where each Moneybird call is recorded. */
-struct sync_job_context {
-	PGconn *conn;
-	const struct queue_job *job;
-	const char *owner; /* the lease owner */
-};
-
-struct sync_worker {
-	const struct sync_shared *shared;
-	struct sync_connection *connections; /* parallel to config->connections */
-	PGconn *budget_conn;                 /* the worker's connection, set per job */
-	struct sync_job_context current;     /* valid while a job runs */
-};
 
 int sync_worker_create(const struct sync_shared *shared, struct sync_worker **out,
                        struct cn_error *err)
@@ -78,9 +51,7 @@ void sync_worker_free(struct sync_worker *worker)
 	free(worker);
 }
 
-/* The runtime of the connection at index (settings, mapping, zone). */
-static const struct connection_runtime *connection_of(const struct sync_worker *worker,
-                                                      size_t index)
+const struct connection_runtime *sync_connection_of(const struct sync_worker *worker, size_t index)
 {
 	return &worker->shared->runtime->connections[index];
 }
@@ -124,7 +95,7 @@ static int connection_client(struct sync_worker *worker, PGconn *conn, size_t in
 		*out = sc;
 		return CN_OK;
 	}
-	if (connection_of(worker, index)->zone == NULL) {
+	if (sync_connection_of(worker, index)->zone == NULL) {
 		error_set(err, "the time zone of connection %s is not loaded", cc->name);
 		return CN_ERR;
 	}
@@ -135,11 +106,10 @@ static int connection_client(struct sync_worker *worker, PGconn *conn, size_t in
 	return CN_OK;
 }
 
-static void set_outcome(struct sync_outcome *outcome, enum sync_verdict verdict, const char *fmt,
-                        ...) PRINTF_LIKE(3, 4);
+void sync_set_outcome(struct sync_outcome *outcome, enum sync_verdict verdict, const char *fmt, ...)
+    PRINTF_LIKE(3, 4);
 
-static void set_outcome(struct sync_outcome *outcome, enum sync_verdict verdict, const char *fmt,
-                        ...)
+void sync_set_outcome(struct sync_outcome *outcome, enum sync_verdict verdict, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -155,33 +125,33 @@ static void set_outcome(struct sync_outcome *outcome, enum sync_verdict verdict,
  * next attempt looks before it creates), a refused token pauses the
  * connection, and refusals a person must resolve park the order.
  */
-static void call_failed(struct sync_worker *worker, size_t index, enum mb_outcome result,
-                        const char *what, const struct cn_error *err, struct sync_outcome *outcome)
+void sync_call_failed(struct sync_worker *worker, size_t index, enum mb_outcome result,
+                      const char *what, const struct cn_error *err, struct sync_outcome *outcome)
 {
 	const struct mb_call *call = mb_client_last_call(worker->connections[index].session.client);
 
 	switch (result) {
 	case MB_RATE_LIMITED:
-		set_outcome(outcome, SYNC_RETRY, "%s: Moneybird rate limit reached", what);
+		sync_set_outcome(outcome, SYNC_RETRY, "%s: Moneybird rate limit reached", what);
 		outcome->retry_at = call != NULL ? call->retry_at : 0;
 		outcome->waiting = true;
 		return;
 	case MB_TRANSIENT:
 	case MB_UNKNOWN_OUTCOME:
-		set_outcome(outcome, SYNC_RETRY, "%s: %s", what, err->message);
+		sync_set_outcome(outcome, SYNC_RETRY, "%s: %s", what, err->message);
 		return;
 	case MB_PERMANENT:
 		if (call != NULL && call->http_status == 401) {
-			set_outcome(outcome, SYNC_PAUSE,
-			            "Moneybird refused the API token (401): check "
-			            "moneybird.api_token of connection %s",
-			            worker->shared->config->connections[index].name);
+			sync_set_outcome(outcome, SYNC_PAUSE,
+			                 "Moneybird refused the API token (401): check "
+			                 "moneybird.api_token of connection %s",
+			                 worker->shared->config->connections[index].name);
 			return;
 		}
 		if (call != NULL && call->http_status == 402) {
 			/* The plan limit holds for every order: pause the connection
 			 * rather than spend each order's attempts on it. */
-			set_outcome(
+			sync_set_outcome(
 			    outcome, SYNC_PAUSE,
 			    "%s: Moneybird's plan limit refused it (402: %s); raise the plan "
 			    "of administration %s; the connection is paused and tried again "
@@ -190,22 +160,24 @@ static void call_failed(struct sync_worker *worker, size_t index, enum mb_outcom
 			    worker->shared->config->connections[index].moneybird_administration_id);
 			return;
 		}
-		set_outcome(outcome, SYNC_PARK, "%s: Moneybird refused it: %s", what, err->message);
+		sync_set_outcome(outcome, SYNC_PARK, "%s: Moneybird refused it: %s", what,
+		                 err->message);
 		return;
 	case MB_VALIDATION:
 	case MB_NOT_FOUND:
-		set_outcome(outcome, SYNC_PARK, "%s: Moneybird refused it: %s", what, err->message);
+		sync_set_outcome(outcome, SYNC_PARK, "%s: Moneybird refused it: %s", what,
+		                 err->message);
 		return;
 	case MB_OK:
 		break;
 	}
-	set_outcome(outcome, SYNC_RETRY, "%s: %s", what, err->message);
+	sync_set_outcome(outcome, SYNC_RETRY, "%s: %s", what, err->message);
 }
 
-static void database_failed(const char *what, const struct cn_error *err,
-                            struct sync_outcome *outcome)
+void sync_database_failed(const char *what, const struct cn_error *err,
+                          struct sync_outcome *outcome)
 {
-	set_outcome(outcome, SYNC_RETRY, "%s: %s", what, err->message);
+	sync_set_outcome(outcome, SYNC_RETRY, "%s: %s", what, err->message);
 }
 
 /* Keeps the lease alive before each step; false when another worker owns it. */
@@ -218,9 +190,9 @@ static bool keep_lease(PGconn *conn, const struct queue_job *job, const char *ow
 	if (rc == CN_OK)
 		return true;
 	if (rc == CN_NOT_FOUND)
-		set_outcome(outcome, SYNC_LEASE_LOST, "%s", err.message);
+		sync_set_outcome(outcome, SYNC_LEASE_LOST, "%s", err.message);
 	else
-		database_failed("extending the lease", &err, outcome);
+		sync_database_failed("extending the lease", &err, outcome);
 	return false;
 }
 
@@ -229,7 +201,7 @@ static bool keep_lease(PGconn *conn, const struct queue_job *job, const char *ow
  * lookups plus its write never outlast the lease: another worker can only
  * take the job over between writes, after the intent or the id is recorded.
  */
-static bool lease_before_write(struct sync_worker *worker, struct sync_outcome *outcome)
+bool sync_lease_before_write(struct sync_worker *worker, struct sync_outcome *outcome)
 {
 	return keep_lease(worker->current.conn, worker->current.job, worker->current.owner,
 	                  outcome);
@@ -276,343 +248,12 @@ static bool commit_intent(struct sync_worker *worker, int64_t order_pk, const ch
 	if (rc == CN_OK)
 		return true;
 	if (rc == CN_NOT_FOUND)
-		set_outcome(outcome, SYNC_LEASE_LOST, "%s", err.message);
+		sync_set_outcome(outcome, SYNC_LEASE_LOST, "%s", err.message);
 	else
-		database_failed(payment ? "recording the payment intent"
-		                        : "recording the invoice intent",
-		                &err, outcome);
+		sync_database_failed(payment ? "recording the payment intent"
+		                             : "recording the invoice intent",
+		                     &err, outcome);
 	return false;
-}
-
-/* Adopts contact as the buyer's: mapped locally and set on the order. */
-static bool adopt_contact(PGconn *conn, const struct store_sync_order *so,
-                          const char *administration_id, const char *customer_id,
-                          const char *contact_id, const char *resolution, char *contact_out,
-                          struct sync_outcome *outcome)
-{
-	struct cn_error err = {""};
-
-	if (store_contact_record(conn, so->order_pk, administration_id, so->order->match_ref,
-	                         customer_id, contact_id, resolution, &err) != CN_OK) {
-		database_failed("recording the contact", &err, outcome);
-		return false;
-	}
-	snprintf(contact_out, STORE_ID_MAX, "%s", contact_id);
-	return true;
-}
-
-/*
- * Finds or creates the buyer's contact: the local map first (a returning
- * buyer costs no call), then the contact index for a hand-made contact
- * (contact_index.h: no call unless the index is due a refresh), then a
- * create with the derived customer_id (one call). A create refused
- * because the customer_id is taken (an earlier create whose answer was lost,
- * or an archived contact) resolves by lookup, never by a second contact.
- */
-static bool resolve_contact(struct sync_worker *worker, PGconn *conn, size_t index,
-                            struct store_sync_order *so, struct sync_outcome *outcome)
-{
-	const struct connection_config *cc = &worker->shared->config->connections[index];
-	const struct mapping *mapping = connection_of(worker, index)->mapping;
-	struct mb_client *client = worker->connections[index].session.client;
-	struct plan_contact *plan = NULL;
-	struct contact_index_match match;
-	struct mb_contact contact;
-	struct cn_error err = {""};
-	char *park_reason = NULL;
-	enum mb_outcome result;
-	bool locked = false;
-	bool settled = false;
-
-	if (store_contact_find(conn, cc->moneybird_administration_id, so->order->match_ref,
-	                       so->contact_id, &err) == CN_OK) {
-		if (store_order_set_contact(conn, so->order_pk, so->contact_id, &err) != CN_OK) {
-			database_failed("setting the contact", &err, outcome);
-			return false;
-		}
-		return true;
-	}
-	if (plan_contact(so->order, mapping, &plan, &park_reason, &err) != CN_OK) {
-		set_outcome(outcome, park_reason != NULL ? SYNC_PARK : SYNC_RETRY, "%s",
-		            park_reason != NULL ? park_reason : err.message);
-		free(park_reason);
-		return false;
-	}
-	/* One resolution per buyer at a time, across workers and hosts. */
-	if (store_contact_lock(conn, cc->moneybird_administration_id, so->order->match_ref, &err) !=
-	    CN_OK) {
-		database_failed("locking the buyer", &err, outcome);
-		goto out;
-	}
-	locked = true;
-	/* Another worker may have resolved it while we waited for the lock. */
-	if (store_contact_find(conn, cc->moneybird_administration_id, so->order->match_ref,
-	                       so->contact_id, &err) == CN_OK) {
-		settled =
-		    store_order_set_contact(conn, so->order_pk, so->contact_id, &err) == CN_OK;
-		if (!settled)
-			database_failed("setting the contact", &err, outcome);
-		goto out;
-	}
-
-	/* A retry may follow a create whose answer was lost (a crash, a
-	 * timeout): one lookup then spares a refused create. */
-	if (worker->current.job->attempts > 1) {
-		result = mb_contact_get_by_customer_id(client, plan->customer_id, &contact, &err);
-		if (result == MB_OK) {
-			settled = adopt_contact(conn, so, cc->moneybird_administration_id,
-			                        plan->customer_id, contact.id,
-			                        "found_by_customer_id", so->contact_id, outcome);
-			goto out;
-		}
-		if (result != MB_NOT_FOUND) {
-			call_failed(worker, index, result, "looking up the contact", &err, outcome);
-			goto out;
-		}
-	}
-	/* A hand-made contact with the buyer's VAT number, Peppol id or email,
-	 * from the local index (refreshed first when it is too old). */
-	result = contact_index_refresh(client, conn, cc->moneybird_administration_id,
-	                               knobs_contact_index_max_age_seconds(), &err);
-	if (result != MB_OK) {
-		call_failed(worker, index, result, "refreshing the contact index", &err, outcome);
-		goto out;
-	}
-	if (contact_index_match(conn, cc->moneybird_administration_id, plan,
-	                        mapping == NULL || mapping->search_existing_contacts, &match,
-	                        &err) != CN_OK) {
-		database_failed("looking up the contact index", &err, outcome);
-		goto out;
-	}
-	if (match.matches > 1) {
-		char *reason =
-		    plan_ambiguous_contact_reason(match.matches, &match.search, plan->customer_id);
-
-		set_outcome(outcome, SYNC_PARK, "%s",
-		            reason != NULL ? reason
-		                           : "several Moneybird contacts match this buyer");
-		free(reason);
-		goto out;
-	}
-	if (match.matches == 1) {
-		settled = adopt_contact(
-		    conn, so, cc->moneybird_administration_id, plan->customer_id, match.contact_id,
-		    match.by_customer_id ? "found_by_customer_id" : "adopted_by_search",
-		    so->contact_id, outcome);
-		goto out;
-	}
-
-	/* Created with the derived customer_id: if an earlier create went
-	 * through (its answer lost), Moneybird refuses this one (422). */
-	result = mb_contact_create(client, &plan->request, &contact, &err);
-	if (result == MB_OK) {
-		contact_index_note(conn, cc->moneybird_administration_id, &contact);
-		settled =
-		    adopt_contact(conn, so, cc->moneybird_administration_id, plan->customer_id,
-		                  contact.id, "created", so->contact_id, outcome);
-		goto out;
-	}
-	if (result == MB_VALIDATION && strstr(err.message, "customer_id") != NULL) {
-		/* Taken: by our own earlier create, possibly archived since. */
-		size_t matches = 0;
-		struct cn_error search_err = {""};
-
-		result = mb_contact_search(client, plan->customer_id, MB_CONTACT_FIELD_CUSTOMER_ID,
-		                           true, &contact, &matches, &search_err);
-		if (result == MB_OK) {
-			settled = adopt_contact(conn, so, cc->moneybird_administration_id,
-			                        plan->customer_id, contact.id,
-			                        "found_after_conflict", so->contact_id, outcome);
-			goto out;
-		}
-		call_failed(worker, index, result == MB_NOT_FOUND ? MB_TRANSIENT : result,
-		            "finding the contact whose customer_id is taken", &search_err, outcome);
-		goto out;
-	}
-	call_failed(worker, index, result, "creating the contact", &err, outcome);
-out:
-	if (locked)
-		store_contact_unlock(conn, cc->moneybird_administration_id, so->order->match_ref);
-	plan_contact_free(plan);
-	return settled;
-}
-
-/* The connection's tax rates, fetched once and refreshed when stale. */
-static bool tax_rates(struct sync_worker *worker, size_t index, bool refresh,
-                      struct sync_outcome *outcome)
-{
-	struct sync_connection *sc = &worker->connections[index];
-	struct mb_tax_rate *rates = NULL;
-	struct cn_error err = {""};
-	size_t count = 0;
-	enum mb_outcome result;
-
-	const char *administration_id =
-	    worker->shared->config->connections[index].moneybird_administration_id;
-	time_t fetched_at = 0;
-
-	if (sc->tax_rates_fetched_at != 0 &&
-	    (!refresh || time(NULL) - sc->tax_rates_fetched_at < TAX_RATE_REFRESH_SECONDS))
-		return true;
-	/* Another worker's newer copy, when it is fresh enough for this. */
-	if (reference_tax_rates_get(administration_id, sc->tax_rates_fetched_at, &rates, &count,
-	                            &fetched_at) &&
-	    (!refresh || time(NULL) - fetched_at < TAX_RATE_REFRESH_SECONDS)) {
-		free(sc->tax_rates);
-		sc->tax_rates = rates;
-		sc->tax_rate_count = count;
-		sc->tax_rates_fetched_at = fetched_at;
-		return true;
-	}
-	free(rates);
-	rates = NULL;
-	result = mb_tax_rates_list(sc->session.client, &rates, &count, &err);
-	if (result != MB_OK) {
-		call_failed(worker, index, result, "fetching the tax rates", &err, outcome);
-		return false;
-	}
-	free(sc->tax_rates);
-	sc->tax_rates = rates;
-	sc->tax_rate_count = count;
-	sc->tax_rates_fetched_at = time(NULL);
-	reference_tax_rates_put(administration_id, rates, count, sc->tax_rates_fetched_at);
-	return true;
-}
-
-/* Plans the invoice; a missing tax rate is retried once with fresh rates. */
-static struct plan_invoice *plan_the_invoice(struct sync_worker *worker, size_t index,
-                                             const struct store_sync_order *so,
-                                             struct sync_outcome *outcome)
-{
-	struct sync_connection *sc = &worker->connections[index];
-	struct plan_invoice *plan = NULL;
-	struct cn_error err = {""};
-	char *park_reason = NULL;
-	int rc;
-
-	for (int round = 0; round < 2; round++) {
-		if (!tax_rates(worker, index, round == 1, outcome))
-			return NULL;
-		rc = plan_invoice(so->order, connection_of(worker, index)->mapping, sc->tax_rates,
-		                  sc->tax_rate_count, connection_of(worker, index)->zone, NULL,
-		                  &plan, &park_reason, &err);
-		if (rc == CN_OK)
-			return plan;
-		if (rc != CN_INVALID || round == 1 ||
-		    time(NULL) - sc->tax_rates_fetched_at < TAX_RATE_REFRESH_SECONDS)
-			break;
-		free(park_reason);
-		park_reason = NULL;
-	}
-	set_outcome(outcome, park_reason != NULL ? SYNC_PARK : SYNC_RETRY, "%s",
-	            park_reason != NULL ? park_reason : err.message);
-	free(park_reason);
-	return NULL;
-}
-
-/* The administration's currency, read once per connection (and worker). */
-static bool administration_currency(struct sync_worker *worker, size_t index,
-                                    struct sync_outcome *outcome)
-{
-	const struct connection_config *cc = &worker->shared->config->connections[index];
-	struct sync_connection *sc = &worker->connections[index];
-	struct mb_administration *administrations = NULL;
-	struct cn_error err = {""};
-	size_t count = 0;
-	bool found = false;
-	enum mb_outcome result;
-
-	if (sc->administration_read)
-		return true;
-	if (reference_currency_get(cc->moneybird_administration_id, sc->currency,
-	                           sizeof(sc->currency))) {
-		sc->administration_read = true;
-		return true;
-	}
-	result = mb_administrations_list(sc->session.client, &administrations, &count, &err);
-	if (result != MB_OK) {
-		call_failed(worker, index, result, "reading the administration's currency", &err,
-		            outcome);
-		return false;
-	}
-	for (size_t i = 0; i < count && !found; i++) {
-		if (strcmp(administrations[i].id, cc->moneybird_administration_id) != 0)
-			continue;
-		snprintf(sc->currency, sizeof(sc->currency), "%s", administrations[i].currency);
-		found = true;
-	}
-	free(administrations);
-	if (!found) {
-		set_outcome(outcome, SYNC_PARK,
-		            "the API token does not reach Moneybird administration %s; check "
-		            "moneybird.administration_id of connection %s",
-		            cc->moneybird_administration_id, cc->name);
-		return false;
-	}
-	sc->administration_read = true;
-	reference_currency_put(cc->moneybird_administration_id, sc->currency);
-	return true;
-}
-
-/*
- * Parks an order stopped before its invoice was written, saying truthfully
- * what Moneybird already holds for it.
- */
-static void park_before_invoice(const struct store_sync_order *so, const char *reason,
-                                struct sync_outcome *outcome)
-{
-	if (so->contact_id[0] == '\0')
-		set_outcome(outcome, SYNC_PARK, "%s; nothing was written to Moneybird", reason);
-	else
-		set_outcome(outcome, SYNC_PARK,
-		            "%s; the buyer's contact %s is in Moneybird, no invoice was written",
-		            reason, so->contact_id);
-}
-
-/*
- * Everything that can be decided locally, before the order's first
- * Moneybird write: the invoice (basis and totals, tax rate, ledger account),
- * the currency against the administration's and the send method's
- * preconditions. Returns the plan, or NULL with the outcome set.
- */
-static struct plan_invoice *plan_before_writes(struct sync_worker *worker, size_t index,
-                                               const struct store_sync_order *so,
-                                               struct sync_outcome *outcome)
-{
-	struct plan_invoice *plan = NULL;
-	struct plan_delivery delivery;
-	struct cn_error err = {""};
-	char *park_reason = NULL;
-	int rc;
-
-	plan = plan_the_invoice(worker, index, so, outcome);
-	if (plan == NULL) {
-		if (outcome->verdict == SYNC_PARK) {
-			char reason[sizeof(outcome->reason)];
-
-			snprintf(reason, sizeof(reason), "%s", outcome->reason);
-			park_before_invoice(so, reason, outcome);
-		}
-		return NULL;
-	}
-	if (!administration_currency(worker, index, outcome))
-		goto fail;
-	rc =
-	    plan_check_currency(so->order, worker->connections[index].currency, &park_reason, &err);
-	if (rc == CN_OK) {
-		plan_delivery(so->order, connection_of(worker, index)->mapping, &delivery);
-		rc = plan_check_delivery(so->order, &delivery, &park_reason, &err);
-	}
-	if (rc == CN_OK)
-		return plan;
-	if (park_reason != NULL)
-		park_before_invoice(so, park_reason, outcome);
-	else
-		set_outcome(outcome, SYNC_RETRY, "%s", err.message);
-	free(park_reason);
-fail:
-	plan_invoice_free(plan);
-	return NULL;
 }
 
 /*
@@ -640,13 +281,14 @@ static bool find_existing_invoice(struct sync_worker *worker, PGconn *conn, size
 		return true;
 	}
 	if (result != MB_OK && result != MB_NOT_FOUND) {
-		call_failed(worker, index, result, "looking for the invoice", &err, outcome);
+		sync_call_failed(worker, index, result, "looking for the invoice", &err, outcome);
 		return false;
 	}
 	/* Exact, whatever the reference holds (`,`, `:`, `|` cannot be filtered). */
 	result = mb_sales_invoice_drafts_by_reference(client, reference, &drafts, &count, &err);
 	if (result != MB_OK && result != MB_NOT_FOUND) {
-		call_failed(worker, index, result, "looking for the draft invoice", &err, outcome);
+		sync_call_failed(worker, index, result, "looking for the draft invoice", &err,
+		                 outcome);
 		return false;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -658,10 +300,11 @@ static bool find_existing_invoice(struct sync_worker *worker, PGconn *conn, size
 	}
 	free(drafts);
 	if (mine > 1) {
-		set_outcome(outcome, SYNC_PARK,
-		            "%zu draft invoices with reference %s exist for this buyer; delete the "
-		            "extra ones in Moneybird, then retry",
-		            mine, reference);
+		sync_set_outcome(
+		    outcome, SYNC_PARK,
+		    "%zu draft invoices with reference %s exist for this buyer; delete the "
+		    "extra ones in Moneybird, then retry",
+		    mine, reference);
 		return false;
 	}
 	*found = mine == 1;
@@ -683,7 +326,7 @@ static bool ensure_invoice(struct sync_worker *worker, PGconn *conn, size_t inde
 	enum mb_outcome result;
 
 	if (plan_invoice_set_contact(plan, so->contact_id, &err) != CN_OK) {
-		set_outcome(outcome, SYNC_RETRY, "%s", err.message);
+		sync_set_outcome(outcome, SYNC_RETRY, "%s", err.message);
 		return false;
 	}
 	if (so->invoice_intent) {
@@ -693,7 +336,7 @@ static bool ensure_invoice(struct sync_worker *worker, PGconn *conn, size_t inde
 		how = "adopted";
 	}
 	if (!found) {
-		if (so->invoice_intent && !lease_before_write(worker, outcome))
+		if (so->invoice_intent && !sync_lease_before_write(worker, outcome))
 			goto out;
 		/* The intent is durable (and fenced) before the request leaves. */
 		if (!commit_intent(worker, so->order_pk, plan->reference, false, outcome))
@@ -705,7 +348,8 @@ static bool ensure_invoice(struct sync_worker *worker, PGconn *conn, size_t inde
 			bool refused =
 			    result == MB_RATE_LIMITED || (call != NULL && call->http_status == 402);
 
-			call_failed(worker, index, result, "creating the invoice", &err, outcome);
+			sync_call_failed(worker, index, result, "creating the invoice", &err,
+			                 outcome);
 			if (refused && !so->invoice_intent)
 				withdraw_intent(conn, so->order_pk, false);
 			goto out;
@@ -715,7 +359,7 @@ static bool ensure_invoice(struct sync_worker *worker, PGconn *conn, size_t inde
 	}
 	if (store_invoice_recorded(conn, so->order_pk, invoice.id, invoice.state,
 	                           invoice.total_price_incl_tax_cents, how, &err) != CN_OK) {
-		database_failed("recording the invoice", &err, outcome);
+		sync_database_failed("recording the invoice", &err, outcome);
 		goto out;
 	}
 	snprintf(so->invoice_id, sizeof(so->invoice_id), "%s", invoice.id);
@@ -723,7 +367,7 @@ static bool ensure_invoice(struct sync_worker *worker, PGconn *conn, size_t inde
 	if (plan_check_created_total(plan, invoice.total_price_incl_tax_cents,
 	                             invoice.total_price_excl_tax_cents, invoice.id,
 	                             &park_reason) != CN_OK) {
-		set_outcome(outcome, SYNC_PARK, "%s", park_reason != NULL ? park_reason : "");
+		sync_set_outcome(outcome, SYNC_PARK, "%s", park_reason != NULL ? park_reason : "");
 		free(park_reason);
 		goto out;
 	}
@@ -749,15 +393,16 @@ static bool ensure_sent(struct sync_worker *worker, PGconn *conn, size_t index,
 	if (!invoice_fresh) {
 		result = mb_sales_invoice_get(client, so->invoice_id, &invoice, &err);
 		if (result != MB_OK) {
-			call_failed(worker, index, result, "reading the invoice", &err, outcome);
+			sync_call_failed(worker, index, result, "reading the invoice", &err,
+			                 outcome);
 			return false;
 		}
 		snprintf(so->invoice_state, sizeof(so->invoice_state), "%s", invoice.state);
 	}
 	if (strcmp(so->invoice_state, "draft") == 0) {
-		if (!invoice_fresh && !lease_before_write(worker, outcome))
+		if (!invoice_fresh && !sync_lease_before_write(worker, outcome))
 			return false;
-		plan_delivery(so->order, connection_of(worker, index)->mapping, &delivery);
+		plan_delivery(so->order, sync_connection_of(worker, index)->mapping, &delivery);
 		result =
 		    mb_sales_invoice_send(client, so->invoice_id, delivery.method, &invoice, &err);
 		if (result != MB_OK) {
@@ -768,7 +413,7 @@ static bool ensure_sent(struct sync_worker *worker, PGconn *conn, size_t index,
 
 			snprintf(what, sizeof(what), "sending the invoice by %s, chosen by %s",
 			         delivery.method, delivery.why);
-			call_failed(worker, index, result, what, &err, outcome);
+			sync_call_failed(worker, index, result, what, &err, outcome);
 			return false;
 		}
 		snprintf(so->invoice_state, sizeof(so->invoice_state), "%s", invoice.state);
@@ -776,7 +421,7 @@ static bool ensure_sent(struct sync_worker *worker, PGconn *conn, size_t index,
 	}
 	if (store_invoice_sent(conn, so->order_pk, so->invoice_state,
 	                       sent_now ? delivery.method : NULL, &err) != CN_OK) {
-		database_failed("recording the sending", &err, outcome);
+		sync_database_failed("recording the sending", &err, outcome);
 		return false;
 	}
 	so->sent = true;
@@ -799,10 +444,11 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 	bool settled = false;
 	enum mb_outcome result;
 
-	if (plan_payment(so->order, connection_of(worker, index)->mapping,
-	                 connection_of(worker, index)->zone, &plan, &park_reason, &err) != CN_OK) {
-		set_outcome(outcome, park_reason != NULL ? SYNC_PARK : SYNC_RETRY, "%s",
-		            park_reason != NULL ? park_reason : err.message);
+	if (plan_payment(so->order, sync_connection_of(worker, index)->mapping,
+	                 sync_connection_of(worker, index)->zone, &plan, &park_reason,
+	                 &err) != CN_OK) {
+		sync_set_outcome(outcome, park_reason != NULL ? SYNC_PARK : SYNC_RETRY, "%s",
+		                 park_reason != NULL ? park_reason : err.message);
 		free(park_reason);
 		return false;
 	}
@@ -813,8 +459,8 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 
 		result = mb_sales_invoice_get(sc->session.client, so->invoice_id, &invoice, &err);
 		if (result != MB_OK) {
-			call_failed(worker, index, result, "reading the invoice's payments", &err,
-			            outcome);
+			sync_call_failed(worker, index, result, "reading the invoice's payments",
+			                 &err, outcome);
 			goto out;
 		}
 		for (size_t i = 0; i < invoice.payment_count && !found; i++) {
@@ -834,7 +480,7 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 		}
 	}
 	if (!found) {
-		if (so->payment_intent && !lease_before_write(worker, outcome))
+		if (so->payment_intent && !sync_lease_before_write(worker, outcome))
 			goto out;
 		if (!commit_intent(worker, so->order_pk, NULL, true, outcome))
 			goto out;
@@ -847,7 +493,7 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 		if (result == MB_VALIDATION && strstr(err.message, "price_base") != NULL) {
 			/* Moneybird needs the amount in its own currency, which
 			 * bookto does not send: only a person can know it. */
-			set_outcome(
+			sync_set_outcome(
 			    outcome, SYNC_PARK,
 			    "registering the payment: the invoice is in %s, not the "
 			    "administration's currency, so Moneybird needs price_base (the "
@@ -857,15 +503,15 @@ static bool ensure_paid(struct sync_worker *worker, PGconn *conn, size_t index,
 			goto out;
 		}
 		if (result != MB_OK) {
-			call_failed(worker, index, result, "registering the payment", &err,
-			            outcome);
+			sync_call_failed(worker, index, result, "registering the payment", &err,
+			                 outcome);
 			goto out;
 		}
 		how = "created";
 		snprintf(state, sizeof(state), "paid");
 	}
 	if (store_payment_recorded(conn, so->order_pk, payment.id, state, how, &err) != CN_OK) {
-		database_failed("recording the payment", &err, outcome);
+		sync_database_failed("recording the payment", &err, outcome);
 		goto out;
 	}
 	settled = true;
@@ -911,24 +557,25 @@ void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_j
 	memset(&so, 0, sizeof(so));
 	memset(outcome, 0, sizeof(*outcome));
 	if (index == config->connection_count) {
-		set_outcome(outcome, SYNC_PARK,
-		            "the order belongs to a connection that is no longer configured");
+		sync_set_outcome(outcome, SYNC_PARK,
+		                 "the order belongs to a connection that is no longer configured");
 		return;
 	}
 	if (strcmp(job->kind, "sync_order") != 0) {
-		set_outcome(outcome, SYNC_PARK, "unknown job kind %s", job->kind);
+		sync_set_outcome(outcome, SYNC_PARK, "unknown job kind %s", job->kind);
 		return;
 	}
 	if (store_sync_load(conn, job->order_pk, &so, &err) != CN_OK) {
-		database_failed("loading the order", &err, outcome);
+		sync_database_failed("loading the order", &err, outcome);
 		return;
 	}
-	if (plan_test_order_policy(so.order, connection_of(worker, index)->mapping) == PLAN_SKIP) {
-		set_outcome(outcome, SYNC_SKIPPED, "test order (test_orders = \"skip\")");
+	if (plan_test_order_policy(so.order, sync_connection_of(worker, index)->mapping) ==
+	    PLAN_SKIP) {
+		sync_set_outcome(outcome, SYNC_SKIPPED, "test order (test_orders = \"skip\")");
 		goto out;
 	}
 	if (connection_client(worker, conn, index, &sc, &err) != CN_OK) {
-		set_outcome(outcome, SYNC_PARK, "%s", err.message);
+		sync_set_outcome(outcome, SYNC_PARK, "%s", err.message);
 		goto out;
 	}
 	worker->current.conn = conn;
@@ -937,10 +584,10 @@ void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_j
 
 	/* Decided before the first write: an order parked here wrote nothing. */
 	if (so.invoice_id[0] == '\0' &&
-	    (plan = plan_before_writes(worker, index, &so, outcome)) == NULL)
+	    (plan = sync_plan_before_writes(worker, index, &so, outcome)) == NULL)
 		goto out;
 	if (so.contact_id[0] == '\0' && (!keep_lease(conn, job, owner, outcome) ||
-	                                 !resolve_contact(worker, conn, index, &so, outcome)))
+	                                 !sync_resolve_contact(worker, conn, index, &so, outcome)))
 		goto out;
 	if (so.invoice_id[0] == '\0') {
 		if (!keep_lease(conn, job, owner, outcome) ||

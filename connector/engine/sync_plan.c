@@ -1,0 +1,194 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mapping.h"
+#include "mb_client.h"
+#include "reference_cache.h"
+#include "sync_internal.h"
+
+/* Tax rates are refetched at most this often, e.g. after a bookkeeper adds
+ * one that an order needs. */
+#define TAX_RATE_REFRESH_SECONDS 300
+
+/* The connection's tax rates, fetched once and refreshed when stale. */
+static bool tax_rates(struct sync_worker *worker, size_t index, bool refresh,
+                      struct sync_outcome *outcome)
+{
+	struct sync_connection *sc = &worker->connections[index];
+	struct mb_tax_rate *rates = NULL;
+	struct cn_error err = {""};
+	size_t count = 0;
+	enum mb_outcome result;
+
+	const char *administration_id =
+	    worker->shared->config->connections[index].moneybird_administration_id;
+	time_t fetched_at = 0;
+
+	if (sc->tax_rates_fetched_at != 0 &&
+	    (!refresh || time(NULL) - sc->tax_rates_fetched_at < TAX_RATE_REFRESH_SECONDS))
+		return true;
+	/* Another worker's newer copy, when it is fresh enough for this. */
+	if (reference_tax_rates_get(administration_id, sc->tax_rates_fetched_at, &rates, &count,
+	                            &fetched_at) &&
+	    (!refresh || time(NULL) - fetched_at < TAX_RATE_REFRESH_SECONDS)) {
+		free(sc->tax_rates);
+		sc->tax_rates = rates;
+		sc->tax_rate_count = count;
+		sc->tax_rates_fetched_at = fetched_at;
+		return true;
+	}
+	free(rates);
+	rates = NULL;
+	result = mb_tax_rates_list(sc->session.client, &rates, &count, &err);
+	if (result != MB_OK) {
+		sync_call_failed(worker, index, result, "fetching the tax rates", &err, outcome);
+		return false;
+	}
+	free(sc->tax_rates);
+	sc->tax_rates = rates;
+	sc->tax_rate_count = count;
+	sc->tax_rates_fetched_at = time(NULL);
+	reference_tax_rates_put(administration_id, rates, count, sc->tax_rates_fetched_at);
+	return true;
+}
+
+/* Plans the invoice; a missing tax rate is retried once with fresh rates. */
+static struct plan_invoice *plan_the_invoice(struct sync_worker *worker, size_t index,
+                                             const struct store_sync_order *so,
+                                             struct sync_outcome *outcome)
+{
+	struct sync_connection *sc = &worker->connections[index];
+	struct plan_invoice *plan = NULL;
+	struct cn_error err = {""};
+	char *park_reason = NULL;
+	int rc;
+
+	for (int round = 0; round < 2; round++) {
+		if (!tax_rates(worker, index, round == 1, outcome))
+			return NULL;
+		rc = plan_invoice(so->order, sync_connection_of(worker, index)->mapping,
+		                  sc->tax_rates, sc->tax_rate_count,
+		                  sync_connection_of(worker, index)->zone, NULL, &plan,
+		                  &park_reason, &err);
+		if (rc == CN_OK)
+			return plan;
+		if (rc != CN_INVALID || round == 1 ||
+		    time(NULL) - sc->tax_rates_fetched_at < TAX_RATE_REFRESH_SECONDS)
+			break;
+		free(park_reason);
+		park_reason = NULL;
+	}
+	sync_set_outcome(outcome, park_reason != NULL ? SYNC_PARK : SYNC_RETRY, "%s",
+	                 park_reason != NULL ? park_reason : err.message);
+	free(park_reason);
+	return NULL;
+}
+
+/* The administration's currency, read once per connection (and worker). */
+static bool administration_currency(struct sync_worker *worker, size_t index,
+                                    struct sync_outcome *outcome)
+{
+	const struct connection_config *cc = &worker->shared->config->connections[index];
+	struct sync_connection *sc = &worker->connections[index];
+	struct mb_administration *administrations = NULL;
+	struct cn_error err = {""};
+	size_t count = 0;
+	bool found = false;
+	enum mb_outcome result;
+
+	if (sc->administration_read)
+		return true;
+	if (reference_currency_get(cc->moneybird_administration_id, sc->currency,
+	                           sizeof(sc->currency))) {
+		sc->administration_read = true;
+		return true;
+	}
+	result = mb_administrations_list(sc->session.client, &administrations, &count, &err);
+	if (result != MB_OK) {
+		sync_call_failed(worker, index, result, "reading the administration's currency",
+		                 &err, outcome);
+		return false;
+	}
+	for (size_t i = 0; i < count && !found; i++) {
+		if (strcmp(administrations[i].id, cc->moneybird_administration_id) != 0)
+			continue;
+		snprintf(sc->currency, sizeof(sc->currency), "%s", administrations[i].currency);
+		found = true;
+	}
+	free(administrations);
+	if (!found) {
+		sync_set_outcome(outcome, SYNC_PARK,
+		                 "the API token does not reach Moneybird administration %s; check "
+		                 "moneybird.administration_id of connection %s",
+		                 cc->moneybird_administration_id, cc->name);
+		return false;
+	}
+	sc->administration_read = true;
+	reference_currency_put(cc->moneybird_administration_id, sc->currency);
+	return true;
+}
+
+/*
+ * Parks an order stopped before its invoice was written, saying truthfully
+ * what Moneybird already holds for it.
+ */
+static void park_before_invoice(const struct store_sync_order *so, const char *reason,
+                                struct sync_outcome *outcome)
+{
+	if (so->contact_id[0] == '\0')
+		sync_set_outcome(outcome, SYNC_PARK, "%s; nothing was written to Moneybird",
+		                 reason);
+	else
+		sync_set_outcome(
+		    outcome, SYNC_PARK,
+		    "%s; the buyer's contact %s is in Moneybird, no invoice was written", reason,
+		    so->contact_id);
+}
+
+/*
+ * Everything that can be decided locally, before the order's first
+ * Moneybird write: the invoice (basis and totals, tax rate, ledger account),
+ * the currency against the administration's and the send method's
+ * preconditions. Returns the plan, or NULL with the outcome set.
+ */
+struct plan_invoice *sync_plan_before_writes(struct sync_worker *worker, size_t index,
+                                             const struct store_sync_order *so,
+                                             struct sync_outcome *outcome)
+{
+	struct plan_invoice *plan = NULL;
+	struct plan_delivery delivery;
+	struct cn_error err = {""};
+	char *park_reason = NULL;
+	int rc;
+
+	plan = plan_the_invoice(worker, index, so, outcome);
+	if (plan == NULL) {
+		if (outcome->verdict == SYNC_PARK) {
+			char reason[sizeof(outcome->reason)];
+
+			snprintf(reason, sizeof(reason), "%s", outcome->reason);
+			park_before_invoice(so, reason, outcome);
+		}
+		return NULL;
+	}
+	if (!administration_currency(worker, index, outcome))
+		goto fail;
+	rc =
+	    plan_check_currency(so->order, worker->connections[index].currency, &park_reason, &err);
+	if (rc == CN_OK) {
+		plan_delivery(so->order, sync_connection_of(worker, index)->mapping, &delivery);
+		rc = plan_check_delivery(so->order, &delivery, &park_reason, &err);
+	}
+	if (rc == CN_OK)
+		return plan;
+	if (park_reason != NULL)
+		park_before_invoice(so, park_reason, outcome);
+	else
+		sync_set_outcome(outcome, SYNC_RETRY, "%s", err.message);
+	free(park_reason);
+fail:
+	plan_invoice_free(plan);
+	return NULL;
+}
