@@ -15,6 +15,7 @@ struct reference_entry {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t fetch_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct reference_entry *entries;
 static size_t entry_count;
 
@@ -109,4 +110,14 @@ void reference_currency_put(const char *administration_id, const char *currency)
 		entry->currency_known = true;
 	}
 	pthread_mutex_unlock(&lock);
+}
+
+void reference_fetch_lock(void)
+{
+	pthread_mutex_lock(&fetch_lock);
+}
+
+void reference_fetch_unlock(void)
+{
+	pthread_mutex_unlock(&fetch_lock);
 }

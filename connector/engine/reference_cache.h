@@ -26,4 +26,9 @@ void reference_tax_rates_put(const char *administration_id, const struct mb_tax_
 bool reference_currency_get(const char *administration_id, char *currency, size_t size);
 void reference_currency_put(const char *administration_id, const char *currency);
 
+/* Serialises the fetches of reference data in this process, so that
+ * workers starting together make one request, not one each. */
+void reference_fetch_lock(void);
+void reference_fetch_unlock(void);
+
 #endif

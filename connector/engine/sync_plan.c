@@ -12,9 +12,9 @@
  * one that an order needs. */
 #define TAX_RATE_REFRESH_SECONDS 300
 
-/* The connection's tax rates, fetched once and refreshed when stale. */
-static bool tax_rates(struct sync_worker *worker, size_t index, bool refresh,
-                      struct sync_outcome *outcome)
+/* tax_rates() with the process's reference fetch lock held. */
+static bool tax_rates_locked(struct sync_worker *worker, size_t index, bool refresh,
+                             struct sync_outcome *outcome)
 {
 	struct sync_connection *sc = &worker->connections[index];
 	struct mb_tax_rate *rates = NULL;
@@ -26,9 +26,6 @@ static bool tax_rates(struct sync_worker *worker, size_t index, bool refresh,
 	    worker->shared->config->connections[index].moneybird_administration_id;
 	time_t fetched_at = 0;
 
-	if (sc->tax_rates_fetched_at != 0 &&
-	    (!refresh || time(NULL) - sc->tax_rates_fetched_at < TAX_RATE_REFRESH_SECONDS))
-		return true;
 	/* Another worker's newer copy, when it is fresh enough for this. */
 	if (reference_tax_rates_get(administration_id, sc->tax_rates_fetched_at, &rates, &count,
 	                            &fetched_at) &&
@@ -52,6 +49,23 @@ static bool tax_rates(struct sync_worker *worker, size_t index, bool refresh,
 	sc->tax_rates_fetched_at = time(NULL);
 	reference_tax_rates_put(administration_id, rates, count, sc->tax_rates_fetched_at);
 	return true;
+}
+
+/* The connection's tax rates, fetched once per process and refreshed when
+ * stale; one worker fetches while the others wait for its copy. */
+static bool tax_rates(struct sync_worker *worker, size_t index, bool refresh,
+                      struct sync_outcome *outcome)
+{
+	const struct sync_connection *sc = &worker->connections[index];
+	bool ok;
+
+	if (sc->tax_rates_fetched_at != 0 &&
+	    (!refresh || time(NULL) - sc->tax_rates_fetched_at < TAX_RATE_REFRESH_SECONDS))
+		return true;
+	reference_fetch_lock();
+	ok = tax_rates_locked(worker, index, refresh, outcome);
+	reference_fetch_unlock();
+	return ok;
 }
 
 /* Plans the invoice; a missing tax rate is retried once with fresh rates. */
@@ -86,7 +100,7 @@ static struct plan_invoice *plan_the_invoice(struct sync_worker *worker, size_t 
 	return NULL;
 }
 
-/* The administration's currency, read once per connection (and worker). */
+/* The administration's currency, read once per process. */
 static bool administration_currency(struct sync_worker *worker, size_t index,
                                     struct sync_outcome *outcome)
 {
@@ -96,28 +110,30 @@ static bool administration_currency(struct sync_worker *worker, size_t index,
 	struct cn_error err = {""};
 	size_t count = 0;
 	bool found = false;
-	enum mb_outcome result;
+	enum mb_outcome result = MB_OK;
 
 	if (sc->administration_read)
 		return true;
-	if (reference_currency_get(cc->moneybird_administration_id, sc->currency,
-	                           sizeof(sc->currency))) {
-		sc->administration_read = true;
-		return true;
+	reference_fetch_lock();
+	found = reference_currency_get(cc->moneybird_administration_id, sc->currency,
+	                               sizeof(sc->currency));
+	if (!found)
+		result =
+		    mb_administrations_list(sc->session.client, &administrations, &count, &err);
+	for (size_t i = 0; result == MB_OK && i < count && !found; i++) {
+		if (strcmp(administrations[i].id, cc->moneybird_administration_id) != 0)
+			continue;
+		snprintf(sc->currency, sizeof(sc->currency), "%s", administrations[i].currency);
+		reference_currency_put(cc->moneybird_administration_id, sc->currency);
+		found = true;
 	}
-	result = mb_administrations_list(sc->session.client, &administrations, &count, &err);
+	reference_fetch_unlock();
+	free(administrations);
 	if (result != MB_OK) {
 		sync_call_failed(worker, index, result, "reading the administration's currency",
 		                 &err, outcome);
 		return false;
 	}
-	for (size_t i = 0; i < count && !found; i++) {
-		if (strcmp(administrations[i].id, cc->moneybird_administration_id) != 0)
-			continue;
-		snprintf(sc->currency, sizeof(sc->currency), "%s", administrations[i].currency);
-		found = true;
-	}
-	free(administrations);
 	if (!found) {
 		sync_set_outcome(outcome, SYNC_PARK,
 		                 "the API token does not reach Moneybird administration %s; check "
@@ -126,7 +142,6 @@ static bool administration_currency(struct sync_worker *worker, size_t index,
 		return false;
 	}
 	sc->administration_read = true;
-	reference_currency_put(cc->moneybird_administration_id, sc->currency);
 	return true;
 }
 
