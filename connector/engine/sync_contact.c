@@ -186,5 +186,5 @@ out:
 	if (locked)
 		store_contact_unlock(conn, cc->moneybird_administration_id, so->order->match_ref);
 	plan_contact_free(plan);
-	return false;
+	return settled;
 }

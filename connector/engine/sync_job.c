@@ -551,6 +551,7 @@ void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_j
 	struct plan_invoice *plan = NULL;
 	struct cn_error err = {""};
 	bool invoice_fresh = false;
+	bool completed = false;
 	struct timespec started;
 
 	clock_gettime(CLOCK_MONOTONIC, &started);
@@ -602,7 +603,11 @@ void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_j
 	                                 !ensure_paid(worker, conn, index, &so, outcome)))
 		goto out;
 	outcome->verdict = SYNC_DONE;
+	completed = true;
 out:
+	/* A step that stopped must have said why; never report it done. */
+	if (!completed && outcome->verdict == SYNC_DONE)
+		sync_set_outcome(outcome, SYNC_RETRY, "a sync step stopped without a verdict");
 	plan_invoice_free(plan);
 	worker->current.job = NULL;
 	worker->current.conn = NULL;

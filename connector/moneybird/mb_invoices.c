@@ -1,0 +1,245 @@
+/* Sales invoices and their payments, and their synchronization. */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mb_transport.h"
+
+PARSER_ADAPTER(parse_sales_invoice, struct mb_sales_invoice, mb_json_sales_invoice)
+PARSER_ADAPTER(parse_sync_entry, struct mb_sync_entry, mb_json_sync_entry)
+PARSER_ADAPTER(parse_payment, struct mb_payment, mb_json_payment)
+
+enum mb_outcome mb_sales_invoice_create(struct mb_client *client,
+                                        const struct mb_invoice_request *req,
+                                        struct mb_sales_invoice *out, struct cn_error *err)
+{
+	struct request r = {"POST sales_invoices",
+	                    "sales_invoice",
+	                    "POST",
+	                    "sales_invoices",
+	                    false,
+	                    NULL,
+	                    NULL,
+	                    true};
+
+	memset(&client->last, 0, sizeof(client->last));
+	client->last.endpoint = r.endpoint;
+	return mb_transport_write_one(client, &r, mb_json_invoice_body(req, err),
+	                              parse_sales_invoice, out, err);
+}
+
+enum mb_outcome mb_sales_invoice_get(struct mb_client *client, const char *id,
+                                     struct mb_sales_invoice *out, struct cn_error *err)
+{
+	static const char endpoint[] = "GET sales_invoices/{id}";
+	struct request req = {endpoint, "sales_invoice", "GET", NULL, false, NULL, NULL, false};
+	char path[128];
+
+	if (!mb_id_valid(id))
+		return mb_transport_refuse_locally(client, endpoint, err,
+		                                   "sales_invoice: the id is not a Moneybird id");
+	snprintf(path, sizeof(path), "sales_invoices/%s", id);
+	req.path = path;
+	return mb_transport_fetch_one(client, &req, parse_sales_invoice, out, err);
+}
+
+enum mb_outcome mb_sales_invoice_find_by_reference(struct mb_client *client, const char *reference,
+                                                   struct mb_sales_invoice *out,
+                                                   struct cn_error *err)
+{
+	static const char endpoint[] = "GET sales_invoices/find_by_reference/{reference}";
+	struct request req = {endpoint, "sales_invoice", "GET", NULL, false, NULL, NULL, false};
+	enum mb_outcome outcome;
+	char *escaped;
+	char path[1024];
+	int written;
+
+	if (reference == NULL || reference[0] == '\0')
+		return mb_transport_refuse_locally(client, endpoint, err,
+		                                   "sales_invoice: the reference is empty");
+	escaped = mb_transport_escape(client, reference);
+	if (escaped == NULL)
+		return mb_transport_refuse_locally(client, endpoint, err,
+		                                   "sales_invoice: could not encode the reference");
+	written = snprintf(path, sizeof(path), "sales_invoices/find_by_reference/%s", escaped);
+	curl_free(escaped);
+	if (written < 0 || (size_t)written >= sizeof(path))
+		return mb_transport_refuse_locally(client, endpoint, err,
+		                                   "sales_invoice: the reference is too long");
+	req.path = path;
+	outcome = mb_transport_fetch_one(client, &req, parse_sales_invoice, out, err);
+	return outcome;
+}
+
+enum mb_outcome mb_sales_invoice_list(struct mb_client *client, const char *filter,
+                                      struct mb_sales_invoice **out, size_t *count,
+                                      struct cn_error *err)
+{
+	static const char endpoint[] = "GET sales_invoices?filter";
+	struct request req = {endpoint, "sales_invoice", "GET", "sales_invoices", false, NULL, NULL,
+	                      false};
+	enum mb_outcome outcome;
+	char base_query[QUERY_MAX];
+	char *escaped = NULL;
+
+	*out = NULL;
+	*count = 0;
+	if (filter != NULL && filter[0] != '\0') {
+		escaped = mb_transport_escape(client, filter);
+		if (escaped == NULL || strlen(escaped) + 8 >= sizeof(base_query)) {
+			curl_free(escaped);
+			return mb_transport_refuse_locally(client, endpoint, err,
+			                                   "sales_invoice: the filter is too long");
+		}
+		snprintf(base_query, sizeof(base_query), "filter=%s", escaped);
+		curl_free(escaped);
+	}
+	outcome = mb_transport_fetch_list(
+	    client, &req, filter != NULL && filter[0] != '\0' ? base_query : NULL, true,
+	    parse_sales_invoice, sizeof(**out), (void **)out, count, err);
+	return outcome;
+}
+
+bool mb_filter_value_safe(const char *value)
+{
+	return value != NULL && value[0] != '\0' && strpbrk(value, ",|:") == NULL;
+}
+
+enum mb_outcome mb_sales_invoice_drafts_by_reference(struct mb_client *client,
+                                                     const char *reference,
+                                                     struct mb_sales_invoice **out, size_t *count,
+                                                     struct cn_error *err)
+{
+	bool safe = mb_filter_value_safe(reference);
+	char filter[1100];
+	enum mb_outcome outcome;
+	size_t kept = 0;
+	int written;
+
+	*out = NULL;
+	*count = 0;
+	if (reference == NULL || reference[0] == '\0')
+		return mb_transport_refuse_locally(client, "GET sales_invoices?filter", err,
+		                                   "sales_invoice: the reference is empty");
+	/* Any filter replaces the default period, so drafts of any date count. */
+	if (safe)
+		written = snprintf(filter, sizeof(filter), "state:draft,reference:%s", reference);
+	else
+		written = snprintf(filter, sizeof(filter), "state:draft");
+	if (written < 0 || (size_t)written >= sizeof(filter))
+		return mb_transport_refuse_locally(client, "GET sales_invoices?filter", err,
+		                                   "sales_invoice: the reference is too long");
+	outcome = mb_sales_invoice_list(client, filter, out, count, err);
+	if (outcome != MB_OK)
+		return outcome;
+	if (!safe && client->seen.link_next) {
+		free(*out);
+		*out = NULL;
+		*count = 0;
+		return mb_transport_refuse_locally(
+		    client, "GET sales_invoices?filter", err,
+		    "sales_invoice: more than 1000 draft invoices; a reference with "
+		    "`,`, `|` or `:` cannot be searched among them");
+	}
+	for (size_t i = 0; i < *count; i++)
+		if (strcmp((*out)[i].reference, reference) == 0)
+			(*out)[kept++] = (*out)[i];
+	*count = kept;
+	return MB_OK;
+}
+
+enum mb_outcome mb_sales_invoice_send(struct mb_client *client, const char *id,
+                                      const char *delivery_method, struct mb_sales_invoice *out,
+                                      struct cn_error *err)
+{
+	static const char endpoint[] = "PATCH sales_invoices/{id}/send_invoice";
+	struct request req = {endpoint, "sales_invoice_sending", "PATCH", NULL, false, NULL, NULL,
+	                      true};
+	char path[128];
+
+	if (!mb_id_valid(id))
+		return mb_transport_refuse_locally(client, endpoint, err,
+		                                   "sales_invoice: the id is not a Moneybird id");
+	snprintf(path, sizeof(path), "sales_invoices/%s/send_invoice", id);
+	req.path = path;
+	memset(&client->last, 0, sizeof(client->last));
+	client->last.endpoint = endpoint;
+	return mb_transport_write_one(client, &req, mb_json_send_body(delivery_method, err),
+	                              parse_sales_invoice, out, err);
+}
+
+enum mb_outcome mb_payment_create(struct mb_client *client, const char *invoice_id,
+                                  const struct mb_payment_request *payment, struct mb_payment *out,
+                                  struct cn_error *err)
+{
+	static const char endpoint[] = "POST sales_invoices/{id}/payments";
+	struct request req = {endpoint, "payment", "POST", NULL, false, NULL, NULL, true};
+	char path[128];
+
+	if (!mb_id_valid(invoice_id))
+		return mb_transport_refuse_locally(client, endpoint, err,
+		                                   "payment: the invoice id is not a Moneybird id");
+	snprintf(path, sizeof(path), "sales_invoices/%s/payments", invoice_id);
+	req.path = path;
+	memset(&client->last, 0, sizeof(client->last));
+	client->last.endpoint = endpoint;
+	return mb_transport_write_one(client, &req, mb_json_payment_body(payment, err),
+	                              parse_payment, out, err);
+}
+
+enum mb_outcome mb_sales_invoice_sync_list(struct mb_client *client, const char *filter,
+                                           struct mb_sync_entry **out, size_t *count,
+                                           struct cn_error *err)
+{
+	static const char endpoint[] = "GET sales_invoices/synchronization";
+	struct request req = {
+	    endpoint, "sales_invoice", "GET", "sales_invoices/synchronization", false, NULL, NULL,
+	    false};
+	char base_query[QUERY_MAX];
+	char *escaped;
+
+	*out = NULL;
+	*count = 0;
+	if (filter == NULL || filter[0] == '\0')
+		return mb_transport_fetch_list(client, &req, NULL, false, parse_sync_entry,
+		                               sizeof(**out), (void **)out, count, err);
+	escaped = mb_transport_escape(client, filter);
+	if (escaped == NULL || strlen(escaped) + 8 >= sizeof(base_query)) {
+		curl_free(escaped);
+		return mb_transport_refuse_locally(client, endpoint, err,
+		                                   "sales_invoice: the filter is too long");
+	}
+	snprintf(base_query, sizeof(base_query), "filter=%s", escaped);
+	curl_free(escaped);
+	return mb_transport_fetch_list(client, &req, base_query, false, parse_sync_entry,
+	                               sizeof(**out), (void **)out, count, err);
+}
+
+enum mb_outcome mb_sales_invoice_sync_fetch(struct mb_client *client, const char *const *ids,
+                                            size_t id_count, struct mb_sales_invoice **out,
+                                            size_t *count, struct cn_error *err)
+{
+	static const char endpoint[] = "POST sales_invoices/synchronization";
+	/* A read that happens to be a POST: repeating it is harmless. */
+	struct request req = {
+	    endpoint, "sales_invoice", "POST", "sales_invoices/synchronization", false, NULL, NULL,
+	    false};
+	enum mb_outcome outcome;
+	char *body;
+
+	*out = NULL;
+	*count = 0;
+	body = mb_json_ids_body(ids, id_count, err);
+	if (body == NULL) {
+		memset(&client->last, 0, sizeof(client->last));
+		client->last.endpoint = endpoint;
+		client->last.outcome = MB_VALIDATION;
+		return MB_VALIDATION;
+	}
+	req.body = body;
+	outcome = mb_transport_fetch_list(client, &req, NULL, false, parse_sales_invoice,
+	                                  sizeof(**out), (void **)out, count, err);
+	cJSON_free(body);
+	return outcome;
+}
