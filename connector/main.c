@@ -15,6 +15,7 @@
 #include "cli_ops.h"
 #include "cli_reconcile.h"
 #include "config.h"
+#include "config_table.h"
 #include "log.h"
 #include "mapping.h"
 #include "mb_client.h"
@@ -78,6 +79,21 @@ static int usage_error(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\nRun `bookto-moneybird --help` for the list of commands.\n");
 	return EXIT_USAGE;
+}
+
+/* help, and the hidden `config keys` (the config table: path, type, default,
+ * range, flags, doc); -1 for every other command. */
+static int command_without_config(const char *command, int argc, char **argv)
+{
+	if (strcmp(command, "help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(command, "config") == 0 && argc > 1 && strcmp(argv[1], "keys") == 0) {
+		config_keys_print(stdout);
+		return 0;
+	}
+	return -1;
 }
 
 static int load_config(const char *path, struct config **config)
@@ -206,10 +222,9 @@ int main(int argc, char **argv)
 		config_path = DEFAULT_CONFIG_PATH;
 	command = argv[index];
 
-	if (strcmp(command, "help") == 0) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
+	rc = command_without_config(command, argc - index, argv + index);
+	if (rc >= 0)
+		return rc;
 	if (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0 &&
 	    strcmp(command, "config") != 0 && strcmp(command, "audit") != 0 &&
 	    strcmp(command, "moneybird") != 0 && strcmp(command, "reconcile") != 0 &&
