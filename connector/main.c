@@ -16,6 +16,7 @@
 #include "cli_reconcile.h"
 #include "config.h"
 #include "config_table.h"
+#include "knobs.h"
 #include "log.h"
 #include "mapping.h"
 #include "mb_client.h"
@@ -106,6 +107,7 @@ static int load_config(const char *path, struct config **config)
 		        path);
 		return EXIT_USAGE;
 	}
+	knobs_init(&(*config)->testing); /* before any thread starts */
 	if (log_open((*config)->log_level, (*config)->log_format, (*config)->log_file, &err) !=
 	    CN_OK) {
 		fprintf(stderr, "bookto-moneybird: %s\n", err.message);

@@ -70,7 +70,21 @@ struct config {
 
 	struct connection_config *connections;
 	size_t connection_count; /* >= 1 */
+
+	/* The `testing` group: knobs for the test suite only (config.example.cfg). */
+	struct config_testing {
+		int lease_seconds;              /* a worker's job lease; 120 */
+		int backoff_base_seconds;       /* first retry delay; 10 */
+		int budget_wait_ms;             /* in-process wait for a budget slot; 5000 */
+		int stall_before_intent_ms;     /* plays a frozen worker; 0 */
+		int pause_probe_seconds;        /* probe of a paused connection; 30 */
+		int reconcile_interval_seconds; /* 0 = reconcile.interval_seconds */
+		int reconcile_wait_seconds;     /* reconcile --repair's wait; 120 */
+	} testing;
 };
+
+/* The `testing` group's defaults, as the table gives them. */
+void config_testing_defaults(struct config_testing *testing);
 
 /*
  * Loads and validates path. On success *out is a new config the caller owns

@@ -61,22 +61,6 @@ static char *path_dirname(struct loader *ld, const char *path)
 	return dir;
 }
 
-/* Stores an integer into the int or long field `key` describes. */
-static void store_int(const struct config_key *key, void *base, long long value)
-{
-	char *field = (char *)base + key->offset;
-
-	if (key->size == sizeof(long)) {
-		long stored = (long)value;
-
-		memcpy(field, &stored, sizeof(stored));
-	} else {
-		int stored = (int)value;
-
-		memcpy(field, &stored, sizeof(stored));
-	}
-}
-
 void config_check_group(struct loader *ld, const config_setting_t *group, const char *prefix,
                         const char *table_path)
 {
@@ -105,7 +89,7 @@ void config_read_ints(struct loader *ld, const config_setting_t *group, const ch
 		value = config_key_int_default(key);
 		cfg_read_int(&ld->report, group, prefix, key->path + path_length + 1, key->min,
 		             key->max, &value, config_wrapped_text, ld);
-		store_int(key, base, value);
+		config_key_store_int(key, base, value);
 	}
 }
 
@@ -335,6 +319,9 @@ static void load_small_groups(struct loader *ld, const config_setting_t *root,
 	config_read_group(ld, group, "workers", "workers", config);
 	load_reconcile(ld, root, config);
 	load_log(ld, root, config);
+
+	group = cfg_get_group(&ld->report, root, "", "testing");
+	config_read_group(ld, group, "testing", "testing", config);
 
 	group = cfg_get_group(&ld->report, root, "", "spool");
 	config_read_group(ld, group, "spool", "spool", config);

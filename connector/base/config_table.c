@@ -27,6 +27,13 @@
 		    sizeof(((struct connection_config *)0)->field), CONFIG_IN_CONNECTION, doc      \
 	}
 
+/* A key of the test-only `testing` group (an int of struct config). */
+#define TEST_INT(path, field, def, min, max, doc)                                                  \
+	{                                                                                          \
+		path, CONFIG_INT, #def, min, max, offsetof(struct config, testing.field),          \
+		    sizeof(((struct config *)0)->testing.field), CONFIG_TEST_ONLY, doc             \
+	}
+
 /* clang-format off */
 const struct config_key config_keys[] = {
 	ROW("http", CONFIG_GROUP, NULL, 0, "the HTTP front end"),
@@ -107,6 +114,22 @@ const struct config_key config_keys[] = {
 	INT("notify.spool_age_seconds", notify_spool_age_seconds, 600, 1, 86400,
 	    "a spooled delivery older than this is announced"),
 	INT("notify.timeout_seconds", notify_timeout_seconds, 10, 1, 120, "per send"),
+
+	ROW("testing", CONFIG_GROUP, NULL, CONFIG_TEST_ONLY, "for the test suite only"),
+	TEST_INT("testing.lease_seconds", lease_seconds, 120, 1, 86400,
+	         "the lease a worker holds a job under"),
+	TEST_INT("testing.backoff_base_seconds", backoff_base_seconds, 10, 1, 3600,
+	         "the first retry delay of the backoff"),
+	TEST_INT("testing.budget_wait_ms", budget_wait_ms, 5000, 0, 60000,
+	         "in-process wait for a rate budget slot (0 = always defer); at most a quarter lease"),
+	TEST_INT("testing.stall_before_intent_ms", stall_before_intent_ms, 0, 0, 600000,
+	         "a worker sleeps this long before it commits an invoice intent"),
+	TEST_INT("testing.pause_probe_seconds", pause_probe_seconds, 30, 1, 86400,
+	         "how often a paused connection is probed"),
+	TEST_INT("testing.reconcile_interval_seconds", reconcile_interval_seconds, 0, 0, 604800,
+	         "replaces a non-zero reconcile.interval_seconds (0 = keep it); never turns it on"),
+	TEST_INT("testing.reconcile_wait_seconds", reconcile_wait_seconds, 120, 0, 86400,
+	         "how long reconcile --repair waits for the repairs"),
 };
 /* clang-format on */
 
@@ -133,6 +156,33 @@ const char *config_key_default(const char *path)
 long long config_key_int_default(const struct config_key *key)
 {
 	return strtoll(key->default_text, NULL, 10);
+}
+
+void config_key_store_int(const struct config_key *key, void *base, long long value)
+{
+	char *field = (char *)base + key->offset;
+
+	if (key->size == sizeof(long)) {
+		long stored = (long)value;
+
+		memcpy(field, &stored, sizeof(stored));
+	} else {
+		int stored = (int)value;
+
+		memcpy(field, &stored, sizeof(stored));
+	}
+}
+
+void config_testing_defaults(struct config_testing *testing)
+{
+	struct config defaults;
+
+	memset(&defaults, 0, sizeof(defaults));
+	for (size_t i = 0; i < config_key_count; i++)
+		if ((config_keys[i].flags & CONFIG_TEST_ONLY) && config_keys[i].type == CONFIG_INT)
+			config_key_store_int(&config_keys[i], &defaults,
+			                     config_key_int_default(&config_keys[i]));
+	*testing = defaults.testing;
 }
 
 /* True when path is group_path "." leaf, with no further dot in leaf. */

@@ -57,6 +57,9 @@ const char *config_key_default(const char *path);
 /* The integer default of CONFIG_INT row `key`. */
 long long config_key_int_default(const struct config_key *key);
 
+/* Stores value into the int or long field CONFIG_INT row `key` describes in base. */
+void config_key_store_int(const struct config_key *key, void *base, long long value);
+
 /*
  * The leaf names of the keys directly inside group `group_path` ("" = the
  * top level, "connections.*" = one connection), NULL-terminated, into names

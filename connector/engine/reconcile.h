@@ -29,7 +29,6 @@
 #include "store_reconcile.h"
 
 #define RECONCILE_STUCK_SECONDS 3600      /* a non-terminal order older than this is stuck */
-#define RECONCILE_REPAIR_WAIT_SECONDS 120 /* --repair waits at most this long */
 
 struct reconcile_difference {
 	const char *kind; /* static */

@@ -523,11 +523,44 @@ connections = (
 $(bm_config_connection shop "$secrets" "$tolerance" "$mapping" "$moneybird_url" "$extra_connection_keys" "$rate_limit")$other
 );
 EOF
+	bm_testing_write "$BM_CONFIG"
 	chmod 600 "$BM_CONFIG" # it holds literal secrets
 	BM_HTTP_PORT="$port"
 	BM_SPOOL="$spool_dir"
 	export BM_CONFIG BM_HTTP_PORT BM_SPOOL
 	export BM_URL="http://127.0.0.1:$port"
+}
+
+# bm_testing KEY=VALUE...: sets keys of the config's test-only `testing`
+# group (config.example.cfg: lease_seconds, backoff_base_seconds, ...) in
+# $BM_CONFIG when it exists and in every config bm_write_config writes from
+# now on; KEY= (empty) removes the key. A config copied from $BM_CONFIG
+# afterwards carries them too.
+declare -A BM_TESTING=()
+bm_testing() {
+	local kv key value
+	for kv in "$@"; do
+		key="${kv%%=*}"
+		value="${kv#*=}"
+		if [[ -z "$value" ]]; then
+			unset "BM_TESTING[$key]"
+		else
+			BM_TESTING[$key]="$value"
+		fi
+	done
+	if [[ -n "${BM_CONFIG:-}" && -f "$BM_CONFIG" ]]; then
+		bm_testing_write "$BM_CONFIG"
+	fi
+}
+
+# bm_testing_write FILE: replaces FILE's `testing` group (one line) with BM_TESTING.
+bm_testing_write() {
+	local key line=""
+	sed -i '/^testing = {/d' "$1"
+	for key in "${!BM_TESTING[@]}"; do
+		line+=" $key = ${BM_TESTING[$key]};"
+	done
+	[[ -z "$line" ]] || printf 'testing = {%s };\n' "$line" >>"$1"
 }
 
 # bm_config_connection NAME SECRETS TOLERANCE MAPPING URL EXTRA [RATE]: one
