@@ -28,7 +28,7 @@
 #include "runtime.h"
 #include "store_reconcile.h"
 
-#define RECONCILE_STUCK_SECONDS 3600      /* a non-terminal order older than this is stuck */
+#define RECONCILE_STUCK_SECONDS 3600 /* a non-terminal order older than this is stuck */
 
 struct reconcile_difference {
 	const char *kind; /* static */
