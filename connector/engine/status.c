@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "spool.h"
+#include "store_counts.h"
 #include "store_reconcile.h"
 
 /* The budget of the connection's token: known, or why not. */
@@ -26,6 +27,12 @@ static void read_budget(PGconn *conn, struct status_connection *row)
 		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
 	snprintf(row->budget_error, sizeof(row->budget_error), "%s", err.message);
+}
+
+int status_order_counts(PGconn *conn, int64_t connection_id, int64_t orders[ORDER_STATE_COUNT],
+                        int64_t *total, struct cn_error *err)
+{
+	return store_counts_orders(conn, connection_id, orders, total, err);
 }
 
 int status_read(PGconn *conn, const struct config *config, struct status_report *out,
@@ -51,6 +58,9 @@ int status_read(PGconn *conn, const struct config *config, struct status_report 
 		row->connection = &config->connections[i];
 		row->last_reconcile_age_seconds = -1;
 		rc = store_ops_connection_status(conn, row->connection->name, &row->db, err);
+		if (rc == CN_OK && row->db.exists)
+			rc = status_order_counts(conn, row->db.id, row->db.orders,
+			                         &row->db.orders_total, err);
 		if (rc == CN_OK && row->db.exists)
 			rc = store_reconcile_last_run_age(conn, row->db.id,
 			                                  &row->last_reconcile_age_seconds, err);

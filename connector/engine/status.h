@@ -54,6 +54,11 @@ int status_read(PGconn *conn, const struct config *config, struct status_report 
                 struct cn_error *err) MUST_CHECK;
 void status_report_free(struct status_report *report);
 
+/* One connection's orders per state (parallel to order_state_names) and in
+ * total: the numbers `status`, `show` and the /metrics gauges all show. */
+int status_order_counts(PGconn *conn, int64_t connection_id, int64_t orders[ORDER_STATE_COUNT],
+                        int64_t *total, struct cn_error *err) MUST_CHECK;
+
 /* Orders whose order_id or order_number is `key`, optionally only of the
  * connection named `connection` (NULL = all): a table of store_ops.h's
  * OPS_ORDER_* columns; zero rows = not found. */

@@ -113,22 +113,9 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 	copy_text(out->paused_reason, sizeof(out->paused_reason), PQgetvalue(res, 0, 3));
 	PQclear(res);
 
+	/* orders[] and orders_total: the status model fills them (store_counts.h). */
 	snprintf(id_text, sizeof(id_text), "%" PRId64, out->id);
 	values[0] = id_text;
-	rc = store_query(
-	    conn, "SELECT state, count(*) FROM orders WHERE connection_id = $1 GROUP BY state", 1,
-	    values, "counting orders", &res, err);
-	if (rc != CN_OK)
-		return rc;
-	for (int r = 0; r < PQntuples(res); r++) {
-		int64_t count = text_int64(PQgetvalue(res, r, 1));
-		int s = order_state_index(PQgetvalue(res, r, 0));
-
-		out->orders_total += count;
-		if (s >= 0)
-			out->orders[s] += count;
-	}
-	PQclear(res);
 
 	rc = store_query(
 	    conn,

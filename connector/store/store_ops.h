@@ -36,6 +36,7 @@ void store_ops_table_free(struct store_ops_table *table);
 struct store_ops_connection_status {
 	bool exists; /* false: serve/migrate never registered this connection */
 	int64_t id;
+	/* Filled by the status model from store_counts_orders, not here. */
 	int64_t orders[ORDER_STATE_COUNT]; /* parallel to order_state_names */
 	int64_t orders_total;
 	bool has_oldest_unsynced; /* queued, in_progress, retrying or needs_attention */
