@@ -971,14 +971,19 @@ static void load_http(struct loader *ld, const config_setting_t *root, struct co
 	                                   "max_connections",
 	                                   "request_timeout_seconds",
 	                                   "commit_timeout_ms",
+	                                   "max_connections_per_address",
+	                                   "request_deadline_seconds",
+	                                   "event_threads",
+	                                   "handler_threads",
 	                                   NULL};
 	const config_setting_t *group = cfg_get_group(&ld->report, root, "", "http");
 	const config_setting_t *at;
 	const char *listen;
 	char host[256];
 	long long max_body_bytes = 262144;
-	long long max_connections = 256;
+	long long max_connections = 2048;
 	long long request_timeout = 10;
+	long long per_address = 256, deadline = 30, event_threads = 2, handler_threads = 64;
 	long long commit_timeout_ms = 3000;
 	int port = DEFAULT_LISTEN_PORT;
 	const char *host_text = DEFAULT_LISTEN_HOST;
@@ -1010,6 +1015,14 @@ static void load_http(struct loader *ld, const config_setting_t *root, struct co
 	config->http_request_timeout_seconds = (int)request_timeout;
 	read_int(ld, group, "http", "commit_timeout_ms", 100, 60000, &commit_timeout_ms);
 	config->http_commit_timeout_ms = (int)commit_timeout_ms;
+	read_int(ld, group, "http", "max_connections_per_address", 1, 10000, &per_address);
+	read_int(ld, group, "http", "request_deadline_seconds", 1, 3600, &deadline);
+	read_int(ld, group, "http", "event_threads", 1, 64, &event_threads);
+	read_int(ld, group, "http", "handler_threads", 1, 1024, &handler_threads);
+	config->http_max_connections_per_address = (int)per_address;
+	config->http_request_deadline_seconds = (int)deadline;
+	config->http_event_threads = (int)event_threads;
+	config->http_handler_threads = (int)handler_threads;
 }
 
 static void load_database(struct loader *ld, const config_setting_t *root, struct config *config)
