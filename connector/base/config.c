@@ -1019,8 +1019,8 @@ static void load_http(struct loader *ld, const config_setting_t *root, struct co
 	read_int(ld, group, "http", "request_deadline_seconds", 1, 3600, &deadline);
 	read_int(ld, group, "http", "event_threads", 1, 64, &event_threads);
 	read_int(ld, group, "http", "handler_threads", 1, 1024, &handler_threads);
-	config->http_max_connections_per_address = (int)per_address;
-	config->http_request_deadline_seconds = (int)deadline;
+	config->http_per_address_max = (int)per_address;
+	config->http_deadline_seconds = (int)deadline;
 	config->http_event_threads = (int)event_threads;
 	config->http_handler_threads = (int)handler_threads;
 }

@@ -158,7 +158,8 @@ static enum listener_verdict begin_webhook(const struct config *config, struct l
 	call->index = (size_t)index;
 	length_header = MHD_lookup_connection_value(call->connection, MHD_HEADER_KIND,
 	                                            MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (length_header != NULL && strtoll(length_header, NULL, 10) > config->http_max_body_bytes) {
+	if (length_header != NULL &&
+	    strtoll(length_header, NULL, 10) > config->http_max_body_bytes) {
 		listener_answer_error(answer, MHD_HTTP_CONTENT_TOO_LARGE,
 		                      "the body is larger than http.max_body_bytes");
 		return LISTENER_ANSWERED;
@@ -230,8 +231,7 @@ static void answer_request(void *cls, const struct listener_call *call,
 {
 	struct httpd *httpd = cls;
 
-	if (call->too_large &&
-	    (call->route == ROUTE_BOOKTO || call->route == ROUTE_MONEYBIRD)) {
+	if (call->too_large && (call->route == ROUTE_BOOKTO || call->route == ROUTE_MONEYBIRD)) {
 		listener_answer_error(answer, MHD_HTTP_CONTENT_TOO_LARGE,
 		                      "the body is larger than http.max_body_bytes");
 		return;
@@ -266,9 +266,9 @@ void httpd_limits_from_config(const struct config *config, struct listener_limit
 	limits->event_threads = config->http_event_threads;
 	limits->handler_threads = config->http_handler_threads;
 	limits->max_connections = config->http_max_connections;
-	limits->max_connections_per_address = config->http_max_connections_per_address;
+	limits->max_connections_per_address = config->http_per_address_max;
 	limits->idle_timeout_seconds = config->http_request_timeout_seconds;
-	limits->request_deadline_seconds = config->http_request_deadline_seconds;
+	limits->request_deadline_seconds = config->http_deadline_seconds;
 	limits->max_body_bytes = config->http_max_body_bytes;
 }
 

@@ -66,8 +66,8 @@ static enum MHD_Result queue_answer(struct MHD_Connection *connection, struct re
 	request->sent = true;
 	if (answer->body == NULL)
 		return MHD_NO; /* out of memory: close the connection */
-	response = MHD_create_response_from_buffer(answer->body_len, answer->body,
-	                                           MHD_RESPMEM_MUST_FREE);
+	response =
+	    MHD_create_response_from_buffer(answer->body_len, answer->body, MHD_RESPMEM_MUST_FREE);
 	if (response == NULL)
 		return MHD_NO;
 	answer->body = NULL; /* the response owns it */
@@ -182,8 +182,8 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
 	*con_cls = NULL;
 }
 
-static void notify_connection(void *cls, struct MHD_Connection *connection,
-                              void **socket_context, enum MHD_ConnectionNotificationCode code)
+static void notify_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code)
 {
 	struct listener *listener = cls;
 
@@ -191,7 +191,8 @@ static void notify_connection(void *cls, struct MHD_Connection *connection,
 		const union MHD_ConnectionInfo *info =
 		    MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
 
-		*socket_context = info != NULL ? guard_add(listener->guard, info->connect_fd) : NULL;
+		*socket_context =
+		    info != NULL ? guard_add(listener->guard, info->connect_fd) : NULL;
 	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		guard_remove(listener->guard, *socket_context);
 		*socket_context = NULL;
@@ -220,9 +221,8 @@ static void raise_fd_limit(int connections)
 
 	if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= wanted)
 		return;
-	limit.rlim_cur = limit.rlim_max == RLIM_INFINITY || limit.rlim_max > wanted
-	                     ? wanted
-	                     : limit.rlim_max;
+	limit.rlim_cur =
+	    limit.rlim_max == RLIM_INFINITY || limit.rlim_max > wanted ? wanted : limit.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < wanted) {
 		char have[24];
 
@@ -272,8 +272,8 @@ static struct MHD_Daemon *start_daemon(struct listener *listener, const struct a
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)limits->max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)limits->max_connections_per_address,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)limits->idle_timeout_seconds,
-	    MHD_OPTION_NOTIFY_COMPLETED, request_completed, listener,
-	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, listener, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_COMPLETED, request_completed, listener, MHD_OPTION_NOTIFY_CONNECTION,
+	    notify_connection, listener, MHD_OPTION_END);
 }
 
 int listener_start(const struct listener_limits *limits, const struct listener_app *app,

@@ -24,22 +24,22 @@ struct listener;
 
 /* Every limit of one listener. */
 struct listener_limits {
-	const char *host;                 /* IPv4, localhost, or IPv6 (bracketed or not) */
-	int port;                         /* 0 = any free port */
-	int event_threads;                /* epoll threads holding the connections */
-	int handler_threads;              /* threads running blocking answers */
-	int max_connections;              /* open connections in total */
-	int max_connections_per_address;  /* open connections from one client address */
-	int idle_timeout_seconds;         /* an idle keep-alive connection is closed */
-	int request_deadline_seconds;     /* a request must arrive whole within it */
-	long max_body_bytes;              /* larger bodies: too_large */
+	const char *host;                /* IPv4, localhost, or IPv6 (bracketed or not) */
+	int port;                        /* 0 = any free port */
+	int event_threads;               /* epoll threads holding the connections */
+	int handler_threads;             /* threads running blocking answers */
+	int max_connections;             /* open connections in total */
+	int max_connections_per_address; /* open connections from one client address */
+	int idle_timeout_seconds;        /* an idle keep-alive connection is closed */
+	int request_deadline_seconds;    /* a request must arrive whole within it */
+	long max_body_bytes;             /* larger bodies: too_large */
 };
 
 /* What the application decided about a request once its headers arrived. */
 enum listener_verdict {
-	LISTENER_ANSWERED,  /* answer was filled: send it, discard any body */
-	LISTENER_INLINE,    /* take the body, then call answer on the event thread */
-	LISTENER_BLOCKING,  /* take the body, then call answer on a handler thread */
+	LISTENER_ANSWERED, /* answer was filled: send it, discard any body */
+	LISTENER_INLINE,   /* take the body, then call answer on the event thread */
+	LISTENER_BLOCKING, /* take the body, then call answer on a handler thread */
 };
 
 /* An answer: status, content type (static) and a body (malloc'd, owned). */

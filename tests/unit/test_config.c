@@ -205,8 +205,8 @@ static void assert_documented_defaults(const struct config *config)
 	assert_int_equal(config->http_max_body_bytes, 262144);
 	assert_int_equal(config->http_max_connections, 2048);
 	assert_int_equal(config->http_request_timeout_seconds, 10);
-	assert_int_equal(config->http_max_connections_per_address, 256);
-	assert_int_equal(config->http_request_deadline_seconds, 30);
+	assert_int_equal(config->http_per_address_max, 256);
+	assert_int_equal(config->http_deadline_seconds, 30);
 	assert_int_equal(config->http_event_threads, 2);
 	assert_int_equal(config->http_handler_threads, 64);
 	assert_string_equal(config->database_conninfo, "postgresql:///bookto_moneybird");
