@@ -134,7 +134,7 @@ slow_seconds=$(((duration + 1) / 2))
 echo "# slow clients: $idle idle + $slow slowloris connections held, load for ${slow_seconds}s" >&2
 rm -f "$BM_TMP/slow.ready"
 python3 "$BENCH_DIR/../integration/slow_clients.py" --port "$BM_HTTP_PORT" --idle "$idle" \
-	--slow "$slow" --addresses 20 --duration $((slow_seconds + 6)) --interval 1 \
+	--slow "$slow" --addresses 20 --duration $((slow_seconds + 2)) --interval 1 \
 	--ready "$BM_TMP/slow.ready" --report "$BM_TMP/slow.report" 2>"$BM_TMP/slow.err" &
 slow_pid=$!
 for _ in $(seq 1 600); do
