@@ -41,9 +41,13 @@ struct config {
 	char *http_listen_host;           /* from http.listen "host:port" */
 	int http_listen_port;             /* 0..65535 (0 = any free port) */
 	long http_max_body_bytes;         /* default 262144 */
-	int http_max_connections;         /* default 256 */
+	int http_max_connections;         /* default 2048 */
 	int http_request_timeout_seconds; /* default 10 */
 	int http_commit_timeout_ms;       /* default 3000: longest wait for an intake commit */
+	int http_per_address_max;         /* default 256: open connections from one address */
+	int http_deadline_seconds;        /* default 30: a request must arrive whole */
+	int http_event_threads;           /* default 2: epoll threads holding the connections */
+	int http_handler_threads;         /* default 64: threads answering (commit waits) */
 
 	char *database_conninfo; /* BOOKTO_MONEYBIRD_DATABASE overrides */
 	int database_pool_size;  /* default 8 */
