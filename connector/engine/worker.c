@@ -396,6 +396,51 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* Tells the claim each connection's rate budget (one statement whatever
+ * the number of connections). Without it the claim ignores the budgets:
+ * a warning, not a reason to stop serving. */
+static void register_budgets(const struct sync_shared *shared)
+{
+	const struct config *config = shared->config;
+	size_t count = shared->runtime->count;
+	struct queue_budget *budgets = calloc(count > 0 ? count : 1, sizeof(*budgets));
+	char(*keys)[BUDGET_KEY_SIZE] = calloc(count > 0 ? count : 1, sizeof(*keys));
+	struct cn_error err = {""};
+	PGconn *conn = NULL;
+	int rc = budgets != NULL && keys != NULL ? CN_OK : CN_ERR;
+	size_t stored = 0;
+
+	if (rc != CN_OK)
+		error_set(&err, "out of memory");
+
+	for (size_t i = 0; rc == CN_OK && i < count; i++) {
+		const struct connection_runtime *connection = &shared->runtime->connections[i];
+		struct budget_limits limits;
+		struct cn_error key_err = {""};
+
+		if (connection->id <= 0)
+			continue; /* not in the database (yet): nothing to claim */
+		mb_session_limits(connection->config, &limits);
+		if (budget_token_key(connection->config->moneybird_api_token, keys[i], &key_err) !=
+		    0)
+			keys[i][0] = '\0';
+		budgets[stored].connection_id = connection->id;
+		budgets[stored].budget_key = keys[i];
+		budgets[stored].requests = budget_allowed(&limits, BUDGET_LIVE);
+		budgets[stored].window_ms = budget_window_ms(&limits);
+		stored++;
+	}
+	if (rc == CN_OK)
+		rc = store_connect(config->database_conninfo, &conn, &err);
+	if (rc == CN_OK)
+		rc = queue_register_budgets(conn, budgets, stored, &err);
+	if (rc != CN_OK)
+		log_warn("claim_budgets_not_stored", "error", err.message, NULL);
+	PQfinish(conn);
+	free(keys);
+	free(budgets);
+}
+
 int worker_pool_start(const struct sync_shared *shared, int count, struct worker_pool **out,
                       struct cn_error *err)
 {
@@ -415,6 +460,7 @@ int worker_pool_start(const struct sync_shared *shared, int count, struct worker
 		*out = pool;
 		return CN_OK;
 	}
+	register_budgets(shared);
 	pool->threads = calloc((size_t)count, sizeof(*pool->threads));
 	if (pool->threads == NULL)
 		goto fail;
