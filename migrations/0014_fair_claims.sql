@@ -24,6 +24,10 @@ CREATE INDEX jobs_connection_claim_idx ON jobs (connection_id, priority, next_at
     WHERE state = 'pending';
 CREATE INDEX jobs_connection_due_idx ON jobs (connection_id, next_attempt_at)
     WHERE state = 'pending';
+-- The queue-wide index goes: the per-connection ones cover the same rows, and
+-- left in place the planner may read a connection's next job through it,
+-- filtering past every other connection's backlog.
+DROP INDEX jobs_ready_idx;
 -- The jobs under a lease (a handful per connection): in flight, or left by a
 -- crashed worker until the lease expires.
 CREATE INDEX jobs_connection_leased_idx ON jobs (connection_id, lease_expires_at)

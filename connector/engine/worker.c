@@ -456,11 +456,11 @@ int worker_pool_start(const struct sync_shared *shared, int count, struct worker
 	pool->count = count;
 	pthread_mutex_init(&pool->mutex, NULL);
 	pthread_cond_init(&pool->wake, NULL);
+	register_budgets(shared);
 	if (count == 0) {
 		*out = pool;
 		return CN_OK;
 	}
-	register_budgets(shared);
 	pool->threads = calloc((size_t)count, sizeof(*pool->threads));
 	if (pool->threads == NULL)
 		goto fail;

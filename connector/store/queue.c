@@ -47,31 +47,42 @@ static int commit_or_rollback(PGconn *conn, int rc, struct cn_error *err)
  */
 static const char CLAIM_SQL[] =
     "WITH pick AS ("
-    " SELECT c.id FROM connections c"
-    " LEFT JOIN connection_claims cc ON cc.connection_id = c.id"
-    " WHERE c.paused_at IS NULL"
-    " AND EXISTS (SELECT 1 FROM jobs r WHERE r.connection_id = c.id AND r.state = 'pending'"
-    "  AND r.next_attempt_at <= now()"
-    "  AND (r.lease_expires_at IS NULL OR r.lease_expires_at < now()))"
-    " AND claim_budget_free(cc.budget_key, cc.budget_requests, cc.budget_window)"
-    "  - $3::int * (SELECT count(*) FROM jobs l WHERE l.connection_id = c.id"
+    " SELECT w.id FROM ("
+    /* Connections with a due job: LIMIT 1 per connection keeps it an index
+     * probe (a semi-join would hash the whole backlog); OFFSET 0 keeps the
+     * budget check, the dearest condition, for these alone. */
+    "  SELECT c.id, cc.budget_key, cc.budget_requests, cc.budget_window,"
+    "  coalesce(cc.last_claimed_at, '-infinity') AS last_claimed_at"
+    "  FROM connections c LEFT JOIN connection_claims cc ON cc.connection_id = c.id"
+    "  CROSS JOIN LATERAL (SELECT 1 FROM jobs r WHERE r.connection_id = c.id"
+    "   AND r.state = 'pending' AND r.next_attempt_at <= now()"
+    "   AND (r.lease_expires_at IS NULL OR r.lease_expires_at < now())"
+    "   ORDER BY r.connection_id, r.next_attempt_at LIMIT 1) due"
+    "  WHERE c.paused_at IS NULL OFFSET 0) w"
+    " WHERE claim_budget_free(w.budget_key, w.budget_requests, w.budget_window)"
+    "  - $3::int * (SELECT count(*) FROM jobs l WHERE l.connection_id = w.id"
     "   AND l.state = 'pending' AND l.lease_owner IS NOT NULL"
     "   AND l.lease_expires_at >= now()) >= 1"
-    " ORDER BY coalesce(cc.last_claimed_at, '-infinity'), c.id LIMIT 1),"
+    " ORDER BY w.last_claimed_at, w.id LIMIT 1),"
     " candidate AS ("
     " SELECT j.id FROM jobs j"
     " WHERE j.connection_id = (SELECT id FROM pick) AND j.state = 'pending'"
     " AND j.next_attempt_at <= now()"
     " AND (j.lease_expires_at IS NULL OR j.lease_expires_at < now())"
-    " ORDER BY j.priority, j.next_attempt_at"
-    " LIMIT 1 FOR UPDATE OF j SKIP LOCKED)"
-    " UPDATE jobs j SET lease_owner = $1,"
+    " ORDER BY j.connection_id, j.priority, j.next_attempt_at"
+    " LIMIT 1 FOR UPDATE OF j SKIP LOCKED),"
+    " claimed AS (UPDATE jobs j SET lease_owner = $1,"
     " lease_expires_at = now() + make_interval(secs => $2::int),"
     " attempts = j.attempts + 1, lease_generation = j.lease_generation + 1,"
     " updated_at = now()"
     " FROM candidate WHERE j.id = candidate.id"
-    " RETURNING j.id, j.order_pk, j.kind, j.attempts, coalesce(j.step, ''),"
-    " j.connection_id, j.lease_generation";
+    " RETURNING j.id, j.order_pk, j.kind, j.attempts, coalesce(j.step, '') AS step,"
+    " j.connection_id, j.lease_generation)"
+    /* Always one row: the job claimed, if any, and whether a connection was
+     * picked at all (when it was but its jobs were taken, look again). */
+    " SELECT u.id, u.order_pk, u.kind, u.attempts, u.step, u.connection_id,"
+    " u.lease_generation, (SELECT count(*) FROM pick) AS picked"
+    " FROM (SELECT 1) one LEFT JOIN claimed u ON true";
 
 /* The claimed job's connection goes to the back of the round-robin. */
 static int rotate_connection(PGconn *conn, int64_t connection_id, struct cn_error *err)
@@ -110,8 +121,8 @@ static int mark_claimed(PGconn *conn, const char *owner, const struct queue_job 
 	return store_order_transition(conn, &claimed, NULL, err);
 }
 
-/* One claim attempt; CN_NOT_FOUND when none is ready (or the picked
- * connection's due jobs were all taken by concurrent claims). */
+/* One claim attempt; CN_NOT_FOUND when none is ready, CN_RETRYABLE when the
+ * picked connection's due jobs were all taken by concurrent claims. */
 static int claim_once(PGconn *conn, const char *owner, int lease_seconds, struct queue_job *job,
                       struct cn_error *err)
 {
@@ -129,10 +140,16 @@ static int claim_once(PGconn *conn, const char *owner, int lease_seconds, struct
 	rc = store_query(conn, CLAIM_SQL, 3, values, "claiming a job", &res, err);
 	if (rc != CN_OK)
 		goto out;
-	if (PQntuples(res) == 0) {
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		/* Nothing due with budget to spend: final. A picked connection
+		 * whose due jobs concurrent claims took: worth another look. */
+		bool picked = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 7), "0") != 0;
+
 		PQclear(res);
 		rc = store_exec(conn, "COMMIT", err);
-		return rc == CN_OK ? CN_NOT_FOUND : rc;
+		if (rc != CN_OK)
+			return rc;
+		return picked ? CN_RETRYABLE : CN_NOT_FOUND;
 	}
 	job->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	job->order_pk = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
@@ -154,9 +171,12 @@ int queue_claim(PGconn *conn, const char *owner, int lease_seconds, struct queue
 
 	/* Concurrent claims may pick the same connection and find its last due
 	 * job locked; a second look picks again from the others. */
-	for (int i = 0; i < QUEUE_CLAIM_TRIES && rc == CN_NOT_FOUND; i++)
+	for (int i = 0; i < QUEUE_CLAIM_TRIES; i++) {
 		rc = claim_once(conn, owner, lease_seconds, job, err);
-	return rc;
+		if (rc != CN_RETRYABLE)
+			return rc;
+	}
+	return CN_NOT_FOUND;
 }
 
 int queue_extend_lease(PGconn *conn, const struct queue_job *job, const char *owner,
@@ -302,7 +322,7 @@ int queue_next_ready_ms(PGconn *conn, int64_t *delay_ms, struct cn_error *err)
 	    "  (SELECT r.next_attempt_at FROM jobs r"
 	    "   WHERE r.connection_id = c.id AND r.state = 'pending'"
 	    "   AND (r.lease_expires_at IS NULL OR r.lease_expires_at < now())"
-	    "   ORDER BY r.next_attempt_at LIMIT 1) AS due"
+	    "   ORDER BY r.connection_id, r.next_attempt_at LIMIT 1) AS due"
 	    " FROM connections c LEFT JOIN connection_claims cc ON cc.connection_id = c.id"
 	    " CROSS JOIN LATERAL (SELECT min(x.lease_expires_at) AS ends, count(*) AS inflight"
 	    "  FROM jobs x WHERE x.connection_id = c.id AND x.state = 'pending'"
