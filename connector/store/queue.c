@@ -37,6 +37,20 @@ static int commit_or_rollback(PGconn *conn, int rc, struct cn_error *err)
 }
 
 /*
+ * The connections with a pending job, found by skipping through
+ * jobs_connection_due_idx one connection at a time (a loose index scan): the
+ * cost follows the connections with work, not all configured ones, nor the
+ * size of any backlog.
+ */
+#define ACTIVE_CONNECTIONS_SQL                                                                    \
+	"active(cid) AS ("                                                                        \
+	" (SELECT connection_id FROM jobs WHERE state = 'pending' AND connection_id IS NOT NULL" \
+	"  ORDER BY connection_id LIMIT 1)"                                                      \
+	" UNION ALL SELECT (SELECT j.connection_id FROM jobs j WHERE j.state = 'pending'"       \
+	"  AND j.connection_id > a.cid ORDER BY j.connection_id LIMIT 1)"                        \
+	" FROM active a WHERE a.cid IS NOT NULL)"
+
+/*
  * The claim's two steps as one statement. First the connection: among the
  * unpaused ones with a due job whose rate budget can pay for one more job
  * (calls free now, less QUEUE_CLAIM_CALLS_PER_JOB for each job of it already
@@ -46,14 +60,16 @@ static int commit_or_rollback(PGconn *conn, int rc, struct cn_error *err)
  * window), so a backlog waiting for its budget is neither read nor written.
  */
 static const char CLAIM_SQL[] =
-    "WITH pick AS ("
+    "WITH RECURSIVE " ACTIVE_CONNECTIONS_SQL ","
+    " pick AS ("
     " SELECT w.id FROM ("
     /* Connections with a due job: LIMIT 1 per connection keeps it an index
      * probe (a semi-join would hash the whole backlog); OFFSET 0 keeps the
      * budget check, the dearest condition, for these alone. */
     "  SELECT c.id, cc.budget_key, cc.budget_requests, cc.budget_window,"
     "  coalesce(cc.last_claimed_at, '-infinity') AS last_claimed_at"
-    "  FROM connections c LEFT JOIN connection_claims cc ON cc.connection_id = c.id"
+    "  FROM active a JOIN connections c ON c.id = a.cid"
+    "  LEFT JOIN connection_claims cc ON cc.connection_id = c.id"
     "  CROSS JOIN LATERAL (SELECT 1 FROM jobs r WHERE r.connection_id = c.id"
     "   AND r.state = 'pending' AND r.next_attempt_at <= now()"
     "   AND (r.lease_expires_at IS NULL OR r.lease_expires_at < now())"
@@ -314,7 +330,8 @@ int queue_next_ready_ms(PGconn *conn, int64_t *delay_ms, struct cn_error *err)
 	 * more job. Index lookups per connection, never a scan of a backlog. */
 	rc = store_query(
 	    conn,
-	    "SELECT ceil(extract(epoch FROM min(CASE WHEN least(p.due, p.ends) IS NOT NULL"
+	    "WITH RECURSIVE " ACTIVE_CONNECTIONS_SQL
+	    " SELECT ceil(extract(epoch FROM min(CASE WHEN least(p.due, p.ends) IS NOT NULL"
 	    " THEN greatest(least(p.due, p.ends), claim_budget_at(p.budget_key,"
 	    " p.budget_requests, p.budget_window, $1::int * p.inflight::int + 1)) END)"
 	    " - clock_timestamp()) * 1000)::bigint"
@@ -323,7 +340,8 @@ int queue_next_ready_ms(PGconn *conn, int64_t *delay_ms, struct cn_error *err)
 	    "   WHERE r.connection_id = c.id AND r.state = 'pending'"
 	    "   AND (r.lease_expires_at IS NULL OR r.lease_expires_at < now())"
 	    "   ORDER BY r.connection_id, r.next_attempt_at LIMIT 1) AS due"
-	    " FROM connections c LEFT JOIN connection_claims cc ON cc.connection_id = c.id"
+	    " FROM active a JOIN connections c ON c.id = a.cid"
+	    " LEFT JOIN connection_claims cc ON cc.connection_id = c.id"
 	    " CROSS JOIN LATERAL (SELECT min(x.lease_expires_at) AS ends, count(*) AS inflight"
 	    "  FROM jobs x WHERE x.connection_id = c.id AND x.state = 'pending'"
 	    "  AND x.lease_owner IS NOT NULL AND x.lease_expires_at >= now()) l"
