@@ -75,7 +75,10 @@ static const char CLAIM_SQL[] =
     "   AND (r.lease_expires_at IS NULL OR r.lease_expires_at < now())"
     "   ORDER BY r.connection_id, r.next_attempt_at LIMIT 1) due"
     "  WHERE c.paused_at IS NULL OFFSET 0) w"
-    " WHERE claim_budget_free(w.budget_key, w.budget_requests, w.budget_window)"
+    " WHERE ($4::int = 0 OR (SELECT count(*) FROM jobs m WHERE m.connection_id = w.id"
+    "   AND m.state = 'pending' AND m.lease_owner IS NOT NULL"
+    "   AND m.lease_expires_at >= now() AND starts_with(m.lease_owner, $5)) < $4::int)"
+    " AND claim_budget_free(w.budget_key, w.budget_requests, w.budget_window)"
     "  - $3::int * (SELECT count(*) FROM jobs l WHERE l.connection_id = w.id"
     "   AND l.state = 'pending' AND l.lease_owner IS NOT NULL"
     "   AND l.lease_expires_at >= now()) >= 1"
@@ -137,23 +140,35 @@ static int mark_claimed(PGconn *conn, const char *owner, const struct queue_job 
 	return store_order_transition(conn, &claimed, NULL, err);
 }
 
+/* The process's part of an owner ("host:pid:nonce:"), which prefixes the
+ * owner of every lease this process holds. */
+static void owner_process(const char *owner, char out[QUEUE_OWNER_MAX])
+{
+	const char *last_colon = strrchr(owner, ':');
+
+	snprintf(out, QUEUE_OWNER_MAX, "%.*s",
+	         last_colon != NULL ? (int)(last_colon - owner + 1) : (int)strlen(owner), owner);
+}
+
 /* One claim attempt; CN_NOT_FOUND when none is ready, CN_RETRYABLE when the
  * picked connection's due jobs were all taken by concurrent claims. */
-static int claim_once(PGconn *conn, const char *owner, int lease_seconds, struct queue_job *job,
-                      struct cn_error *err)
+static int claim_once(PGconn *conn, const char *owner, int lease_seconds, int max_in_flight,
+                      struct queue_job *job, struct cn_error *err)
 {
-	char lease[16], calls[16];
-	const char *values[3] = {owner, lease, calls};
+	char lease[16], calls[16], cap[16], process[QUEUE_OWNER_MAX];
+	const char *values[5] = {owner, lease, calls, cap, process};
 	PGresult *res = NULL;
 	int rc;
 
 	snprintf(lease, sizeof(lease), "%d", lease_seconds);
 	snprintf(calls, sizeof(calls), "%d", QUEUE_CLAIM_CALLS_PER_JOB);
+	snprintf(cap, sizeof(cap), "%d", max_in_flight > 0 ? max_in_flight : 0);
+	owner_process(owner, process);
 	memset(job, 0, sizeof(*job));
 	rc = store_exec(conn, "BEGIN", err);
 	if (rc != CN_OK)
 		return rc;
-	rc = store_query(conn, CLAIM_SQL, 3, values, "claiming a job", &res, err);
+	rc = store_query(conn, CLAIM_SQL, 5, values, "claiming a job", &res, err);
 	if (rc != CN_OK)
 		goto out;
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
@@ -180,15 +195,15 @@ out:
 	return commit_or_rollback(conn, rc, err);
 }
 
-int queue_claim(PGconn *conn, const char *owner, int lease_seconds, struct queue_job *job,
-                struct cn_error *err)
+int queue_claim(PGconn *conn, const char *owner, int lease_seconds, int max_in_flight,
+                struct queue_job *job, struct cn_error *err)
 {
 	int rc = CN_NOT_FOUND;
 
 	/* Concurrent claims may pick the same connection and find its last due
 	 * job locked; a second look picks again from the others. */
 	for (int i = 0; i < QUEUE_CLAIM_TRIES; i++) {
-		rc = claim_once(conn, owner, lease_seconds, job, err);
+		rc = claim_once(conn, owner, lease_seconds, max_in_flight, job, err);
 		if (rc != CN_RETRYABLE)
 			return rc;
 	}
@@ -316,37 +331,43 @@ int queue_defer(PGconn *conn, const struct queue_job *job, const char *owner, in
 	                  until, "retrying", "deferred", reason, true, err);
 }
 
-int queue_next_ready_ms(PGconn *conn, int64_t *delay_ms, struct cn_error *err)
+int queue_next_ready_ms(PGconn *conn, const char *owner, int max_in_flight, int64_t *delay_ms,
+                        struct cn_error *err)
 {
-	char calls[16];
-	const char *values[1] = {calls};
+	char calls[16], cap[16], process[QUEUE_OWNER_MAX];
+	const char *values[3] = {calls, cap, process};
 	PGresult *res = NULL;
 	int rc;
 
 	*delay_ms = 0;
 	snprintf(calls, sizeof(calls), "%d", QUEUE_CLAIM_CALLS_PER_JOB);
+	snprintf(cap, sizeof(cap), "%d", max_in_flight > 0 ? max_in_flight : 0);
+	owner_process(owner, process);
 	/* The claim's conditions as a time, per connection: its earliest due
 	 * job (or a lease that ends), but not before its budget can pay for one
 	 * more job. Index lookups per connection, never a scan of a backlog. */
 	rc = store_query(
 	    conn,
 	    "WITH RECURSIVE " ACTIVE_CONNECTIONS_SQL
-	    " SELECT ceil(extract(epoch FROM min(CASE WHEN least(p.due, p.ends) IS NOT NULL"
+	    " SELECT ceil(extract(epoch FROM min(CASE WHEN $2::int > 0 AND p.mine >= $2::int"
+	    " THEN NULL WHEN least(p.due, p.ends) IS NOT NULL"
 	    " THEN greatest(least(p.due, p.ends), claim_budget_at(p.budget_key,"
 	    " p.budget_requests, p.budget_window, $1::int * p.inflight::int + 1)) END)"
 	    " - clock_timestamp()) * 1000)::bigint"
 	    " FROM (SELECT cc.budget_key, cc.budget_requests, cc.budget_window, l.ends, l.inflight,"
+	    "  l.mine,"
 	    "  (SELECT r.next_attempt_at FROM jobs r"
 	    "   WHERE r.connection_id = c.id AND r.state = 'pending'"
 	    "   AND (r.lease_expires_at IS NULL OR r.lease_expires_at < now())"
 	    "   ORDER BY r.connection_id, r.next_attempt_at LIMIT 1) AS due"
 	    " FROM active a JOIN connections c ON c.id = a.cid"
 	    " LEFT JOIN connection_claims cc ON cc.connection_id = c.id"
-	    " CROSS JOIN LATERAL (SELECT min(x.lease_expires_at) AS ends, count(*) AS inflight"
+	    " CROSS JOIN LATERAL (SELECT min(x.lease_expires_at) AS ends, count(*) AS inflight,"
+	    "  count(*) FILTER (WHERE starts_with(x.lease_owner, $3)) AS mine"
 	    "  FROM jobs x WHERE x.connection_id = c.id AND x.state = 'pending'"
 	    "  AND x.lease_owner IS NOT NULL AND x.lease_expires_at >= now()) l"
 	    " WHERE c.paused_at IS NULL) p",
-	    1, values, "finding when the next job is due", &res, err);
+	    3, values, "finding when the next job is due", &res, err);
 	if (rc != CN_OK)
 		return rc;
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
@@ -452,4 +473,30 @@ int queue_register_budgets(PGconn *conn, const struct queue_budget *budgets, siz
 	for (int a = 0; a < 4; a++)
 		dynbuf_free(&arrays[a]);
 	return rc;
+}
+
+int queue_paused_connections(PGconn *conn, int64_t **ids, size_t *count, struct cn_error *err)
+{
+	PGresult *res = NULL;
+	int rc;
+
+	*ids = NULL;
+	*count = 0;
+	rc = store_query(conn, "SELECT id FROM connections WHERE paused_at IS NOT NULL ORDER BY id",
+	                 0, NULL, "listing the paused connections", &res, err);
+	if (rc != CN_OK)
+		return rc;
+	if (PQntuples(res) > 0) {
+		*ids = calloc((size_t)PQntuples(res), sizeof(**ids));
+		if (*ids == NULL) {
+			PQclear(res);
+			error_set(err, "out of memory listing the paused connections");
+			return CN_ERR;
+		}
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		(*ids)[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+	*count = (size_t)PQntuples(res);
+	PQclear(res);
+	return CN_OK;
 }

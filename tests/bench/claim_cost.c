@@ -70,7 +70,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		struct queue_job job;
 		double start = now_us(), took;
-		int rc = queue_claim(conn, "bench:claim-cost", 60, &job, &err);
+		int rc = queue_claim(conn, "bench:claim-cost:", 60, 0, &job, &err);
 
 		took = now_us() - start;
 		total += took;
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		int64_t delay_ms = 0;
 		double start = now_us(), took;
-		int rc = queue_next_ready_ms(conn, &delay_ms, &err);
+		int rc = queue_next_ready_ms(conn, "bench:claim-cost:", 0, &delay_ms, &err);
 
 		took = now_us() - start;
 		total += took;
