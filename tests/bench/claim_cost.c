@@ -18,6 +18,8 @@
 #include "queue.h"
 #include "store.h"
 
+#define OWNER "bench:claim-cost:0" /* host:pid:nonce:index, as a worker's */
+
 static double now_us(void)
 {
 	struct timespec ts;
@@ -70,14 +72,14 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		struct queue_job job;
 		double start = now_us(), took;
-		int rc = queue_claim(conn, "bench:claim-cost:", 60, 0, &job, &err);
+		int rc = queue_claim(conn, OWNER, 60, 0, &job, &err);
 
 		took = now_us() - start;
 		total += took;
 		worst = took > worst ? took : worst;
 		if (rc == CN_NOT_FOUND)
 			continue;
-		if (rc != CN_OK || queue_release(conn, &job, "bench:claim-cost", "bench", &err) != CN_OK) {
+		if (rc != CN_OK || queue_release(conn, &job, OWNER, "bench", &err) != CN_OK) {
 			fprintf(stderr, "bm-claim-cost: %s\n", err.message);
 			PQfinish(conn);
 			return 1;
@@ -90,7 +92,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		int64_t delay_ms = 0;
 		double start = now_us(), took;
-		int rc = queue_next_ready_ms(conn, "bench:claim-cost:", 0, &delay_ms, &err);
+		int rc = queue_next_ready_ms(conn, OWNER, 0, &delay_ms, &err);
 
 		took = now_us() - start;
 		total += took;
