@@ -277,13 +277,15 @@ static void probe_paused(struct worker_thread *self, struct sync_worker *sync, P
 		return;
 	}
 	for (size_t p = 0; p < count; p++) {
-		const struct connection_runtime *connection = runtime_find(shared->runtime, paused[p]);
+		const struct connection_runtime *connection =
+		    runtime_find(shared->runtime, paused[p]);
 
 		if (connection == NULL ||
 		    sync_probe_connection(sync, conn, connection->index, &err) != CN_OK)
 			continue;
 		if (store_connection_resume(conn, paused[p], &err) == CN_OK) {
-			log_info("connection_resumed", "connection", connection->config->name, NULL);
+			log_info("connection_resumed", "connection", connection->config->name,
+			         NULL);
 			pool_wake_all(self->pool);
 		}
 	}
@@ -307,8 +309,8 @@ static int idle_wait_ms(struct worker_thread *self, PGconn *conn)
 {
 	struct cn_error err = {""};
 	int64_t delay_ms = FALLBACK_POLL_MS;
-	int rc = queue_next_ready_ms(conn, self->owner, per_connection_cap(self->pool), &delay_ms,
-	                             &err);
+	int rc =
+	    queue_next_ready_ms(conn, self->owner, per_connection_cap(self->pool), &delay_ms, &err);
 
 	if (rc != CN_OK) {
 		if (rc != CN_NOT_FOUND)

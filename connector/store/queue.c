@@ -42,12 +42,12 @@ static int commit_or_rollback(PGconn *conn, int rc, struct cn_error *err)
  * cost follows the connections with work, not all configured ones, nor the
  * size of any backlog.
  */
-#define ACTIVE_CONNECTIONS_SQL                                                                    \
-	"active(cid) AS ("                                                                        \
-	" (SELECT connection_id FROM jobs WHERE state = 'pending' AND connection_id IS NOT NULL" \
-	"  ORDER BY connection_id LIMIT 1)"                                                      \
-	" UNION ALL SELECT (SELECT j.connection_id FROM jobs j WHERE j.state = 'pending'"       \
-	"  AND j.connection_id > a.cid ORDER BY j.connection_id LIMIT 1)"                        \
+#define ACTIVE_CONNECTIONS_SQL                                                                     \
+	"active(cid) AS ("                                                                         \
+	" (SELECT connection_id FROM jobs WHERE state = 'pending' AND connection_id IS NOT NULL"   \
+	"  ORDER BY connection_id LIMIT 1)"                                                        \
+	" UNION ALL SELECT (SELECT j.connection_id FROM jobs j WHERE j.state = 'pending'"          \
+	"  AND j.connection_id > a.cid ORDER BY j.connection_id LIMIT 1)"                          \
 	" FROM active a WHERE a.cid IS NOT NULL)"
 
 /*

@@ -48,7 +48,7 @@ int main(int argc, char **argv)
 	double total = 0, worst = 0;
 	int n, claimed = 0;
 
-	if (argc < 3 || argc > 4 || (n = atoi(argv[2])) < 1) {
+	if (argc < 3 || argc > 4 || (n = (int)strtol(argv[2], NULL, 10)) < 1) {
 		fprintf(stderr, "usage: bm-claim-cost CONNINFO N [explain]\n");
 		return 2;
 	}
