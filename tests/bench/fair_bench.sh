@@ -19,8 +19,9 @@
 # claim finds a job) and spent (the backlog waits), and the claim's plan
 # (EXPLAIN ANALYZE through auto_explain) at the large backlog.
 # --short (CI, label "bench"): 400 A orders, 15 s watch, 1,000 vs 5,000
-# backlog; fails when a B order takes over 1 s or A's waiting backlog is
-# claimed.
+# backlog; correctness only (A's waiting backlog is not claimed, the claim
+# reads jobs through indexes); the full run also fails when a B order takes
+# over 1 s.
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../integration/lib.sh
 source "$BENCH_DIR/../integration/lib.sh"
@@ -188,8 +189,12 @@ echo
 bm_assert_eq "$c1_n" 200 "every claim at the 1k backlog found a job"
 bm_assert_eq "$cW_n" 0 "no job was claimed while B's budget was spent"
 bm_assert_eq "$seq_jobs" 0 "the claim reads jobs through indexes only"
-((busy_max <= 1000)) || bm_fail "a B order took $busy_max ms while A drained"
-bm_pass "B's orders were booked within 1 s while A drained (max $busy_max ms)"
+# The 1 s target is a figure of the full run; --short (CI, maybe a sanitizer
+# build on a busy machine) checks correctness only, as the other benches do.
+if ((short == 0)); then
+	((busy_max <= 1000)) || bm_fail "a B order took $busy_max ms while A drained"
+	bm_pass "B's orders were booked within 1 s while A drained (max $busy_max ms)"
+fi
 ((claims <= booked + 4 * ${windows%.*} + 8)) ||
 	bm_fail "A's waiting backlog was claimed: $claims claims for $booked bookings"
 bm_pass "A's claims follow its bookings ($claims claims, $booked booked)"
