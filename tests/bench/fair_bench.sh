@@ -147,13 +147,13 @@ claim_plan() {
 	grep -m 1 "Buffers:" "$1" | sed 's/^ *Buffers: //'
 }
 backlog_to 1000
-read -r c1_mean c1_max n1_mean n1_max c1_n <<<"$(claim_cost free-1k)"
+read -r c1_mean c1_max n1_mean _ c1_n <<<"$(claim_cost free-1k)"
 buffers_1k="$(claim_plan "$BM_TMP/claim-plan-1k.txt")"
 backlog_to "$claim_backlog"
-read -r cN_mean cN_max nN_mean nN_max cN_n <<<"$(claim_cost "free-$claim_backlog")"
+read -r cN_mean cN_max nN_mean _ _ <<<"$(claim_cost "free-$claim_backlog")"
 buffers_n="$(claim_plan "$BM_TMP/claim-plan.txt")"
 fair_exhaust "$FAIR_B_TOKEN" 150
-read -r cW_mean cW_max nW_mean nW_max cW_n <<<"$(claim_cost "spent-$claim_backlog")"
+read -r cW_mean _ nW_mean _ cW_n <<<"$(claim_cost "spent-$claim_backlog")"
 
 echo
 echo "== fairness benchmark ($(nproc) cores shared; load: $(uptime | sed 's/.*load average: //')) =="
