@@ -174,8 +174,14 @@ static int check_database(struct runtime *runtime, struct cn_error *err)
 	if (rc != CN_OK)
 		return rc;
 	rc = migrations_check(conn, err);
+	/* One transaction for every connection's row: one commit (one WAL
+	 * flush) at start, not one per connection (issue 15: 1,000 connections). */
+	if (rc == CN_OK)
+		rc = store_exec(conn, "BEGIN", err);
 	if (rc == CN_OK)
 		rc = runtime_ensure_ids(runtime, conn, err);
+	if (rc == CN_OK)
+		rc = store_exec(conn, "COMMIT", err);
 	PQfinish(conn);
 	return rc;
 }
