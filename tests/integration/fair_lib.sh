@@ -33,9 +33,16 @@ fair_config() {
 	block="$(BM_MBSIM_TOKEN="$FAIR_B_TOKEN" BM_MBSIM_ADMIN="$FAIR_B_ADMIN" \
 		bm_config_connection idle "\"$BM_SECRET_CURRENT\"" 300 \
 		"$BM_SOURCE_DIR/mappings/default.cfg" "http://127.0.0.1:$FAIR_SIM2_PORT/api/v2" "" "$b_rate")"
-	# The list ends with the file's last line, ");".
-	head -n -1 "$BM_CONFIG" >"$BM_CONFIG.new"
-	printf ',\n%s\n);\n' "$block" >>"$BM_CONFIG.new"
+	# The list ends with the last line that is ");" (groups such as
+	# `testing` may follow it).
+	local end
+	end="$(grep -n '^);$' "$BM_CONFIG" | tail -n 1 | cut -d: -f1)"
+	[[ -n "$end" ]] || bm_fail "no end of the connections list in $BM_CONFIG"
+	{
+		head -n "$((end - 1))" "$BM_CONFIG"
+		printf ',\n%s\n);\n' "$block"
+		tail -n "+$((end + 1))" "$BM_CONFIG"
+	} >"$BM_CONFIG.new"
 	mv "$BM_CONFIG.new" "$BM_CONFIG"
 	chmod 600 "$BM_CONFIG"
 }
