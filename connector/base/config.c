@@ -1191,11 +1191,42 @@ static void load_notify(struct loader *ld, const config_setting_t *root, struct 
 		        "`notify` needs `webhook_url` or `sendmail` (or remove the group)");
 }
 
+/* The optional console group: listen ("" = off), session length, cookies. */
+static void load_console(struct loader *ld, const config_setting_t *root, struct config *config)
+{
+	static const char *const keys[] = {"listen", "session_minutes", "secure_cookies", NULL};
+	const config_setting_t *group = cfg_get_group(&ld->report, root, "", "console");
+	const config_setting_t *at = group;
+	const char *listen;
+	char host[256];
+	int port = 8081;
+	long long minutes = 480;
+	bool secure = false;
+
+	if (group != NULL)
+		cfg_check_keys(&ld->report, group, "console", keys);
+	listen = cfg_read_string(&ld->report, group, "console", "listen", &at);
+	if (listen == NULL)
+		listen = "127.0.0.1:8081";
+	if (listen[0] != '\0' && listen_parse(listen, host, sizeof(host), &port) != 0)
+		problem(ld, at,
+		        "`console.listen` must be \"\" (off) or HOST:PORT with an IPv4 address, "
+		        "localhost or a bracketed IPv6 address, like \"127.0.0.1:8081\"");
+	else if (listen[0] != '\0')
+		config->console_listen_host = loader_strdup(ld, host);
+	config->console_listen_port = port;
+	read_int(ld, group, "console", "session_minutes", 5, 10080, &minutes);
+	config->console_session_minutes = (int)minutes;
+	cfg_read_bool(&ld->report, group, "console", "secure_cookies", &secure);
+	config->console_secure_cookies = secure;
+}
+
 int config_load(const char *path, struct config **out, FILE *problems, struct cn_error *err)
 {
 	static const char *const top_keys[] = {"http",        "database", "workers",
 	                                       "reconcile",   "log",      "spool",
-	                                       "connections", "notify",   NULL};
+	                                       "connections", "notify",   "console",
+	                                       NULL};
 	struct loader ld = {.report = {.path = path}};
 	struct config *config = NULL;
 	char *config_dir = NULL;
@@ -1254,6 +1285,7 @@ int config_load(const char *path, struct config **out, FILE *problems, struct cn
 	load_small_groups(&ld, root, config);
 	load_connections(&ld, root, config, config_dir);
 	load_notify(&ld, root, config);
+	load_console(&ld, root, config);
 
 	if (ld.report.count > 0)
 		goto out;
@@ -1295,6 +1327,7 @@ void config_free(struct config *config)
 	free(config->notify_sendmail);
 	free(config->notify_email_to);
 	free(config->notify_email_from);
+	free(config->console_listen_host);
 	free(config);
 }
 

@@ -13,6 +13,7 @@
 
 #include "bookto.h"
 #include "committer.h"
+#include "console.h"
 #include "httpd.h"
 #include "intake.h"
 #include "log.h"
@@ -207,6 +208,7 @@ int serve_run(const struct config *config)
 	struct mb_events *mb_events = NULL;
 	struct reconcile_periodic *reconcile = NULL;
 	struct notify *notify = NULL;
+	struct console *console = NULL;
 	pthread_t drain_thread;
 	bool drain_started = false;
 	struct cn_error err = {""};
@@ -259,6 +261,9 @@ int serve_run(const struct config *config)
 		log_error("serve_refused", "error", err.message, NULL);
 		goto out;
 	}
+	/* The console is for people, not for bookto: serve goes on without it. */
+	if (console_start(state.runtime, &console, &err) != CN_OK)
+		log_error("console_not_started", "error", err.message, NULL);
 	if (pthread_create(&drain_thread, NULL, spool_drain_thread, &state) != 0)
 		goto out;
 	drain_started = true;
@@ -266,6 +271,10 @@ int serve_run(const struct config *config)
 	snprintf(port, sizeof(port), "%u", httpd_port(httpd));
 	log_info("serving", "host", config->http_listen_host, "port", port, "version", BM_VERSION,
 	         NULL);
+	if (console != NULL) {
+		snprintf(port, sizeof(port), "%u", console_port(console));
+		log_info("console_serving", "host", config->console_listen_host, "port", port, NULL);
+	}
 	wait_for_stop_signal(&signals);
 	exit_code = 0;
 out:
@@ -273,6 +282,7 @@ out:
 	 * reconciliation stops before its next Moneybird call; then let each
 	 * worker finish its job and give back its leases. */
 	httpd_stop(httpd);
+	console_stop(console);
 	reconcile_periodic_stop(reconcile);
 	notify_stop(notify);
 	if (drain_started) {
