@@ -32,11 +32,17 @@ static void set_cookie(struct console_request *req, struct console_reply *reply,
 static int login_form(struct console_request *req, struct console_reply *reply,
                       const char *message, const char *username)
 {
+	const char *cookies = MHD_lookup_connection_value(req->mhd, MHD_HEADER_KIND, "Cookie");
 	struct dynbuf *out = &reply->html;
-	char token[RANDOM_TOKEN_HEX];
+	char token[RANDOM_TOKEN_HEX + 8];
 	int rc;
 
-	if (random_token_hex(token) != CN_OK)
+	/* One token per browser: a second tab (or a stray request that lands
+	 * here) must not invalidate the form already shown. */
+	if ((!html_cookie_value(cookies, CONSOLE_LOGIN_COOKIE, token, sizeof(token)) ||
+	     strlen(token) != RANDOM_TOKEN_HEX - 1 || strspn(token, "0123456789abcdef") !=
+	                                                   RANDOM_TOKEN_HEX - 1) &&
+	    random_token_hex(token) != CN_OK)
 		return CN_ERR;
 	set_cookie(req, reply, 1, CONSOLE_LOGIN_COOKIE, token, 3600);
 	dynbuf_reset(out);

@@ -149,6 +149,8 @@ static int route(struct console_request *req, struct console_reply *reply)
 		reply->content_type = "text/css; charset=utf-8";
 		return dynbuf_add(&reply->html, console_css, console_css_len);
 	}
+	if (strcmp(req->path, "/favicon.ico") == 0)
+		return console_error_page(req, reply, 404, "There is no such file.");
 	if (load_session(req, &err) != CN_OK) {
 		log_warn("console_database_error", "error", err.message, NULL);
 		return console_error_page(req, reply, 503,
