@@ -1223,10 +1223,9 @@ static void load_console(struct loader *ld, const config_setting_t *root, struct
 
 int config_load(const char *path, struct config **out, FILE *problems, struct cn_error *err)
 {
-	static const char *const top_keys[] = {"http",        "database", "workers",
-	                                       "reconcile",   "log",      "spool",
-	                                       "connections", "notify",   "console",
-	                                       NULL};
+	static const char *const top_keys[] = {"http",    "database", "workers",     "reconcile",
+	                                       "log",     "spool",    "connections", "notify",
+	                                       "console", NULL};
 	struct loader ld = {.report = {.path = path}};
 	struct config *config = NULL;
 	char *config_dir = NULL;

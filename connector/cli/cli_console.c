@@ -74,8 +74,9 @@ static int new_password_hash(char hash[PASSWORD_STRING_MAX])
 	int rc = CLI_EXIT_OK;
 
 	if (!read_line("New password: ", password, sizeof(password)))
-		return cli_usage(usage_text, "no password on standard input (or one longer than %d "
-		                             "characters)",
+		return cli_usage(usage_text,
+		                 "no password on standard input (or one longer than %d "
+		                 "characters)",
 		                 PASSWORD_MAX_LENGTH);
 	weakness = password_weakness(password);
 	if (weakness != NULL) {
@@ -131,12 +132,14 @@ static int user_list(PGconn *conn, bool json)
 		for (size_t c = 0; c < 4; c++)
 			table.headers[c] = headers[c];
 		for (size_t r = 0; r < users.rows; r++) {
-			const char *cells[4] = {store_ops_cell(&users, r, 0), store_ops_cell(&users, r, 1),
-			                        store_ops_cell(&users, r, 2), store_ops_cell(&users, r, 3)};
+			const char *cells[4] = {
+			    store_ops_cell(&users, r, 0), store_ops_cell(&users, r, 1),
+			    store_ops_cell(&users, r, 2), store_ops_cell(&users, r, 3)};
 
 			cli_table_add(&table, cells);
 		}
-		cli_table_print(&table, "(no console users; add one with `console user add`)", stdout);
+		cli_table_print(&table, "(no console users; add one with `console user add`)",
+		                stdout);
 		cli_table_free(&table);
 	}
 	store_ops_table_free(&users);
@@ -166,7 +169,8 @@ static int user_change(PGconn *conn, const char *verb, const char *name, const c
 		                "`console user passwd %s`",
 		                name, name);
 	if (db == CN_NOT_FOUND)
-		return cli_fail("there is no console user named %s (see `console user list`)", name);
+		return cli_fail("there is no console user named %s (see `console user list`)",
+		                name);
 	if (db != CN_OK) {
 		cli_one_line(err.message);
 		return cli_fail("%s", err.message);
@@ -189,7 +193,8 @@ int cli_console(const struct config *config, int argc, char **argv)
 	int rc;
 
 	if (argc < 2 || strcmp(argv[0], "user") != 0)
-		return cli_usage(usage_text, "the console command takes: user add|passwd|remove|list");
+		return cli_usage(usage_text,
+		                 "the console command takes: user add|passwd|remove|list");
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
 			role = argv[++i];
@@ -208,13 +213,15 @@ int cli_console(const struct config *config, int argc, char **argv)
 		return cli_usage(usage_text, "NAME must be 1 to 64 letters, digits or . _ @ -");
 	if (strcmp(verb, "add") == 0 &&
 	    (role == NULL || (strcmp(role, "viewer") != 0 && strcmp(role, "operator") != 0)))
-		return cli_usage(usage_text, "`console user add` needs --role viewer or --role operator");
+		return cli_usage(usage_text,
+		                 "`console user add` needs --role viewer or --role operator");
 	if (strcmp(verb, "add") != 0 && role != NULL)
 		return cli_usage(usage_text, "--role is only for `console user add`");
 	rc = cli_ops_connect_database(config, &conn);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	rc = strcmp(verb, "list") == 0 ? user_list(conn, json) : user_change(conn, verb, name, role);
+	rc =
+	    strcmp(verb, "list") == 0 ? user_list(conn, json) : user_change(conn, verb, name, role);
 	PQfinish(conn);
 	return rc;
 }

@@ -200,6 +200,25 @@ static void wait_for_stop_signal(const sigset_t *signals)
 	}
 }
 
+/* The console is for people, not for bookto: serve goes on without it. */
+static struct console *start_console(const struct runtime *runtime)
+{
+	struct console *console = NULL;
+	struct cn_error err = {""};
+	char port[16];
+
+	if (console_start(runtime, &console, &err) != CN_OK) {
+		log_error("console_not_started", "error", err.message, NULL);
+		return NULL;
+	}
+	if (console != NULL) {
+		snprintf(port, sizeof(port), "%u", console_port(console));
+		log_info("console_serving", "host", runtime->config->console_listen_host, "port",
+		         port, NULL);
+	}
+	return console;
+}
+
 int serve_run(const struct config *config)
 {
 	struct serve_state state;
@@ -261,9 +280,7 @@ int serve_run(const struct config *config)
 		log_error("serve_refused", "error", err.message, NULL);
 		goto out;
 	}
-	/* The console is for people, not for bookto: serve goes on without it. */
-	if (console_start(state.runtime, &console, &err) != CN_OK)
-		log_error("console_not_started", "error", err.message, NULL);
+	console = start_console(state.runtime);
 	if (pthread_create(&drain_thread, NULL, spool_drain_thread, &state) != 0)
 		goto out;
 	drain_started = true;
@@ -271,10 +288,6 @@ int serve_run(const struct config *config)
 	snprintf(port, sizeof(port), "%u", httpd_port(httpd));
 	log_info("serving", "host", config->http_listen_host, "port", port, "version", BM_VERSION,
 	         NULL);
-	if (console != NULL) {
-		snprintf(port, sizeof(port), "%u", console_port(console));
-		log_info("console_serving", "host", config->console_listen_host, "port", port, NULL);
-	}
 	wait_for_stop_signal(&signals);
 	exit_code = 0;
 out:

@@ -15,12 +15,23 @@ int html_text(struct dynbuf *out, const char *text)
 		const char *entity = NULL;
 
 		switch (*p) {
-		case '&': entity = "&amp;"; break;
-		case '<': entity = "&lt;"; break;
-		case '>': entity = "&gt;"; break;
-		case '"': entity = "&quot;"; break;
-		case '\'': entity = "&#39;"; break;
-		default: continue;
+		case '&':
+			entity = "&amp;";
+			break;
+		case '<':
+			entity = "&lt;";
+			break;
+		case '>':
+			entity = "&gt;";
+			break;
+		case '"':
+			entity = "&quot;";
+			break;
+		case '\'':
+			entity = "&#39;";
+			break;
+		default:
+			continue;
 		}
 		rc = dynbuf_add(out, start, (size_t)(p - start));
 		if (rc == CN_OK)

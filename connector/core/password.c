@@ -8,8 +8,8 @@
 
 #define PREFIX "pbkdf2-sha256$"
 
-static bool derive(const char *password, const unsigned char *salt, size_t salt_len,
-                   int iterations, unsigned char key[PASSWORD_HASH_BYTES])
+static bool derive(const char *password, const unsigned char *salt, size_t salt_len, int iterations,
+                   unsigned char key[PASSWORD_HASH_BYTES])
 {
 	return PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, (int)salt_len, iterations,
 	                         EVP_sha256(), PASSWORD_HASH_BYTES, key) == 1;

@@ -10,8 +10,8 @@
 
 /* POST /orders/{connection}/{order_id}/retry: the same store transition as
  * the `retry` command, audited as actor console:NAME. */
-int console_retry(struct console_request *req, struct console_reply *reply,
-                  const char *connection, const char *order_id)
+int console_retry(struct console_request *req, struct console_reply *reply, const char *connection,
+                  const char *order_id)
 {
 	enum store_ops_retry_result result = STORE_OPS_RETRY_NOT_PARKED;
 	struct store_ops_table orders = {0};
@@ -22,9 +22,10 @@ int console_retry(struct console_request *req, struct console_reply *reply,
 	int rc;
 
 	if (!console_is_operator(req))
-		return console_error_page(req, reply, 403,
-		                          "Only an operator may retry orders; ask an operator, or an "
-		                          "administrator to give you that role.");
+		return console_error_page(
+		    req, reply, 403,
+		    "Only an operator may retry orders; ask an operator, or an "
+		    "administrator to give you that role.");
 	rc = status_orders_find(req->db, connection, order_id, &orders, &err);
 	while (rc == CN_OK && r < orders.rows &&
 	       strcmp(store_ops_cell(&orders, r, OPS_ORDER_ID), order_id) != 0)
@@ -35,10 +36,9 @@ int console_retry(struct console_request *req, struct console_reply *reply,
 	}
 	snprintf(actor, sizeof(actor), "console:%s", req->session.user);
 	if (rc == CN_OK)
-		rc = store_ops_retry_order_by(req->db,
-		                              text_int64(store_ops_cell(&orders, r, OPS_ORDER_PK)),
-		                              actor, "console_user", req->session.user, &result, state,
-		                              &err);
+		rc = store_ops_retry_order_by(
+		    req->db, text_int64(store_ops_cell(&orders, r, OPS_ORDER_PK)), actor,
+		    "console_user", req->session.user, &result, state, &err);
 	store_ops_table_free(&orders);
 	if (rc != CN_OK) {
 		log_warn("console_retry_failed", "error", err.message, NULL);
@@ -47,9 +47,10 @@ int console_retry(struct console_request *req, struct console_reply *reply,
 		                          "minute.");
 	}
 	if (result != STORE_OPS_RETRY_QUEUED)
-		return console_error_page(req, reply, 409,
-		                          "This order is not parked any more (someone retried it, or "
-		                          "it moved on); nothing was changed.");
+		return console_error_page(
+		    req, reply, 409,
+		    "This order is not parked any more (someone retried it, or "
+		    "it moved on); nothing was changed.");
 	log_info("console_retry", "user", req->session.user, "connection", connection, "order_id",
 	         order_id, NULL);
 	dynbuf_init(&location, sizeof(reply->location) - 1);
@@ -90,8 +91,7 @@ int console_reconcile_submit(struct console_request *req, struct console_reply *
 	}
 	log_info("console_reconcile_requested", "user", req->session.user, "connection", name,
 	         NULL);
-	console_redirect(reply, console_runner_request(req->console, index)
-	                            ? "/reconcile?started=1"
-	                            : "/reconcile?busy=1");
+	console_redirect(reply, console_runner_request(req->console, index) ? "/reconcile?started=1"
+	                                                                    : "/reconcile?busy=1");
 	return CN_OK;
 }

@@ -94,8 +94,8 @@ int console_money(struct dynbuf *out, const char *cents, const char *currency)
 	int rc = html_text(out, currency != NULL && currency[0] != '\0' ? currency : "?");
 
 	if (rc == CN_OK)
-		rc = html_raw(out, " %s%" PRIu64 ".%02" PRIu64, value < 0 ? "-" : "", magnitude / 100,
-		              magnitude % 100);
+		rc = html_raw(out, " %s%" PRIu64 ".%02" PRIu64, value < 0 ? "-" : "",
+		              magnitude / 100, magnitude % 100);
 	return rc;
 }
 
@@ -123,8 +123,9 @@ static bool parse_iso_utc(const char *text, int64_t *epoch)
 	int year, month, day, hour, minute, second;
 	char z = 0;
 
-	if (text == NULL || sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%c", &year, &month, &day, &hour,
-	                           &minute, &second, &z) != 7 ||
+	if (text == NULL ||
+	    sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%c", &year, &month, &day, &hour, &minute, &second,
+	           &z) != 7 ||
 	    z != 'Z')
 		return false;
 	*epoch = tz_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
@@ -156,8 +157,9 @@ int console_time(struct console_request *req, struct dynbuf *out, const char *co
 
 int console_state(struct dynbuf *out, const char *state)
 {
-	static const char *const known[] = {"queued",  "in_progress", "retrying", "needs_attention",
-	                                    "skipped", "synced",      "reconciled"};
+	static const char *const known[] = {"queued",          "in_progress", "retrying",
+	                                    "needs_attention", "skipped",     "synced",
+	                                    "reconciled"};
 	const char *css = "unknown";
 
 	for (size_t i = 0; state != NULL && i < sizeof(known) / sizeof(known[0]); i++)

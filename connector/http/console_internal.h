@@ -95,11 +95,10 @@ int console_page_overview(struct console_request *req, struct console_reply *rep
 int console_page_orders(struct console_request *req, struct console_reply *reply) MUST_CHECK;
 int console_page_order(struct console_request *req, struct console_reply *reply,
                        const char *connection, const char *order_id) MUST_CHECK;
-int console_retry(struct console_request *req, struct console_reply *reply,
-                  const char *connection, const char *order_id) MUST_CHECK;
+int console_retry(struct console_request *req, struct console_reply *reply, const char *connection,
+                  const char *order_id) MUST_CHECK;
 int console_page_reconcile(struct console_request *req, struct console_reply *reply) MUST_CHECK;
-int console_reconcile_submit(struct console_request *req,
-                             struct console_reply *reply) MUST_CHECK;
+int console_reconcile_submit(struct console_request *req, struct console_reply *reply) MUST_CHECK;
 
 /* The reconcile runner (console_reconcile.c). */
 int console_runner_start(struct console *console, struct cn_error *err) MUST_CHECK;

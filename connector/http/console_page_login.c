@@ -29,8 +29,8 @@ static void set_cookie(struct console_request *req, struct console_reply *reply,
 
 /* The login form; its CSRF token is a double-submit cookie (there is no
  * session yet). */
-static int login_form(struct console_request *req, struct console_reply *reply,
-                      const char *message, const char *username)
+static int login_form(struct console_request *req, struct console_reply *reply, const char *message,
+                      const char *username)
 {
 	const char *cookies = MHD_lookup_connection_value(req->mhd, MHD_HEADER_KIND, "Cookie");
 	struct dynbuf *out = &reply->html;
@@ -40,8 +40,8 @@ static int login_form(struct console_request *req, struct console_reply *reply,
 	/* One token per browser: a second tab (or a stray request that lands
 	 * here) must not invalidate the form already shown. */
 	if ((!html_cookie_value(cookies, CONSOLE_LOGIN_COOKIE, token, sizeof(token)) ||
-	     strlen(token) != RANDOM_TOKEN_HEX - 1 || strspn(token, "0123456789abcdef") !=
-	                                                   RANDOM_TOKEN_HEX - 1) &&
+	     strlen(token) != RANDOM_TOKEN_HEX - 1 ||
+	     strspn(token, "0123456789abcdef") != RANDOM_TOKEN_HEX - 1) &&
 	    random_token_hex(token) != CN_OK)
 		return CN_ERR;
 	set_cookie(req, reply, 1, CONSOLE_LOGIN_COOKIE, token, 3600);
@@ -54,10 +54,11 @@ static int login_form(struct console_request *req, struct console_reply *reply,
 	if (rc == CN_OK && message != NULL)
 		rc = html_raw(out, "</p>");
 	if (rc == CN_OK)
-		rc = html_raw(out, "<form class=\"login\" method=\"post\" action=\"/login\">"
-		                   "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
-		                   "<label>User name <input name=\"username\" autocomplete=\"username\""
-		                   " required value=\"",
+		rc = html_raw(out,
+		              "<form class=\"login\" method=\"post\" action=\"/login\">"
+		              "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+		              "<label>User name <input name=\"username\" autocomplete=\"username\""
+		              " required value=\"",
 		              token);
 	if (rc == CN_OK)
 		rc = html_text(out, username != NULL ? username : "");
@@ -132,7 +133,8 @@ int console_login_submit(struct console_request *req, struct console_reply *repl
 		goto db_error;
 	if (by_user >= LOGIN_FAILURES_PER_USER || by_address >= LOGIN_FAILURES_PER_ADDRESS) {
 		reply->status = 429;
-		log_warn("console_login_throttled", "user", username, "address", req->address, NULL);
+		log_warn("console_login_throttled", "user", username, "address", req->address,
+		         NULL);
 		return login_form(req, reply,
 		                  "Too many failed sign-ins for this user or from this address. "
 		                  "Wait 15 minutes and try again, or ask an administrator to set a "
@@ -142,8 +144,8 @@ int console_login_submit(struct console_request *req, struct console_reply *repl
 	rc = store_console_user_get(req->db, username, &user, &err);
 	if (rc != CN_OK && rc != CN_NOT_FOUND)
 		goto db_error;
-	ok = password_verify(password, rc == CN_OK ? user.password_hash : decoy_hash) &&
-	     rc == CN_OK;
+	ok =
+	    password_verify(password, rc == CN_OK ? user.password_hash : decoy_hash) && rc == CN_OK;
 	memset(password, 0, sizeof(password));
 	if (!ok) {
 		if (store_console_login_failed(req->db, username, req->address, &err) != CN_OK)

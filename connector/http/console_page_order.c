@@ -38,8 +38,9 @@ static int story_table(struct console_request *req, struct dynbuf *out, const ch
 
 			rc = html_raw(out, "<td>");
 			if (rc == CN_OK)
-				rc = is_time_column(t->names[c]) ? console_time(req, out, connection, cell)
-				                                  : html_text(out, cell != NULL ? cell : "—");
+				rc = is_time_column(t->names[c])
+				         ? console_time(req, out, connection, cell)
+				         : html_text(out, cell != NULL ? cell : "—");
 			if (rc == CN_OK)
 				rc = html_raw(out, "</td>");
 		}
@@ -80,7 +81,8 @@ static int time_fact(struct console_request *req, struct dynbuf *out, const char
 static int moneybird_link(struct console_request *req, struct dynbuf *out, const char *label,
                           const char *connection, const char *kind, const char *id)
 {
-	const struct connection_config *cc = config_find_connection(req->console->config, connection);
+	const struct connection_config *cc =
+	    config_find_connection(req->console->config, connection);
 	const char *base = cc != NULL ? cc->moneybird_base_url : "https://moneybird.com/api/v2";
 	const char *api = strstr(base, "/api/");
 	int base_len = api != NULL ? (int)(api - base) : (int)strlen(base);
@@ -143,7 +145,8 @@ static int parked_box(struct console_request *req, struct dynbuf *out,
                       const struct store_ops_table *o, size_t r)
 {
 	const char *reason = store_ops_cell(o, r, OPS_ORDER_LAST_ERROR);
-	int rc = html_raw(out, "<section class=\"parked\"><h2>Needs attention</h2><p class=\"reason\">");
+	int rc =
+	    html_raw(out, "<section class=\"parked\"><h2>Needs attention</h2><p class=\"reason\">");
 
 	if (rc == CN_OK)
 		rc = html_text(out, reason != NULL ? reason : "no reason recorded");
@@ -191,7 +194,8 @@ static int order_facts(struct console_request *req, struct dynbuf *out,
 	if (rc == CN_OK)
 		rc = fact(out, "Connection", connection);
 	if (rc == CN_OK)
-		rc = fact(out, "Test order", is_test != NULL && strcmp(is_test, "t") == 0 ? "yes" : "no");
+		rc = fact(out, "Test order",
+		          is_test != NULL && strcmp(is_test, "t") == 0 ? "yes" : "no");
 	if (rc == CN_OK)
 		rc = amounts(out, o, r);
 	if (rc == CN_OK)
@@ -201,7 +205,8 @@ static int order_facts(struct console_request *req, struct dynbuf *out,
 	if (rc == CN_OK)
 		rc = fact(out, "Last error", store_ops_cell(o, r, OPS_ORDER_LAST_ERROR));
 	if (rc == CN_OK)
-		rc = time_fact(req, out, "Paid at", connection, store_ops_cell(o, r, OPS_ORDER_PAID_AT));
+		rc = time_fact(req, out, "Paid at", connection,
+		               store_ops_cell(o, r, OPS_ORDER_PAID_AT));
 	if (rc == CN_OK)
 		rc = time_fact(req, out, "Received at", connection,
 		               store_ops_cell(o, r, OPS_ORDER_RECEIVED_AT));
@@ -220,7 +225,8 @@ static int order_facts(struct console_request *req, struct dynbuf *out,
 	if (rc == CN_OK)
 		rc = fact(out, "Invoice state", store_ops_cell(o, r, OPS_ORDER_INVOICE_STATE));
 	if (rc == CN_OK)
-		rc = fact(out, "Invoice reference", store_ops_cell(o, r, OPS_ORDER_INVOICE_REFERENCE));
+		rc = fact(out, "Invoice reference",
+		          store_ops_cell(o, r, OPS_ORDER_INVOICE_REFERENCE));
 	if (rc == CN_OK)
 		rc = fact(out, "Moneybird payment", store_ops_cell(o, r, OPS_ORDER_PAYMENT_ID));
 	if (rc == CN_OK)
@@ -286,11 +292,12 @@ int console_page_order(struct console_request *req, struct console_reply *reply,
 	if (rc == CN_OK)
 		rc = status_order_read(req->db, &orders, r, &s, &err);
 	if (rc == CN_OK)
-		rc = status_order_party(req->db, text_int64(store_ops_cell(&orders, r, OPS_ORDER_PK)), &party, &err);
+		rc = status_order_party(
+		    req->db, text_int64(store_ops_cell(&orders, r, OPS_ORDER_PK)), &party, &err);
 	if (rc != CN_OK) {
 		log_warn("console_database_error", "error", err.message, NULL);
-		rc = console_error_page(req, reply, 503,
-		                        "The order cannot be read just now; try again in a minute.");
+		rc = console_error_page(
+		    req, reply, 503, "The order cannot be read just now; try again in a minute.");
 		goto out;
 	}
 	snprintf(title, sizeof(title), "Order %s",

@@ -70,15 +70,17 @@ static int filter_form(struct console_request *req, struct dynbuf *out,
 	for (size_t s = 0; rc == CN_OK && s < ORDER_STATE_COUNT; s++)
 		rc = option(out, order_state_names[s], order_state_names[s], query->state);
 	if (rc == CN_OK)
-		rc = html_raw(out, "</select></label><label>Connection <select name=\"connection\">");
+		rc = html_raw(out,
+		              "</select></label><label>Connection <select name=\"connection\">");
 	if (rc == CN_OK)
 		rc = option(out, "", "any", query->connection);
 	for (size_t i = 0; rc == CN_OK && i < runtime->count; i++)
 		rc = option(out, runtime->connections[i].config->name,
 		            runtime->connections[i].config->name, query->connection);
 	if (rc == CN_OK)
-		rc = html_raw(out, "</select></label><label>Search <input type=\"search\" name=\"q\" "
-		                   "placeholder=\"order number, id, buyer, email\" value=\"");
+		rc = html_raw(out,
+		              "</select></label><label>Search <input type=\"search\" name=\"q\" "
+		              "placeholder=\"order number, id, buyer, email\" value=\"");
 	if (rc == CN_OK)
 		rc = html_text(out, query->q);
 	if (rc == CN_OK)
@@ -141,7 +143,8 @@ static int order_row(struct console_request *req, struct dynbuf *out,
 	if (rc == CN_OK)
 		rc = html_raw(out, "\"><td>");
 	if (rc == CN_OK)
-		rc = console_time(req, out, connection, store_ops_cell(t, r, CONSOLE_ORDER_RECEIVED_AT));
+		rc = console_time(req, out, connection,
+		                  store_ops_cell(t, r, CONSOLE_ORDER_RECEIVED_AT));
 	if (rc == CN_OK)
 		rc = html_raw(out, "</td><td>");
 	if (rc == CN_OK)
@@ -228,13 +231,14 @@ int console_page_orders(struct console_request *req, struct console_reply *reply
 	rc = status_orders_list(req->db, &filter, &table, &err);
 	if (rc != CN_OK) {
 		log_warn("console_database_error", "error", err.message, NULL);
-		return console_error_page(req, reply, 503,
-		                          "The orders cannot be read just now; try again in a minute.");
+		return console_error_page(
+		    req, reply, 503, "The orders cannot be read just now; try again in a minute.");
 	}
 	rc = console_page_begin(req, &reply->html, "Orders");
 	if (rc == CN_OK)
-		rc = html_raw(&reply->html, "<p class=\"hint\">Newest first, %d a page. Times in "
-		                            "each connection's time zone.</p>",
+		rc = html_raw(&reply->html,
+		              "<p class=\"hint\">Newest first, %d a page. Times in "
+		              "each connection's time zone.</p>",
 		              CONSOLE_ORDERS_PER_PAGE);
 	if (rc == CN_OK)
 		rc = filter_form(req, &reply->html, &query);

@@ -23,7 +23,8 @@ static int state_counts(struct dynbuf *out, const struct status_connection *c)
 	if (rc == CN_OK)
 		rc = html_raw(out, "</tr><tr>");
 	for (size_t s = 0; rc == CN_OK && s < ORDER_STATE_COUNT; s++) {
-		rc = html_raw(out, "<td><a href=\"/orders?state=%s&amp;connection=", order_state_names[s]);
+		rc = html_raw(
+		    out, "<td><a href=\"/orders?state=%s&amp;connection=", order_state_names[s]);
 		if (rc == CN_OK)
 			rc = html_url_component(out, c->connection->name);
 		if (rc == CN_OK)
@@ -114,7 +115,8 @@ static int last_reconcile(struct console_request *req, struct dynbuf *out,
 		if (rc == CN_OK)
 			rc = html_text(out, store_ops_cell(runs, r, 9));
 		if (rc == CN_OK)
-			rc = html_raw(out, " difference(s) <a href=\"/reconcile\">details</a></dd>");
+			rc =
+			    html_raw(out, " difference(s) <a href=\"/reconcile\">details</a></dd>");
 		return rc;
 	}
 	if (rc == CN_OK)
@@ -123,8 +125,7 @@ static int last_reconcile(struct console_request *req, struct dynbuf *out,
 }
 
 static int connection_section(struct console_request *req, struct dynbuf *out,
-                              const struct status_connection *c,
-                              const struct store_ops_table *runs)
+                              const struct status_connection *c, const struct store_ops_table *runs)
 {
 	int rc = html_raw(out, "<section class=\"connection\"><h2>Connection ");
 

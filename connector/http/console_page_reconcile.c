@@ -17,8 +17,7 @@ static int run_row(struct console_request *req, struct dynbuf *out,
 	const char *connection = store_ops_cell(runs, r, 1);
 	int rc = html_raw(out, "<tr>");
 
-	for (size_t i = 0; rc == CN_OK && i < sizeof(text_columns) / sizeof(text_columns[0]);
-	     i++) {
+	for (size_t i = 0; rc == CN_OK && i < sizeof(text_columns) / sizeof(text_columns[0]); i++) {
 		const char *cell = store_ops_cell(runs, r, text_columns[i]);
 
 		if (text_columns[i] == 6) {
@@ -68,8 +67,9 @@ static int differences_table(struct dynbuf *out, const struct store_ops_table *d
 	int rc = html_raw(out, "<h2>Differences of these runs (%zu)</h2>", d->rows);
 
 	if (rc != CN_OK || d->rows == 0)
-		return rc == CN_OK ? html_raw(out, "<p>None: the connector and Moneybird agree.</p>")
-		                   : rc;
+		return rc == CN_OK
+		           ? html_raw(out, "<p>None: the connector and Moneybird agree.</p>")
+		           : rc;
 	rc = html_raw(out, "<div class=\"scroll\"><table class=\"differences\"><thead><tr>"
 	                   "<th>Run</th><th>Kind</th><th>Order</th><th>Number</th>"
 	                   "<th>Connection</th><th>Moneybird invoice</th><th>Detail</th>"
@@ -133,15 +133,17 @@ int console_page_reconcile(struct console_request *req, struct console_reply *re
 		store_ops_table_free(&runs);
 		store_ops_table_free(&differences);
 		log_warn("console_database_error", "error", err.message, NULL);
-		return console_error_page(req, reply, 503,
-		                          "The reconciliations cannot be read just now; try again in "
-		                          "a minute.");
+		return console_error_page(
+		    req, reply, 503,
+		    "The reconciliations cannot be read just now; try again in "
+		    "a minute.");
 	}
 	rc = console_page_begin(req, out, "Reconcile");
 	if (rc == CN_OK &&
 	    MHD_lookup_connection_value(req->mhd, MHD_GET_ARGUMENT_KIND, "started") != NULL)
-		rc = html_raw(out, "<p class=\"notice\">The reconciliation was started; reload this "
-		                   "page in a moment to see its result.</p>");
+		rc =
+		    html_raw(out, "<p class=\"notice\">The reconciliation was started; reload this "
+		                  "page in a moment to see its result.</p>");
 	if (rc == CN_OK &&
 	    MHD_lookup_connection_value(req->mhd, MHD_GET_ARGUMENT_KIND, "busy") != NULL)
 		rc = html_raw(out, "<p class=\"notice\">A reconciliation of that connection is "

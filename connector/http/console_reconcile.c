@@ -40,15 +40,16 @@ static void run_one(struct console *console, size_t index)
 	if (store_connect(config->database_conninfo, &conn, &err) != CN_OK ||
 	    store_connect(config->database_conninfo, &budget_conn, &err) != CN_OK ||
 	    store_reconcile_try_lock(conn, connection_id, &locked, &err) != CN_OK) {
-		log_warn("console_reconcile_failed", "connection", name, "error", err.message, NULL);
+		log_warn("console_reconcile_failed", "connection", name, "error", err.message,
+		         NULL);
 	} else if (!locked) {
 		log_info("console_reconcile_skipped", "connection", name, "reason",
 		         "another reconciliation of this connection is running", NULL);
 	} else {
 		if (reconcile_connection(config, index, connection_id, conn, budget_conn, &options,
 		                         &report, &err) != CN_OK)
-			log_warn("console_reconcile_failed", "connection", name, "error", err.message,
-			         NULL);
+			log_warn("console_reconcile_failed", "connection", name, "error",
+			         err.message, NULL);
 		else
 			log_info("console_reconcile_finished", "connection", name, NULL);
 		store_reconcile_unlock(conn, connection_id);

@@ -45,8 +45,8 @@ static void client_address(struct MHD_Connection *mhd, char *out, size_t size)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
 		          (socklen_t)size);
 	else if (sa != NULL && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
-		          (socklen_t)size);
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		          out, (socklen_t)size);
 	/* Behind the nginx site the peer is loopback: its X-Real-IP names the
 	 * browser (only a local process could forge it). */
 	if (real_ip != NULL && real_ip[0] != '\0' && strlen(real_ip) < size &&
@@ -83,8 +83,8 @@ static bool csrf_ok(const struct console_request *req)
 }
 
 /* Splits "/orders/{connection}/{order_id}[/retry]". */
-static bool order_path(const char *path, char *connection, size_t connection_size,
-                       char *order_id, size_t order_id_size, bool *retry)
+static bool order_path(const char *path, char *connection, size_t connection_size, char *order_id,
+                       size_t order_id_size, bool *retry)
 {
 	const char *p = path + strlen("/orders/");
 	const char *slash = strchr(p, '/');
@@ -194,8 +194,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *mhd, struct console_rep
 	return result;
 }
 
-static enum MHD_Result handle(struct console *console, struct MHD_Connection *mhd,
-                              const char *url, const char *method, const char *body)
+static enum MHD_Result handle(struct console *console, struct MHD_Connection *mhd, const char *url,
+                              const char *method, const char *body)
 {
 	struct console_request req;
 	struct console_reply reply;
@@ -238,9 +238,8 @@ static enum MHD_Result handle(struct console *console, struct MHD_Connection *mh
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
 	struct connection_state *state = *con_cls;
 
@@ -288,8 +287,7 @@ static void on_completed(void *cls, struct MHD_Connection *mhd, void **con_cls,
 	*con_cls = NULL;
 }
 
-static int bind_address(const struct config *config, struct addrinfo **out,
-                        struct cn_error *err)
+static int bind_address(const struct config *config, struct addrinfo **out, struct cn_error *err)
 {
 	struct addrinfo hints;
 	char host[256], port[16];
@@ -308,7 +306,8 @@ static int bind_address(const struct config *config, struct addrinfo **out,
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	gai = getaddrinfo(host, port, &hints, out);
 	if (gai != 0) {
-		error_set(err, "cannot resolve console.listen host %s: %s", host, gai_strerror(gai));
+		error_set(err, "cannot resolve console.listen host %s: %s", host,
+		          gai_strerror(gai));
 		return CN_INVALID;
 	}
 	return CN_OK;
@@ -342,12 +341,12 @@ int console_start(const struct runtime *runtime, struct console **out, struct cn
 		goto fail;
 	if (address->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	console->daemon = MHD_start_daemon(
-	    flags, (uint16_t)config->console_listen_port, NULL, NULL, on_request, console,
-	    MHD_OPTION_SOCK_ADDR, address->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned int)CONSOLE_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned int)CONSOLE_TIMEOUT_SECONDS, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-	    console, MHD_OPTION_END);
+	console->daemon =
+	    MHD_start_daemon(flags, (uint16_t)config->console_listen_port, NULL, NULL, on_request,
+	                     console, MHD_OPTION_SOCK_ADDR, address->ai_addr,
+	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONSOLE_MAX_CONNECTIONS,
+	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONSOLE_TIMEOUT_SECONDS,
+	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, console, MHD_OPTION_END);
 	freeaddrinfo(address);
 	if (console->daemon == NULL) {
 		error_set(err, "cannot listen on console.listen %s:%d (is the port in use?)",

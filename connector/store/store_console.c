@@ -85,7 +85,8 @@ int store_console_user_list(PGconn *conn, struct store_ops_table *out, struct cn
 	return store_ops_query(
 	    conn,
 	    "SELECT name, role, "
-	    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, "
+	    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS "
+	    "created_at, "
 	    "to_char(last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 	    " AS last_login_at FROM console_users ORDER BY name",
 	    0, NULL, "listing the console users", out, err);
@@ -96,9 +97,9 @@ int store_console_user_get(PGconn *conn, const char *name, struct store_console_
 {
 	const char *values[1] = {name};
 	PGresult *res = NULL;
-	int rc = store_query(conn,
-	                     "SELECT id, name, role, password_hash FROM console_users WHERE name = $1",
-	                     1, values, "reading the console user", &res, err);
+	int rc = store_query(
+	    conn, "SELECT id, name, role, password_hash FROM console_users WHERE name = $1", 1,
+	    values, "reading the console user", &res, err);
 
 	memset(out, 0, sizeof(*out));
 	if (rc != CN_OK)
@@ -199,20 +200,18 @@ int store_console_login_failed(PGconn *conn, const char *username, const char *a
                                struct cn_error *err)
 {
 	const char *values[2] = {username, address};
-	int rc = run(conn,
-	             "DELETE FROM console_login_failures WHERE at < now() - interval '1 day'", 0,
-	             NULL, "pruning failed logins", NULL, err);
+	int rc = run(conn, "DELETE FROM console_login_failures WHERE at < now() - interval '1 day'",
+	             0, NULL, "pruning failed logins", NULL, err);
 
 	if (rc == CN_OK)
 		rc = run(conn,
-		         "INSERT INTO console_login_failures (username, address) VALUES ($1, $2)", 2,
-		         values, "recording a failed login", NULL, err);
+		         "INSERT INTO console_login_failures (username, address) VALUES ($1, $2)",
+		         2, values, "recording a failed login", NULL, err);
 	return rc;
 }
 
-int store_console_audit(PGconn *conn, const char *actor, const char *action,
-                        int64_t connection_id, const char *connection_name,
-                        struct cn_error *err)
+int store_console_audit(PGconn *conn, const char *actor, const char *action, int64_t connection_id,
+                        const char *connection_name, struct cn_error *err)
 {
 	char id[24];
 	const char *values[4] = {actor, action, id, connection_name};

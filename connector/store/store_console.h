@@ -71,8 +71,7 @@ int store_console_login_failed(PGconn *conn, const char *username, const char *a
 
 /* One audit row of a console action not tied to one order (e.g. a
  * reconcile started): actor "console:NAME", detail {"connection": ...}. */
-int store_console_audit(PGconn *conn, const char *actor, const char *action,
-                        int64_t connection_id, const char *connection_name,
-                        struct cn_error *err) MUST_CHECK;
+int store_console_audit(PGconn *conn, const char *actor, const char *action, int64_t connection_id,
+                        const char *connection_name, struct cn_error *err) MUST_CHECK;
 
 #endif

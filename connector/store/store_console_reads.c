@@ -3,8 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#define ISO_UTC(column)                                                                            \
-	"to_char((" column ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define ISO_UTC(column) "to_char((" column ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 int store_console_orders(PGconn *conn, const struct store_console_order_filter *filter,
                          struct store_ops_table *out, struct cn_error *err)
@@ -69,14 +68,23 @@ int store_console_reconcile_runs(PGconn *conn, int limit, struct store_ops_table
 	const char *values[1] = {limit_text};
 
 	snprintf(limit_text, sizeof(limit_text), "%d", limit);
-	return store_ops_query(conn,
-	                       "SELECT r.id, c.name AS connection, r.trigger, r.repair, " ISO_UTC(
-	                           "r.started_at") " AS started_at, " ISO_UTC("r.finished_at")
-	                       " AS finished_at, r.status, r.invoices_checked, r.orders_checked,"
-	                       " r.differences, r.repairs_queued, r.error"
-	                       " FROM reconcile_runs r JOIN connections c ON c.id = r.connection_id"
-	                       " ORDER BY r.id DESC LIMIT $1::int",
-	                       1, values, "listing the reconcile runs", out, err);
+	return store_ops_query(
+	    conn,
+	    "SELECT r.id, c.name AS connection, r.trigger, r.repair, " ISO_UTC(
+	        "r.started_at") " AS started_at, " ISO_UTC("r.finished_at") " AS finished_at, "
+	                                                                    "r.status, "
+	                                                                    "r.invoices_checked, "
+	                                                                    "r.orders_checked,"
+	                                                                    " r.differences, "
+	                                                                    "r.repairs_queued, "
+	                                                                    "r.error"
+	                                                                    " FROM reconcile_runs "
+	                                                                    "r JOIN connections c "
+	                                                                    "ON c.id = "
+	                                                                    "r.connection_id"
+	                                                                    " ORDER BY r.id DESC "
+	                                                                    "LIMIT $1::int",
+	    1, values, "listing the reconcile runs", out, err);
 }
 
 int store_console_reconcile_differences(PGconn *conn, int runs, struct store_ops_table *out,

@@ -303,24 +303,22 @@ int store_ops_retry_order(PGconn *conn, int64_t order_pk, const char *os_user,
 	                                state_out, err);
 }
 
-int store_ops_retry_order_by(PGconn *conn, int64_t order_pk, const char *actor,
-                             const char *who_key, const char *who,
-                             enum store_ops_retry_result *result, char state_out[24],
-                             struct cn_error *err)
+int store_ops_retry_order_by(PGconn *conn, int64_t order_pk, const char *actor, const char *who_key,
+                             const char *who, enum store_ops_retry_result *result,
+                             char state_out[24], struct cn_error *err)
 {
 	char pk[24];
 	const char *values[2] = {pk, who};
 	const char *audit_params[3] = {who, actor, who_key};
-	struct store_order_transition retried = {
-	    order_pk,
-	    "'queued'",
-	    NULL,
-	    false,
-	    {"$3::text", "'retry'", "'needs_attention'", "jsonb_build_object($4::text, $2::text)",
-	     NULL},
-	    3,
-	    audit_params,
-	    "auditing the retry"};
+	struct store_order_transition retried = {order_pk,
+	                                         "'queued'",
+	                                         NULL,
+	                                         false,
+	                                         {"$3::text", "'retry'", "'needs_attention'",
+	                                          "jsonb_build_object($4::text, $2::text)", NULL},
+	                                         3,
+	                                         audit_params,
+	                                         "auditing the retry"};
 	PGresult *res = NULL;
 	int rc;
 

@@ -38,7 +38,8 @@ static void test_html_text(void **state)
 	assert_string_equal(escaped("\"><img src=x onerror=alert(1)>"),
 	                    "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;");
 	assert_string_equal(escaped("'&'"), "&#39;&amp;&#39;");
-	assert_string_equal(escaped("Caf\xc3\xa9 \xe2\x80\x94 plain"), "Caf\xc3\xa9 \xe2\x80\x94 plain");
+	assert_string_equal(escaped("Caf\xc3\xa9 \xe2\x80\x94 plain"),
+	                    "Caf\xc3\xa9 \xe2\x80\x94 plain");
 	assert_string_equal(escaped(""), "");
 	/* Past the cap: refused, never cut into a half entity. */
 	dynbuf_init(&buf, 6);
@@ -86,11 +87,11 @@ static void test_form_field(void **state)
 	char out[16];
 
 	(void)state;
-	assert_true(html_form_field("csrf=ab12&username=olga+b&password=p%26%3D%25",
-	                            "username", out, sizeof(out)));
+	assert_true(html_form_field("csrf=ab12&username=olga+b&password=p%26%3D%25", "username",
+	                            out, sizeof(out)));
 	assert_string_equal(out, "olga b");
-	assert_true(html_form_field("csrf=ab12&username=olga+b&password=p%26%3D%25",
-	                            "password", out, sizeof(out)));
+	assert_true(html_form_field("csrf=ab12&username=olga+b&password=p%26%3D%25", "password",
+	                            out, sizeof(out)));
 	assert_string_equal(out, "p&=%");
 	assert_true(html_form_field("a=&csrf=x", "a", out, sizeof(out)));
 	assert_string_equal(out, "");
@@ -113,8 +114,8 @@ static void test_cookie_value(void **state)
 	assert_string_equal(out, "");
 	assert_false(html_cookie_value("xbm_console=abc", "bm_console", out, sizeof(out)));
 	assert_false(html_cookie_value(NULL, "bm_console", out, sizeof(out)));
-	assert_false(html_cookie_value("bm_console=0123456789abcdefgh", "bm_console", out,
-	                               sizeof(out)));
+	assert_false(
+	    html_cookie_value("bm_console=0123456789abcdefgh", "bm_console", out, sizeof(out)));
 }
 
 static void test_token_equal(void **state)
