@@ -54,6 +54,17 @@ int html_raw(struct dynbuf *out, const char *fmt, ...)
 	return rc;
 }
 
+int html_element(struct dynbuf *out, const char *open, const char *text, const char *close)
+{
+	int rc = dynbuf_adds(out, open);
+
+	if (rc == CN_OK)
+		rc = html_text(out, text);
+	if (rc == CN_OK)
+		rc = dynbuf_adds(out, close);
+	return rc;
+}
+
 int html_url_component(struct dynbuf *out, const char *text)
 {
 	static const char hex[] = "0123456789ABCDEF";

@@ -24,6 +24,11 @@ int html_text(struct dynbuf *out, const char *text) MUST_CHECK;
  * callers never pass outside data as the format. */
 int html_raw(struct dynbuf *out, const char *fmt, ...) PRINTF_LIKE(2, 3) MUST_CHECK;
 
+/* Appends open (trusted markup), text escaped as html_text does, then close
+ * (trusted markup): one element with outside text inside. */
+int html_element(struct dynbuf *out, const char *open, const char *text,
+                 const char *close) MUST_CHECK;
+
 /* Appends text percent-encoded for a URL path segment or query value
  * (everything but A-Z a-z 0-9 - . _ ~). */
 int html_url_component(struct dynbuf *out, const char *text) MUST_CHECK;

@@ -54,10 +54,7 @@ int console_retry(struct console_request *req, struct console_reply *reply, cons
 	log_info("console_retry", "user", req->session.user, "connection", connection, "order_id",
 	         order_id, NULL);
 	dynbuf_init(&location, sizeof(reply->location) - 1);
-	if (dynbuf_adds(&location, "/orders/") != CN_OK ||
-	    html_url_component(&location, connection) != CN_OK ||
-	    dynbuf_adds(&location, "/") != CN_OK ||
-	    html_url_component(&location, order_id) != CN_OK)
+	if (console_order_href(&location, connection, order_id) != CN_OK)
 		dynbuf_reset(&location);
 	console_redirect(reply, dynbuf_len(&location) > 0 ? dynbuf_ptr(&location) : "/orders");
 	dynbuf_free(&location);

@@ -23,11 +23,8 @@ int console_error_page(struct console_request *req, struct console_reply *reply,
 	dynbuf_reset(&reply->html);
 	rc = console_page_begin(req, &reply->html, "Not possible");
 	if (rc == CN_OK)
-		rc = html_raw(&reply->html, "<p class=\"problem\">");
-	if (rc == CN_OK)
-		rc = html_text(&reply->html, sentence);
-	if (rc == CN_OK)
-		rc = html_raw(&reply->html, "</p><p><a href=\"/\">Back to the overview</a></p>");
+		rc = html_element(&reply->html, "<p class=\"problem\">", sentence,
+		                  "</p><p><a href=\"/\">Back to the overview</a></p>");
 	if (rc == CN_OK)
 		rc = console_page_end(&reply->html);
 	return rc;
@@ -73,11 +70,7 @@ int console_page_begin(struct console_request *req, struct dynbuf *out, const ch
 			rc = html_raw(out, "<button type=\"submit\">Log out</button></form>");
 	}
 	if (rc == CN_OK)
-		rc = html_raw(out, "</header><main><h1>");
-	if (rc == CN_OK)
-		rc = html_text(out, title);
-	if (rc == CN_OK)
-		rc = html_raw(out, "</h1>\n");
+		rc = html_element(out, "</header><main><h1>", title, "</h1>\n");
 	return rc;
 }
 
@@ -169,6 +162,19 @@ int console_state(struct dynbuf *out, const char *state)
 	    html_text(out, state != NULL ? state : "?") != CN_OK)
 		return CN_INVALID;
 	return html_raw(out, "</span>");
+}
+
+int console_order_href(struct dynbuf *out, const char *connection, const char *order_id)
+{
+	int rc = dynbuf_adds(out, "/orders/");
+
+	if (rc == CN_OK)
+		rc = html_url_component(out, connection);
+	if (rc == CN_OK)
+		rc = dynbuf_adds(out, "/");
+	if (rc == CN_OK)
+		rc = html_url_component(out, order_id);
+	return rc;
 }
 
 bool console_is_operator(const struct console_request *req)

@@ -81,6 +81,9 @@ int console_money(struct dynbuf *out, const char *cents, const char *currency) M
  * zone of connection name `connection` (NULL or unknown: UTC). */
 int console_time(struct console_request *req, struct dynbuf *out, const char *connection,
                  const char *iso_utc) MUST_CHECK;
+/* The path of an order's page, "/orders/{connection}/{order_id}", each
+ * part percent-encoded. */
+int console_order_href(struct dynbuf *out, const char *connection, const char *order_id) MUST_CHECK;
 /* A state as a small labelled badge. */
 int console_state(struct dynbuf *out, const char *state) MUST_CHECK;
 /* The connection's zone name, "UTC" when unknown. */

@@ -23,11 +23,7 @@ static int story_table(struct console_request *req, struct dynbuf *out, const ch
 		return rc == CN_OK ? html_raw(out, "<p>None.</p>") : rc;
 	rc = html_raw(out, "<div class=\"scroll\"><table class=\"story\"><thead><tr>");
 	for (size_t c = 0; rc == CN_OK && c < t->columns; c++) {
-		rc = html_raw(out, "<th>");
-		if (rc == CN_OK)
-			rc = html_text(out, t->names[c]);
-		if (rc == CN_OK)
-			rc = html_raw(out, "</th>");
+		rc = html_element(out, "<th>", t->names[c], "</th>");
 	}
 	if (rc == CN_OK)
 		rc = html_raw(out, "</tr></thead><tbody>");
@@ -92,11 +88,7 @@ static int moneybird_link(struct console_request *req, struct dynbuf *out, const
 	if (rc != CN_OK || id == NULL || id[0] == '\0')
 		return rc == CN_OK ? html_raw(out, "—</dd>") : rc;
 	snprintf(web, sizeof(web), "%.*s", base_len, base);
-	rc = html_raw(out, "<a rel=\"noopener noreferrer\" href=\"");
-	if (rc == CN_OK)
-		rc = html_text(out, web);
-	if (rc == CN_OK)
-		rc = html_raw(out, "/");
+	rc = html_element(out, "<a rel=\"noopener noreferrer\" href=\"", web, "/");
 	if (rc == CN_OK)
 		rc = html_url_component(out, cc != NULL ? cc->moneybird_administration_id : "");
 	if (rc == CN_OK)
@@ -104,11 +96,7 @@ static int moneybird_link(struct console_request *req, struct dynbuf *out, const
 	if (rc == CN_OK)
 		rc = html_url_component(out, id);
 	if (rc == CN_OK)
-		rc = html_raw(out, "\">");
-	if (rc == CN_OK)
-		rc = html_text(out, id);
-	if (rc == CN_OK)
-		rc = html_raw(out, "</a></dd>");
+		rc = html_element(out, "\">", id, "</a></dd>");
 	return rc;
 }
 
@@ -151,19 +139,13 @@ static int parked_box(struct console_request *req, struct dynbuf *out,
 	if (rc == CN_OK)
 		rc = html_text(out, reason != NULL ? reason : "no reason recorded");
 	if (rc == CN_OK)
-		rc = html_raw(out, "</p><p class=\"advice\">");
-	if (rc == CN_OK)
-		rc = html_text(out, status_parked_advice(reason));
-	if (rc == CN_OK)
-		rc = html_raw(out, "</p>");
+		rc = html_element(out, "</p><p class=\"advice\">", status_parked_advice(reason),
+		                  "</p>");
 	if (rc == CN_OK && console_is_operator(req)) {
-		rc = html_raw(out, "<form method=\"post\" action=\"/orders/");
+		rc = html_raw(out, "<form method=\"post\" action=\"");
 		if (rc == CN_OK)
-			rc = html_url_component(out, store_ops_cell(o, r, OPS_ORDER_CONNECTION));
-		if (rc == CN_OK)
-			rc = html_raw(out, "/");
-		if (rc == CN_OK)
-			rc = html_url_component(out, store_ops_cell(o, r, OPS_ORDER_ID));
+			rc = console_order_href(out, store_ops_cell(o, r, OPS_ORDER_CONNECTION),
+			                        store_ops_cell(o, r, OPS_ORDER_ID));
 		if (rc == CN_OK)
 			rc = html_raw(out, "/retry\">");
 		if (rc == CN_OK)

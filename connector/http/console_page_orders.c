@@ -91,22 +91,17 @@ static int filter_form(struct console_request *req, struct dynbuf *out,
 static int order_link(struct dynbuf *out, const struct store_ops_table *t, size_t r)
 {
 	const char *number = store_ops_cell(t, r, CONSOLE_ORDER_NUMBER);
-	int rc = html_raw(out, "<a href=\"/orders/");
+	int rc = html_raw(out, "<a href=\"");
 
 	if (rc == CN_OK)
-		rc = html_url_component(out, store_ops_cell(t, r, CONSOLE_ORDER_CONNECTION));
+		rc = console_order_href(out, store_ops_cell(t, r, CONSOLE_ORDER_CONNECTION),
+		                        store_ops_cell(t, r, CONSOLE_ORDER_ID));
 	if (rc == CN_OK)
-		rc = html_raw(out, "/");
-	if (rc == CN_OK)
-		rc = html_url_component(out, store_ops_cell(t, r, CONSOLE_ORDER_ID));
-	if (rc == CN_OK)
-		rc = html_raw(out, "\">");
-	if (rc == CN_OK)
-		rc = html_text(out, number != NULL && number[0] != '\0'
-		                        ? number
-		                        : store_ops_cell(t, r, CONSOLE_ORDER_ID));
-	if (rc == CN_OK)
-		rc = html_raw(out, "</a>");
+		rc = html_element(out, "\">",
+		                  number != NULL && number[0] != '\0'
+		                      ? number
+		                      : store_ops_cell(t, r, CONSOLE_ORDER_ID),
+		                  "</a>");
 	return rc;
 }
 
@@ -120,11 +115,9 @@ static int state_cell(struct dynbuf *out, const struct store_ops_table *t, size_
 
 	if (rc != CN_OK || state == NULL || strcmp(state, "needs_attention") != 0)
 		return rc;
-	rc = html_raw(out, "<p class=\"reason\">");
-	if (rc == CN_OK)
-		rc = html_text(out, reason != NULL ? reason : "no reason recorded");
-	if (rc == CN_OK)
-		rc = html_raw(out, "</p><p class=\"advice\">");
+	rc = html_element(out, "<p class=\"reason\">",
+	                  reason != NULL ? reason : "no reason recorded",
+	                  "</p><p class=\"advice\">");
 	if (rc == CN_OK)
 		rc = html_text(out, status_parked_advice(reason));
 	if (rc == CN_OK)
@@ -150,19 +143,12 @@ static int order_row(struct console_request *req, struct dynbuf *out,
 	if (rc == CN_OK)
 		rc = order_link(out, t, r);
 	if (rc == CN_OK)
-		rc = html_raw(out, "</td><td>");
-	if (rc == CN_OK)
-		rc = html_text(out, connection);
-	if (rc == CN_OK)
-		rc = html_raw(out, "</td><td>");
+		rc = html_element(out, "</td><td>", connection, "</td><td>");
 	if (rc == CN_OK)
 		rc = html_text(out, store_ops_cell(t, r, CONSOLE_ORDER_BUYER));
 	if (rc == CN_OK)
-		rc = html_raw(out, "<br><small>");
-	if (rc == CN_OK)
-		rc = html_text(out, store_ops_cell(t, r, CONSOLE_ORDER_EMAIL));
-	if (rc == CN_OK)
-		rc = html_raw(out, "</small></td><td class=\"money\">");
+		rc = html_element(out, "<br><small>", store_ops_cell(t, r, CONSOLE_ORDER_EMAIL),
+		                  "</small></td><td class=\"money\">");
 	if (rc == CN_OK)
 		rc = console_money(out, store_ops_cell(t, r, CONSOLE_ORDER_TOTAL),
 		                   store_ops_cell(t, r, CONSOLE_ORDER_CURRENCY));

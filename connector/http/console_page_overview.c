@@ -55,21 +55,15 @@ static int oldest_and_budget(struct console_request *req, struct dynbuf *out,
 	int rc = html_raw(out, "<dt>Oldest unsynced order</dt><dd>");
 
 	if (rc == CN_OK && c->db.has_oldest_unsynced) {
-		rc = html_raw(out, "<a href=\"/orders/");
+		rc = html_raw(out, "<a href=\"");
 		if (rc == CN_OK)
-			rc = html_url_component(out, name);
+			rc = console_order_href(out, name, c->db.oldest_order_id);
 		if (rc == CN_OK)
-			rc = html_raw(out, "/");
-		if (rc == CN_OK)
-			rc = html_url_component(out, c->db.oldest_order_id);
-		if (rc == CN_OK)
-			rc = html_raw(out, "\">");
-		if (rc == CN_OK)
-			rc = html_text(out, c->db.oldest_order_number[0] != '\0'
-			                        ? c->db.oldest_order_number
-			                        : c->db.oldest_order_id);
-		if (rc == CN_OK)
-			rc = html_raw(out, "</a> ");
+			rc = html_element(out, "\">",
+			                  c->db.oldest_order_number[0] != '\0'
+			                      ? c->db.oldest_order_number
+			                      : c->db.oldest_order_id,
+			                  "</a> ");
 		if (rc == CN_OK)
 			rc = console_state(out, c->db.oldest_state);
 		if (rc == CN_OK)
@@ -107,11 +101,7 @@ static int last_reconcile(struct console_request *req, struct dynbuf *out,
 			continue;
 		rc = console_time(req, out, name, store_ops_cell(runs, r, 5));
 		if (rc == CN_OK)
-			rc = html_raw(out, ": ");
-		if (rc == CN_OK)
-			rc = html_text(out, store_ops_cell(runs, r, 6));
-		if (rc == CN_OK)
-			rc = html_raw(out, ", ");
+			rc = html_element(out, ": ", store_ops_cell(runs, r, 6), ", ");
 		if (rc == CN_OK)
 			rc = html_text(out, store_ops_cell(runs, r, 9));
 		if (rc == CN_OK)

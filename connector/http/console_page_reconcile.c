@@ -32,11 +32,7 @@ static int run_row(struct console_request *req, struct dynbuf *out,
 				rc = html_raw(out, "</td>");
 		}
 		if (rc == CN_OK)
-			rc = html_raw(out, "<td>");
-		if (rc == CN_OK)
-			rc = html_text(out, cell != NULL ? cell : "—");
-		if (rc == CN_OK)
-			rc = html_raw(out, "</td>");
+			rc = html_element(out, "<td>", cell != NULL ? cell : "—", "</td>");
 	}
 	if (rc == CN_OK)
 		rc = html_raw(out, "</tr>");
@@ -79,11 +75,7 @@ static int differences_table(struct dynbuf *out, const struct store_ops_table *d
 		for (size_t c = 0; rc == CN_OK && c < d->columns; c++) {
 			const char *cell = store_ops_cell(d, r, c);
 
-			rc = html_raw(out, "<td>");
-			if (rc == CN_OK)
-				rc = html_text(out, cell != NULL ? cell : "—");
-			if (rc == CN_OK)
-				rc = html_raw(out, "</td>");
+			rc = html_element(out, "<td>", cell != NULL ? cell : "—", "</td>");
 		}
 		if (rc == CN_OK)
 			rc = html_raw(out, "</tr>");
@@ -104,11 +96,8 @@ static int run_form(struct console_request *req, struct dynbuf *out)
 	if (rc == CN_OK)
 		rc = html_raw(out, "<label>Connection <select name=\"connection\">");
 	for (size_t i = 0; rc == CN_OK && i < runtime->count; i++) {
-		rc = html_raw(out, "<option value=\"");
-		if (rc == CN_OK)
-			rc = html_text(out, runtime->connections[i].config->name);
-		if (rc == CN_OK)
-			rc = html_raw(out, "\">");
+		rc = html_element(out, "<option value=\"", runtime->connections[i].config->name,
+		                  "\">");
 		if (rc == CN_OK)
 			rc = html_text(out, runtime->connections[i].config->name);
 		if (rc == CN_OK)
