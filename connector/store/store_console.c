@@ -28,6 +28,21 @@ static int run(PGconn *conn, const char *sql, int n, const char *const *values, 
 	return CN_OK;
 }
 
+/* Runs a read that must find exactly one row: CN_NOT_FOUND otherwise. *res
+ * is the caller's (PQclear) on CN_OK only. */
+static int query_one_row(PGconn *conn, const char *sql, int n, const char *const *values,
+                         const char *what, PGresult **res, struct cn_error *err)
+{
+	int rc = store_query(conn, sql, n, values, what, res, err);
+
+	if (rc == CN_OK && PQntuples(*res) != 1) {
+		PQclear(*res);
+		*res = NULL;
+		return CN_NOT_FOUND;
+	}
+	return rc;
+}
+
 int store_console_user_add(PGconn *conn, const char *name, const char *role,
                            const char *password_hash, struct cn_error *err)
 {
@@ -97,17 +112,13 @@ int store_console_user_get(PGconn *conn, const char *name, struct store_console_
 {
 	const char *values[1] = {name};
 	PGresult *res = NULL;
-	int rc = store_query(
+	int rc = query_one_row(
 	    conn, "SELECT id, name, role, password_hash FROM console_users WHERE name = $1", 1,
 	    values, "reading the console user", &res, err);
 
 	memset(out, 0, sizeof(*out));
 	if (rc != CN_OK)
 		return rc;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return CN_NOT_FOUND;
-	}
 	out->id = text_int64(PQgetvalue(res, 0, 0));
 	copy_cell(out->name, sizeof(out->name), res, 1);
 	copy_cell(out->role, sizeof(out->role), res, 2);
@@ -143,19 +154,15 @@ int store_console_session_get(PGconn *conn, const char *id_sha256,
 {
 	const char *values[1] = {id_sha256};
 	PGresult *res = NULL;
-	int rc = store_query(conn,
-	                     "SELECT u.id, u.name, u.role, s.csrf_token FROM console_sessions s"
-	                     " JOIN console_users u ON u.id = s.user_id"
-	                     " WHERE s.id_sha256 = $1 AND s.expires_at > now()",
-	                     1, values, "reading the session", &res, err);
+	int rc = query_one_row(conn,
+	                       "SELECT u.id, u.name, u.role, s.csrf_token FROM console_sessions s"
+	                       " JOIN console_users u ON u.id = s.user_id"
+	                       " WHERE s.id_sha256 = $1 AND s.expires_at > now()",
+	                       1, values, "reading the session", &res, err);
 
 	memset(out, 0, sizeof(*out));
 	if (rc != CN_OK)
 		return rc;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return CN_NOT_FOUND;
-	}
 	out->user_id = text_int64(PQgetvalue(res, 0, 0));
 	copy_cell(out->user, sizeof(out->user), res, 1);
 	copy_cell(out->role, sizeof(out->role), res, 2);

@@ -5,6 +5,17 @@
 
 #define ISO_UTC(column) "to_char((" column ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
+/* A read whose one parameter is a number. */
+static int query_with_number(PGconn *conn, const char *sql, int64_t number, const char *what,
+                             struct store_ops_table *out, struct cn_error *err)
+{
+	char text[24];
+	const char *values[1] = {text};
+
+	snprintf(text, sizeof(text), "%" PRId64, number);
+	return store_ops_query(conn, sql, 1, values, what, out, err);
+}
+
 int store_console_orders(PGconn *conn, const struct store_console_order_filter *filter,
                          struct store_ops_table *out, struct cn_error *err)
 {
@@ -39,11 +50,7 @@ int store_console_orders(PGconn *conn, const struct store_console_order_filter *
 int store_console_order_party(PGconn *conn, int64_t order_pk, struct store_ops_table *out,
                               struct cn_error *err)
 {
-	char pk[24];
-	const char *values[1] = {pk};
-
-	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
-	return store_ops_query(
+	return query_with_number(
 	    conn,
 	    "SELECT label, value FROM orders o, LATERAL (VALUES"
 	    " (1, 'Buyer', trim(o.buyer_first_name || ' ' || o.buyer_last_name)),"
@@ -58,17 +65,13 @@ int store_console_order_party(PGconn *conn, int64_t order_pk, struct store_ops_t
 	    " UNION ALL SELECT 'Custom field', concat(f->>'label', ': ', f->>'value')"
 	    " FROM orders o, jsonb_array_elements(CASE jsonb_typeof(o.custom_fields)"
 	    " WHEN 'array' THEN o.custom_fields ELSE '[]' END) f WHERE o.id = $1",
-	    1, values, "reading the buyer and product", out, err);
+	    order_pk, "reading the buyer and product", out, err);
 }
 
 int store_console_reconcile_runs(PGconn *conn, int limit, struct store_ops_table *out,
                                  struct cn_error *err)
 {
-	char limit_text[24];
-	const char *values[1] = {limit_text};
-
-	snprintf(limit_text, sizeof(limit_text), "%d", limit);
-	return store_ops_query(
+	return query_with_number(
 	    conn,
 	    "SELECT r.id, c.name AS connection, r.trigger, r.repair, " ISO_UTC(
 	        "r.started_at") " AS started_at, " ISO_UTC("r.finished_at") " AS finished_at, "
@@ -84,17 +87,13 @@ int store_console_reconcile_runs(PGconn *conn, int limit, struct store_ops_table
 	                                                                    "r.connection_id"
 	                                                                    " ORDER BY r.id DESC "
 	                                                                    "LIMIT $1::int",
-	    1, values, "listing the reconcile runs", out, err);
+	    limit, "listing the reconcile runs", out, err);
 }
 
 int store_console_reconcile_differences(PGconn *conn, int runs, struct store_ops_table *out,
                                         struct cn_error *err)
 {
-	char runs_text[24];
-	const char *values[1] = {runs_text};
-
-	snprintf(runs_text, sizeof(runs_text), "%d", runs);
-	return store_ops_query(
+	return query_with_number(
 	    conn,
 	    "SELECT d.run_id, d.kind, o.order_id, o.order_number, c.name AS connection,"
 	    " d.moneybird_invoice_id, d.detail, d.repair FROM reconcile_differences d"
@@ -102,5 +101,5 @@ int store_console_reconcile_differences(PGconn *conn, int runs, struct store_ops
 	    " LEFT JOIN orders o ON o.id = d.order_pk"
 	    " WHERE d.run_id IN (SELECT id FROM reconcile_runs ORDER BY id DESC LIMIT $1::int)"
 	    " ORDER BY d.run_id DESC, d.id LIMIT 500",
-	    1, values, "listing the reconcile differences", out, err);
+	    runs, "listing the reconcile differences", out, err);
 }
