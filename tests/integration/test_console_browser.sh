@@ -97,6 +97,7 @@ bm_assert_contains "$(order_value "$PARKED_ID" last_error)" "tax rate" "it is pa
 # --- the browser ---------------------------------------------------------------
 SHOTS="${BM_BUILD_DIR:-$BM_TMP}/console-screenshots"
 mkdir -p "$SHOTS"
+rm -f "$SHOTS"/*.png # this run's pictures only
 rc=0
 CONSOLE_URL="$CONSOLE_URL" SIM_URL="$(sim_url)" SHOTS="$SHOTS" \
 	OPERATOR_PASSWORD="$OPERATOR_PASSWORD" VIEWER_PASSWORD="$VIEWER_PASSWORD" \
