@@ -135,5 +135,32 @@ bm_assert_not_contains "$log" "$VIEWER_PASSWORD" "the viewer's password is in no
 bm_assert_log_clean
 bm_audit_ok="$("$BM_BINARY" -c "$BM_CONFIG" audit verify >/dev/null 2>&1 && echo yes || echo no)"
 bm_assert_eq "$bm_audit_ok" yes "the audit chain verifies with the console's rows"
+
+# --- an expired session opens nothing; cookies are Secure when configured ----
+curl_login() { # curl_login USER PASSWORD: signs in with curl; the jar is $BM_TMP/jar
+	local token
+	rm -f "$BM_TMP/jar"
+	token="$(curl -s -c "$BM_TMP/jar" "$CONSOLE_URL/login" | grep -o 'name="csrf" value="[0-9a-f]*"' |
+		sed 's/.*value="//; s/"//')"
+	curl -s -o /dev/null -w '%{http_code}' -b "$BM_TMP/jar" -c "$BM_TMP/jar" \
+		--data-urlencode "csrf=$token" --data-urlencode "username=$1" \
+		--data-urlencode "password=$2" "$CONSOLE_URL/login"
+}
+bm_assert_eq "$(curl_login olga "$OPERATOR_PASSWORD")" 303 "olga signs in with curl too"
+bm_assert_eq "$(curl -s -o /dev/null -w '%{http_code}' -b "$BM_TMP/jar" "$CONSOLE_URL/")" 200 \
+	"her session opens the overview"
+bm_psql "UPDATE console_sessions SET expires_at = now() - interval '1 second'" >/dev/null
+bm_assert_eq "$(curl -s -o /dev/null -w '%{http_code}' -b "$BM_TMP/jar" "$CONSOLE_URL/")" 303 \
+	"an expired session is sent to /login"
+bm_serve_stop
+sed -i "s|console = { listen = \"127.0.0.1:$CONSOLE_PORT\"; };|console = { listen = \"127.0.0.1:$CONSOLE_PORT\"; secure_cookies = true; };|" \
+	"$BM_CONFIG"
+bm_serve_start
+for ((i = 0; i < 50; i++)); do
+	[[ "$(curl -s -o /dev/null -w '%{http_code}' "$CONSOLE_URL/login" || true)" == 200 ]] && break
+	sleep 0.1
+done
+bm_assert_contains "$(curl -s -D - -o /dev/null "$CONSOLE_URL/login" | grep -i '^set-cookie')" \
+	"HttpOnly; SameSite=Strict; Secure" "with secure_cookies the cookies are Secure too"
 bm_serve_stop
 bm_done
