@@ -160,6 +160,24 @@ static int parked_box(struct console_request *req, struct dynbuf *out,
 	return rc;
 }
 
+/* The sync job as `show` prints it: done, or its state and next attempt. */
+static int job_fact(struct console_request *req, struct dynbuf *out,
+                    const struct store_ops_table *o, size_t r)
+{
+	const char *job = store_ops_cell(o, r, OPS_ORDER_JOB_STATE);
+	int rc;
+
+	if (job == NULL || strcmp(job, "done") == 0)
+		return fact(out, "Job", job != NULL ? job : "none");
+	rc = html_element(out, "<dt>Job</dt><dd>", job, ", next attempt ");
+	if (rc == CN_OK)
+		rc = console_time(req, out, store_ops_cell(o, r, OPS_ORDER_CONNECTION),
+		                  store_ops_cell(o, r, OPS_ORDER_JOB_NEXT_ATTEMPT_AT));
+	if (rc == CN_OK)
+		rc = html_raw(out, "</dd>");
+	return rc;
+}
+
 static int order_facts(struct console_request *req, struct dynbuf *out,
                        const struct store_ops_table *o, size_t r)
 {
@@ -184,6 +202,8 @@ static int order_facts(struct console_request *req, struct dynbuf *out,
 		rc = fact(out, "Match reference", store_ops_cell(o, r, OPS_ORDER_MATCH_REF));
 	if (rc == CN_OK)
 		rc = fact(out, "Attempts", store_ops_cell(o, r, OPS_ORDER_ATTEMPTS));
+	if (rc == CN_OK)
+		rc = job_fact(req, out, o, r);
 	if (rc == CN_OK)
 		rc = fact(out, "Last error", store_ops_cell(o, r, OPS_ORDER_LAST_ERROR));
 	if (rc == CN_OK)
