@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include "cli_audit.h"
+#include "cli_console.h"
 #include "cli_moneybird.h"
 #include "cli_ops.h"
 #include "cli_reconcile.h"
@@ -55,6 +56,10 @@ static const char usage_text[] =
     "  reconcile [--connection NAME] [--since DATE] [--repair] [--json]\n"
     "                 compare the orders with Moneybird's invoices and report every\n"
     "                 difference; --repair queues the safe fixes (exit 3: some remain)\n"
+    "  console user add NAME --role viewer|operator\n"
+    "                 add a user of the web console (password from stdin)\n"
+    "  console user passwd NAME | remove NAME | list [--json]\n"
+    "                 set a user's password, remove a user, list the users\n"
     "  audit head     print the audit log's newest row and hash (ID:HASH), to\n"
     "                 keep outside the database\n"
     "  audit verify [--expect ID:HASH]\n"
@@ -230,7 +235,7 @@ int main(int argc, char **argv)
 	if (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0 &&
 	    strcmp(command, "config") != 0 && strcmp(command, "audit") != 0 &&
 	    strcmp(command, "moneybird") != 0 && strcmp(command, "reconcile") != 0 &&
-	    !cli_ops_is_command(command))
+	    strcmp(command, "console") != 0 && !cli_ops_is_command(command))
 		return usage_error("unknown command `%s`", command);
 	if (strcmp(command, "config") == 0 &&
 	    (index + 1 >= argc || strcmp(argv[index + 1], "check") != 0))
@@ -267,6 +272,8 @@ int main(int argc, char **argv)
 		rc = cli_audit(config, argc - index, argv + index);
 	} else if (strcmp(command, "moneybird") == 0) {
 		rc = cli_moneybird(config, argc - index, argv + index);
+	} else if (strcmp(command, "console") == 0) {
+		rc = cli_console(config, argc - index - 1, argv + index + 1);
 	} else if (strcmp(command, "reconcile") == 0) {
 		rc = cli_reconcile(config, argc - index, argv + index);
 	} else if (strcmp(command, "status") == 0) {

@@ -8,6 +8,7 @@
 #ifndef BM_CONFIG_H
 #define BM_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -71,6 +72,12 @@ struct config {
 	int notify_interval_seconds;  /* at most one message per cause per interval; 900 */
 	int notify_spool_age_seconds; /* spool older than this is announced; 600 */
 	int notify_timeout_seconds;   /* per send; 10 */
+
+	/* console (serve's web console for bookkeepers) */
+	char *console_listen_host;   /* NULL = off (console.listen = "") */
+	int console_listen_port;     /* default 8081 */
+	int console_session_minutes; /* default 480 */
+	bool console_secure_cookies; /* default false; true behind TLS */
 
 	struct connection_config *connections;
 	size_t connection_count; /* >= 1 */

@@ -401,6 +401,32 @@ static void load_notify(struct loader *ld, const config_setting_t *root, struct 
 		               "`notify` needs `webhook_url` or `sendmail` (or remove the group)");
 }
 
+/* The optional console group: listen ("" = off), session length, cookies. */
+static void load_console(struct loader *ld, const config_setting_t *root, struct config *config)
+{
+	const config_setting_t *group = cfg_get_group(&ld->report, root, "", "console");
+	const config_setting_t *at = group;
+	const char *listen;
+	char host[256];
+	int port = 0;
+	bool secure = false;
+
+	config_read_group(ld, group, "console", "console", config);
+	listen = cfg_read_string(&ld->report, group, "console", "listen", &at);
+	if (listen == NULL)
+		listen = config_key_default("console.listen");
+	if (listen[0] != '\0' && listen_parse(listen, host, sizeof(host), &port) != 0)
+		config_problem(ld, at,
+		               "`console.listen` must be \"\" (off) or HOST:PORT with an IPv4 "
+		               "address, localhost or a bracketed IPv6 address, like "
+		               "\"127.0.0.1:8081\"");
+	else if (listen[0] != '\0')
+		config->console_listen_host = config_strdup(ld, host);
+	config->console_listen_port = port;
+	cfg_read_bool(&ld->report, group, "console", "secure_cookies", &secure);
+	config->console_secure_cookies = secure;
+}
+
 int config_load(const char *path, struct config **out, FILE *problems, struct cn_error *err)
 {
 	struct loader ld = {.report = {.path = path}};
@@ -461,6 +487,7 @@ int config_load(const char *path, struct config **out, FILE *problems, struct cn
 	load_small_groups(&ld, root, config);
 	config_load_connections(&ld, root, config, config_dir);
 	load_notify(&ld, root, config);
+	load_console(&ld, root, config);
 
 	if (ld.report.count > 0)
 		goto out;
@@ -495,6 +522,7 @@ void config_free(struct config *config)
 	free(config->connections);
 	free(config->path);
 	free(config->http_listen_host);
+	free(config->console_listen_host);
 	config_secret_free(config->database_conninfo); /* may hold a password */
 	free(config->log_file);
 	free(config->spool_dir);

@@ -110,6 +110,14 @@ const struct config_key config_keys[] = {
 	         moneybird_rate_limit_per_seconds, 300, 1, 86400,
 	         "the budget's window in seconds"),
 
+	ROW("console", CONFIG_GROUP, NULL, 0, "the bookkeeper's web console, a listener of serve's own"),
+	ROW("console.listen", CONFIG_STRING, "127.0.0.1:8081", 0,
+	    "HOST:PORT like http.listen; \"\" turns the console off"),
+	INT("console.session_minutes", console_session_minutes, 480, 5, 10080,
+	    "a sign-in lasts this long"),
+	ROW("console.secure_cookies", CONFIG_BOOL, "false", 0,
+	    "true behind TLS: the session cookie is only sent over HTTPS"),
+
 	ROW("notify", CONFIG_GROUP, NULL, 0, "optional notifications; needs webhook_url or sendmail"),
 	ROW("notify.webhook_url", CONFIG_SECRET, NULL, 0,
 	    "Slack/Mattermost-compatible incoming webhook, https://"),
@@ -225,7 +233,10 @@ size_t config_key_children(const char *group_path, const char **names, size_t ma
 
 void config_keys_print(FILE *out)
 {
-	static const char *const types[] = {"group", "list", "int", "string", "secret", "secrets"};
+	static const char *const types[] = {
+	    [CONFIG_GROUP] = "group",   [CONFIG_LIST] = "list",     [CONFIG_INT] = "int",
+	    [CONFIG_STRING] = "string", [CONFIG_SECRET] = "secret", [CONFIG_SECRETS] = "secrets",
+	    [CONFIG_BOOL] = "bool"};
 
 	for (size_t i = 0; i < config_key_count; i++) {
 		const struct config_key *key = &config_keys[i];

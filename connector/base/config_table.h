@@ -24,6 +24,7 @@ enum config_type {
 	CONFIG_STRING,  /* a string, checked by its own reader */
 	CONFIG_SECRET,  /* a literal, "env:NAME" or "file:/path" secret */
 	CONFIG_SECRETS, /* an array of such secrets */
+	CONFIG_BOOL,    /* true or false, read by its group's reader */
 };
 
 /* Row flags. */

@@ -116,3 +116,61 @@ void status_order_free(struct status_order *order)
 	store_ops_table_free(&order->attempts);
 	store_ops_table_free(&order->audit);
 }
+
+int status_orders_list(PGconn *conn, const struct store_console_order_filter *filter,
+                       struct store_ops_table *out, struct cn_error *err)
+{
+	return store_console_orders(conn, filter, out, err);
+}
+
+int status_order_party(PGconn *conn, int64_t order_pk, struct store_ops_table *out,
+                       struct cn_error *err)
+{
+	return store_console_order_party(conn, order_pk, out, err);
+}
+
+int status_reconcile_history(PGconn *conn, int limit, struct store_ops_table *runs,
+                             struct store_ops_table *differences, struct cn_error *err)
+{
+	int rc = store_console_reconcile_runs(conn, limit, runs, err);
+
+	memset(differences, 0, sizeof(*differences));
+	if (rc == CN_OK)
+		rc = store_console_reconcile_differences(conn, limit, differences, err);
+	return rc;
+}
+
+/* Keywords of the park reasons (core/plan*.c, engine/sync.c) and what a
+ * bookkeeper does about each; the first match wins. */
+static const struct {
+	const char *keyword;
+	const char *advice;
+} parked_advice[] = {
+    {"tax rate", "Create the missing sales tax rate in Moneybird (or name the right one in the "
+                 "mapping file), then press Retry."},
+    {"vat_treatment", "Add this VAT treatment to the connection's mapping file, then press "
+                      "Retry."},
+    {"ambiguous", "Several Moneybird contacts fit this buyer: archive or merge the duplicates "
+                  "in Moneybird, then press Retry."},
+    {"contacts", "Several Moneybird contacts fit this buyer: archive or merge the duplicates "
+                 "in Moneybird, then press Retry."},
+    {"total", "The amounts do not add up: check the order in bookto and the invoice in "
+              "Moneybird; press Retry once corrected."},
+    {"locked", "The period is locked in Moneybird: unlock it (or ask your accountant), then "
+               "press Retry."},
+    {"currency", "Moneybird cannot take this currency for the administration: book it by "
+                 "hand, or change the administration's settings and press Retry."},
+    {"peppol", "Register the administration for Peppol in Moneybird (or change the send "
+               "method in the mapping), then press Retry."},
+    {"401", "Moneybird refused the API token: renew it in the configuration, then press "
+            "Retry."},
+};
+
+const char *status_parked_advice(const char *last_error)
+{
+	if (last_error != NULL)
+		for (size_t i = 0; i < sizeof(parked_advice) / sizeof(parked_advice[0]); i++)
+			if (strstr(last_error, parked_advice[i].keyword) != NULL)
+				return parked_advice[i].advice;
+	return "Fix what the reason names (in Moneybird or the mapping file), then press Retry.";
+}

@@ -492,8 +492,14 @@ static struct plan_invoice *plan_the_invoice(struct sync_worker *worker, size_t 
 		                  &plan, &park_reason, &err);
 		if (rc == CN_OK)
 			return plan;
-		if (rc != CN_INVALID || round == 1 ||
-		    time(NULL) - sc->tax_rates_fetched_at < TAX_RATE_REFRESH_SECONDS)
+		/* A person retried it after the rates were read (having just made
+		 * the missing rate in Moneybird, say): read them again now. */
+		if (so->retried_at >= (int64_t)sc->tax_rates_fetched_at)
+			sc->tax_rates_fetched_at = 0;
+		else if (rc != CN_INVALID || round == 1 ||
+		         time(NULL) - sc->tax_rates_fetched_at < TAX_RATE_REFRESH_SECONDS)
+			break;
+		if (rc != CN_INVALID || round == 1)
 			break;
 		free(park_reason);
 		park_reason = NULL;

@@ -475,6 +475,7 @@ bm_mbsim_start() {
 #   extra_connection_keys=TEXT  extra lines inside the first connection
 #   rate_limit=150/300    moneybird.rate_limit REQUESTS/SECONDS of every connection
 #                         (match the simulator's --rate-limit for a compressed window)
+#   console=""            console.listen (default "": the web console off)
 # Unknown keys fail the test (catches typos).
 bm_write_config() {
 	local workers=0 max_body_bytes=262144 tolerance=300 second=0 log_level=info log_format=logfmt
@@ -482,7 +483,7 @@ bm_write_config() {
 	local secrets="\"$BM_SECRET_CURRENT\", \"$BM_SECRET_PREVIOUS\""
 	local spool_dir="$BM_TMP/spool" port="" mapping="$BM_SOURCE_DIR/mappings/default.cfg"
 	local moneybird_url="${BM_MBSIM_URL:-http://127.0.0.1:9/api/v2}" extra_connection_keys=""
-	local rate_limit=150/300
+	local rate_limit=150/300 console=""
 	local kv key value other=""
 	for kv in "$@"; do
 		key="${kv%%=*}"
@@ -490,7 +491,7 @@ bm_write_config() {
 		case "$key" in
 		workers | max_body_bytes | tolerance | second | log_level | secrets | spool_dir | \
 			port | mapping | moneybird_url | extra_connection_keys | log_format | \
-			max_connections | request_timeout | rate_limit)
+			max_connections | request_timeout | rate_limit | console)
 			printf -v "$key" '%s' "$value" ;;
 		*) bm_fail "bm_write_config: unknown key $key" ;;
 		esac
@@ -519,6 +520,7 @@ workers = { count = $workers; max_attempts = 15; };
 reconcile = { interval_seconds = 900; };
 log = { level = "$log_level"; format = "$log_format"; file = "$BM_TMP/connector.log"; };
 spool = { dir = "$spool_dir"; };
+console = { listen = "$console"; };
 connections = (
 $(bm_config_connection shop "$secrets" "$tolerance" "$mapping" "$moneybird_url" "$extra_connection_keys" "$rate_limit")$other
 );
