@@ -11,10 +11,13 @@
 #include <sys/resource.h>
 
 #include "cli_audit.h"
+#include "cli_console.h"
 #include "cli_moneybird.h"
 #include "cli_ops.h"
 #include "cli_reconcile.h"
 #include "config.h"
+#include "config_table.h"
+#include "knobs.h"
 #include "log.h"
 #include "mapping.h"
 #include "mb_client.h"
@@ -53,6 +56,10 @@ static const char usage_text[] =
     "  reconcile [--connection NAME] [--since DATE] [--repair] [--json]\n"
     "                 compare the orders with Moneybird's invoices and report every\n"
     "                 difference; --repair queues the safe fixes (exit 3: some remain)\n"
+    "  console user add NAME --role viewer|operator\n"
+    "                 add a user of the web console (password from stdin)\n"
+    "  console user passwd NAME | remove NAME | list [--json]\n"
+    "                 set a user's password, remove a user, list the users\n"
     "  audit head     print the audit log's newest row and hash (ID:HASH), to\n"
     "                 keep outside the database\n"
     "  audit verify [--expect ID:HASH]\n"
@@ -80,6 +87,21 @@ static int usage_error(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
+/* help, and the hidden `config keys` (the config table: path, type, default,
+ * range, flags, doc); -1 for every other command. */
+static int command_without_config(const char *command, int argc, char **argv)
+{
+	if (strcmp(command, "help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(command, "config") == 0 && argc > 1 && strcmp(argv[1], "keys") == 0) {
+		config_keys_print(stdout);
+		return 0;
+	}
+	return -1;
+}
+
 static int load_config(const char *path, struct config **config)
 {
 	struct cn_error err = {""};
@@ -90,6 +112,7 @@ static int load_config(const char *path, struct config **config)
 		        path);
 		return EXIT_USAGE;
 	}
+	knobs_init(&(*config)->testing); /* before any thread starts */
 	if (log_open((*config)->log_level, (*config)->log_format, (*config)->log_file, &err) !=
 	    CN_OK) {
 		fprintf(stderr, "bookto-moneybird: %s\n", err.message);
@@ -206,14 +229,13 @@ int main(int argc, char **argv)
 		config_path = DEFAULT_CONFIG_PATH;
 	command = argv[index];
 
-	if (strcmp(command, "help") == 0) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
+	rc = command_without_config(command, argc - index, argv + index);
+	if (rc >= 0)
+		return rc;
 	if (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0 &&
 	    strcmp(command, "config") != 0 && strcmp(command, "audit") != 0 &&
 	    strcmp(command, "moneybird") != 0 && strcmp(command, "reconcile") != 0 &&
-	    !cli_ops_is_command(command))
+	    strcmp(command, "console") != 0 && !cli_ops_is_command(command))
 		return usage_error("unknown command `%s`", command);
 	if (strcmp(command, "config") == 0 &&
 	    (index + 1 >= argc || strcmp(argv[index + 1], "check") != 0))
@@ -250,6 +272,8 @@ int main(int argc, char **argv)
 		rc = cli_audit(config, argc - index, argv + index);
 	} else if (strcmp(command, "moneybird") == 0) {
 		rc = cli_moneybird(config, argc - index, argv + index);
+	} else if (strcmp(command, "console") == 0) {
+		rc = cli_console(config, argc - index - 1, argv + index + 1);
 	} else if (strcmp(command, "reconcile") == 0) {
 		rc = cli_reconcile(config, argc - index, argv + index);
 	} else if (strcmp(command, "status") == 0) {

@@ -2,8 +2,11 @@
 # End-to-end demo on an embedded default: installs the Debian packages,
 # builds, starts a throwaway PostgreSQL cluster and the Moneybird simulator,
 # applies the migrations, starts `serve`, posts one signed sample order.paid
-# and prints what became of it (the sync_status row). Everything it starts is
-# stopped and removed at the end; set BM_KEEP_TMP=1 to keep the files.
+# and prints what became of it (the sync_status row). It starts the web
+# console too, with a demo operator, and prints its URL and credentials; on
+# a terminal it waits for Enter before stopping (BM_DEMO_WAIT=0 never
+# waits, 1 always does). Everything it starts is stopped and removed at the
+# end; set BM_KEEP_TMP=1 to keep the files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,9 +23,14 @@ echo "== starting PostgreSQL (as an unprivileged user when run as root) =="
 bm_pg_start
 echo "== starting the Moneybird simulator =="
 bm_mbsim_start
-bm_write_config workers=2
+console_port="$(bm_free_port)"
+bm_write_config workers=2 console="127.0.0.1:$console_port"
 echo "== bookto-moneybird migrate =="
 bm_migrate
+console_password="demo-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+echo "== bookto-moneybird console user add demo --role operator =="
+printf '%s\n' "$console_password" |
+  "$BM_BINARY" -c "$BM_CONFIG" console user add demo --role operator
 echo "== bookto-moneybird serve (http://127.0.0.1:$BM_HTTP_PORT) =="
 bm_serve_start
 
@@ -60,5 +68,15 @@ echo "== bookto-moneybird show $order_id =="
 "$BM_BINARY" -c "$BM_CONFIG" show "$order_id"
 echo "== bookto-moneybird audit verify =="
 "$BM_BINARY" -c "$BM_CONFIG" audit verify
+echo "== the web console =="
+echo "  URL:       http://127.0.0.1:$console_port/"
+echo "  user:      demo (operator)"
+echo "  password:  $console_password"
+echo "  (the order above is under Orders; from another machine: ssh -L $console_port:127.0.0.1:$console_port)"
+wait_for_enter="${BM_DEMO_WAIT:-}"
+[[ -n "$wait_for_enter" ]] || { [[ -t 0 ]] && wait_for_enter=1 || wait_for_enter=0; }
+if [[ "$wait_for_enter" == 1 ]]; then
+  read -r -p "The console stays up until you press Enter. " _ || true
+fi
 bm_serve_stop
 echo "Demo finished (BM_KEEP_TMP=1 keeps $BM_TMP with the connector log)."

@@ -16,6 +16,8 @@ packages=(
                           # dpkg-shlibdeps, lintian, man --warnings, sysusers/tmpfiles,
                           # the logrotate snippet (ctest -L package)
   prometheus              # promtool: the alert rules (tests/integration/test_ops_alerts.sh)
+  chromium chromium-driver python3-selenium   # the console's browser test
+                          # (tests/integration/test_console_browser.sh)
 )
 
 missing=()

@@ -8,6 +8,7 @@
 #ifndef BM_CONFIG_H
 #define BM_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -41,9 +42,13 @@ struct config {
 	char *http_listen_host;           /* from http.listen "host:port" */
 	int http_listen_port;             /* 0..65535 (0 = any free port) */
 	long http_max_body_bytes;         /* default 262144 */
-	int http_max_connections;         /* default 256 */
+	int http_max_connections;         /* default 2048 */
 	int http_request_timeout_seconds; /* default 10 */
 	int http_commit_timeout_ms;       /* default 3000: longest wait for an intake commit */
+	int http_per_address_max;         /* default 256: open connections from one address */
+	int http_deadline_seconds;        /* default 30: a request must arrive whole */
+	int http_event_threads;           /* default 2: epoll threads holding the connections */
+	int http_handler_threads;         /* default 64: threads answering (commit waits) */
 
 	char *database_conninfo; /* BOOKTO_MONEYBIRD_DATABASE overrides */
 	int database_pool_size;  /* default 8 */
@@ -68,9 +73,30 @@ struct config {
 	int notify_spool_age_seconds; /* spool older than this is announced; 600 */
 	int notify_timeout_seconds;   /* per send; 10 */
 
+	/* console (serve's web console for bookkeepers) */
+	char *console_listen_host;   /* NULL = off (console.listen = "") */
+	int console_listen_port;     /* default 8081 */
+	int console_session_minutes; /* default 480 */
+	bool console_secure_cookies; /* default false; true behind TLS */
+
 	struct connection_config *connections;
 	size_t connection_count; /* >= 1 */
+
+	/* The `testing` group: knobs for the test suite only (config.example.cfg). */
+	struct config_testing {
+		int lease_seconds;                 /* a worker's job lease; 120 */
+		int backoff_base_seconds;          /* first retry delay; 10 */
+		int budget_wait_ms;                /* in-process wait for a budget slot; 5000 */
+		int stall_before_intent_ms;        /* plays a frozen worker; 0 */
+		int pause_probe_seconds;           /* probe of a paused connection; 30 */
+		int reconcile_interval_seconds;    /* 0 = reconcile.interval_seconds */
+		int reconcile_wait_seconds;        /* reconcile --repair's wait; 120 */
+		int contact_index_max_age_seconds; /* contact index age before a create; 300 */
+	} testing;
 };
+
+/* The `testing` group's defaults, as the table gives them. */
+void config_testing_defaults(struct config_testing *testing);
 
 /*
  * Loads and validates path. On success *out is a new config the caller owns

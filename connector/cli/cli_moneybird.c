@@ -95,34 +95,21 @@ unavailable:
 
 /* ---- check ---- */
 
-static int check_connection(const struct connection_config *connection, PGconn *db)
+/* The token reaches the configured administration; lists the reachable ones otherwise. */
+static int check_administration(struct session *session)
 {
-	struct session session;
-	struct cn_error err = {""};
+	const struct connection_config *connection = session->connection;
 	struct mb_administration *administrations = NULL;
-	struct mb_tax_rate *tax_rates = NULL;
-	struct mb_ledger_account *ledgers = NULL;
-	struct mb_financial_account *accounts = NULL;
-	struct mb_workflow *workflows = NULL;
-	struct mb_document_style *styles = NULL;
-	size_t count = 0;
-	size_t ledger_count = 0;
-	size_t i;
-	size_t hidden = 0;
 	const struct mb_administration *mine = NULL;
-	struct cli_table table = {0};
+	struct cn_error err = {""};
 	enum mb_outcome outcome;
-	int rc;
+	size_t count = 0;
+	size_t i;
 
-	rc = session_open(&session, connection, db);
-	if (rc != 0)
-		return rc;
-	rc = CLI_EXIT_RUNTIME;
-
-	outcome = mb_administrations_list(session.client, &administrations, &count, &err);
+	outcome = mb_administrations_list(session->client, &administrations, &count, &err);
 	if (outcome != MB_OK) {
-		call_failed(&session, outcome, &err);
-		goto out;
+		call_failed(session, outcome, &err);
+		return CLI_EXIT_RUNTIME;
 	}
 	for (i = 0; i < count; i++)
 		if (strcmp(administrations[i].id, connection->moneybird_administration_id) == 0)
@@ -136,22 +123,34 @@ static int check_connection(const struct connection_config *connection, PGconn *
 			fprintf(stderr, "%s %s (%s)", i > 0 ? "," : "", administrations[i].id,
 			        administrations[i].name);
 		fprintf(stderr, "%s\n", count == 0 ? " none" : "");
-		goto out;
+		free(administrations);
+		return CLI_EXIT_RUNTIME;
 	}
 	printf("Connection %s: the API token works; administration %s \"%s\" (%s, %s, %s).\n",
 	       connection->name, mine->id, mine->name, mine->currency, mine->country,
 	       mine->time_zone);
+	free(administrations);
+	return 0;
+}
 
-	outcome = mb_tax_rates_list(session.client, &tax_rates, &count, &err);
+static int show_tax_rates(struct session *session)
+{
+	struct mb_tax_rate *tax_rates = NULL;
+	struct cn_error err = {""};
+	struct cli_table table = {.columns = 4,
+	                          .headers = {"ID", "NAME", "PERCENTAGE", "COUNTRY"},
+	                          .cell_cut = CLI_TABLE_CELL_CUT};
+	enum mb_outcome outcome;
+	size_t count = 0;
+	size_t hidden = 0;
+
+	outcome = mb_tax_rates_list(session->client, &tax_rates, &count, &err);
 	if (outcome != MB_OK) {
-		call_failed(&session, outcome, &err);
-		goto out;
+		call_failed(session, outcome, &err);
+		return CLI_EXIT_RUNTIME;
 	}
 	printf("\nSales tax rates (for the mapping's tax rates):\n");
-	table = (struct cli_table){.columns = 4,
-	                           .headers = {"ID", "NAME", "PERCENTAGE", "COUNTRY"},
-	                           .cell_cut = CLI_TABLE_CELL_CUT};
-	for (i = 0; i < count; i++) {
+	for (size_t i = 0; i < count; i++) {
 		if (strcmp(tax_rates[i].tax_rate_type, "sales_invoice") != 0 ||
 		    !tax_rates[i].active) {
 			hidden++;
@@ -166,17 +165,27 @@ static int check_connection(const struct connection_config *connection, PGconn *
 	cli_table_free(&table);
 	if (hidden > 0)
 		printf("  (%zu purchase, journal or inactive tax rates not shown)\n", hidden);
+	free(tax_rates);
+	return 0;
+}
 
-	outcome = mb_ledger_accounts_list(session.client, &ledgers, &ledger_count, &err);
+static int show_ledger_accounts(struct session *session)
+{
+	struct mb_ledger_account *ledgers = NULL;
+	struct cn_error err = {""};
+	struct cli_table table = {
+	    .columns = 3, .headers = {"ID", "NAME", "CODE"}, .cell_cut = CLI_TABLE_CELL_CUT};
+	enum mb_outcome outcome;
+	size_t count = 0;
+	size_t hidden = 0;
+
+	outcome = mb_ledger_accounts_list(session->client, &ledgers, &count, &err);
 	if (outcome != MB_OK) {
-		call_failed(&session, outcome, &err);
-		goto out;
+		call_failed(session, outcome, &err);
+		return CLI_EXIT_RUNTIME;
 	}
 	printf("\nRevenue ledger accounts (for the mapping's ledger accounts):\n");
-	table = (struct cli_table){
-	    .columns = 3, .headers = {"ID", "NAME", "CODE"}, .cell_cut = CLI_TABLE_CELL_CUT};
-	hidden = 0;
-	for (i = 0; i < ledger_count; i++) {
+	for (size_t i = 0; i < count; i++) {
 		if (strcmp(ledgers[i].account_type, "revenue") != 0) {
 			hidden++;
 			continue;
@@ -190,34 +199,54 @@ static int check_connection(const struct connection_config *connection, PGconn *
 	cli_table_free(&table);
 	if (hidden > 0)
 		printf("  (%zu other ledger accounts not shown)\n", hidden);
+	free(ledgers);
+	return 0;
+}
 
-	outcome = mb_financial_accounts_list(session.client, &accounts, &count, &err);
+static int show_financial_accounts(struct session *session)
+{
+	struct mb_financial_account *accounts = NULL;
+	struct cn_error err = {""};
+	struct cli_table table = {.columns = 5,
+	                          .headers = {"ID", "NAME", "TYPE", "IDENTIFIER", "CURRENCY"},
+	                          .cell_cut = CLI_TABLE_CELL_CUT};
+	enum mb_outcome outcome;
+	size_t count = 0;
+
+	outcome = mb_financial_accounts_list(session->client, &accounts, &count, &err);
 	if (outcome != MB_OK) {
-		call_failed(&session, outcome, &err);
-		goto out;
+		call_failed(session, outcome, &err);
+		return CLI_EXIT_RUNTIME;
 	}
 	printf("\nFinancial accounts (for payments booked to an account):\n");
-	table = (struct cli_table){.columns = 5,
-	                           .headers = {"ID", "NAME", "TYPE", "IDENTIFIER", "CURRENCY"},
-	                           .cell_cut = CLI_TABLE_CELL_CUT};
-	for (i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++)
 		cli_table_add(&table, (const char *const[]){
 		                          accounts[i].id, accounts[i].name, accounts[i].type,
 		                          accounts[i].identifier, accounts[i].currency});
 	cli_table_print(&table, "(no active financial accounts)", stdout);
 	cli_table_free(&table);
+	free(accounts);
+	return 0;
+}
 
-	outcome = mb_workflows_list(session.client, &workflows, &count, &err);
+static int show_workflows(struct session *session)
+{
+	struct mb_workflow *workflows = NULL;
+	struct cn_error err = {""};
+	struct cli_table table = {
+	    .columns = 6,
+	    .headers = {"ID", "NAME", "TYPE", "CURRENCY", "PRICES", "DEFAULT"},
+	    .cell_cut = CLI_TABLE_CELL_CUT};
+	enum mb_outcome outcome;
+	size_t count = 0;
+
+	outcome = mb_workflows_list(session->client, &workflows, &count, &err);
 	if (outcome != MB_OK) {
-		call_failed(&session, outcome, &err);
-		goto out;
+		call_failed(session, outcome, &err);
+		return CLI_EXIT_RUNTIME;
 	}
 	printf("\nWorkflows (an InvoiceWorkflow id can be the invoices' workflow):\n");
-	table =
-	    (struct cli_table){.columns = 6,
-	                       .headers = {"ID", "NAME", "TYPE", "CURRENCY", "PRICES", "DEFAULT"},
-	                       .cell_cut = CLI_TABLE_CELL_CUT};
-	for (i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++)
 		cli_table_add(&table,
 		              (const char *const[]){workflows[i].id, workflows[i].name,
 		                                    workflows[i].type, workflows[i].currency,
@@ -226,29 +255,49 @@ static int check_connection(const struct connection_config *connection, PGconn *
 		                                    workflows[i].is_default ? "yes" : ""});
 	cli_table_print(&table, "(no workflows)", stdout);
 	cli_table_free(&table);
+	free(workflows);
+	return 0;
+}
 
-	outcome = mb_document_styles_list(session.client, &styles, &count, &err);
+static int show_document_styles(struct session *session)
+{
+	struct mb_document_style *styles = NULL;
+	struct cn_error err = {""};
+	struct cli_table table = {
+	    .columns = 3, .headers = {"ID", "NAME", "DEFAULT"}, .cell_cut = CLI_TABLE_CELL_CUT};
+	enum mb_outcome outcome;
+	size_t count = 0;
+
+	outcome = mb_document_styles_list(session->client, &styles, &count, &err);
 	if (outcome != MB_OK) {
-		call_failed(&session, outcome, &err);
-		goto out;
+		call_failed(session, outcome, &err);
+		return CLI_EXIT_RUNTIME;
 	}
 	printf("\nDocument styles:\n");
-	table = (struct cli_table){
-	    .columns = 3, .headers = {"ID", "NAME", "DEFAULT"}, .cell_cut = CLI_TABLE_CELL_CUT};
-	for (i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++)
 		cli_table_add(&table, (const char *const[]){styles[i].id, styles[i].name,
 		                                            styles[i].is_default ? "yes" : ""});
 	cli_table_print(&table, "(no document styles)", stdout);
 	cli_table_free(&table);
-	rc = 0;
-out:
-	cli_table_free(&table);
-	free(administrations);
-	free(tax_rates);
-	free(ledgers);
-	free(accounts);
-	free(workflows);
 	free(styles);
+	return 0;
+}
+
+/* The token and administration, then every list the mapping's ids come from;
+ * the first failing call ends the check. */
+static int check_connection(const struct connection_config *connection, PGconn *db)
+{
+	static int (*const steps[])(struct session *) = {
+	    check_administration,    show_tax_rates, show_ledger_accounts,
+	    show_financial_accounts, show_workflows, show_document_styles,
+	};
+	struct session session;
+	int rc = session_open(&session, connection, db);
+
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; rc == 0 && i < sizeof(steps) / sizeof(steps[0]); i++)
+		rc = steps[i](&session);
 	session_close(&session);
 	return rc;
 }

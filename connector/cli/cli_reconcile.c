@@ -143,27 +143,13 @@ static void print_table(const char *name, const struct reconcile_report *r, bool
 	}
 }
 
-static int repair_wait_seconds(void)
-{
-	const char *text = getenv("BOOKTO_MONEYBIRD_RECONCILE_WAIT_SECONDS");
-	char *end = NULL;
-	long value;
-
-	if (text == NULL || text[0] == '\0')
-		return RECONCILE_REPAIR_WAIT_SECONDS;
-	value = strtol(text, &end, 10);
-	if (end == text || *end != '\0' || value < 0 || value > 86400)
-		return RECONCILE_REPAIR_WAIT_SECONDS;
-	return (int)value;
-}
-
 /* Waits (bounded) until the repaired orders are no longer queued. */
 static int wait_for_repairs(PGconn *conn, const struct reconcile_report *report, bool quiet,
-                            struct cn_error *err)
+                            int wait_seconds, struct cn_error *err)
 {
 	int64_t *pks = calloc(report->count + 1, sizeof(*pks));
 	size_t n = 0, unsettled = 0;
-	int waited_ms = 0, limit_ms = repair_wait_seconds() * 1000;
+	int waited_ms = 0, limit_ms = wait_seconds * 1000;
 	int rc = CN_OK;
 
 	if (pks == NULL) {
@@ -292,7 +278,8 @@ static int reconcile_one(const struct config *config, size_t i, const struct rec
 		rc = reconcile_connection(config, i, connection_id, conn, budget_conn, &options,
 		                          &report, &err);
 	if (rc == CN_OK && args->repair && report.repairs_queued > 0) {
-		rc = wait_for_repairs(conn, &report, args->json, &err);
+		rc = wait_for_repairs(conn, &report, args->json,
+		                      config->testing.reconcile_wait_seconds, &err);
 		options.repair = false;
 		if (rc == CN_OK)
 			rc = reconcile_connection(config, i, connection_id, conn, budget_conn,

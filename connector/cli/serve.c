@@ -13,6 +13,7 @@
 
 #include "bookto.h"
 #include "committer.h"
+#include "console.h"
 #include "httpd.h"
 #include "intake.h"
 #include "log.h"
@@ -174,8 +175,14 @@ static int check_database(struct runtime *runtime, struct cn_error *err)
 	if (rc != CN_OK)
 		return rc;
 	rc = migrations_check(conn, err);
+	/* One transaction for every connection's row: one commit (one WAL
+	 * flush) at start, not one per connection (issue 15: 1,000 connections). */
+	if (rc == CN_OK)
+		rc = store_exec(conn, "BEGIN", err);
 	if (rc == CN_OK)
 		rc = runtime_ensure_ids(runtime, conn, err);
+	if (rc == CN_OK)
+		rc = store_exec(conn, "COMMIT", err);
 	PQfinish(conn);
 	return rc;
 }
@@ -199,6 +206,25 @@ static void wait_for_stop_signal(const sigset_t *signals)
 	}
 }
 
+/* The console is for people, not for bookto: serve goes on without it. */
+static struct console *start_console(const struct runtime *runtime)
+{
+	struct console *console = NULL;
+	struct cn_error err = {""};
+	char port[16];
+
+	if (console_start(runtime, &console, &err) != CN_OK) {
+		log_error("console_not_started", "error", err.message, NULL);
+		return NULL;
+	}
+	if (console != NULL) {
+		snprintf(port, sizeof(port), "%u", console_port(console));
+		log_info("console_serving", "host", runtime->config->console_listen_host, "port",
+		         port, NULL);
+	}
+	return console;
+}
+
 int serve_run(const struct config *config)
 {
 	struct serve_state state;
@@ -207,6 +233,7 @@ int serve_run(const struct config *config)
 	struct mb_events *mb_events = NULL;
 	struct reconcile_periodic *reconcile = NULL;
 	struct notify *notify = NULL;
+	struct console *console = NULL;
 	pthread_t drain_thread;
 	bool drain_started = false;
 	struct cn_error err = {""};
@@ -259,6 +286,7 @@ int serve_run(const struct config *config)
 		log_error("serve_refused", "error", err.message, NULL);
 		goto out;
 	}
+	console = start_console(state.runtime);
 	if (pthread_create(&drain_thread, NULL, spool_drain_thread, &state) != 0)
 		goto out;
 	drain_started = true;
@@ -273,6 +301,7 @@ out:
 	 * reconciliation stops before its next Moneybird call; then let each
 	 * worker finish its job and give back its leases. */
 	httpd_stop(httpd);
+	console_stop(console);
 	reconcile_periodic_stop(reconcile);
 	notify_stop(notify);
 	if (drain_started) {

@@ -9,439 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hmac.h"
-#include "tz.h"
-
-#define SIGNATURE_PREFIX "sha256="
-#define SIGNATURE_HEX_LEN 64
-
-/* 10^13 cents = 100 billion euros: far beyond any order, far inside the
- * 2^53 range where a double still holds every whole number of cents. */
-#define MONEY_MAX_CENTS 10000000000000LL
+#include "bookto_internal.h"
 
 #define CUSTOM_FIELDS_MAX 50
 #define CUSTOM_FIELD_TEXT_MAX 4096
 #define PARK_REASON_MAX 2048
-
-/* ---- signature ---- */
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Parses "sha256=<64 hex>" (hex in either case) into 32 bytes. */
-static bool signature_decode(const char *header, unsigned char out[HMAC_SHA256_LEN])
-{
-	size_t prefix_len = strlen(SIGNATURE_PREFIX);
-	const char *hex;
-
-	if (header == NULL || strncmp(header, SIGNATURE_PREFIX, prefix_len) != 0)
-		return false;
-	hex = header + prefix_len;
-	if (strlen(hex) != SIGNATURE_HEX_LEN)
-		return false;
-	for (size_t i = 0; i < HMAC_SHA256_LEN; i++) {
-		int high = hex_value(hex[2 * i]);
-		int low = hex_value(hex[2 * i + 1]);
-
-		if (high < 0 || low < 0)
-			return false;
-		out[i] = (unsigned char)(high << 4 | low);
-	}
-	return true;
-}
-
-int bookto_verify_signature(const char *timestamp_header, const char *signature_header,
-                            const unsigned char *body, size_t body_len, const char *const *secrets,
-                            size_t secret_count, struct cn_error *err)
-{
-	unsigned char sent[HMAC_SHA256_LEN];
-	unsigned char expected[HMAC_SHA256_LEN];
-	bool matched = false;
-	bool usable_secret = false;
-	int rc = CN_INVALID;
-
-	if (timestamp_header == NULL || (body == NULL && body_len > 0)) {
-		error_set(err, "signature does not match: timestamp or body missing");
-		goto out;
-	}
-	if (!signature_decode(signature_header, sent)) {
-		error_set(err, "signature header is not \"sha256=\" followed by 64 hex digits");
-		goto out;
-	}
-	for (size_t i = 0; secrets != NULL && i < secret_count; i++) {
-		/* An empty key would let anyone sign; it never matches. */
-		if (secrets[i] == NULL || secrets[i][0] == '\0')
-			continue;
-		usable_secret = true;
-		if (!hmac_sha256_dotted(secrets[i], timestamp_header, body, body_len, expected)) {
-			error_set(err, "could not compute HMAC-SHA256");
-			rc = CN_ERR;
-			goto out;
-		}
-		if (CRYPTO_memcmp(sent, expected, sizeof(sent)) == 0)
-			matched = true;
-	}
-	if (!usable_secret) {
-		error_set(err, "signature does not match: no signing secret is configured");
-		goto out;
-	}
-	if (!matched) {
-		error_set(err, "signature does not match");
-		goto out;
-	}
-	rc = 0;
-out:
-	OPENSSL_cleanse(expected, sizeof(expected));
-	return rc;
-}
-
-void bookto_sign(const char *secret, const char *timestamp, const unsigned char *body,
-                 size_t body_len, char out[72])
-{
-	static const char digits[] = "0123456789abcdef";
-	unsigned char mac[HMAC_SHA256_LEN];
-	size_t prefix_len = strlen(SIGNATURE_PREFIX);
-
-	out[0] = '\0';
-	if (secret == NULL || timestamp == NULL || (body == NULL && body_len > 0))
-		return;
-	if (!hmac_sha256_dotted(secret, timestamp, body, body_len, mac))
-		return;
-	memcpy(out, SIGNATURE_PREFIX, prefix_len);
-	for (size_t i = 0; i < HMAC_SHA256_LEN; i++) {
-		out[prefix_len + 2 * i] = digits[mac[i] >> 4];
-		out[prefix_len + 2 * i + 1] = digits[mac[i] & 0x0f];
-	}
-	out[prefix_len + SIGNATURE_HEX_LEN] = '\0';
-}
-
-/* ---- timestamp ---- */
-
-int bookto_check_timestamp(const char *timestamp_header, time_t now, int tolerance_seconds,
-                           int64_t *timestamp_out, struct cn_error *err)
-{
-	int64_t timestamp = 0;
-	uint64_t distance;
-	int rc = CN_INVALID;
-
-	if (timestamp_header == NULL || timestamp_header[0] == '\0') {
-		error_set(err, "timestamp header is empty");
-		goto out;
-	}
-	if (tolerance_seconds < 0) {
-		error_set(err, "timestamp tolerance is negative");
-		goto out;
-	}
-	for (const char *p = timestamp_header; *p != '\0'; p++) {
-		int digit = *p - '0';
-
-		if (*p < '0' || *p > '9') {
-			error_set(err, "timestamp header is not unix seconds in decimal digits");
-			goto out;
-		}
-		if (timestamp > (INT64_MAX - digit) / 10) {
-			error_set(err, "timestamp header is out of range");
-			goto out;
-		}
-		timestamp = timestamp * 10 + digit;
-	}
-	/* Unsigned subtraction: exact for any two int64 values in order. */
-	if (timestamp >= (int64_t)now)
-		distance = (uint64_t)timestamp - (uint64_t)(int64_t)now;
-	else
-		distance = (uint64_t)(int64_t)now - (uint64_t)timestamp;
-	if (distance > (uint64_t)tolerance_seconds) {
-		error_set(err, "timestamp %lld is more than %d seconds %s the current time",
-		          (long long)timestamp, tolerance_seconds,
-		          timestamp > (int64_t)now ? "ahead of" : "behind");
-		goto out;
-	}
-	if (timestamp_out != NULL)
-		*timestamp_out = timestamp;
-	rc = 0;
-out:
-	return rc;
-}
-
-/* ---- money ---- */
-
-int bookto_money_parse_text(const char *text, int64_t *cents_out)
-{
-	const char *p = text;
-	bool negative = false;
-	int64_t whole = 0;
-	int64_t fraction = 0;
-	int fraction_digits = 0;
-
-	if (p == NULL)
-		return CN_INVALID;
-	if (*p == '-') {
-		negative = true;
-		p++;
-	}
-	if (*p < '0' || *p > '9')
-		return CN_INVALID;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		whole = whole * 10 + (*p - '0');
-		if (whole > MONEY_MAX_CENTS / 100)
-			return CN_INVALID;
-	}
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return CN_INVALID;
-		for (; *p >= '0' && *p <= '9'; p++) {
-			/* "1.210" is still two decimals; "1.215" is not. */
-			if (fraction_digits >= 2) {
-				if (*p != '0')
-					return CN_INVALID;
-				continue;
-			}
-			fraction = fraction * 10 + (*p - '0');
-			fraction_digits++;
-		}
-	}
-	if (*p != '\0')
-		return CN_INVALID;
-	for (; fraction_digits < 2; fraction_digits++)
-		fraction *= 10;
-	whole = whole * 100 + fraction;
-	if (whole > MONEY_MAX_CENTS)
-		return CN_INVALID;
-	*cents_out = negative ? -whole : whole;
-	return 0;
-}
-
-int bookto_money_parse_double(double value, int64_t *cents_out)
-{
-	double scaled;
-	double rounded;
-	double tolerance;
-
-	if (!isfinite(value))
-		return CN_INVALID;
-	scaled = value * 100.0;
-	if (fabs(scaled) > (double)MONEY_MAX_CENTS + 0.5)
-		return CN_INVALID;
-	rounded = round(scaled);
-	/* Binary noise (0.1 + 0.2) is a few ULPs; a third decimal is >= 0.1. */
-	tolerance = fmax(1e-6, fabs(scaled) * 8.0 * DBL_EPSILON);
-	if (fabs(scaled - rounded) > tolerance)
-		return CN_INVALID;
-	if (fabs(rounded) > (double)MONEY_MAX_CENTS)
-		return CN_INVALID;
-	*cents_out = (int64_t)llround(scaled);
-	return 0;
-}
-
-/* "1.21", "-0.50": cents as euros for sentences. */
-static void format_cents(int64_t cents, char *out, size_t out_size)
-{
-	uint64_t magnitude = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
-
-	snprintf(out, out_size, "%s%llu.%02llu", cents < 0 ? "-" : "",
-	         (unsigned long long)(magnitude / 100), (unsigned long long)(magnitude % 100));
-}
-
-/* 2100 -> "21", 550 -> "5.5", 525 -> "5.25" (hundredths to a plain decimal). */
-static void format_rate(int64_t hundredths, char *out, size_t out_size)
-{
-	uint64_t magnitude =
-	    hundredths < 0 ? (uint64_t)0 - (uint64_t)hundredths : (uint64_t)hundredths;
-	unsigned long long whole = (unsigned long long)(magnitude / 100);
-	unsigned long long fraction = (unsigned long long)(magnitude % 100);
-	const char *sign = hundredths < 0 ? "-" : "";
-
-	if (fraction == 0)
-		snprintf(out, out_size, "%s%llu", sign, whole);
-	else if (fraction % 10 == 0)
-		snprintf(out, out_size, "%s%llu.%llu", sign, whole, fraction / 10);
-	else
-		snprintf(out, out_size, "%s%llu.%02llu", sign, whole, fraction);
-}
-
-/* Shortest text that reads back as the same double ("0.1", not 0.1000...01). */
-static void format_number(double value, char *out, size_t out_size)
-{
-	if (value == floor(value) && fabs(value) < 9007199254740992.0) {
-		snprintf(out, out_size, "%.0f", value);
-		return;
-	}
-	for (int precision = 1; precision <= 17; precision++) {
-		snprintf(out, out_size, "%.*g", precision, value);
-		if (strtod(out, NULL) == value)
-			return;
-	}
-}
-
-/* ---- match_ref ---- */
-
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-static char ascii_lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-static char ascii_upper(char c)
-{
-	return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-}
-
-/* Trims, folds ASCII case and, for a VAT number, drops separators. Returns
- * the normalised length, or -1 when out is too small. */
-static long normalise_ref(const char *text, bool strip_separators, char *out, size_t out_size)
-{
-	const char *start = text;
-	const char *end;
-	size_t length = 0;
-
-	while (is_space(*start))
-		start++;
-	end = start + strlen(start);
-	while (end > start && is_space(end[-1]))
-		end--;
-	for (const char *p = start; p < end; p++) {
-		if (strip_separators && (is_space(*p) || *p == '.' || *p == '-'))
-			continue;
-		if (length + 1 >= out_size)
-			return -1;
-		out[length++] = ascii_lower(*p);
-	}
-	if (out_size == 0)
-		return -1;
-	out[length] = '\0';
-	return (long)length;
-}
-
-int bookto_derive_match_ref(const char *vat_number, const char *peppol_id, const char *email,
-                            char *out, size_t out_size)
-{
-	const char *sources[3] = {vat_number, peppol_id, email};
-
-	if (out == NULL || out_size == 0)
-		return CN_INVALID;
-	out[0] = '\0';
-	for (size_t i = 0; i < 3; i++) {
-		long length;
-
-		if (sources[i] == NULL)
-			continue;
-		length = normalise_ref(sources[i], i == 0, out, out_size);
-		if (length < 0) {
-			out[0] = '\0';
-			return CN_INVALID;
-		}
-		if (length > 0)
-			return 0;
-	}
-	return 0;
-}
-
-/* ---- text ---- */
-
-/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF), or 0 when it is not one. */
-static size_t utf8_sequence(const unsigned char *p, size_t left)
-{
-	size_t len;
-	unsigned int min, code;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		min = 0x80;
-		code = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		min = 0x800;
-		code = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		min = 0x10000;
-		code = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (left < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		code = code << 6 | (p[i] & 0x3f);
-	}
-	if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
-		return 0;
-	return len;
-}
-
-int bookto_check_text(const char *body, size_t body_len, struct cn_error *err)
-{
-	const unsigned char *p = (const unsigned char *)body;
-	size_t i = 0;
-
-	while (i < body_len) {
-		size_t len = utf8_sequence(p + i, body_len - i);
-
-		if (len == 0) {
-			error_set(err, "the body is not valid UTF-8 (byte %zu)", i);
-			return CN_INVALID;
-		}
-		if (p[i] == '\0') {
-			error_set(err, "the body contains a NUL byte (byte %zu)", i);
-			return CN_INVALID;
-		}
-		/* An escape: \u0000 is a NUL once decoded; any other escaped
-		 * character is skipped so that \\u0000 is not mistaken for one. */
-		if (p[i] == '\\' && i + 1 < body_len) {
-			if (p[i + 1] == 'u' && i + 5 < body_len &&
-			    memcmp(p + i + 2, "0000", 4) == 0) {
-				error_set(
-				    err,
-				    "the body contains a NUL character (\\u0000 at byte %zu), "
-				    "which cannot be stored as text",
-				    i);
-				return CN_INVALID;
-			}
-			if (p[i + 1] != '\0')
-				i++;
-		}
-		i += len;
-	}
-	return 0;
-}
-
-void bookto_utf8_sanitize(char *text)
-{
-	unsigned char *p = (unsigned char *)text;
-	size_t left;
-
-	if (text == NULL)
-		return;
-	left = strlen(text);
-	while (left > 0) {
-		size_t len = utf8_sequence(p, left);
-
-		if (len == 0) {
-			*p = '?';
-			len = 1;
-		}
-		p += len;
-		left -= len;
-	}
-}
 
 /* ---- payload ---- */
 
@@ -588,7 +160,7 @@ static enum decimal_result take_hundredths(const cJSON *object, const char *key,
 	if (item == NULL || cJSON_IsNull(item))
 		return DECIMAL_MISSING;
 	if (cJSON_IsNumber(item)) {
-		format_number(item->valuedouble, shown, shown_size);
+		bookto_format_number(item->valuedouble, shown, shown_size);
 		return bookto_money_parse_double(item->valuedouble, hundredths) == 0 ? DECIMAL_OK
 		                                                                     : DECIMAL_BAD;
 	}
@@ -623,93 +195,10 @@ static bool take_amount(const cJSON *amount, const char *key, int64_t *cents,
 	if (*cents < 0) {
 		char euros[32];
 
-		format_cents(*cents, euros, sizeof(euros));
+		bookto_format_cents(*cents, euros, sizeof(euros));
 		park_add(park, "amount.%s %s is negative", key, euros);
 		return false;
 	}
-	return true;
-}
-
-static bool read_digits(const char **p, int count, int *value)
-{
-	int result = 0;
-
-	for (int i = 0; i < count; i++) {
-		char c = (*p)[i];
-
-		if (c < '0' || c > '9')
-			return false;
-		result = result * 10 + (c - '0');
-	}
-	*p += count;
-	*value = result;
-	return true;
-}
-
-static bool expect_char(const char **p, char c)
-{
-	if (**p != c)
-		return false;
-	(*p)++;
-	return true;
-}
-
-/* "YYYY-MM-DD(T| )HH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)" -> unix seconds. */
-static bool parse_iso8601(const char *text, int64_t *epoch)
-{
-	const char *p = text;
-	int year, month, day, hour, minute, second;
-	int offset_seconds = 0;
-	int max_day;
-
-	if (!read_digits(&p, 4, &year) || !expect_char(&p, '-') || !read_digits(&p, 2, &month) ||
-	    !expect_char(&p, '-') || !read_digits(&p, 2, &day))
-		return false;
-	if (*p != 'T' && *p != 't' && *p != ' ')
-		return false;
-	p++;
-	if (!read_digits(&p, 2, &hour) || !expect_char(&p, ':') || !read_digits(&p, 2, &minute) ||
-	    !expect_char(&p, ':') || !read_digits(&p, 2, &second))
-		return false;
-	if (*p == '.') {
-		int fraction_digits = 0;
-
-		p++;
-		while (*p >= '0' && *p <= '9') {
-			p++;
-			fraction_digits++;
-		}
-		if (fraction_digits == 0 || fraction_digits > 12)
-			return false;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int sign = *p == '-' ? -1 : 1;
-		int offset_hours, offset_minutes;
-
-		p++;
-		if (!read_digits(&p, 2, &offset_hours) || !expect_char(&p, ':') ||
-		    !read_digits(&p, 2, &offset_minutes))
-			return false;
-		if (offset_hours > 23 || offset_minutes > 59)
-			return false;
-		offset_seconds = sign * (offset_hours * 3600 + offset_minutes * 60);
-	} else {
-		return false;
-	}
-	if (*p != '\0')
-		return false;
-	if (year < 1 || month < 1 || month > 12 || hour > 23 || minute > 59 || second > 60)
-		return false;
-	max_day = tz_month_days(year, month);
-	if (day < 1 || day > max_day)
-		return false;
-	/* A leap second stays within its minute rather than moving the date. */
-	if (second == 60)
-		second = 59;
-	*epoch = tz_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second -
-	         offset_seconds;
 	return true;
 }
 
@@ -738,9 +227,9 @@ static int parse_amount(const cJSON *root, struct bookto_order *order, struct pa
 	    order->excl_vat_cents + order->vat_cents != order->total_incl_cents) {
 		char excl[32], vat[32], total[32];
 
-		format_cents(order->excl_vat_cents, excl, sizeof(excl));
-		format_cents(order->vat_cents, vat, sizeof(vat));
-		format_cents(order->total_incl_cents, total, sizeof(total));
+		bookto_format_cents(order->excl_vat_cents, excl, sizeof(excl));
+		bookto_format_cents(order->vat_cents, vat, sizeof(vat));
+		bookto_format_cents(order->total_incl_cents, total, sizeof(total));
 		park_add(park, "amounts do not add up: excl_vat %s + vat %s != total_incl %s", excl,
 		         vat, total);
 	}
@@ -752,7 +241,7 @@ static int parse_amount(const cJSON *root, struct bookto_order *order, struct pa
 			         shown);
 			break;
 		}
-		format_rate(rate, rate_text, sizeof(rate_text));
+		bookto_format_rate(rate, rate_text, sizeof(rate_text));
 		rc = replace_string(&order->vat_rate_text, rate_text, strlen(rate_text));
 		if (rc != 0)
 			goto out;
@@ -824,14 +313,14 @@ static int parse_buyer(const cJSON *root, struct bookto_order *order, struct par
 			goto out;
 	}
 	for (char *c = order->buyer_country; *c != '\0'; c++)
-		*c = ascii_upper(*c);
+		*c = bookto_ascii_upper(*c);
 
 	/* match_ref as sent (trimmed); derived by bookto's rule when empty. */
 	start = order->match_ref;
-	while (is_space(*start))
+	while (bookto_is_space(*start))
 		start++;
 	end = start + strlen(start);
-	while (end > start && is_space(end[-1]))
+	while (end > start && bookto_is_space(end[-1]))
 		end--;
 	if (end > start) {
 		if (start != order->match_ref || *end != '\0') {
@@ -882,7 +371,7 @@ static bool custom_field_text(const cJSON *item, char *number_buffer, size_t buf
 		return true;
 	}
 	if (cJSON_IsNumber(item)) {
-		format_number(item->valuedouble, number_buffer, buffer_size);
+		bookto_format_number(item->valuedouble, number_buffer, buffer_size);
 		*text = number_buffer;
 		return true;
 	}
@@ -1009,7 +498,7 @@ static int parse_order_paid(const cJSON *root, struct bookto_order *order, struc
 
 	if (order->paid_at_text[0] == '\0') {
 		park_add(park, "paid_at is missing");
-	} else if (parse_iso8601(order->paid_at_text, &order->paid_at_epoch)) {
+	} else if (bookto_parse_iso8601(order->paid_at_text, &order->paid_at_epoch)) {
 		order->paid_at_valid = true;
 	} else {
 		park_add(park,
@@ -1144,7 +633,7 @@ int bookto_parse_order(const char *body, size_t body_len, struct bookto_order **
 	}
 	/* cJSON stops after the first value; anything but whitespace after it is junk. */
 	for (const char *p = parse_end; p != NULL && p < body + body_len; p++) {
-		if (!is_space(*p)) {
+		if (!bookto_is_space(*p)) {
 			error_set(err, "body is not valid JSON (unexpected data after byte %zu)",
 			          (size_t)(parse_end - body));
 			goto out;

@@ -1,73 +1,62 @@
 /*
- * The knobs tests and unusual deployments turn through the environment,
- * read in this one place (see knobs.h).
+ * The knobs of the config's test-only `testing` group, set once at start
+ * (knobs_init) and read by the sync engine and the workers without passing
+ * the config through every call.
  */
 #include "knobs.h"
 
-#include <stdlib.h>
+#include <pthread.h>
 
-#include "queue.h"
+static struct config_testing knobs;
+static pthread_once_t knobs_once = PTHREAD_ONCE_INIT;
 
-#define DEFAULT_BUDGET_WAIT_MS 5000
-#define BUDGET_WAIT_MAX_MS 60000
-#define PAUSE_PROBE_SECONDS 30
-#define DEFAULT_LEASE_SECONDS 120
-#define CONTACT_INDEX_MAX_AGE_SECONDS 300
-
-/* A positive number of seconds from the environment, else fallback. */
-static int env_seconds(const char *name, int fallback, long max)
+static void knobs_defaults(void)
 {
-	const char *text = getenv(name);
-	char *end = NULL;
-	long value;
+	config_testing_defaults(&knobs);
+}
 
-	if (text == NULL || text[0] == '\0')
-		return fallback;
-	value = strtol(text, &end, 10);
-	if (*end != '\0' || value < 1 || value > max)
-		return fallback;
-	return (int)value;
+/* The knobs: knobs_init's, or the table's defaults before it. */
+static const struct config_testing *knobs_get(void)
+{
+	pthread_once(&knobs_once, knobs_defaults);
+	return &knobs;
+}
+
+void knobs_init(const struct config_testing *testing)
+{
+	pthread_once(&knobs_once, knobs_defaults);
+	knobs = *testing;
 }
 
 int knobs_lease_seconds(void)
 {
-	return env_seconds("BOOKTO_MONEYBIRD_LEASE_SECONDS", DEFAULT_LEASE_SECONDS, 86400);
+	return knobs_get()->lease_seconds;
 }
 
 int knobs_backoff_base_seconds(void)
 {
-	return env_seconds("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS", QUEUE_BACKOFF_BASE_SECONDS,
-	                   QUEUE_BACKOFF_CAP_SECONDS);
+	return knobs_get()->backoff_base_seconds;
 }
 
 int knobs_budget_wait_ms(void)
 {
-	const char *text = getenv("BOOKTO_MONEYBIRD_BUDGET_WAIT_MS");
-	long quarter_lease_ms = (long)knobs_lease_seconds() * 250;
-	long value = DEFAULT_BUDGET_WAIT_MS;
-	char *end = NULL;
+	long quarter_lease_ms = (long)knobs_get()->lease_seconds * 250;
+	long value = knobs_get()->budget_wait_ms;
 
-	if (text != NULL && text[0] != '\0') {
-		long parsed = strtol(text, &end, 10);
-
-		if (*end == '\0' && parsed >= 0 && parsed <= BUDGET_WAIT_MAX_MS)
-			value = parsed;
-	}
 	return (int)(value < quarter_lease_ms ? value : quarter_lease_ms);
 }
 
 int knobs_test_stall_before_intent_ms(void)
 {
-	return env_seconds("BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS", 0, 600000);
+	return knobs_get()->stall_before_intent_ms;
 }
 
 int knobs_pause_probe_seconds(void)
 {
-	return env_seconds("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS", PAUSE_PROBE_SECONDS, 86400);
+	return knobs_get()->pause_probe_seconds;
 }
 
 int knobs_contact_index_max_age_seconds(void)
 {
-	return env_seconds("BOOKTO_MONEYBIRD_CONTACT_INDEX_MAX_AGE_SECONDS",
-	                   CONTACT_INDEX_MAX_AGE_SECONDS, 86400);
+	return knobs_get()->contact_index_max_age_seconds;
 }

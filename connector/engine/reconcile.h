@@ -28,8 +28,7 @@
 #include "runtime.h"
 #include "store_reconcile.h"
 
-#define RECONCILE_STUCK_SECONDS 3600      /* a non-terminal order older than this is stuck */
-#define RECONCILE_REPAIR_WAIT_SECONDS 120 /* --repair waits at most this long */
+#define RECONCILE_STUCK_SECONDS 3600 /* a non-terminal order older than this is stuck */
 
 struct reconcile_difference {
 	const char *kind; /* static */
@@ -93,8 +92,8 @@ int reconcile_connection(const struct config *config, size_t index, int64_t conn
 /* The periodic run inside serve, every reconcile.interval_seconds (0 = off);
  * with several processes, one runs it per interval. It reports (log,
  * metrics, reconcile_runs/reconcile_differences) and repairs nothing. The
- * environment variable BOOKTO_MONEYBIRD_RECONCILE_INTERVAL_SECONDS (1..604800)
- * replaces a non-zero interval, for tests and benchmarks. */
+ * test-only config key testing.reconcile_interval_seconds (1..604800)
+ * replaces a non-zero interval, for tests. */
 struct reconcile_periodic;
 int reconcile_periodic_start(const struct runtime *ctx, struct reconcile_periodic **out,
                              struct cn_error *err) MUST_CHECK;

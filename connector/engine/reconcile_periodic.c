@@ -25,20 +25,14 @@ struct reconcile_periodic {
 	bool stopping; /* guarded by mutex */
 };
 
-/* The configured interval (0 = off); the environment may shorten or lengthen
- * a non-zero one (tests, benchmarks) but never turns the run on. */
+/* The configured interval (0 = off); testing.reconcile_interval_seconds may
+ * shorten or lengthen a non-zero one (tests) but never turns the run on. */
 static int periodic_interval_seconds(const struct config *config)
 {
-	const char *text = getenv("BOOKTO_MONEYBIRD_RECONCILE_INTERVAL_SECONDS");
-	char *end = NULL;
-	long value;
-
-	if (config->reconcile_interval_seconds <= 0 || text == NULL || text[0] == '\0')
+	if (config->reconcile_interval_seconds <= 0 ||
+	    config->testing.reconcile_interval_seconds <= 0)
 		return config->reconcile_interval_seconds;
-	value = strtol(text, &end, 10);
-	if (end == text || *end != '\0' || value < 1 || value > 604800)
-		return config->reconcile_interval_seconds;
-	return (int)value;
+	return config->testing.reconcile_interval_seconds;
 }
 
 static bool periodic_stopping(void *arg)

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "spool.h"
+#include "store_counts.h"
 #include "store_reconcile.h"
 
 /* The budget of the connection's token: known, or why not. */
@@ -26,6 +27,12 @@ static void read_budget(PGconn *conn, struct status_connection *row)
 		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
 	snprintf(row->budget_error, sizeof(row->budget_error), "%s", err.message);
+}
+
+int status_order_counts(PGconn *conn, int64_t connection_id, int64_t orders[ORDER_STATE_COUNT],
+                        int64_t *total, struct cn_error *err)
+{
+	return store_counts_orders(conn, connection_id, orders, total, err);
 }
 
 int status_read(PGconn *conn, const struct config *config, struct status_report *out,
@@ -51,6 +58,9 @@ int status_read(PGconn *conn, const struct config *config, struct status_report 
 		row->connection = &config->connections[i];
 		row->last_reconcile_age_seconds = -1;
 		rc = store_ops_connection_status(conn, row->connection->name, &row->db, err);
+		if (rc == CN_OK && row->db.exists)
+			rc = status_order_counts(conn, row->db.id, row->db.orders,
+			                         &row->db.orders_total, err);
 		if (rc == CN_OK && row->db.exists)
 			rc = store_reconcile_last_run_age(conn, row->db.id,
 			                                  &row->last_reconcile_age_seconds, err);
@@ -105,4 +115,62 @@ void status_order_free(struct status_order *order)
 	store_ops_table_free(&order->deliveries);
 	store_ops_table_free(&order->attempts);
 	store_ops_table_free(&order->audit);
+}
+
+int status_orders_list(PGconn *conn, const struct store_console_order_filter *filter,
+                       struct store_ops_table *out, struct cn_error *err)
+{
+	return store_console_orders(conn, filter, out, err);
+}
+
+int status_order_party(PGconn *conn, int64_t order_pk, struct store_ops_table *out,
+                       struct cn_error *err)
+{
+	return store_console_order_party(conn, order_pk, out, err);
+}
+
+int status_reconcile_history(PGconn *conn, int limit, struct store_ops_table *runs,
+                             struct store_ops_table *differences, struct cn_error *err)
+{
+	int rc = store_console_reconcile_runs(conn, limit, runs, err);
+
+	memset(differences, 0, sizeof(*differences));
+	if (rc == CN_OK)
+		rc = store_console_reconcile_differences(conn, limit, differences, err);
+	return rc;
+}
+
+/* Keywords of the park reasons (core/plan*.c, engine/sync.c) and what a
+ * bookkeeper does about each; the first match wins. */
+static const struct {
+	const char *keyword;
+	const char *advice;
+} parked_advice[] = {
+    {"tax rate", "Create the missing sales tax rate in Moneybird (or name the right one in the "
+                 "mapping file), then press Retry."},
+    {"vat_treatment", "Add this VAT treatment to the connection's mapping file, then press "
+                      "Retry."},
+    {"ambiguous", "Several Moneybird contacts fit this buyer: archive or merge the duplicates "
+                  "in Moneybird, then press Retry."},
+    {"contacts", "Several Moneybird contacts fit this buyer: archive or merge the duplicates "
+                 "in Moneybird, then press Retry."},
+    {"total", "The amounts do not add up: check the order in bookto and the invoice in "
+              "Moneybird; press Retry once corrected."},
+    {"locked", "The period is locked in Moneybird: unlock it (or ask your accountant), then "
+               "press Retry."},
+    {"currency", "Moneybird cannot take this currency for the administration: book it by "
+                 "hand, or change the administration's settings and press Retry."},
+    {"peppol", "Register the administration for Peppol in Moneybird (or change the send "
+               "method in the mapping), then press Retry."},
+    {"401", "Moneybird refused the API token: renew it in the configuration, then press "
+            "Retry."},
+};
+
+const char *status_parked_advice(const char *last_error)
+{
+	if (last_error != NULL)
+		for (size_t i = 0; i < sizeof(parked_advice) / sizeof(parked_advice[0]); i++)
+			if (strstr(last_error, parked_advice[i].keyword) != NULL)
+				return parked_advice[i].advice;
+	return "Fix what the reason names (in Moneybird or the mapping file), then press Retry.";
 }

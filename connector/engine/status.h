@@ -54,6 +54,11 @@ int status_read(PGconn *conn, const struct config *config, struct status_report 
                 struct cn_error *err) MUST_CHECK;
 void status_report_free(struct status_report *report);
 
+/* One connection's orders per state (parallel to order_state_names) and in
+ * total: the numbers `status`, `show` and the /metrics gauges all show. */
+int status_order_counts(PGconn *conn, int64_t connection_id, int64_t orders[ORDER_STATE_COUNT],
+                        int64_t *total, struct cn_error *err) MUST_CHECK;
+
 /* Orders whose order_id or order_number is `key`, optionally only of the
  * connection named `connection` (NULL = all): a table of store_ops.h's
  * OPS_ORDER_* columns; zero rows = not found. */
@@ -74,5 +79,25 @@ struct status_order {
 int status_order_read(PGconn *conn, const struct store_ops_table *orders, size_t row,
                       struct status_order *out, struct cn_error *err) MUST_CHECK;
 void status_order_free(struct status_order *order);
+
+/* ---- the console's reads (the same model, more of it) ---- */
+
+#include "store_console_reads.h"
+
+/* Orders newest first with the console's filters (store_console_reads.h). */
+int status_orders_list(PGconn *conn, const struct store_console_order_filter *filter,
+                       struct store_ops_table *out, struct cn_error *err) MUST_CHECK;
+
+/* An order's buyer and product as label/value rows. */
+int status_order_party(PGconn *conn, int64_t order_pk, struct store_ops_table *out,
+                       struct cn_error *err) MUST_CHECK;
+
+/* The newest `limit` reconcile runs and the differences of those runs. */
+int status_reconcile_history(PGconn *conn, int limit, struct store_ops_table *runs,
+                             struct store_ops_table *differences, struct cn_error *err) MUST_CHECK;
+
+/* What a bookkeeper can do about a parked order, from its reason (a
+ * sentence; never NULL). */
+const char *status_parked_advice(const char *last_error);
 
 #endif

@@ -13,7 +13,7 @@
 #define TAX_RATE_REFRESH_SECONDS 300
 
 /* tax_rates() with the process's reference fetch lock held. */
-static bool tax_rates_locked(struct sync_worker *worker, size_t index, bool refresh,
+static bool tax_rates_locked(struct sync_worker *worker, size_t index, time_t newer_than,
                              struct sync_outcome *outcome)
 {
 	struct sync_connection *sc = &worker->connections[index];
@@ -26,10 +26,8 @@ static bool tax_rates_locked(struct sync_worker *worker, size_t index, bool refr
 	    worker->shared->config->connections[index].moneybird_administration_id;
 	time_t fetched_at = 0;
 
-	/* Another worker's newer copy, when it is fresh enough for this. */
-	if (reference_tax_rates_get(administration_id, sc->tax_rates_fetched_at, &rates, &count,
-	                            &fetched_at) &&
-	    (!refresh || time(NULL) - fetched_at < TAX_RATE_REFRESH_SECONDS)) {
+	/* Another worker's copy, when it is newer than what is asked for. */
+	if (reference_tax_rates_get(administration_id, newer_than, &rates, &count, &fetched_at)) {
 		free(sc->tax_rates);
 		sc->tax_rates = rates;
 		sc->tax_rate_count = count;
@@ -51,19 +49,19 @@ static bool tax_rates_locked(struct sync_worker *worker, size_t index, bool refr
 	return true;
 }
 
-/* The connection's tax rates, fetched once per process and refreshed when
- * stale; one worker fetches while the others wait for its copy. */
-static bool tax_rates(struct sync_worker *worker, size_t index, bool refresh,
+/* The connection's tax rates as fetched after `newer_than` (0: any copy),
+ * fetched once per process; one worker fetches while the others wait for
+ * its copy. */
+static bool tax_rates(struct sync_worker *worker, size_t index, time_t newer_than,
                       struct sync_outcome *outcome)
 {
 	const struct sync_connection *sc = &worker->connections[index];
 	bool ok;
 
-	if (sc->tax_rates_fetched_at != 0 &&
-	    (!refresh || time(NULL) - sc->tax_rates_fetched_at < TAX_RATE_REFRESH_SECONDS))
+	if (sc->tax_rates_fetched_at != 0 && sc->tax_rates_fetched_at > newer_than)
 		return true;
 	reference_fetch_lock();
-	ok = tax_rates_locked(worker, index, refresh, outcome);
+	ok = tax_rates_locked(worker, index, newer_than, outcome);
 	reference_fetch_unlock();
 	return ok;
 }
@@ -77,10 +75,11 @@ static struct plan_invoice *plan_the_invoice(struct sync_worker *worker, size_t 
 	struct plan_invoice *plan = NULL;
 	struct cn_error err = {""};
 	char *park_reason = NULL;
+	time_t newer_than = 0;
 	int rc;
 
 	for (int round = 0; round < 2; round++) {
-		if (!tax_rates(worker, index, round == 1, outcome))
+		if (!tax_rates(worker, index, newer_than, outcome))
 			return NULL;
 		rc = plan_invoice(so->order, sync_connection_of(worker, index)->mapping,
 		                  sc->tax_rates, sc->tax_rate_count,
@@ -88,8 +87,16 @@ static struct plan_invoice *plan_the_invoice(struct sync_worker *worker, size_t 
 		                  &park_reason, &err);
 		if (rc == CN_OK)
 			return plan;
-		if (rc != CN_INVALID || round == 1 ||
-		    time(NULL) - sc->tax_rates_fetched_at < TAX_RATE_REFRESH_SECONDS)
+		if (rc != CN_INVALID || round == 1)
+			break;
+		/* A person retried it after the rates were read (having just made
+		 * the missing rate in Moneybird, say): read them again now;
+		 * otherwise only when the copy is old enough. */
+		if (so->retried_at >= (int64_t)sc->tax_rates_fetched_at)
+			newer_than = (time_t)so->retried_at;
+		else if (time(NULL) - sc->tax_rates_fetched_at >= TAX_RATE_REFRESH_SECONDS)
+			newer_than = sc->tax_rates_fetched_at;
+		else
 			break;
 		free(park_reason);
 		park_reason = NULL;

@@ -263,37 +263,54 @@ static int apply_outcome(struct worker_thread *self, PGconn *conn, const struct 
 	return CN_OK;
 }
 
-/* Tries paused connections again; a working token resumes them. */
+/* Tries paused connections again; a working token resumes them. One query
+ * finds them, however many connections are configured. */
 static void probe_paused(struct worker_thread *self, struct sync_worker *sync, PGconn *conn)
 {
 	const struct sync_shared *shared = self->pool->shared;
+	struct cn_error err = {""};
+	int64_t *paused = NULL;
+	size_t count = 0;
 
-	for (size_t i = 0; i < shared->config->connection_count; i++) {
-		struct cn_error err = {""};
-		bool paused = false;
+	if (queue_paused_connections(conn, &paused, &count, &err) != CN_OK) {
+		log_debug("paused_lookup_failed", "error", err.message, NULL);
+		return;
+	}
+	for (size_t p = 0; p < count; p++) {
+		const struct connection_runtime *connection =
+		    runtime_find(shared->runtime, paused[p]);
 
-		if (store_connection_is_paused(conn, shared->runtime->connections[i].id, &paused,
-		                               &err) != CN_OK ||
-		    !paused)
+		if (connection == NULL ||
+		    sync_probe_connection(sync, conn, connection->index, &err) != CN_OK)
 			continue;
-		if (sync_probe_connection(sync, conn, i, &err) != CN_OK)
-			continue;
-		if (store_connection_resume(conn, shared->runtime->connections[i].id, &err) ==
-		    CN_OK) {
-			log_info("connection_resumed", "connection",
-			         shared->config->connections[i].name, NULL);
+		if (store_connection_resume(conn, paused[p], &err) == CN_OK) {
+			log_info("connection_resumed", "connection", connection->config->name,
+			         NULL);
 			pool_wake_all(self->pool);
 		}
 	}
+	free(paused);
+}
+
+/* Jobs one connection may hold in this process at once: with several
+ * connections, all workers but one, so an order of another connection finds
+ * a free worker the moment it arrives whatever a backlog holds (issue 15);
+ * with one connection (or one worker), no cap. */
+static int per_connection_cap(const struct worker_pool *pool)
+{
+	if (pool->shared->config->connection_count > 1 && pool->count > 1)
+		return pool->count - 1;
+	return 0;
 }
 
 /* How long an idle worker sleeps: until the next deferred job is due (to
  * the ms), at most the fallback poll; a notification ends it earlier. */
-static int idle_wait_ms(PGconn *conn)
+static int idle_wait_ms(struct worker_thread *self, PGconn *conn)
 {
 	struct cn_error err = {""};
 	int64_t delay_ms = FALLBACK_POLL_MS;
-	int rc = queue_next_ready_ms(conn, &delay_ms, &err);
+	int rc =
+	    queue_next_ready_ms(conn, self->owner, per_connection_cap(self->pool), &delay_ms, &err);
 
 	if (rc != CN_OK) {
 		if (rc != CN_NOT_FOUND)
@@ -355,9 +372,10 @@ static void *worker_main(void *arg)
 			probe_paused(self, sync, conn);
 			next_probe = time(NULL) + knobs_pause_probe_seconds();
 		}
-		rc = queue_claim(conn, self->owner, lease_seconds, &job, &err);
+		rc = queue_claim(conn, self->owner, lease_seconds, per_connection_cap(pool), &job,
+		                 &err);
 		if (rc == CN_NOT_FOUND) {
-			pool_wait(pool, idle_wait_ms(conn), seen);
+			pool_wait(pool, idle_wait_ms(self, conn), seen);
 			continue;
 		}
 		if (rc != CN_OK) {
@@ -396,6 +414,51 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* Tells the claim each connection's rate budget (one statement whatever
+ * the number of connections). Without it the claim ignores the budgets:
+ * a warning, not a reason to stop serving. */
+static void register_budgets(const struct sync_shared *shared)
+{
+	const struct config *config = shared->config;
+	size_t count = shared->runtime->count;
+	struct queue_budget *budgets = calloc(count > 0 ? count : 1, sizeof(*budgets));
+	char(*keys)[BUDGET_KEY_SIZE] = calloc(count > 0 ? count : 1, sizeof(*keys));
+	struct cn_error err = {""};
+	PGconn *conn = NULL;
+	int rc = budgets != NULL && keys != NULL ? CN_OK : CN_ERR;
+	size_t stored = 0;
+
+	if (rc != CN_OK)
+		error_set(&err, "out of memory");
+
+	for (size_t i = 0; rc == CN_OK && i < count; i++) {
+		const struct connection_runtime *connection = &shared->runtime->connections[i];
+		struct budget_limits limits;
+		struct cn_error key_err = {""};
+
+		if (connection->id <= 0)
+			continue; /* not in the database (yet): nothing to claim */
+		mb_session_limits(connection->config, &limits);
+		if (budget_token_key(connection->config->moneybird_api_token, keys[i], &key_err) !=
+		    0)
+			keys[i][0] = '\0';
+		budgets[stored].connection_id = connection->id;
+		budgets[stored].budget_key = keys[i];
+		budgets[stored].requests = budget_allowed(&limits, BUDGET_LIVE);
+		budgets[stored].window_ms = budget_window_ms(&limits);
+		stored++;
+	}
+	if (rc == CN_OK)
+		rc = store_connect(config->database_conninfo, &conn, &err);
+	if (rc == CN_OK)
+		rc = queue_register_budgets(conn, budgets, stored, &err);
+	if (rc != CN_OK)
+		log_warn("claim_budgets_not_stored", "error", err.message, NULL);
+	PQfinish(conn);
+	free(keys);
+	free(budgets);
+}
+
 int worker_pool_start(const struct sync_shared *shared, int count, struct worker_pool **out,
                       struct cn_error *err)
 {
@@ -411,6 +474,7 @@ int worker_pool_start(const struct sync_shared *shared, int count, struct worker
 	pool->count = count;
 	pthread_mutex_init(&pool->mutex, NULL);
 	pthread_cond_init(&pool->wake, NULL);
+	register_budgets(shared);
 	if (count == 0) {
 		*out = pool;
 		return CN_OK;

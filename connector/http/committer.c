@@ -34,6 +34,8 @@ struct committer {
 	pthread_cond_t work;                /* a request was queued, or stop */
 	struct commit_request *head, *tail; /* guarded by mutex */
 	bool stopping;                      /* guarded by mutex */
+	struct timespec batch_started;      /* of the batch in flight; guarded by mutex */
+	bool batch_in_flight;               /* guarded by mutex */
 	PGconn *conn;                       /* the thread's own */
 };
 
@@ -176,6 +178,8 @@ static void *committer_main(void *arg)
 		}
 		if (committer->head == NULL)
 			committer->tail = NULL;
+		clock_gettime(CLOCK_MONOTONIC, &committer->batch_started);
+		committer->batch_in_flight = true;
 		pthread_mutex_unlock(&committer->mutex);
 
 		store_batch(committer, batch, count);
@@ -183,6 +187,7 @@ static void *committer_main(void *arg)
 		/* Wake exactly the handlers of this batch, not every waiter; the
 		 * requests of handlers that gave up are ours to free. */
 		pthread_mutex_lock(&committer->mutex);
+		committer->batch_in_flight = false;
 		for (size_t i = 0; i < count; i++) {
 			batch[i]->done = true;
 			if (batch[i]->abandoned)
@@ -270,6 +275,22 @@ static struct timespec deadline_after(int ms)
 	return deadline;
 }
 
+/* The batch in flight has run past the commit timeout: PostgreSQL is
+ * stalled, and a new delivery would only wait as long for nothing. Caller
+ * holds the mutex. */
+static bool stalled(const struct committer *committer)
+{
+	struct timespec now;
+	int64_t running_ms;
+
+	if (!committer->batch_in_flight)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	running_ms = (int64_t)(now.tv_sec - committer->batch_started.tv_sec) * 1000 +
+	             (now.tv_nsec - committer->batch_started.tv_nsec) / 1000000;
+	return running_ms > committer->commit_timeout_ms;
+}
+
 int committer_store(struct committer *committer, const struct store_delivery_row *row,
                     const struct bookto_order *order, enum store_delivery_result *result_out,
                     struct cn_error *err)
@@ -295,6 +316,16 @@ int committer_store(struct committer *committer, const struct store_delivery_row
 		pthread_mutex_unlock(&committer->mutex);
 		request_free(request);
 		error_set(err, "the connector is shutting down");
+		return CN_RETRYABLE;
+	}
+	/* Spooled at once: with a bounded number of handler threads, waiting
+	 * out the timeout one delivery after another would make the last of
+	 * many wait far longer than the proxy does. */
+	if (stalled(committer)) {
+		pthread_mutex_unlock(&committer->mutex);
+		request_free(request);
+		error_set(err, "PostgreSQL has not committed for more than %d ms",
+		          committer->commit_timeout_ms);
 		return CN_RETRYABLE;
 	}
 	if (committer->tail != NULL)

@@ -26,7 +26,8 @@ void committer_stop(struct committer *committer);
 /* Stores one delivery in the next shared transaction and waits until that
  * transaction committed (0), or failed or took longer than the commit
  * timeout (CN_RETRYABLE: nothing of it is known to be stored; the caller
- * spools it, and the delivery key deduplicates a late commit), or
+ * spools it, and the delivery key deduplicates a late commit; at once when
+ * the batch in flight has already run past the timeout), or
  * PostgreSQL refused the delivery's own data (CN_INVALID: it never will
  * take it as it is), or the statement failed otherwise on a healthy
  * connection (CN_ERR). The row and order are copied: the caller's may go as

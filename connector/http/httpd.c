@@ -1,8 +1,6 @@
 #include "httpd.h"
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,7 +8,6 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "dynbuf.h"
 #include "log.h"
 #include "mb_webhook.h"
 #include "metrics_page.h"
@@ -18,13 +15,12 @@
 
 #define BOOKTO_PREFIX "/webhooks/bookto"
 #define MONEYBIRD_PREFIX "/webhooks/moneybird"
-#define JSON_TYPE "application/json"
+#define DISCARD_BYTES_MAX (4LL * 1024 * 1024)
 
 struct httpd {
-	struct MHD_Daemon *daemon;
+	struct listener *listener;
 	struct intake_context *intake;
 	struct mb_webhook_keys *mb_keys; /* the Moneybird webhook keys, cached */
-	unsigned int port;
 };
 
 enum route {
@@ -36,46 +32,12 @@ enum route {
 	ROUTE_METRICS
 };
 
-/* Per-request state, from the first callback to the completion callback. */
-struct request {
-	enum route route;
-	size_t connection_index;
-	struct dynbuf body; /* capped at http.max_body_bytes */
-	bool too_large;
-	bool answered;
-};
-
 static int64_t now_ms(void)
 {
 	struct timeval tv;
 
 	gettimeofday(&tv, NULL);
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-static enum MHD_Result send_json(struct MHD_Connection *connection, unsigned int status,
-                                 const char *json)
-{
-	struct MHD_Response *response = MHD_create_response_from_buffer(
-	    strlen(json), (void *)(uintptr_t)json, MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result result;
-
-	if (response == NULL)
-		return MHD_NO;
-	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE);
-	result = MHD_queue_response(connection, status, response);
-	MHD_destroy_response(response);
-	return result;
-}
-
-static enum MHD_Result send_error(struct MHD_Connection *connection, struct request *request,
-                                  unsigned int status, const char *sentence)
-{
-	char json[512];
-
-	request->answered = true;
-	snprintf(json, sizeof(json), "{\"error\":\"%s\"}", sentence);
-	return send_json(connection, status, json);
 }
 
 /* Finds the connection a webhook path names; -1 when unknown. */
@@ -102,20 +64,18 @@ static bool has_prefix(const char *url, const char *prefix)
 	return strncmp(url, prefix, len) == 0 && (url[len] == '\0' || url[len] == '/');
 }
 
-static enum MHD_Result answer_readyz(struct httpd *httpd, struct MHD_Connection *connection,
-                                     struct request *request)
+static void answer_readyz(struct httpd *httpd, struct listener_answer *answer)
 {
 	PGconn *conn = NULL;
 	struct cn_error err = {""};
 	int rc;
 
-	request->answered = true;
 	rc = store_pool_acquire(httpd->intake->pool, 1000, &conn, &err);
 	if (rc == CN_OK) {
 		struct store_deadline deadline;
 		bool gave_up;
 
-		/* A stalled database must not hold this connection thread. */
+		/* A stalled database must not hold this handler thread. */
 		store_deadline_arm(&deadline, conn, 2000);
 		rc = migrations_check(conn, &err);
 		gave_up = store_deadline_disarm(&deadline);
@@ -138,296 +98,232 @@ static enum MHD_Result answer_readyz(struct httpd *httpd, struct MHD_Connection 
 		}
 		detail[j] = '\0';
 		snprintf(json, sizeof(json), "{\"status\":\"not ready\",\"error\":\"%s\"}", detail);
-		return send_json(connection, MHD_HTTP_SERVICE_UNAVAILABLE, json);
+		listener_answer_json(answer, MHD_HTTP_SERVICE_UNAVAILABLE, json);
+		return;
 	}
-	return send_json(connection, MHD_HTTP_OK, "{\"status\":\"ready\"}");
+	listener_answer_json(answer, MHD_HTTP_OK, "{\"status\":\"ready\"}");
 }
 
 /* Prometheus text: counters of this process, gauges read from PostgreSQL. */
-static enum MHD_Result answer_metrics(struct httpd *httpd, struct MHD_Connection *connection,
-                                      struct request *request)
+static void answer_metrics(struct httpd *httpd, struct listener_answer *answer)
 {
 	const struct runtime *runtime = httpd->intake->runtime;
-	struct MHD_Response *response;
 	struct cn_error err = {""};
-	enum MHD_Result result;
 	char *text = NULL;
 	size_t len = 0;
 	/* The store takes the ids in configuration order. */
 	int64_t *ids = calloc(runtime->count > 0 ? runtime->count : 1, sizeof(*ids));
 	int rc = CN_ERR;
 
-	request->answered = true;
 	for (size_t i = 0; ids != NULL && i < runtime->count; i++)
 		ids[i] = runtime->connections[i].id;
 	if (ids != NULL)
 		rc = metrics_page_render(httpd->intake->pool, httpd->intake->config, ids, &text,
 		                         &len, &err);
 	free(ids);
-	if (rc != CN_OK)
-		return send_error(connection, request, MHD_HTTP_INTERNAL_SERVER_ERROR,
-		                  "the metrics could not be rendered");
-	response = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-	if (response == NULL) {
-		free(text);
-		return MHD_NO;
+	if (rc != CN_OK) {
+		listener_answer_error(answer, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		                      "the metrics could not be rendered");
+		return;
 	}
-	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
-	                        "text/plain; version=0.0.4; charset=utf-8");
-	result = MHD_queue_response(connection, MHD_HTTP_OK, response);
-	MHD_destroy_response(response);
-	return result;
+	free(answer->body);
+	answer->status = MHD_HTTP_OK;
+	answer->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	answer->body = text;
+	answer->body_len = len;
 }
 
-/* First callback of a request: route, method, connection and declared size. */
-static enum MHD_Result begin_request(struct httpd *httpd, struct MHD_Connection *connection,
-                                     const char *url, const char *method, struct request *request)
+/* A webhook POST: method, connection and declared size. */
+static enum listener_verdict begin_webhook(const struct config *config, struct listener_call *call,
+                                           const char *prefix, struct listener_answer *answer)
 {
-	const struct config *config = httpd->intake->config;
+	long index;
+	const char *length_header;
+
+	if (strcmp(call->method, MHD_HTTP_METHOD_POST) != 0) {
+		listener_answer_error(answer, MHD_HTTP_METHOD_NOT_ALLOWED,
+		                      "only POST is allowed on this path");
+		return LISTENER_ANSWERED;
+	}
+	index = find_connection(config, call->url, prefix);
+	if (index < 0) {
+		listener_answer_error(answer, MHD_HTTP_NOT_FOUND,
+		                      strcmp(prefix, BOOKTO_PREFIX) == 0 &&
+		                              config->connection_count > 1 &&
+		                              strlen(call->url) <= strlen(BOOKTO_PREFIX) + 1
+		                          ? "several connections are configured: post to "
+		                            "/webhooks/bookto/{connection}"
+		                          : "no connection of that name is configured");
+		return LISTENER_ANSWERED;
+	}
+	call->index = (size_t)index;
+	length_header = MHD_lookup_connection_value(call->connection, MHD_HEADER_KIND,
+	                                            MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (length_header != NULL &&
+	    strtoll(length_header, NULL, 10) > config->http_max_body_bytes) {
+		long long declared = strtoll(length_header, NULL, 10);
+
+		/* Answered before the body is read, libmicrohttpd closes the
+		 * connection on a client still sending, which may then see the
+		 * reset instead of the 413: a body up to 8 times the cap (or
+		 * 4 MiB) is read and dropped first, within the request deadline. */
+		if (declared / 8 <= config->http_max_body_bytes || declared <= DISCARD_BYTES_MAX) {
+			call->too_large = true;
+			return LISTENER_INLINE;
+		}
+		listener_answer_error(answer, MHD_HTTP_CONTENT_TOO_LARGE,
+		                      "the body is larger than http.max_body_bytes");
+		return LISTENER_ANSWERED;
+	}
+	return LISTENER_BLOCKING; /* verifying is quick, committing is not */
+}
+
+/* Headers are complete: route, method, connection and declared size. */
+static enum listener_verdict begin_request(void *cls, struct listener_call *call,
+                                           struct listener_answer *answer)
+{
+	struct httpd *httpd = cls;
+	const char *url = call->url;
 
 	if (has_prefix(url, BOOKTO_PREFIX)) {
-		long index;
-		const char *length_header;
-
-		request->route = ROUTE_BOOKTO;
-		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-			return send_error(connection, request, MHD_HTTP_METHOD_NOT_ALLOWED,
-			                  "only POST is allowed on this path");
-		index = find_connection(config, url, BOOKTO_PREFIX);
-		if (index < 0)
-			return send_error(connection, request, MHD_HTTP_NOT_FOUND,
-			                  config->connection_count > 1 &&
-			                          strlen(url) <= strlen(BOOKTO_PREFIX) + 1
-			                      ? "several connections are configured: post to "
-			                        "/webhooks/bookto/{connection}"
-			                      : "no connection of that name is configured");
-		request->connection_index = (size_t)index;
-		length_header = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-		                                            MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (length_header != NULL &&
-		    strtoll(length_header, NULL, 10) > config->http_max_body_bytes)
-			return send_error(connection, request, MHD_HTTP_CONTENT_TOO_LARGE,
-			                  "the body is larger than http.max_body_bytes");
-		return MHD_YES;
+		call->route = ROUTE_BOOKTO;
+		return begin_webhook(httpd->intake->config, call, BOOKTO_PREFIX, answer);
 	}
 	if (has_prefix(url, MONEYBIRD_PREFIX)) {
-		long index;
-		const char *length_header;
-
-		request->route = ROUTE_MONEYBIRD;
-		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-			return send_error(connection, request, MHD_HTTP_METHOD_NOT_ALLOWED,
-			                  "only POST is allowed on this path");
-		index = find_connection(config, url, MONEYBIRD_PREFIX);
-		if (index < 0)
-			return send_error(connection, request, MHD_HTTP_NOT_FOUND,
-			                  "no connection of that name is configured");
-		request->connection_index = (size_t)index;
-		length_header = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-		                                            MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (length_header != NULL &&
-		    strtoll(length_header, NULL, 10) > config->http_max_body_bytes)
-			return send_error(connection, request, MHD_HTTP_CONTENT_TOO_LARGE,
-			                  "the body is larger than http.max_body_bytes");
-		return MHD_YES;
+		call->route = ROUTE_MONEYBIRD;
+		return begin_webhook(httpd->intake->config, call, MONEYBIRD_PREFIX, answer);
 	}
 	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
 	    strcmp(url, "/metrics") == 0) {
-		request->route = strcmp(url, "/healthz") == 0  ? ROUTE_HEALTHZ
-		                 : strcmp(url, "/readyz") == 0 ? ROUTE_READYZ
-		                                               : ROUTE_METRICS;
-		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-		    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-			return send_error(connection, request, MHD_HTTP_METHOD_NOT_ALLOWED,
-			                  "only GET is allowed on this path");
-		return MHD_YES;
+		call->route = strcmp(url, "/healthz") == 0  ? ROUTE_HEALTHZ
+		              : strcmp(url, "/readyz") == 0 ? ROUTE_READYZ
+		                                            : ROUTE_METRICS;
+		if (strcmp(call->method, MHD_HTTP_METHOD_GET) != 0 &&
+		    strcmp(call->method, MHD_HTTP_METHOD_HEAD) != 0) {
+			listener_answer_error(answer, MHD_HTTP_METHOD_NOT_ALLOWED,
+			                      "only GET is allowed on this path");
+			return LISTENER_ANSWERED;
+		}
+		/* /healthz answers on the event thread: it never waits. */
+		return call->route == ROUTE_HEALTHZ ? LISTENER_INLINE : LISTENER_BLOCKING;
 	}
-	return send_error(connection, request, MHD_HTTP_NOT_FOUND, "no such path");
+	listener_answer_error(answer, MHD_HTTP_NOT_FOUND, "no such path");
+	return LISTENER_ANSWERED;
 }
 
-/* Copies upload data into the request, up to the configured cap (413 past it). */
-static void take_upload(struct request *request, const char *data, size_t size)
+static void answer_bookto(struct httpd *httpd, const struct listener_call *call,
+                          struct listener_answer *answer)
 {
-	if (request->too_large)
-		return;
-	if (dynbuf_add(&request->body, data, size) != CN_OK) {
-		request->too_large = true;
-		dynbuf_free(&request->body);
-	}
+	struct intake_response response;
+
+	intake_handle_bookto(
+	    httpd->intake, call->index,
+	    MHD_lookup_connection_value(call->connection, MHD_HEADER_KIND, "X-Bookto-Timestamp"),
+	    MHD_lookup_connection_value(call->connection, MHD_HEADER_KIND, "X-Bookto-Signature"),
+	    call->body, call->body_len, now_ms(), &response);
+	listener_answer_json(answer, response.status, response.body);
 }
 
-static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connection, const char *url,
-                                      const char *method, const char *version,
-                                      const char *upload_data, size_t *upload_data_size,
-                                      void **con_cls)
+static void answer_moneybird(struct httpd *httpd, const struct listener_call *call,
+                             struct listener_answer *answer)
+{
+	struct mb_webhook_response response;
+
+	mb_webhook_handle(
+	    httpd->intake, httpd->mb_keys, call->index,
+	    MHD_lookup_connection_value(call->connection, MHD_HEADER_KIND, "Moneybird-Signature"),
+	    MHD_lookup_connection_value(call->connection, MHD_HEADER_KIND, "Idempotency-Key"),
+	    call->body, call->body_len, now_ms(), &response);
+	listener_answer_json(answer, response.status, response.body);
+}
+
+static void answer_request(void *cls, const struct listener_call *call,
+                           struct listener_answer *answer)
 {
 	struct httpd *httpd = cls;
-	struct request *request = *con_cls;
 
-	(void)version;
-	if (request == NULL) {
-		request = calloc(1, sizeof(*request));
-		if (request == NULL)
-			return MHD_NO;
-		dynbuf_init(&request->body, (size_t)httpd->intake->config->http_max_body_bytes);
-		*con_cls = request;
-		return begin_request(httpd, connection, url, method, request);
+	if (call->too_large && (call->route == ROUTE_BOOKTO || call->route == ROUTE_MONEYBIRD)) {
+		listener_answer_error(answer, MHD_HTTP_CONTENT_TOO_LARGE,
+		                      "the body is larger than http.max_body_bytes");
+		return;
 	}
-	if (request->answered) {
-		*upload_data_size = 0; /* discard the rest of a refused body */
-		return MHD_YES;
-	}
-	if (*upload_data_size > 0) {
-		take_upload(request, upload_data, *upload_data_size);
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
-
-	switch (request->route) {
+	switch (call->route) {
 	case ROUTE_HEALTHZ:
-		request->answered = true;
-		return send_json(connection, MHD_HTTP_OK, "{\"status\":\"ok\"}");
+		listener_answer_json(answer, MHD_HTTP_OK, "{\"status\":\"ok\"}");
+		return;
 	case ROUTE_READYZ:
-		return answer_readyz(httpd, connection, request);
+		answer_readyz(httpd, answer);
+		return;
 	case ROUTE_METRICS:
-		return answer_metrics(httpd, connection, request);
-	case ROUTE_BOOKTO: {
-		struct intake_response response;
-
-		if (request->too_large)
-			return send_error(connection, request, MHD_HTTP_CONTENT_TOO_LARGE,
-			                  "the body is larger than http.max_body_bytes");
-		intake_handle_bookto(
-		    httpd->intake, request->connection_index,
-		    MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Bookto-Timestamp"),
-		    MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Bookto-Signature"),
-		    (const unsigned char *)dynbuf_ptr(&request->body), dynbuf_len(&request->body),
-		    now_ms(), &response);
-		request->answered = true;
-		return send_json(connection, response.status, response.body);
-	}
-	case ROUTE_MONEYBIRD: {
-		struct mb_webhook_response response;
-
-		if (request->too_large)
-			return send_error(connection, request, MHD_HTTP_CONTENT_TOO_LARGE,
-			                  "the body is larger than http.max_body_bytes");
-		mb_webhook_handle(
-		    httpd->intake, httpd->mb_keys, request->connection_index,
-		    MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Moneybird-Signature"),
-		    MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Idempotency-Key"),
-		    (const unsigned char *)dynbuf_ptr(&request->body), dynbuf_len(&request->body),
-		    now_ms(), &response);
-		request->answered = true;
-		return send_json(connection, response.status, response.body);
-	}
+		answer_metrics(httpd, answer);
+		return;
+	case ROUTE_BOOKTO:
+		answer_bookto(httpd, call, answer);
+		return;
+	case ROUTE_MONEYBIRD:
+		answer_moneybird(httpd, call, answer);
+		return;
 	case ROUTE_NONE:
 		break;
 	}
-	return send_error(connection, request, MHD_HTTP_NOT_FOUND, "no such path");
+	listener_answer_error(answer, MHD_HTTP_NOT_FOUND, "no such path");
 }
 
-static void request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
-                              enum MHD_RequestTerminationCode code)
+void httpd_limits_from_config(const struct config *config, struct listener_limits *limits)
 {
-	struct request *request = *con_cls;
-
-	(void)cls;
-	(void)connection;
-	(void)code;
-	if (request == NULL)
-		return;
-	dynbuf_free(&request->body);
-	free(request);
-	*con_cls = NULL;
-}
-
-static void mhd_log(void *cls, const char *format, va_list ap)
-{
-	char message[512];
-	size_t len;
-
-	(void)cls;
-	vsnprintf(message, sizeof(message), format, ap);
-	len = strlen(message);
-	while (len > 0 && message[len - 1] == '\n')
-		message[--len] = '\0';
-	log_warn("http_server", "message", message, NULL);
+	memset(limits, 0, sizeof(*limits));
+	limits->host = config->http_listen_host;
+	limits->port = config->http_listen_port;
+	limits->event_threads = config->http_event_threads;
+	limits->handler_threads = config->http_handler_threads;
+	limits->max_connections = config->http_max_connections;
+	limits->max_connections_per_address = config->http_per_address_max;
+	limits->idle_timeout_seconds = config->http_request_timeout_seconds;
+	limits->request_deadline_seconds = config->http_deadline_seconds;
+	limits->max_body_bytes = config->http_max_body_bytes;
 }
 
 int httpd_start(struct intake_context *intake, struct httpd **out, struct cn_error *err)
 {
-	const struct config *config = intake->config;
-	struct addrinfo hints, *address = NULL;
-	char host[256], port_text[16];
-	struct httpd *httpd = NULL;
-	unsigned int flags =
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
-	const union MHD_DaemonInfo *info;
-	size_t host_len;
-	int gai;
+	struct listener_limits limits;
+	struct listener_app app;
+	struct httpd *httpd = calloc(1, sizeof(*httpd));
 
 	*out = NULL;
-	snprintf(host, sizeof(host), "%s", config->http_listen_host);
-	host_len = strlen(host);
-	if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
-		memmove(host, host + 1, host_len - 2);
-		host[host_len - 2] = '\0';
-	}
-	snprintf(port_text, sizeof(port_text), "%d", config->http_listen_port);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	gai = getaddrinfo(host, port_text, &hints, &address);
-	if (gai != 0) {
-		error_set(err, "cannot resolve http.listen host %s: %s", host, gai_strerror(gai));
-		return CN_INVALID;
-	}
-	if (address->ai_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-
-	httpd = calloc(1, sizeof(*httpd));
 	if (httpd == NULL) {
-		freeaddrinfo(address);
 		error_set(err, "out of memory");
 		return CN_ERR;
 	}
 	httpd->intake = intake;
-	if (mb_webhook_keys_create(config->connection_count, &httpd->mb_keys, err) != CN_OK) {
-		freeaddrinfo(address);
+	if (mb_webhook_keys_create(intake->config->connection_count, &httpd->mb_keys, err) !=
+	    CN_OK) {
 		free(httpd);
 		return CN_ERR;
 	}
-	httpd->daemon = MHD_start_daemon(
-	    flags, (uint16_t)config->http_listen_port, NULL, NULL, handle_request, httpd,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, httpd, MHD_OPTION_SOCK_ADDR, address->ai_addr,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)config->http_max_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->http_request_timeout_seconds,
-	    MHD_OPTION_NOTIFY_COMPLETED, request_completed, httpd, MHD_OPTION_END);
-	freeaddrinfo(address);
-	if (httpd->daemon == NULL) {
-		error_set(err, "cannot listen on %s:%d (is the port in use?)",
-		          config->http_listen_host, config->http_listen_port);
+	httpd_limits_from_config(intake->config, &limits);
+	app.cls = httpd;
+	app.begin = begin_request;
+	app.answer = answer_request;
+	app.log_name = "webhooks";
+	if (listener_start(&limits, &app, &httpd->listener, err) != CN_OK) {
 		mb_webhook_keys_free(httpd->mb_keys);
 		free(httpd);
 		return CN_ERR;
 	}
-	info = MHD_get_daemon_info(httpd->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	httpd->port = info != NULL ? info->port : (unsigned int)config->http_listen_port;
 	*out = httpd;
 	return CN_OK;
 }
 
 unsigned int httpd_port(const struct httpd *httpd)
 {
-	return httpd->port;
+	return listener_port(httpd->listener);
 }
 
 void httpd_stop(struct httpd *httpd)
 {
 	if (httpd == NULL)
 		return;
-	MHD_stop_daemon(httpd->daemon);
+	listener_stop(httpd->listener);
 	mb_webhook_keys_free(httpd->mb_keys);
 	free(httpd);
 }

@@ -1,18 +1,23 @@
 /*
- * The HTTP front end (GNU libmicrohttpd): routing, method and size limits,
- * raw body capture with a hard cap, JSON error bodies. Webhook deliveries go
- * to the intake; health and readiness are answered here.
+ * The webhook listener: routing, method and size checks, JSON error bodies.
+ * Webhook deliveries go to the intake; health, readiness and metrics are
+ * answered here. Connections, deadlines and threads are the listener's
+ * (listener.h), with the http.* limits of the configuration.
  */
 #ifndef BM_HTTPD_H
 #define BM_HTTPD_H
 
 #include "error.h"
 #include "intake.h"
+#include "listener.h"
 
 struct httpd;
 
-/* Starts listening on config->http_listen_host:port with a thread per
- * connection. *out is owned by the caller (httpd_stop). */
+/* The http.* limits of config as a listener's limits. */
+void httpd_limits_from_config(const struct config *config, struct listener_limits *limits);
+
+/* Starts listening on config->http_listen_host:port with the http.* limits.
+ * *out is owned by the caller (httpd_stop). */
 int httpd_start(struct intake_context *intake, struct httpd **out, struct cn_error *err) MUST_CHECK;
 
 /* The port actually bound (useful with port 0). */

@@ -357,6 +357,85 @@ static int spool_delivery(struct intake_context *ctx, const struct intake_delive
 	return spool_write(ctx->config->spool_dir, &entry, err);
 }
 
+/* Headers, signature and timestamp; false (and the answer) when refused. */
+static bool verify_request(struct intake_context *ctx, size_t connection_index,
+                           const char *timestamp_header, const char *signature_header,
+                           const unsigned char *body, size_t body_len, int64_t now_ms,
+                           int64_t *timestamp, struct intake_response *response)
+{
+	const struct connection_config *connection = &ctx->config->connections[connection_index];
+	struct cn_error err = {""};
+
+	if (timestamp_header == NULL || timestamp_header[0] == '\0') {
+		metrics_delivery(connection_index, "rejected");
+		respond(response, 400, "error", "the X-Bookto-Timestamp header is missing");
+		return false;
+	}
+	if (signature_header == NULL || signature_header[0] == '\0') {
+		metrics_delivery(connection_index, "rejected");
+		respond(response, 400, "error", "the X-Bookto-Signature header is missing");
+		return false;
+	}
+	if (bookto_verify_signature(timestamp_header, signature_header, body, body_len,
+	                            (const char *const *)connection->bookto_signing_secrets,
+	                            connection->bookto_signing_secret_count, &err) != CN_OK) {
+		log_warn("delivery_rejected", "connection", connection->name, "reason",
+		         "signature does not match", NULL);
+		metrics_delivery(connection_index, "rejected");
+		respond(response, 401, "error",
+		        "the signature does not match any configured signing secret");
+		return false;
+	}
+	if (bookto_check_timestamp(timestamp_header, (time_t)(now_ms / 1000),
+	                           connection->bookto_timestamp_tolerance_seconds, timestamp,
+	                           &err) != CN_OK) {
+		log_warn("delivery_rejected", "connection", connection->name, "reason", err.message,
+		         NULL);
+		metrics_delivery(connection_index, "rejected");
+		respond(response, 401, "error", err.message);
+		return false;
+	}
+	return true;
+}
+
+/* PostgreSQL did not take it: the spool keeps it, and says so. */
+static void answer_unstored(struct intake_context *ctx, const struct intake_delivery *delivery,
+                            enum intake_outcome outcome, const struct cn_error *store_err,
+                            struct intake_response *response)
+{
+	const struct connection_config *connection =
+	    &ctx->config->connections[delivery->connection_index];
+	struct cn_error err = {""};
+
+	log_warn("database_unavailable", "connection", connection->name, "delivery",
+	         delivery->delivery_key, "error", store_err->message, NULL);
+	if (spool_delivery(ctx, delivery, &err) != CN_OK) {
+		log_error("delivery_lost_refused", "connection", connection->name, "delivery",
+		          delivery->delivery_key, "error", err.message, NULL);
+		metrics_delivery(delivery->connection_index, "refused");
+		respond(response, 503, "error",
+		        "the delivery could not be stored durably; retry later");
+		return;
+	}
+	atomic_fetch_add(&ctx->deliveries_spooled, 1);
+	metrics_delivery(delivery->connection_index, "spooled");
+	log_info("delivery_spooled", "connection", connection->name, "delivery",
+	         delivery->delivery_key, NULL);
+	/* intake_store parsed before it failed: a spooled body that is not
+	 * JSON is still answered as such. */
+	if (outcome == INTAKE_INVALID_JSON) {
+		respond(response, 400, "error",
+		        "the body is not valid JSON (the delivery was kept)");
+		return;
+	}
+	if (outcome == INTAKE_UNUSABLE &&
+	    bookto_check_text((const char *)delivery->body, delivery->body_len, &err) != CN_OK) {
+		respond_unusable(response, err.message);
+		return;
+	}
+	respond(response, 200, "status", "spooled");
+}
+
 void intake_handle_bookto(struct intake_context *ctx, size_t connection_index,
                           const char *timestamp_header, const char *signature_header,
                           const unsigned char *body, size_t body_len, int64_t now_ms,
@@ -369,36 +448,9 @@ void intake_handle_bookto(struct intake_context *ctx, size_t connection_index,
 	int64_t timestamp = 0;
 	int rc;
 
-	if (timestamp_header == NULL || timestamp_header[0] == '\0') {
-		metrics_delivery(connection_index, "rejected");
-		respond(response, 400, "error", "the X-Bookto-Timestamp header is missing");
+	if (!verify_request(ctx, connection_index, timestamp_header, signature_header, body,
+	                    body_len, now_ms, &timestamp, response))
 		return;
-	}
-	if (signature_header == NULL || signature_header[0] == '\0') {
-		metrics_delivery(connection_index, "rejected");
-		respond(response, 400, "error", "the X-Bookto-Signature header is missing");
-		return;
-	}
-	if (bookto_verify_signature(timestamp_header, signature_header, body, body_len,
-	                            (const char *const *)connection->bookto_signing_secrets,
-	                            connection->bookto_signing_secret_count, &err) != CN_OK) {
-		log_warn("delivery_rejected", "connection", connection->name, "reason",
-		         "signature does not match", NULL);
-		metrics_delivery(connection_index, "rejected");
-		respond(response, 401, "error",
-		        "the signature does not match any configured signing secret");
-		return;
-	}
-	if (bookto_check_timestamp(timestamp_header, (time_t)(now_ms / 1000),
-	                           connection->bookto_timestamp_tolerance_seconds, &timestamp,
-	                           &err) != CN_OK) {
-		log_warn("delivery_rejected", "connection", connection->name, "reason", err.message,
-		         NULL);
-		metrics_delivery(connection_index, "rejected");
-		respond(response, 401, "error", err.message);
-		return;
-	}
-
 	memset(&delivery, 0, sizeof(delivery));
 	delivery.connection_index = connection_index;
 	intake_signed_delivery_key(connection->name, timestamp_header, signature_header, body,
@@ -424,36 +476,7 @@ void intake_handle_bookto(struct intake_context *ctx, size_t connection_index,
 		return;
 	}
 	if (rc != CN_OK) {
-		struct cn_error spool_err = {""};
-
-		log_warn("database_unavailable", "connection", connection->name, "delivery",
-		         delivery.delivery_key, "error", err.message, NULL);
-		if (spool_delivery(ctx, &delivery, &spool_err) != CN_OK) {
-			log_error("delivery_lost_refused", "connection", connection->name,
-			          "delivery", delivery.delivery_key, "error", spool_err.message,
-			          NULL);
-			metrics_delivery(connection_index, "refused");
-			respond(response, 503, "error",
-			        "the delivery could not be stored durably; retry later");
-			return;
-		}
-		atomic_fetch_add(&ctx->deliveries_spooled, 1);
-		metrics_delivery(connection_index, "spooled");
-		log_info("delivery_spooled", "connection", connection->name, "delivery",
-		         delivery.delivery_key, NULL);
-		/* intake_store parsed before it failed: a spooled body that is
-		 * not JSON is still answered as such. */
-		if (outcome == INTAKE_INVALID_JSON) {
-			respond(response, 400, "error",
-			        "the body is not valid JSON (the delivery was kept)");
-			return;
-		}
-		if (outcome == INTAKE_UNUSABLE &&
-		    bookto_check_text((const char *)body, body_len, &err) != CN_OK) {
-			respond_unusable(response, err.message);
-			return;
-		}
-		respond(response, 200, "status", "spooled");
+		answer_unstored(ctx, &delivery, outcome, &err, response);
 		return;
 	}
 	if (outcome == INTAKE_INVALID_JSON) {

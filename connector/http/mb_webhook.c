@@ -123,7 +123,7 @@ static enum key_check check_keys(const struct store_webhook_keys *keys, const ch
 	return matched == 0 ? KEYS_OK : KEYS_OK_PREVIOUS;
 }
 
-/* A stalled database must not hold an HTTP connection thread: each statement
+/* A stalled database must not hold an HTTP handler thread: each statement
  * of a push runs under a watchdog (store_deadline). Moneybird retries a push
  * answered 5xx, so giving up is safe. */
 #define MB_WEBHOOK_DATABASE_LIMIT_MS 3000

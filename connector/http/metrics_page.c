@@ -4,6 +4,7 @@
 
 #include "budget.h"
 #include "spool.h"
+#include "status.h"
 #include "store_metrics.h"
 
 _Static_assert(BUDGET_KEY_SIZE == STORE_BUDGET_KEY_SIZE, "one token key size");
@@ -12,7 +13,7 @@ int metrics_page_render(struct store_pool *pool, const struct config *config,
                         const int64_t *connection_ids, char **out, size_t *len,
                         struct cn_error *err)
 {
-	struct store_metrics_inputs inputs = {0, 0, NULL};
+	struct store_metrics_inputs inputs = {0, 0, NULL, status_order_counts};
 	struct store_metrics_budget *budgets;
 	int rc;
 

@@ -10,6 +10,7 @@
 #define BM_QUEUE_H
 
 #include <libpq-fe.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -37,12 +38,26 @@ struct queue_job {
 void queue_owner_format(char out[QUEUE_OWNER_MAX], const char *host, long pid, const char *nonce,
                         int index);
 
-/* Claims the next ready job for owner; CN_NOT_FOUND when none is ready. The
- * order becomes in_progress and its attempts counter grows by one; the
+/* Calls a claimed job is expected to spend: a connection is claimed from only
+ * while its budget has this many calls free for each of its jobs already in
+ * flight, and one more. So a budget-bound connection keeps one job waiting
+ * for its next slot, not every worker, and a backlog behind an exhausted
+ * budget is not claimed at all. */
+#define QUEUE_CLAIM_CALLS_PER_JOB 4
+#define QUEUE_CLAIM_TRIES 3 /* picks per claim when concurrent claims race */
+
+/* Claims the next ready job for owner; CN_NOT_FOUND when none is ready.
+ * Fair and budget-aware: among the connections with a due job and rate
+ * budget to spend now (see QUEUE_CLAIM_CALLS_PER_JOB and
+ * queue_register_budgets), the one claimed from longest ago, then its job
+ * by priority and due time; max_in_flight > 0 skips a connection that
+ * already has that many jobs under this process's leases (owner's
+ * "host:pid:nonce:" part), so one connection's backlog never holds every
+ * worker. The order becomes in_progress and its attempts counter grows by one; the
  * job's lease generation grows by one (job->lease_generation), so every
  * write fenced by an older claim is refused from then on. */
-int queue_claim(PGconn *conn, const char *owner, int lease_seconds, struct queue_job *job,
-                struct cn_error *err) MUST_CHECK;
+int queue_claim(PGconn *conn, const char *owner, int lease_seconds, int max_in_flight,
+                struct queue_job *job, struct cn_error *err) MUST_CHECK;
 
 /* Extends the lease before a long step; CN_NOT_FOUND when it was lost
  * (another claim took the job: the owner or the generation differs). Every
@@ -67,9 +82,30 @@ int queue_defer(PGconn *conn, const struct queue_job *job, const char *owner, in
 
 /* How long (ms, >= 0) until the next pending job of an unpaused connection
  * can be claimed (its next_attempt_at, or the end of a lease it is still
- * under); CN_NOT_FOUND when no job is pending. Lets an idle worker wake
+ * under, but not before its connection's budget can pay for it);
+ * a connection at queue_claim's max_in_flight for owner's process counts
+ * only once one of its jobs finishes; CN_NOT_FOUND when no job is pending. Lets an idle worker wake
  * exactly when deferred work is due instead of polling. */
-int queue_next_ready_ms(PGconn *conn, int64_t *delay_ms, struct cn_error *err) MUST_CHECK;
+int queue_next_ready_ms(PGconn *conn, const char *owner, int max_in_flight, int64_t *delay_ms,
+                        struct cn_error *err) MUST_CHECK;
+
+/* One connection's rate budget as the claim sees it. */
+struct queue_budget {
+	int64_t connection_id;
+	const char *budget_key; /* hex SHA-256 of the token; NULL or "" = unknown */
+	int requests;           /* live calls per window */
+	int64_t window_ms;
+};
+
+/* Stores the budgets of count connections in one statement (serve's start),
+ * so the claim can tell which connections can spend now. */
+int queue_register_budgets(PGconn *conn, const struct queue_budget *budgets, size_t count,
+                           struct cn_error *err) MUST_CHECK;
+
+/* The ids of the paused connections (one query whatever their number);
+ * *ids is the caller's to free, NULL when there are none. */
+int queue_paused_connections(PGconn *conn, int64_t **ids, size_t *count,
+                             struct cn_error *err) MUST_CHECK;
 
 /* Needs a person: state needs_attention with reason as last_error. */
 int queue_park(PGconn *conn, const struct queue_job *job, const char *owner, const char *reason,

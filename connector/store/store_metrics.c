@@ -78,9 +78,10 @@ static int read_latency(PGconn *conn, struct metrics_gauges *gauges, struct cn_e
 }
 
 int store_metrics_read(PGconn *conn, const struct config *config, const int64_t *connection_ids,
-                       const struct store_metrics_budget *budgets, struct metrics_gauges *gauges,
+                       const struct store_metrics_inputs *inputs, struct metrics_gauges *gauges,
                        struct cn_error *err)
 {
+	const struct store_metrics_budget *budgets = inputs->budgets;
 	PGresult *res = NULL;
 	char timeout[64];
 	int rc;
@@ -94,20 +95,15 @@ int store_metrics_read(PGconn *conn, const struct config *config, const int64_t 
 	if (rc != CN_OK)
 		goto out;
 
-	/* Maintained by triggers (migration 0010): no scan of the orders. */
-	rc = query(conn, "SELECT connection_id, state, n FROM order_state_counts",
-	           "counting orders", &res, err);
-	if (rc != CN_OK)
-		goto out;
-	for (int r = 0; r < PQntuples(res); r++) {
-		long c =
-		    connection_index(config, connection_ids, text_int64(PQgetvalue(res, r, 0)));
-		int s = order_state_index(PQgetvalue(res, r, 1));
+	/* The status model's numbers, from the trigger-kept counters (no scan). */
+	for (size_t c = 0; c < config->connection_count; c++) {
+		int64_t total = 0;
 
-		if (c >= 0 && s >= 0)
-			gauges->connections[c].orders[s] = text_int64(PQgetvalue(res, r, 2));
+		rc = inputs->read_orders(conn, connection_ids[c], gauges->connections[c].orders,
+		                         &total, err);
+		if (rc != CN_OK)
+			goto out;
 	}
-	PQclear(res);
 
 	rc = query(conn, "SELECT id, paused_at IS NOT NULL FROM connections", "reading pauses",
 	           &res, err);
@@ -196,8 +192,7 @@ int store_metrics_scrape(struct store_pool *pool, const struct config *config,
 		bool gave_up;
 
 		store_deadline_arm(&deadline, conn, STORE_METRICS_TIMEOUT_MS + 1000);
-		rc =
-		    store_metrics_read(conn, config, connection_ids, inputs->budgets, &gauges, err);
+		rc = store_metrics_read(conn, config, connection_ids, inputs, &gauges, err);
 		gave_up = store_deadline_disarm(&deadline);
 		if (gave_up && rc == CN_OK) {
 			gauges.database_up = false;

@@ -84,6 +84,12 @@ static int query_table(PGconn *conn, const char *sql, int n, const char *const *
 	return rc;
 }
 
+int store_ops_query(PGconn *conn, const char *sql, int n, const char *const *values,
+                    const char *what, struct store_ops_table *out, struct cn_error *err)
+{
+	return query_table(conn, sql, n, values, what, out, err);
+}
+
 int store_ops_connection_status(PGconn *conn, const char *name,
                                 struct store_ops_connection_status *out, struct cn_error *err)
 {
@@ -113,22 +119,9 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 	copy_text(out->paused_reason, sizeof(out->paused_reason), PQgetvalue(res, 0, 3));
 	PQclear(res);
 
+	/* orders[] and orders_total: the status model fills them (store_counts.h). */
 	snprintf(id_text, sizeof(id_text), "%" PRId64, out->id);
 	values[0] = id_text;
-	rc = store_query(
-	    conn, "SELECT state, count(*) FROM orders WHERE connection_id = $1 GROUP BY state", 1,
-	    values, "counting orders", &res, err);
-	if (rc != CN_OK)
-		return rc;
-	for (int r = 0; r < PQntuples(res); r++) {
-		int64_t count = text_int64(PQgetvalue(res, r, 1));
-		int s = order_state_index(PQgetvalue(res, r, 0));
-
-		out->orders_total += count;
-		if (s >= 0)
-			out->orders[s] += count;
-	}
-	PQclear(res);
 
 	rc = store_query(
 	    conn,
@@ -293,16 +286,25 @@ int store_ops_retry_order(PGconn *conn, int64_t order_pk, const char *os_user,
                           enum store_ops_retry_result *result, char state_out[24],
                           struct cn_error *err)
 {
+	return store_ops_retry_order_by(conn, order_pk, "operator", "os_user", os_user, result,
+	                                state_out, err);
+}
+
+int store_ops_retry_order_by(PGconn *conn, int64_t order_pk, const char *actor, const char *who_key,
+                             const char *who, enum store_ops_retry_result *result,
+                             char state_out[24], struct cn_error *err)
+{
 	char pk[24];
-	const char *values[2] = {pk, os_user};
+	const char *values[2] = {pk, who};
+	const char *audit_params[3] = {who, actor, who_key};
 	struct store_order_transition retried = {order_pk,
 	                                         "'queued'",
 	                                         NULL,
 	                                         false,
-	                                         {"'operator'", "'retry'", "'needs_attention'",
-	                                          "jsonb_build_object('os_user', $2::text)", NULL},
-	                                         1,
-	                                         &os_user,
+	                                         {"$3::text", "'retry'", "'needs_attention'",
+	                                          "jsonb_build_object($4::text, $2::text)", NULL},
+	                                         3,
+	                                         audit_params,
 	                                         "auditing the retry"};
 	PGresult *res = NULL;
 	int rc;

@@ -33,9 +33,15 @@ const char *store_ops_cell(const struct store_ops_table *table, size_t row, size
 /* Frees the contents (not the struct); accepts NULL and an empty table. */
 void store_ops_table_free(struct store_ops_table *table);
 
+/* Runs a read of the store's own (sql is a constant of a store module, never
+ * outside input) into a table; *out is the caller's (store_ops_table_free). */
+int store_ops_query(PGconn *conn, const char *sql, int n, const char *const *values,
+                    const char *what, struct store_ops_table *out, struct cn_error *err) MUST_CHECK;
+
 struct store_ops_connection_status {
 	bool exists; /* false: serve/migrate never registered this connection */
 	int64_t id;
+	/* Filled by the status model from store_counts_orders, not here. */
 	int64_t orders[ORDER_STATE_COUNT]; /* parallel to order_state_names */
 	int64_t orders_total;
 	bool has_oldest_unsynced; /* queued, in_progress, retrying or needs_attention */
@@ -142,6 +148,12 @@ enum store_ops_retry_result {
 int store_ops_retry_order(PGconn *conn, int64_t order_pk, const char *os_user,
                           enum store_ops_retry_result *result, char state_out[24],
                           struct cn_error *err) MUST_CHECK;
+
+/* The same with the audit row's actor and its detail {who_key: who} named
+ * by the caller: the console retries as actor "console:NAME". */
+int store_ops_retry_order_by(PGconn *conn, int64_t order_pk, const char *actor, const char *who_key,
+                             const char *who, enum store_ops_retry_result *result,
+                             char state_out[24], struct cn_error *err) MUST_CHECK;
 
 /* The state of (connection id, order_id) into state_out; CN_NOT_FOUND when
  * there is no such order (replay's parked count). */

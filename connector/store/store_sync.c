@@ -67,7 +67,9 @@ int store_sync_load(PGconn *conn, int64_t order_pk, struct store_sync_order *out
 	    " custom_fields::text, match_ref, match_ref_derived,"
 	    " moneybird_contact_id, moneybird_invoice_id, invoice_state, invoice_reference,"
 	    " invoice_intent_at IS NOT NULL, sent_at IS NOT NULL,"
-	    " payment_intent_at IS NOT NULL, moneybird_payment_id"
+	    " payment_intent_at IS NOT NULL, moneybird_payment_id,"
+	    " coalesce((SELECT extract(epoch FROM max(a.at))::bigint FROM audit_log a"
+	    " WHERE a.order_pk = orders.id AND a.action = 'retry'), 0)"
 	    " FROM orders WHERE id = $1",
 	    1, values, "loading the order", &res, err);
 	if (rc != CN_OK)
@@ -125,6 +127,7 @@ int store_sync_load(PGconn *conn, int64_t order_pk, struct store_sync_order *out
 	out->sent = strcmp(PQgetvalue(res, 0, 33), "t") == 0;
 	out->payment_intent = strcmp(PQgetvalue(res, 0, 34), "t") == 0;
 	copy_value(out->payment_id, sizeof(out->payment_id), res, 35);
+	out->retried_at = strtoll(PQgetvalue(res, 0, 36), NULL, 10);
 	out->order = order;
 	out->order_pk = order_pk;
 	PQclear(res);

@@ -27,6 +27,7 @@ struct store_sync_order {
 	bool sent;
 	bool payment_intent; /* a payment create may have been sent */
 	char payment_id[STORE_ID_MAX];
+	int64_t retried_at; /* epoch of the latest `retry` by a person; 0 = never */
 };
 
 int store_sync_load(PGconn *conn, int64_t order_pk, struct store_sync_order *out,

@@ -52,9 +52,9 @@ RANDOM="$seed"
 started=$SECONDS
 # Compressed time: short leases and backoff, so killed workers' jobs and
 # retries come back within seconds instead of minutes.
-export BOOKTO_MONEYBIRD_LEASE_SECONDS=8
-export BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS=1
-export BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS=2
+bm_testing lease_seconds=8
+bm_testing backoff_base_seconds=1
+bm_testing pause_probe_seconds=2
 
 PID_A="" PID_B="" LG_PIDS=()
 chaos_cleanup() {

@@ -475,6 +475,7 @@ bm_mbsim_start() {
 #   extra_connection_keys=TEXT  extra lines inside the first connection
 #   rate_limit=150/300    moneybird.rate_limit REQUESTS/SECONDS of every connection
 #                         (match the simulator's --rate-limit for a compressed window)
+#   console=""            console.listen (default "": the web console off)
 # Unknown keys fail the test (catches typos).
 bm_write_config() {
 	local workers=0 max_body_bytes=262144 tolerance=300 second=0 log_level=info log_format=logfmt
@@ -482,7 +483,7 @@ bm_write_config() {
 	local secrets="\"$BM_SECRET_CURRENT\", \"$BM_SECRET_PREVIOUS\""
 	local spool_dir="$BM_TMP/spool" port="" mapping="$BM_SOURCE_DIR/mappings/default.cfg"
 	local moneybird_url="${BM_MBSIM_URL:-http://127.0.0.1:9/api/v2}" extra_connection_keys=""
-	local rate_limit=150/300
+	local rate_limit=150/300 console=""
 	local kv key value other=""
 	for kv in "$@"; do
 		key="${kv%%=*}"
@@ -490,7 +491,7 @@ bm_write_config() {
 		case "$key" in
 		workers | max_body_bytes | tolerance | second | log_level | secrets | spool_dir | \
 			port | mapping | moneybird_url | extra_connection_keys | log_format | \
-			max_connections | request_timeout | rate_limit)
+			max_connections | request_timeout | rate_limit | console)
 			printf -v "$key" '%s' "$value" ;;
 		*) bm_fail "bm_write_config: unknown key $key" ;;
 		esac
@@ -519,15 +520,49 @@ workers = { count = $workers; max_attempts = 15; };
 reconcile = { interval_seconds = 900; };
 log = { level = "$log_level"; format = "$log_format"; file = "$BM_TMP/connector.log"; };
 spool = { dir = "$spool_dir"; };
+console = { listen = "$console"; };
 connections = (
 $(bm_config_connection shop "$secrets" "$tolerance" "$mapping" "$moneybird_url" "$extra_connection_keys" "$rate_limit")$other
 );
 EOF
+	bm_testing_write "$BM_CONFIG"
 	chmod 600 "$BM_CONFIG" # it holds literal secrets
 	BM_HTTP_PORT="$port"
 	BM_SPOOL="$spool_dir"
 	export BM_CONFIG BM_HTTP_PORT BM_SPOOL
 	export BM_URL="http://127.0.0.1:$port"
+}
+
+# bm_testing KEY=VALUE...: sets keys of the config's test-only `testing`
+# group (config.example.cfg: lease_seconds, backoff_base_seconds, ...) in
+# $BM_CONFIG when it exists and in every config bm_write_config writes from
+# now on; KEY= (empty) removes the key. A config copied from $BM_CONFIG
+# afterwards carries them too.
+declare -A BM_TESTING=()
+bm_testing() {
+	local kv key value
+	for kv in "$@"; do
+		key="${kv%%=*}"
+		value="${kv#*=}"
+		if [[ -z "$value" ]]; then
+			unset "BM_TESTING[$key]"
+		else
+			BM_TESTING[$key]="$value"
+		fi
+	done
+	if [[ -n "${BM_CONFIG:-}" && -f "$BM_CONFIG" ]]; then
+		bm_testing_write "$BM_CONFIG"
+	fi
+}
+
+# bm_testing_write FILE: replaces FILE's `testing` group (one line) with BM_TESTING.
+bm_testing_write() {
+	local key line=""
+	sed -i '/^testing = {/d' "$1"
+	for key in "${!BM_TESTING[@]}"; do
+		line+=" $key = ${BM_TESTING[$key]};"
+	done
+	[[ -z "$line" ]] || printf 'testing = {%s };\n' "$line" >>"$1"
 }
 
 # bm_config_connection NAME SECRETS TOLERANCE MAPPING URL EXTRA [RATE]: one

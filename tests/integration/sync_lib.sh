@@ -7,10 +7,9 @@
 # "Moneybird" and how many calls each endpoint received.
 #
 # Retries are made fast for tests: the backoff starts at 1 s
-# (BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS) unless the test sets it itself.
+# (testing.backoff_base_seconds) unless the test sets it itself.
 
-: "${BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS:=1}"
-export BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS
+[[ -v "BM_TESTING[backoff_base_seconds]" ]] || bm_testing backoff_base_seconds=1
 
 BM_SERVE2_PID=""
 

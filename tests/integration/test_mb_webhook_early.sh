@@ -9,7 +9,7 @@
 # that only the early push can reconcile the order.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
-export BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS=10
+bm_testing backoff_base_seconds=10
 bm_stack --mbsim -- workers=1
 
 rc_register_webhook

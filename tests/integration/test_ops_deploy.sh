@@ -92,6 +92,17 @@ refused "INSERT INTO schema_migrations (version, name, checksum) VALUES (999, 'x
 	"the app role cannot fake a migration"
 
 # --- nginx site ---------------------------------------------------------------------
+# nginx must close an idle upstream connection before the connector does (a
+# POST racing the connector's close gets a 502 and is lost): the upstream's
+# keepalive_timeout stays below the example config's idle close.
+upstream_idle="$(sed -n '/^upstream /,/^}/s/^[[:space:]]*keepalive_timeout \([0-9]*\)s;.*/\1/p' \
+	"$DEPLOY/nginx-bookto-moneybird.conf")"
+daemon_idle="$(sed -n 's/^  request_timeout_seconds = \([0-9]*\);.*/\1/p' "$BM_SOURCE_DIR/config.example.cfg")"
+[[ -n "$upstream_idle" && -n "$daemon_idle" ]] ||
+	bm_fail "no upstream keepalive_timeout in the nginx site, or no request_timeout_seconds in config.example.cfg"
+((upstream_idle < daemon_idle)) ||
+	bm_fail "nginx keeps idle upstream connections ${upstream_idle}s, the connector closes them after ${daemon_idle}s"
+bm_pass "nginx drops idle upstream connections (${upstream_idle}s) before the connector (${daemon_idle}s)"
 if command -v nginx >/dev/null 2>&1; then
 	ng="$BM_TMP/nginx"
 	mkdir -p "$ng/logs"

@@ -13,7 +13,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-export BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS=1 BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS=1
+bm_testing pause_probe_seconds=1 backoff_base_seconds=1
 bm_setup
 sync_start
 bm_write_config workers=1

@@ -13,7 +13,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
 # The contact index may be 1 s old before a create (time is compressed, and
 # the hand-made contacts below are made after the index was first read).
-export BOOKTO_MONEYBIRD_CONTACT_INDEX_MAX_AGE_SECONDS=1
+bm_testing contact_index_max_age_seconds=1
 sync_stack --no-serve 300/10 workers=2 rate_limit=300/10
 
 PLACEHOLDER='<contact id>'

@@ -190,6 +190,22 @@ bm_assert_eq "$n" 2 "the NOTIFY woke a worker, which tried ord-2 again (parked a
 bm_assert_eq "$(bm_psql "SELECT attempts FROM jobs WHERE order_pk = (SELECT id FROM orders WHERE order_id = 'ord-2')")" 1 \
 	"retry reset the job's attempt count"
 
+# --- status and /metrics read one status model: the same numbers ----------------
+# Every state of order_state.h, taken from status --json and from the
+# /metrics gauges of the same database at the same moment (serve is idle).
+ops status --json
+json="$OUT"
+metrics="$(curl -s --max-time 5 "$BM_URL/metrics")"
+states="$(bm_psql "SELECT string_agg(k, ' ' ORDER BY k) FROM jsonb_object_keys(
+	(\$bmj\$$json\$bmj\$::jsonb)->'connections'->0->'orders') k")"
+[[ "$(wc -w <<<"$states")" -ge 7 ]] || bm_fail "status --json lists every state, got [$states]"
+for state in $states; do
+	from_status="$(jget "$json" "connections,0,orders,$state")"
+	from_metrics="$(grep -E "^bookto_moneybird_orders\{connection=\"shop\",state=\"$state\"\} " <<<"$metrics" |
+		awk '{print $2}')"
+	bm_assert_eq "$from_metrics" "$from_status" "/metrics orders{state=$state} equals status --json"
+done
+
 "$BM_BINARY" -c "$BM_CONFIG" audit verify >"$BM_TMP/verify.out" 2>&1 || bm_fail "audit verify failed"
 bm_pass "the audit chain holds after the operator's actions"
 bm_serve_stop

@@ -11,7 +11,7 @@
 # reconcile_differences, and a paid invoice moves its order to reconciled.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
-export BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS=1
+bm_testing backoff_base_seconds=1
 bm_stack --mbsim -- workers=1
 
 rc_sync_one rk-ok synced

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The periodic reconciliation inside `serve`, run every 3 s through
-# BOOKTO_MONEYBIRD_RECONCILE_INTERVAL_SECONDS. Orders are synced by the real
+# testing.reconcile_interval_seconds. Orders are synced by the real
 # worker, then differences are made the way they happen (Moneybird refuses
 # an invoice, a bookkeeper deletes a payment, an invoice is made by hand).
 # A periodic run reports them (log line, /metrics, reconcile_runs and
@@ -10,8 +10,8 @@
 # down) exits 0 promptly; with reconcile.interval_seconds = 0 it never runs.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
-export BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS=1
-export BOOKTO_MONEYBIRD_RECONCILE_INTERVAL_SECONDS=3
+bm_testing backoff_base_seconds=1
+bm_testing reconcile_interval_seconds=3
 bm_stack --mbsim -- --no-serve workers=1
 
 # log_has TEXT SECONDS: true once the connector log contains TEXT (serve
@@ -205,11 +205,15 @@ bm_assert_contains "$(curl -s --max-time 5 "$BM_URL/metrics")" \
 	'bookto_moneybird_reconcile_differences{connection="shop"} -1' "disabled: /metrics shows no run"
 bm_serve_stop
 
-# --- a knob that is not a number is ignored (the configured interval holds)
+# --- a knob that is not a number is a config error; without it the configured interval holds
 sed -i 's/interval_seconds = 0;/interval_seconds = 900;/' "$BM_CONFIG"
-BOOKTO_MONEYBIRD_RECONCILE_INTERVAL_SECONDS=abc bm_serve_start
+bm_testing reconcile_interval_seconds='"abc"'
+out="$("$BM_BINARY" -c "$BM_CONFIG" config check 2>&1)" && bm_fail "config check accepted testing.reconcile_interval_seconds = \"abc\""
+bm_assert_contains "$out" 'testing.reconcile_interval_seconds' "config check names the bad knob"
+bm_testing reconcile_interval_seconds=
+bm_serve_start
 log_has "event=reconcile_periodic_on interval_seconds=900" 5 ||
-	bm_fail "with the knob set to abc, serve did not log interval_seconds=900"
-bm_pass "an invalid knob falls back to reconcile.interval_seconds"
+	bm_fail "without the knob, serve did not log interval_seconds=900"
+bm_pass "a knob that is not a number is refused; without it reconcile.interval_seconds holds"
 bm_serve_stop
 bm_done

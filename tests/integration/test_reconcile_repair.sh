@@ -8,8 +8,8 @@
 # repaired and keep the exit code at 3.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/recon_lib.sh"
-export BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS=1
-export BOOKTO_MONEYBIRD_RECONCILE_WAIT_SECONDS=60
+bm_testing backoff_base_seconds=1
+bm_testing reconcile_wait_seconds=60
 bm_stack --mbsim -- workers=1
 
 rc_sync_one rp-missing needs_attention '{"force_status": {"match": "POST sales_invoices", "status": 422}}'

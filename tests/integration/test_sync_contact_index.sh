@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The contact index (contacts/synchronization) in place of a search per
 # order: a new buyer costs one create (the index is read once, then only
-# when older than BOOKTO_MONEYBIRD_CONTACT_INDEX_MAX_AGE_SECONDS before a
+# when older than testing.contact_index_max_age_seconds before a
 # create); a refresh fetches only new or changed contacts, in batches of at
 # most 100; a hand-made contact with the buyer's Peppol id or email address,
 # made after the last refresh, is adopted (the index is due a refresh before
@@ -9,7 +9,7 @@
 # the refresh makes the create fail with 422 and is then adopted.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-export BOOKTO_MONEYBIRD_CONTACT_INDEX_MAX_AGE_SECONDS=15
+bm_testing contact_index_max_age_seconds=15
 sync_stack 300/10 workers=1 rate_limit=300/10
 total() { sim_q "(s->'requests'->>'total')::int"; }
 

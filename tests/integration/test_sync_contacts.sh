@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
 # The contact index may be 1 s old before a create (time is compressed, and
 # the hand-made contacts below are made after the index was first read).
-export BOOKTO_MONEYBIRD_CONTACT_INDEX_MAX_AGE_SECONDS=1
+bm_testing contact_index_max_age_seconds=1
 sync_stack 300/10 workers=1 rate_limit=300/10
 
 # ---- three new buyers

@@ -3,12 +3,12 @@
 # holds every request for 1.5 s (latency fault), serve is SIGKILLed as soon
 # as the write under test has reached the simulator (which then applies
 # it), and a new serve takes the order over once the lease expires
-# (BOOKTO_MONEYBIRD_LEASE_SECONDS=3). Every order ends synced with exactly
+# (testing.lease_seconds=3). Every order ends synced with exactly
 # one contact per buyer, one invoice, sent once, with one payment, and the
 # interrupted write is never repeated.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-export BOOKTO_MONEYBIRD_LEASE_SECONDS=3
+bm_testing lease_seconds=3
 sync_stack 300/10 workers=1 rate_limit=300/10
 
 # crash_case NAME ROUTE MATCH_REF [ORDER_NUMBER]: posts an order, kills

@@ -5,7 +5,7 @@
 #  1. A holds a job (stalled before its invoice intent); B, idle, is stopped:
 #     B's shutdown releases only B's leases, A's lease stays.
 #  2. A claims a job and stalls past its lease
-#     (BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS plays a frozen worker);
+#     (testing.stall_before_intent_ms plays a frozen worker);
 #     B reclaims it and syncs the order; A resumes and must not create a
 #     second invoice: its intent commit is fenced by the lease generation.
 #     The simulator holds exactly one invoice.
@@ -77,7 +77,7 @@ claimed_by() {
 a_takes_then_b_starts() {
 	ns_start a
 	A_PID="$NS_PID" NS_A_WRAPPER="$NS_WRAPPER"
-	unset BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS
+	bm_testing stall_before_intent_ms=
 	BM_URL="$NS_URL" post_order "fence-$1" match_ref="NL80000000$1B01" vat_number="NL80000000$1B01" \
 		email="f$1@fence.example"
 	owner_a="$(claimed_by "fence-$1" 1)"
@@ -86,7 +86,7 @@ a_takes_then_b_starts() {
 }
 
 # ---- 1. a shutdown releases only its own leases
-export BOOKTO_MONEYBIRD_LEASE_SECONDS=30 BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS=8000
+bm_testing lease_seconds=30 stall_before_intent_ms=8000
 a_takes_then_b_starts 1
 ns_stop "$B_PID" "$NS_B_WRAPPER"
 bm_assert_eq "$(bm_psql "SELECT coalesce(j.lease_owner, 'released') || ' ' || o.state FROM jobs j
@@ -100,7 +100,7 @@ bm_assert_eq "$(sim_invoices_with_reference ORD-fence-1)" 1 "fence-1: one invoic
 ns_stop "$A_PID" "$NS_A_WRAPPER"
 
 # ---- 2. a worker stalled past its lease cannot create after a reclaim
-export BOOKTO_MONEYBIRD_LEASE_SECONDS=2 BOOKTO_MONEYBIRD_TEST_STALL_BEFORE_INTENT_MS=8000
+bm_testing lease_seconds=2 stall_before_intent_ms=8000
 a_takes_then_b_starts 2
 owner_b="$(claimed_by fence-2 2)"
 bm_assert_ne "$owner_b" "$owner_a" "B reclaims the job under its own owner name"

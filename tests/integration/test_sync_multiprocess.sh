@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Two serve processes (3 workers each) on one database share 200 orders of
 # 50 buyers. While the orders arrive the second process is SIGKILLed and
-# restarted (BOOKTO_MONEYBIRD_LEASE_SECONDS=10 lets its leases be reclaimed).
+# restarted (testing.lease_seconds=10 lets its leases be reclaimed).
 # In the end every order is synced, the simulator holds exactly one contact
 # per buyer and exactly one paid invoice with one payment per order: none
 # duplicated, none lost. BM_SYNC_ORDERS=500 runs the issue's full size
 # (about 4x longer; kept out of the default to stay near 90 s).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-export BOOKTO_MONEYBIRD_LEASE_SECONDS=10
+bm_testing lease_seconds=10
 ORDERS="${BM_SYNC_ORDERS:-200}"
 BUYERS=50
 sync_stack 3000/10 workers=3 rate_limit=3000/10

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # A 401 from Moneybird pauses the connection instead of burning attempts
 # (the job goes back untouched, no further order calls while paused) and the
-# pause probe (every second here, BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS=1)
+# pause probe (every second here, testing.pause_probe_seconds=1)
 # resumes it once calls succeed again. Then: leases held by a serve that is
 # SIGKILLed mid-call are reclaimed by the next serve after they expire
-# (BOOKTO_MONEYBIRD_LEASE_SECONDS=3), with nothing duplicated.
+# (testing.lease_seconds=3), with nothing duplicated.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-export BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS=1 BOOKTO_MONEYBIRD_LEASE_SECONDS=3
+bm_testing pause_probe_seconds=1 lease_seconds=3
 sync_stack 300/10 workers=2 rate_limit=300/10
 
 paused_at() {

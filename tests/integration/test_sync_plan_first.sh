@@ -13,7 +13,7 @@
 #   their own heading and exits 0; a real difference still exits 3.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_lib.sh"
-export BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS=2
+bm_testing pause_probe_seconds=2
 bm_setup
 sync_start --rate-limit 300/10
 

@@ -270,6 +270,48 @@ out:
 	cJSON_Delete(body);
 }
 
+/* POST /_sim/tax_rates: a sales tax rate created by hand in Moneybird's
+ * settings ({"name", "percentage", optional "country"}); no webhook. */
+static void create_tax_rate(struct mbsim *sim, const struct mbsim_request *req,
+                            struct mbsim_response *resp)
+{
+	cJSON *body = mbsim_parse_body(req, resp, false);
+	const cJSON *name, *percentage, *country;
+	cJSON *rate;
+	char id[24], now[32];
+
+	if (body == NULL)
+		return;
+	name = cJSON_GetObjectItemCaseSensitive(body, "name");
+	percentage = cJSON_GetObjectItemCaseSensitive(body, "percentage");
+	country = cJSON_GetObjectItemCaseSensitive(body, "country");
+	if (!cJSON_IsString(name) || !cJSON_IsString(percentage)) {
+		mbsim_err_plain(resp, 400, "name and percentage (strings) are required");
+		cJSON_Delete(body);
+		return;
+	}
+	mbsim_new_id(sim, id);
+	mbsim_iso_now(now);
+	rate = cJSON_CreateObject();
+	cJSON_AddStringToObject(rate, "id", id);
+	cJSON_AddStringToObject(rate, "administration_id", sim->opt.administration_id);
+	cJSON_AddStringToObject(rate, "name", name->valuestring);
+	cJSON_AddStringToObject(rate, "percentage", percentage->valuestring);
+	cJSON_AddStringToObject(rate, "tax_rate_type", "sales_invoice");
+	cJSON_AddBoolToObject(rate, "show_tax", true);
+	cJSON_AddBoolToObject(rate, "active", true);
+	if (cJSON_IsString(country))
+		cJSON_AddStringToObject(rate, "country", country->valuestring);
+	else
+		cJSON_AddNullToObject(rate, "country");
+	cJSON_AddStringToObject(rate, "created_at", now);
+	cJSON_AddStringToObject(rate, "updated_at", now);
+	cJSON_AddStringToObject(rate, "_report", "NL/1a");
+	cJSON_AddItemToArray(sim->tax_rates, rate);
+	mbsim_respond_json(resp, 201, cJSON_Duplicate(rate, 1));
+	cJSON_Delete(body);
+}
+
 static void archive_contact(struct mbsim *sim, const char *id, struct mbsim_response *resp)
 {
 	cJSON *contact = mbsim_find_by_id(sim->contacts, id);
@@ -457,6 +499,8 @@ void mbsim_control(struct mbsim *sim, const char *method, const char *path,
 		sink_raw(sim, path + 5, resp);
 	} else if (post && strcmp(path, "contacts") == 0) {
 		create_contact(sim, req, resp);
+	} else if (post && strcmp(path, "tax_rates") == 0) {
+		create_tax_rate(sim, req, resp);
 	} else if (post && strncmp(path, "contacts/", 9) == 0 &&
 	           (tail = strchr(path + 9, '/')) != NULL && strcmp(tail, "/archive") == 0) {
 		snprintf(id, sizeof(id), "%.*s", (int)(tail - path - 9), path + 9);

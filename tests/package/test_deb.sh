@@ -66,6 +66,7 @@ has -rw-r--r-- root/root usr/share/bookto-moneybird/postgres-setup.sql
 has -rw-r--r-- root/root usr/share/bookto-moneybird/prometheus/alerts.yml
 has -rw-r--r-- root/root usr/share/bookto-moneybird/nginx/bookto-moneybird.conf
 has -rw-r--r-- root/root usr/share/bookto-moneybird/mappings/default.cfg
+has -rw-r--r-- root/root usr/share/bookto-moneybird/console/console.css
 for migration in "$BM_SOURCE_DIR"/migrations/*.sql; do
 	has -rw-r--r-- root/root "usr/share/bookto-moneybird/migrations/$(basename "$migration")"
 done

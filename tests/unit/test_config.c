@@ -203,8 +203,12 @@ static void assert_documented_defaults(const struct config *config)
 	assert_string_equal(config->http_listen_host, "127.0.0.1");
 	assert_int_equal(config->http_listen_port, 8080);
 	assert_int_equal(config->http_max_body_bytes, 262144);
-	assert_int_equal(config->http_max_connections, 256);
+	assert_int_equal(config->http_max_connections, 2048);
 	assert_int_equal(config->http_request_timeout_seconds, 10);
+	assert_int_equal(config->http_per_address_max, 256);
+	assert_int_equal(config->http_deadline_seconds, 30);
+	assert_int_equal(config->http_event_threads, 2);
+	assert_int_equal(config->http_handler_threads, 64);
 	assert_string_equal(config->database_conninfo, "postgresql:///bookto_moneybird");
 	assert_int_equal(config->database_pool_size, 8);
 	assert_int_equal(config->workers_count, 2);
@@ -395,6 +399,10 @@ static const struct invalid_case top_level_cases[] = {
     {TOP("http = { max_connections = 10001; }; #!"), "`http.max_connections`"},
     {TOP("http = { request_timeout_seconds = 0; }; #!"), "`http.request_timeout_seconds`"},
     {TOP("http = { request_timeout_seconds = 3601; }; #!"), "`http.request_timeout_seconds`"},
+    {TOP("http = { max_connections_per_address = 0; }; #!"), "`http.max_connections_per_address`"},
+    {TOP("http = { request_deadline_seconds = 3601; }; #!"), "`http.request_deadline_seconds`"},
+    {TOP("http = { event_threads = 65; }; #!"), "`http.event_threads`"},
+    {TOP("http = { handler_threads = 0; }; #!"), "`http.handler_threads`"},
     {TOP("http = 5; #!"), "`http` must be a group"},
     {TOP("database = { conninfo = \"\"; }; #!"), "`database.conninfo` is empty"},
     {TOP("database = { conninfo = 1; }; #!"), "`database.conninfo` must be a string"},

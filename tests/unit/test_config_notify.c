@@ -15,67 +15,7 @@
 
 #include "config.h"
 #include "notify_send.h"
-
-/* The connection every config needs; its mapping file is made by setup. */
-static char mapping_path[] = "/tmp/bm-test-notify-mapping.XXXXXX";
-static char connection[512];
-
-static int setup(void **state)
-{
-	static const char mapping[] =
-	    "vat_treatments = { standard = { by = \"percentage\"; }; };\n";
-	int fd = mkstemp(mapping_path);
-
-	(void)state;
-	if (fd < 0 || write(fd, mapping, strlen(mapping)) != (ssize_t)strlen(mapping))
-		return -1;
-	close(fd);
-	snprintf(connection, sizeof(connection),
-	         "connections = ( { name = \"shop\"; mapping = \"%s\";"
-	         " bookto = { signing_secrets = [ \"s\" ]; };"
-	         " moneybird = { administration_id = \"42\"; api_token = \"t\"; }; } );\n",
-	         mapping_path);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	unlink(mapping_path);
-	return 0;
-}
-
-struct loaded {
-	int status;
-	struct config *config;
-	char *problems;
-};
-
-static void load(struct loaded *out, const char *notify)
-{
-	char text[2048];
-	char path[] = "/tmp/bm-test-notify.XXXXXX";
-	int fd = mkstemp(path);
-	struct cn_error err = {""};
-	size_t size = 0;
-	FILE *problems;
-
-	snprintf(text, sizeof(text), "%s\n%s", notify, connection);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	problems = open_memstream(&out->problems, &size);
-	assert_non_null(problems);
-	out->status = config_load(path, &out->config, problems, &err);
-	fclose(problems);
-	unlink(path);
-}
-
-static void loaded_free(struct loaded *loaded)
-{
-	config_free(loaded->config);
-	free(loaded->problems);
-}
+#include "unit_config.h"
 
 static void test_absent_means_off(void **state)
 {
@@ -198,5 +138,5 @@ int main(void)
 	    cmocka_unit_test(test_text_summarises),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_config_setup, unit_config_teardown);
 }

@@ -75,34 +75,31 @@ static void test_backoff_clamps_odd_input(void **state)
 	assert_int_equal(queue_backoff_seconds(10, -5, 0.0), 5);
 }
 
-static void test_worker_environment_overrides(void **state)
+static void test_worker_knobs(void **state)
 {
+	struct config_testing testing;
+
 	(void)state;
-	unsetenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS");
+	/* Before knobs_init: the config table's defaults. */
 	assert_int_equal(knobs_backoff_base_seconds(), QUEUE_BACKOFF_BASE_SECONDS);
-	setenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS", "1", 1);
-	assert_int_equal(knobs_backoff_base_seconds(), 1);
-	setenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS", "0", 1);
-	assert_int_equal(knobs_backoff_base_seconds(), QUEUE_BACKOFF_BASE_SECONDS);
-	setenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS", "5s", 1);
-	assert_int_equal(knobs_backoff_base_seconds(), QUEUE_BACKOFF_BASE_SECONDS);
-	setenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS", "3601", 1);
-	assert_int_equal(knobs_backoff_base_seconds(), QUEUE_BACKOFF_BASE_SECONDS);
-	unsetenv("BOOKTO_MONEYBIRD_BACKOFF_BASE_SECONDS");
-
-	unsetenv("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS");
 	assert_int_equal(knobs_pause_probe_seconds(), 30);
-	setenv("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS", "2", 1);
-	assert_int_equal(knobs_pause_probe_seconds(), 2);
-	setenv("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS", "-1", 1);
-	assert_int_equal(knobs_pause_probe_seconds(), 30);
-	unsetenv("BOOKTO_MONEYBIRD_PAUSE_PROBE_SECONDS");
-
-	unsetenv("BOOKTO_MONEYBIRD_LEASE_SECONDS");
 	assert_int_equal(knobs_lease_seconds(), 120);
-	setenv("BOOKTO_MONEYBIRD_LEASE_SECONDS", "3", 1);
+	assert_int_equal(knobs_budget_wait_ms(), 5000);
+	assert_int_equal(knobs_test_stall_before_intent_ms(), 0);
+
+	config_testing_defaults(&testing);
+	testing.backoff_base_seconds = 1;
+	testing.pause_probe_seconds = 2;
+	testing.lease_seconds = 3;
+	knobs_init(&testing);
+	assert_int_equal(knobs_backoff_base_seconds(), 1);
+	assert_int_equal(knobs_pause_probe_seconds(), 2);
 	assert_int_equal(knobs_lease_seconds(), 3);
-	unsetenv("BOOKTO_MONEYBIRD_LEASE_SECONDS");
+	/* The budget wait is capped at a quarter of the lease. */
+	assert_int_equal(knobs_budget_wait_ms(), 750);
+	config_testing_defaults(&testing);
+	knobs_init(&testing);
+	assert_int_equal(knobs_lease_seconds(), 120);
 }
 
 static void test_owner_has_a_random_part(void **state)
@@ -132,7 +129,7 @@ int main(void)
 	    cmocka_unit_test(test_backoff_is_capped),
 	    cmocka_unit_test(test_backoff_jitter_bounds),
 	    cmocka_unit_test(test_backoff_clamps_odd_input),
-	    cmocka_unit_test(test_worker_environment_overrides),
+	    cmocka_unit_test(test_worker_knobs),
 	    cmocka_unit_test(test_owner_has_a_random_part),
 	};
 
