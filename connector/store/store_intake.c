@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynbuf.h"
 #include "store.h"
 
 /* Prepared once per connection; recreated when a connection lacks it. */
@@ -14,42 +15,26 @@
 #define BYTEA_OID 17 /* pg_type.h; stable across PostgreSQL versions */
 #define SQLSTATE_NO_SUCH_STATEMENT "26000"
 
-/* The batch as JSON text, grown as needed; `failed` once out of memory. */
+/* The delivery fields and the batch as JSON text; `failed` once out of
+ * memory or past the cap (inputs are bounded by http.max_body_bytes, so the
+ * cap is only a backstop). */
+#define JSON_TEXT_MAX ((size_t)1 << 30)
+
 struct json_buf {
-	char *data;
-	size_t len;
-	size_t cap;
+	struct dynbuf text;
 	bool failed;
 };
 
-static bool buf_reserve(struct json_buf *buf, size_t extra)
+static void buf_init(struct json_buf *buf)
 {
-	size_t cap = buf->cap != 0 ? buf->cap : 4096;
-	char *data;
-
-	if (buf->failed)
-		return false;
-	if (buf->len + extra + 1 <= buf->cap)
-		return true;
-	while (cap < buf->len + extra + 1)
-		cap *= 2;
-	data = realloc(buf->data, cap);
-	if (data == NULL) {
-		buf->failed = true;
-		return false;
-	}
-	buf->data = data;
-	buf->cap = cap;
-	return true;
+	dynbuf_init(&buf->text, JSON_TEXT_MAX);
+	buf->failed = false;
 }
 
 static void buf_append(struct json_buf *buf, const char *text, size_t len)
 {
-	if (!buf_reserve(buf, len))
-		return;
-	memcpy(buf->data + buf->len, text, len);
-	buf->len += len;
-	buf->data[buf->len] = '\0';
+	if (!buf->failed && dynbuf_add(&buf->text, text, len) != CN_OK)
+		buf->failed = true;
 }
 
 static void buf_text(struct json_buf *buf, const char *text)
@@ -58,33 +43,38 @@ static void buf_text(struct json_buf *buf, const char *text)
 }
 
 /* A JSON string (or null). Bytes from 0x80 pass through: the values come from
- * parsed JSON, and PostgreSQL checks the encoding as it did for parameters. */
+ * parsed JSON, and PostgreSQL checks the encoding as it did for parameters.
+ * Runs of plain bytes are appended whole (this is the intake's hot path). */
 static void buf_string(struct json_buf *buf, const char *text)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)text;
 
 	if (text == NULL) {
 		buf_text(buf, "null");
 		return;
 	}
-	if (!buf_reserve(buf, 6 * strlen(text) + 2))
-		return;
-	buf->data[buf->len++] = '"';
-	for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+	buf_append(buf, "\"", 1);
+	while (*p != '\0') {
+		size_t plain = 0;
+
+		while (p[plain] != '\0' && p[plain] != '"' && p[plain] != '\\' && p[plain] >= 0x20)
+			plain++;
+		buf_append(buf, (const char *)p, plain);
+		p += plain;
 		if (*p == '"' || *p == '\\') {
-			buf->data[buf->len++] = '\\';
-			buf->data[buf->len++] = (char)*p;
-		} else if (*p < 0x20) {
-			memcpy(buf->data + buf->len, "\\u00", 4);
-			buf->data[buf->len + 4] = hex[*p >> 4];
-			buf->data[buf->len + 5] = hex[*p & 0x0f];
-			buf->len += 6;
-		} else {
-			buf->data[buf->len++] = (char)*p;
+			char escaped[2] = {'\\', (char)*p};
+
+			buf_append(buf, escaped, sizeof(escaped));
+			p++;
+		} else if (*p != '\0') {
+			char escaped[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 0x0f]};
+
+			buf_append(buf, escaped, sizeof(escaped));
+			p++;
 		}
 	}
-	buf->data[buf->len++] = '"';
-	buf->data[buf->len] = '\0';
+	buf_append(buf, "\"", 1);
 }
 
 static void buf_int(struct json_buf *buf, int64_t value)
@@ -191,15 +181,19 @@ static void write_fields(struct json_buf *buf, const struct store_delivery_row *
 struct store_intake_record *store_intake_record_new(const struct store_delivery_row *row,
                                                     const struct bookto_order *order)
 {
-	struct json_buf buf = {NULL, 0, 0, false};
+	struct json_buf buf;
 	struct store_intake_record *record = calloc(1, sizeof(*record));
 
 	if (record == NULL)
 		return NULL;
+	buf_init(&buf);
 	write_fields(&buf, row, order);
 	record->body = malloc(row->body_len > 0 ? row->body_len : 1);
-	if (buf.failed || record->body == NULL) {
-		free(buf.data);
+	record->fields_len = dynbuf_len(&buf.text);
+	record->fields = buf.failed ? NULL : dynbuf_take(&buf.text);
+	dynbuf_free(&buf.text);
+	if (record->fields == NULL || record->body == NULL) {
+		free(record->fields);
 		free(record->body);
 		free(record);
 		return NULL;
@@ -207,8 +201,6 @@ struct store_intake_record *store_intake_record_new(const struct store_delivery_
 	if (row->body_len > 0)
 		memcpy(record->body, row->body, row->body_len);
 	record->body_len = row->body_len;
-	record->fields = buf.data;
-	record->fields_len = buf.len;
 	return record;
 }
 
@@ -223,8 +215,9 @@ void store_intake_record_free(struct store_intake_record *record)
 
 static char *batch_json(struct store_intake_record *const *records, size_t count)
 {
-	struct json_buf buf = {NULL, 0, 0, false};
+	struct json_buf buf;
 
+	buf_init(&buf);
 	buf_text(&buf, "[");
 	for (size_t i = 0; i < count; i++) {
 		buf_text(&buf, i == 0 ? "{\"idx\":" : ",{\"idx\":");
@@ -233,10 +226,10 @@ static char *batch_json(struct store_intake_record *const *records, size_t count
 	}
 	buf_text(&buf, "]");
 	if (buf.failed) {
-		free(buf.data);
+		dynbuf_free(&buf.text);
 		return NULL;
 	}
-	return buf.data;
+	return dynbuf_take(&buf.text);
 }
 
 static void put_uint32(unsigned char *out, uint32_t value)

@@ -49,6 +49,16 @@ bm_assert_eq "$(bm_psql "SELECT count(*) FROM audit_log WHERE detail::text ILIKE
 		OR detail::text ILIKE '%keizersgracht%'")" 0 "audit rows carry no personal data"
 bm_assert_eq "$(bm_psql "SELECT audit_first_broken_row() IS NULL")" t "the audit hash chain holds"
 
+# Quotes, backslashes, control characters and non-ASCII text reach the
+# database exactly (the intake re-serialises the parsed fields as JSON).
+f="$(bm_order_json ord-escape-1)"
+sed -i 's/"first_name": "Jan"/"first_name": "J\\"a\\\\n\\u0007\\t\\u001f Ω 山田 🧾"/' "$f"
+bm_post_expect /webhooks/bookto/shop "$f" 200 '"status":"accepted"' "order with escaped bytes in a name"
+bm_assert_eq "$(bm_psql "SELECT encode(convert_to(buyer_first_name, 'UTF8'), 'hex')
+		FROM orders WHERE order_id = 'ord-escape-1'")" \
+	"$(printf 'J"a\\n\a\t\037 Ω 山田 🧾' | od -An -tx1 | tr -d ' \n')" \
+	"a name with quote, backslash, control bytes and four scripts is stored exactly"
+
 # A test order is stored and flagged (the worker applies the skip policy).
 f="$(bm_order_json ord-1002 test=true)"
 bm_post_expect /webhooks/bookto/shop "$f" 200 '"status":"accepted"' "test order"
@@ -127,7 +137,7 @@ bm_post_expect /webhooks/bookto/shop "$f" 200 '"status":"accepted"' "empty match
 bm_assert_eq "$(bm_psql "SELECT lower(match_ref), match_ref_derived FROM orders
 		WHERE order_id = 'ord-1203'")" "piet@example.com|t" "match_ref derived from the email"
 
-bm_assert_eq "$(bm_count_orders)" 15 "fifteen orders in total"
+bm_assert_eq "$(bm_count_orders)" 16 "sixteen orders in total"
 bm_serve_stop
 
 # --- two connections: the shortcut path is ambiguous ------------------------
