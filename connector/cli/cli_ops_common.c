@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli_common.h"
+#include "dynbuf.h"
 #include "migrations.h"
 #include "store.h"
 
@@ -203,41 +204,29 @@ void cli_ops_field(const char *label, const char *fmt, ...)
 /* Reads a whole file, at most max bytes (+1 to notice a larger one). */
 int cli_ops_read_file_capped(FILE *file, size_t max, unsigned char **out, size_t *len)
 {
-	size_t cap = 4096, used = 0;
-	unsigned char *buffer = malloc(cap);
+	struct dynbuf buf;
+	unsigned char chunk[4096];
+	size_t n;
 
 	*out = NULL;
 	*len = 0;
-	if (buffer == NULL)
-		return CN_ERR;
-	for (;;) {
-		size_t n;
+	dynbuf_init(&buf, max + 1);
+	do {
+		size_t room = max + 1 - dynbuf_len(&buf);
 
-		if (used == cap) {
-			unsigned char *grown;
-
-			if (cap > max)
-				break;
-			cap *= 2;
-			grown = realloc(buffer, cap);
-			if (grown == NULL) {
-				free(buffer);
-				return CN_ERR;
-			}
-			buffer = grown;
+		n = fread(chunk, 1, room < sizeof(chunk) ? room : sizeof(chunk), file);
+		if (n > 0 && dynbuf_add(&buf, chunk, n) != CN_OK) {
+			dynbuf_free(&buf);
+			return CN_ERR;
 		}
-		n = fread(buffer + used, 1, cap - used, file);
-		used += n;
-		if (n == 0)
-			break;
-	}
+	} while (n > 0 && dynbuf_len(&buf) <= max);
 	if (ferror(file)) {
-		free(buffer);
+		dynbuf_free(&buf);
 		return CN_ERR;
 	}
-	*out = buffer;
-	*len = used;
-	return CN_OK;
+	*len = dynbuf_len(&buf);
+	*out = (unsigned char *)dynbuf_take(&buf);
+	return *out != NULL ? CN_OK : CN_ERR;
 }
 
 const char *cli_ops_or_dash(const char *text)
