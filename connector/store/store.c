@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "text.h"
+
 struct store_pool {
 	pthread_mutex_t mutex;
 	pthread_cond_t released;
@@ -313,6 +315,24 @@ int store_query(PGconn *conn, const char *sql, int n, const char *const *values,
 	else
 		PQclear(res);
 	return CN_OK;
+}
+
+int store_query_int64(PGconn *conn, const char *sql, int n, const char *const *values,
+                      const char *what, int64_t *out, struct cn_error *err)
+{
+	PGresult *res = NULL;
+	int rc = store_query(conn, sql, n, values, what, &res, err);
+
+	if (rc != CN_OK)
+		return rc;
+	if (PQntuples(res) < 1) {
+		error_set(err, "%s: no row", what);
+		rc = CN_ERR;
+	} else {
+		*out = text_int64(PQgetvalue(res, 0, 0));
+	}
+	PQclear(res);
+	return rc;
 }
 
 int store_exec(PGconn *conn, const char *sql, struct cn_error *err)

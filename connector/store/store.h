@@ -65,6 +65,11 @@ bool store_conn_broken(PGconn *conn);
 int store_query(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
                 PGresult **out, struct cn_error *err) MUST_CHECK;
 
+/* store_query for a statement that yields one row whose first column is an
+ * integer (a count, an id, an age); no row is an error "what: no row". */
+int store_query_int64(PGconn *conn, const char *sql, int n, const char *const *values,
+                      const char *what, int64_t *out, struct cn_error *err) MUST_CHECK;
+
 /* Runs a statement without parameters or results (BEGIN, COMMIT, ...). */
 int store_exec(PGconn *conn, const char *sql, struct cn_error *err) MUST_CHECK;
 

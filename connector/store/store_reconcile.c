@@ -487,20 +487,14 @@ int store_reconcile_run_begin(PGconn *conn, int64_t connection_id, const char *t
 {
 	char id[24];
 	const char *values[4] = {id, trigger, repair ? "t" : "f", since};
-	PGresult *res = NULL;
-	int rc;
 
 	*run_id = 0;
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
-	rc = store_query(conn,
-	                 "INSERT INTO reconcile_runs (connection_id, trigger, repair, since)"
-	                 " VALUES ($1, $2, $3, $4::date) RETURNING id",
-	                 4, values, "recording the reconciliation run", &res, err);
-	if (rc != CN_OK)
-		return rc;
-	*run_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return CN_OK;
+	return store_query_int64(
+	    conn,
+	    "INSERT INTO reconcile_runs (connection_id, trigger, repair, since)"
+	    " VALUES ($1, $2, $3, $4::date) RETURNING id",
+	    4, values, "recording the reconciliation run", run_id, err);
 }
 
 int store_reconcile_run_end(PGconn *conn, int64_t run_id, const struct store_rc_run_totals *totals,
