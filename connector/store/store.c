@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock_after.h"
 #include "text.h"
 
 struct store_pool {
@@ -154,13 +155,7 @@ void store_deadline_arm(struct store_deadline *deadline, PGconn *conn, int ms)
 	if (conn == NULL)
 		return;
 	deadline->conn = conn;
-	clock_gettime(CLOCK_MONOTONIC, &deadline->at);
-	deadline->at.tv_sec += ms / 1000;
-	deadline->at.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (deadline->at.tv_nsec >= 1000000000L) {
-		deadline->at.tv_sec++;
-		deadline->at.tv_nsec -= 1000000000L;
-	}
+	deadline->at = clock_after_ms(CLOCK_MONOTONIC, ms);
 	pthread_mutex_lock(&deadline_mutex);
 	if (!deadline_thread_started) {
 		pthread_t thread;
@@ -205,18 +200,11 @@ bool store_conn_broken(PGconn *conn)
 
 int store_pool_acquire(struct store_pool *pool, int wait_ms, PGconn **out, struct cn_error *err)
 {
-	struct timespec deadline;
+	struct timespec deadline = clock_after_ms(CLOCK_REALTIME, wait_ms);
 	PGconn *conn = NULL;
 	int rc;
 
 	*out = NULL;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += wait_ms / 1000;
-	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 
 	pthread_mutex_lock(&pool->mutex);
 	while (pool->idle_count == 0 && pool->open_count >= pool->size) {
