@@ -323,6 +323,20 @@ int store_query_int64(PGconn *conn, const char *sql, int n, const char *const *v
 	return rc;
 }
 
+int store_command(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
+                  int64_t *rows, struct cn_error *err)
+{
+	PGresult *res = NULL;
+	int rc = store_query(conn, sql, n, values, what, &res, err);
+
+	if (rc != CN_OK)
+		return rc;
+	if (rows != NULL)
+		*rows = text_int64(PQcmdTuples(res));
+	PQclear(res);
+	return CN_OK;
+}
+
 int store_exec(PGconn *conn, const char *sql, struct cn_error *err)
 {
 	PGresult *res = PQexec(conn, sql);

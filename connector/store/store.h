@@ -70,6 +70,11 @@ int store_query(PGconn *conn, const char *sql, int n, const char *const *values,
 int store_query_int64(PGconn *conn, const char *sql, int n, const char *const *values,
                       const char *what, int64_t *out, struct cn_error *err) MUST_CHECK;
 
+/* store_query for a statement whose success is all that matters; *rows (if
+ * not NULL) gets the number of rows it touched. */
+int store_command(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
+                  int64_t *rows, struct cn_error *err) MUST_CHECK;
+
 /* Runs a statement without parameters or results (BEGIN, COMMIT, ...). */
 int store_exec(PGconn *conn, const char *sql, struct cn_error *err) MUST_CHECK;
 
