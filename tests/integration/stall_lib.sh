@@ -2,7 +2,7 @@
 # A frozen PostgreSQL for the intake stall tests (test_intake_stall*.sh):
 # SIGSTOP of the postmaster and every backend (connections stay open,
 # nothing answers), signed deliveries posted at once while it is frozen, and
-# the checks that follow. Source after lib.sh, once the server runs.
+# the checks that follow. Source after lib.sh.
 
 stall_pg_pids() {
 	local main
@@ -15,8 +15,29 @@ stall_freeze() {
 	kill -STOP $stall_frozen
 }
 stall_thaw() { [[ -z "$stall_frozen" ]] || kill -CONT $stall_frozen 2>/dev/null || true; stall_frozen=""; }
-trap 'rc=$?; stall_thaw; (exit $rc); bm_cleanup' EXIT
-mkdir -p "$BM_TMP/stall"
+
+# stall_start MAX_CONNECTIONS PREFIX HTTP_KEY...: a server whose http group
+# also holds each HTTP_KEY (e.g. "commit_timeout_ms = 2000;"), with order
+# PREFIX0 accepted before the freeze (its file in $stall_first_order).
+stall_start() {
+	local max="$1" prefix="$2" key insert=""
+	shift 2
+	for key in "$@"; do insert+="\\n  $key"; done
+	bm_setup
+	bm_pg_start
+	bm_write_config "max_connections=$max"
+	sed -i "s/^\(  request_timeout_seconds = .*\)\$/\1$insert/" "$BM_CONFIG"
+	for key in "$@"; do
+		grep -qF "  $key" "$BM_CONFIG" || bm_fail "could not set $key"
+	done
+	bm_migrate
+	bm_serve_start
+	trap 'rc=$?; stall_thaw; (exit $rc); bm_cleanup' EXIT
+	mkdir -p "$BM_TMP/stall"
+	stall_first_order="$(bm_order_json "${prefix}0")"
+	bm_post_expect /webhooks/bookto/shop "$stall_first_order" 200 '"status":"accepted"' \
+		"a delivery before the freeze"
+}
 
 # stall_post PREFIX FIRST LAST: posts orders PREFIX<FIRST>..PREFIX<LAST> at
 # once and waits for all; each writes "<http code> <seconds>" to

@@ -9,18 +9,9 @@
 # delivery row each (the batch that was in flight commits late; its spooled
 # copies are then no-ops).
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_write_config max_connections=8
-sed -i 's/^\(  request_timeout_seconds = .*\)$/\1\n  commit_timeout_ms = 2000;/' "$BM_CONFIG"
-grep -q 'commit_timeout_ms = 2000' "$BM_CONFIG" || bm_fail "could not set commit_timeout_ms"
-bm_migrate
-bm_serve_start
-
-f="$(bm_order_json ord-s0)"
-bm_post_expect /webhooks/bookto/shop "$f" 200 '"status":"accepted"' "a delivery before the freeze"
-
 source "$(dirname "$0")/stall_lib.sh"
+stall_start 8 ord-s 'commit_timeout_ms = 2000;'
+f="$stall_first_order"
 stall_freeze
 started=$(date +%s)
 stall_post ord-s 1 8

@@ -7,18 +7,8 @@
 # the others (8 rounds of 1.5 s = 12 s, past nginx's 15 s read timeout for a
 # few more). After SIGCONT every order is stored exactly once.
 source "$(dirname "$0")/lib.sh"
-bm_setup
-bm_pg_start
-bm_write_config max_connections=64
-sed -i 's/^\(  request_timeout_seconds = .*\)$/\1\n  commit_timeout_ms = 1500;\n  handler_threads = 2;/' "$BM_CONFIG"
-grep -q 'handler_threads = 2' "$BM_CONFIG" || bm_fail "could not set the limits"
-bm_migrate
-bm_serve_start
-
-f="$(bm_order_json ord-h0)"
-bm_post_expect /webhooks/bookto/shop "$f" 200 '"status":"accepted"' "a delivery before the freeze"
-
 source "$(dirname "$0")/stall_lib.sh"
+stall_start 64 ord-h 'commit_timeout_ms = 1500;' 'handler_threads = 2;'
 stall_freeze
 stall_post ord-h 1 16
 stall_assert_spooled 16
