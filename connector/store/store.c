@@ -337,6 +337,26 @@ int store_command(PGconn *conn, const char *sql, int n, const char *const *value
 	return CN_OK;
 }
 
+int store_advisory_lock(PGconn *conn, const char *key, int n, const char *const *values,
+                        const char *what, struct cn_error *err)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%s)", key);
+	return store_query(conn, sql, n, values, what, NULL, err);
+}
+
+void store_advisory_unlock(PGconn *conn, const char *key, int n, const char *const *values,
+                           const char *what)
+{
+	struct cn_error ignored;
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%s)", key);
+	if (store_query(conn, sql, n, values, what, NULL, &ignored) != CN_OK)
+		return;
+}
+
 int store_exec(PGconn *conn, const char *sql, struct cn_error *err)
 {
 	PGresult *res = PQexec(conn, sql);

@@ -75,6 +75,14 @@ int store_query_int64(PGconn *conn, const char *sql, int n, const char *const *v
 int store_command(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
                   int64_t *rows, struct cn_error *err) MUST_CHECK;
 
+/* Takes (waiting) the session advisory lock whose bigint key is the SQL
+ * expression key over values; store_advisory_unlock gives it back (a failed
+ * unlock means the connection is gone, and the lock with it). */
+int store_advisory_lock(PGconn *conn, const char *key, int n, const char *const *values,
+                        const char *what, struct cn_error *err) MUST_CHECK;
+void store_advisory_unlock(PGconn *conn, const char *key, int n, const char *const *values,
+                           const char *what);
+
 /* Runs a statement without parameters or results (BEGIN, COMMIT, ...). */
 int store_exec(PGconn *conn, const char *sql, struct cn_error *err) MUST_CHECK;
 
