@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include "clock_after.h"
+
 void stop_flag_init(struct stop_flag *flag)
 {
 	pthread_mutex_init(&flag->mutex, NULL);
@@ -35,15 +37,8 @@ bool stop_flag_raised(struct stop_flag *flag)
 
 void stop_flag_sleep_ms(struct stop_flag *flag, int ms)
 {
-	struct timespec deadline;
+	struct timespec deadline = clock_after_ms(CLOCK_REALTIME, ms);
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += ms / 1000;
-	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&flag->mutex);
 	if (!flag->raised)
 		pthread_cond_timedwait(&flag->wake, &flag->mutex, &deadline);

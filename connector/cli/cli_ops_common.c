@@ -1,7 +1,6 @@
 #include "cli_ops.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -159,20 +158,6 @@ void cli_ops_format_age(int64_t seconds, char *out, size_t size)
 		snprintf(out, size, "%" PRId64 "m %" PRId64 "s", seconds / 60, seconds % 60);
 	else
 		snprintf(out, size, "%" PRId64 "s", seconds);
-}
-
-int64_t cli_ops_text_int64(const char *text)
-{
-	char *end = NULL;
-	long long value;
-
-	if (text == NULL)
-		return 0;
-	errno = 0;
-	value = strtoll(text, &end, 10);
-	if (errno != 0 || end == text)
-		return 0;
-	return (int64_t)value;
 }
 
 void cli_ops_print_json(cJSON *root)

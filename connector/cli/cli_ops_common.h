@@ -47,9 +47,6 @@ int64_t cli_ops_now_ms(void);
 /* "3d 4h", "2h 5m", "3m 12s", "45s". */
 void cli_ops_format_age(int64_t seconds, char *out, size_t size);
 
-/* The number in text, 0 for NULL or no number. */
-int64_t cli_ops_text_int64(const char *text);
-
 /* Prints root as indented JSON and a newline. */
 void cli_ops_print_json(cJSON *root);
 

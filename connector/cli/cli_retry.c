@@ -13,6 +13,7 @@
 
 #include "cli_common.h"
 #include "store_ops.h"
+#include "text.h"
 
 #include "cli_ops_common.h"
 
@@ -85,7 +86,7 @@ int cli_ops_retry(const struct config *config, int argc, char **argv)
 		if (orders.rows == 0)
 			printf("No order needs attention.\n");
 		for (size_t r = 0; r < orders.rows; r++)
-			retry_one(conn, cli_ops_text_int64(store_ops_cell(&orders, r, 0)),
+			retry_one(conn, text_int64(store_ops_cell(&orders, r, 0)),
 			          store_ops_cell(&orders, r, 1), store_ops_cell(&orders, r, 2),
 			          false, &queued, &problems);
 		store_ops_table_free(&orders);
@@ -127,7 +128,7 @@ int cli_ops_retry(const struct config *config, int argc, char **argv)
 			              err.message[0] != '\0' ? err.message : "it vanished");
 			goto out;
 		}
-		retry_one(conn, cli_ops_text_int64(store_ops_cell(&orders, 0, OPS_ORDER_PK)),
+		retry_one(conn, text_int64(store_ops_cell(&orders, 0, OPS_ORDER_PK)),
 		          store_ops_cell(&orders, 0, OPS_ORDER_CONNECTION),
 		          store_ops_cell(&orders, 0, OPS_ORDER_ID), true, &queued, &problems);
 		store_ops_table_free(&orders);

@@ -11,6 +11,7 @@
 #include "cli_common.h"
 #include "plan.h"
 #include "status.h"
+#include "text.h"
 
 #include "cli_ops_common.h"
 
@@ -42,7 +43,7 @@ static cJSON *json_row(const struct store_ops_table *table, size_t row)
 		if (value == NULL)
 			cJSON_AddNullToObject(object, name);
 		else if (is_number_column(name))
-			cJSON_AddNumberToObject(object, name, (double)cli_ops_text_int64(value));
+			cJSON_AddNumberToObject(object, name, (double)text_int64(value));
 		else if (strcmp(name, "is_test_order") == 0)
 			cJSON_AddBoolToObject(object, name, strcmp(value, "t") == 0);
 		else if (strcmp(name, "detail") == 0) {
@@ -71,12 +72,11 @@ static void show_print_order(const struct store_ops_table *orders, size_t r)
 	const char *job_state;
 	char total[24], excl[24], vat[24];
 
-	plan_format_cents(cli_ops_text_int64(store_ops_cell(orders, r, OPS_ORDER_TOTAL)), total,
+	plan_format_cents(text_int64(store_ops_cell(orders, r, OPS_ORDER_TOTAL)), total,
 	                  sizeof(total));
-	plan_format_cents(cli_ops_text_int64(store_ops_cell(orders, r, OPS_ORDER_EXCL)), excl,
+	plan_format_cents(text_int64(store_ops_cell(orders, r, OPS_ORDER_EXCL)), excl,
 	                  sizeof(excl));
-	plan_format_cents(cli_ops_text_int64(store_ops_cell(orders, r, OPS_ORDER_VAT)), vat,
-	                  sizeof(vat));
+	plan_format_cents(text_int64(store_ops_cell(orders, r, OPS_ORDER_VAT)), vat, sizeof(vat));
 	printf("Order %s (number %s) on connection %s\n",
 	       cli_ops_or_dash(store_ops_cell(orders, r, OPS_ORDER_ID)),
 	       cli_ops_or_dash(store_ops_cell(orders, r, OPS_ORDER_NUMBER)),

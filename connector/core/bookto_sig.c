@@ -5,23 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "hmac.h"
 
 #define SIGNATURE_PREFIX "sha256="
 #define SIGNATURE_HEX_LEN 64
 
 /* ---- signature ---- */
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Parses "sha256=<64 hex>" (hex in either case) into 32 bytes. */
 static bool signature_decode(const char *header, unsigned char out[HMAC_SHA256_LEN])
@@ -32,17 +22,7 @@ static bool signature_decode(const char *header, unsigned char out[HMAC_SHA256_L
 	if (header == NULL || strncmp(header, SIGNATURE_PREFIX, prefix_len) != 0)
 		return false;
 	hex = header + prefix_len;
-	if (strlen(hex) != SIGNATURE_HEX_LEN)
-		return false;
-	for (size_t i = 0; i < HMAC_SHA256_LEN; i++) {
-		int high = hex_value(hex[2 * i]);
-		int low = hex_value(hex[2 * i + 1]);
-
-		if (high < 0 || low < 0)
-			return false;
-		out[i] = (unsigned char)(high << 4 | low);
-	}
-	return true;
+	return hex_decode(hex, strlen(hex), out, HMAC_SHA256_LEN);
 }
 
 int bookto_verify_signature(const char *timestamp_header, const char *signature_header,

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hex.h"
+
 int html_text(struct dynbuf *out, const char *text)
 {
 	const char *start = text;
@@ -84,17 +86,6 @@ int html_url_component(struct dynbuf *out, const char *text)
 	return CN_OK;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes [value, end) into out; false when malformed or too long. */
 static bool form_decode(const char *value, const char *end, char *out, size_t size)
 {
@@ -110,10 +101,10 @@ static bool form_decode(const char *value, const char *end, char *out, size_t si
 
 			if (end - p < 3)
 				return false;
-			hi = hex_value(p[1]);
-			if (hi < 0 || hex_value(p[2]) < 0)
+			hi = hex_digit_value(p[1]);
+			if (hi < 0 || hex_digit_value(p[2]) < 0)
 				return false;
-			c = hi * 16 + hex_value(p[2]);
+			c = hi * 16 + hex_digit_value(p[2]);
 			p += 2;
 		}
 		if (c == 0 || len + 1 >= size)

@@ -7,34 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "hmac.h"
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes exactly 64 hex digits; false for anything else. */
-static bool decode_digest(const char *text, size_t len, unsigned char out[MONEYBIRD_SIG_DIGEST_LEN])
-{
-	if (len != 2 * MONEYBIRD_SIG_DIGEST_LEN)
-		return false;
-	for (size_t i = 0; i < MONEYBIRD_SIG_DIGEST_LEN; i++) {
-		int high = hex_value(text[2 * i]);
-		int low = hex_value(text[2 * i + 1]);
-
-		if (high < 0 || low < 0)
-			return false;
-		out[i] = (unsigned char)(high * 16 + low);
-	}
-	return true;
-}
 
 static bool is_space(char c)
 {
@@ -100,7 +74,8 @@ int moneybird_sig_parse(const char *header, struct moneybird_sig *out, struct cn
 			have_t = true;
 		} else if (key_len == 2 && start[0] == 'v' && start[1] == '1') {
 			if (out->v1_count < MONEYBIRD_SIG_MAX_V1 &&
-			    decode_digest(eq + 1, value_len, out->v1[out->v1_count]))
+			    hex_decode(eq + 1, value_len, out->v1[out->v1_count],
+			               MONEYBIRD_SIG_DIGEST_LEN))
 				out->v1_count++;
 		}
 		/* Any other scheme is ignored, never trusted. */

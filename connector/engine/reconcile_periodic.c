@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "stop_flag.h"
 #include "store.h"
 
 #define PERIODIC_CHECK_SECONDS 5 /* how often the periodic thread looks at the clock */
@@ -20,9 +21,7 @@ struct reconcile_periodic {
 	int interval_seconds; /* > 0 */
 	int check_seconds;    /* how often the thread looks at the clock */
 	pthread_t thread;
-	pthread_mutex_t mutex;
-	pthread_cond_t wake;
-	bool stopping; /* guarded by mutex */
+	struct stop_flag stop;
 };
 
 /* The configured interval (0 = off); testing.reconcile_interval_seconds may
@@ -38,28 +37,15 @@ static int periodic_interval_seconds(const struct config *config)
 static bool periodic_stopping(void *arg)
 {
 	struct reconcile_periodic *p = arg;
-	bool stop;
 
-	pthread_mutex_lock(&p->mutex);
-	stop = p->stopping;
-	pthread_mutex_unlock(&p->mutex);
-	return stop;
+	return stop_flag_raised(&p->stop);
 }
 
 /* Waits seconds or until stop; true when stopping. */
 static bool periodic_wait(struct reconcile_periodic *p, int seconds)
 {
-	struct timespec deadline;
-	bool stop;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += seconds;
-	pthread_mutex_lock(&p->mutex);
-	if (!p->stopping)
-		pthread_cond_timedwait(&p->wake, &p->mutex, &deadline);
-	stop = p->stopping;
-	pthread_mutex_unlock(&p->mutex);
-	return stop;
+	stop_flag_sleep_ms(&p->stop, seconds * 1000);
+	return stop_flag_raised(&p->stop);
 }
 
 static void periodic_log_report(const char *name, const struct reconcile_report *report)
@@ -185,11 +171,9 @@ int reconcile_periodic_start(const struct runtime *ctx, struct reconcile_periodi
 	p->ctx = ctx;
 	p->interval_seconds = interval;
 	p->check_seconds = interval < PERIODIC_CHECK_SECONDS ? interval : PERIODIC_CHECK_SECONDS;
-	pthread_mutex_init(&p->mutex, NULL);
-	pthread_cond_init(&p->wake, NULL);
+	stop_flag_init(&p->stop);
 	if (pthread_create(&p->thread, NULL, periodic_main, p) != 0) {
-		pthread_mutex_destroy(&p->mutex);
-		pthread_cond_destroy(&p->wake);
+		stop_flag_destroy(&p->stop);
 		free(p);
 		error_set(err, "cannot start the periodic reconciliation");
 		return CN_ERR;
@@ -204,12 +188,8 @@ void reconcile_periodic_stop(struct reconcile_periodic *p)
 {
 	if (p == NULL)
 		return;
-	pthread_mutex_lock(&p->mutex);
-	p->stopping = true;
-	pthread_cond_broadcast(&p->wake);
-	pthread_mutex_unlock(&p->mutex);
+	stop_flag_raise(&p->stop);
 	pthread_join(p->thread, NULL);
-	pthread_mutex_destroy(&p->mutex);
-	pthread_cond_destroy(&p->wake);
+	stop_flag_destroy(&p->stop);
 	free(p);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "budget.h"
+#include "clock_after.h"
 #include "knobs.h"
 #include "log.h"
 #include "mb_session.h"
@@ -59,15 +60,8 @@ static bool pool_stopping(struct worker_pool *pool)
 /* Waits up to ms for a wake-up (or stop); returns early on either. */
 static void pool_wait(struct worker_pool *pool, int ms, unsigned long seen_wakeups)
 {
-	struct timespec deadline;
+	struct timespec deadline = clock_after_ms(CLOCK_REALTIME, ms);
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += ms / 1000;
-	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&pool->mutex);
 	while (!pool->stopping && pool->wakeups == seen_wakeups) {
 		if (pthread_cond_timedwait(&pool->wake, &pool->mutex, &deadline) == ETIMEDOUT)

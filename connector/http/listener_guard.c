@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock_after.h"
 #include "log.h"
 
 #define SWEEP_INTERVAL_MS 200
@@ -64,15 +65,9 @@ static void *guard_main(void *arg)
 
 	pthread_mutex_lock(&guard->mutex);
 	while (!guard->stopping) {
-		struct timespec until;
+		struct timespec until = clock_after_ms(CLOCK_MONOTONIC, SWEEP_INTERVAL_MS);
 		unsigned long closed;
 
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += SWEEP_INTERVAL_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
 		while (!guard->stopping &&
 		       pthread_cond_timedwait(&guard->wake, &guard->mutex, &until) != ETIMEDOUT)
 			;

@@ -225,21 +225,7 @@ enum mb_outcome mb_sales_invoice_sync_fetch(struct mb_client *client, const char
 	struct request req = {
 	    endpoint, "sales_invoice", "POST", "sales_invoices/synchronization", false, NULL, NULL,
 	    false};
-	enum mb_outcome outcome;
-	char *body;
 
-	*out = NULL;
-	*count = 0;
-	body = mb_json_ids_body(ids, id_count, err);
-	if (body == NULL) {
-		memset(&client->last, 0, sizeof(client->last));
-		client->last.endpoint = endpoint;
-		client->last.outcome = MB_VALIDATION;
-		return MB_VALIDATION;
-	}
-	req.body = body;
-	outcome = mb_transport_fetch_list(client, &req, NULL, false, parse_sales_invoice,
-	                                  sizeof(**out), (void **)out, count, err);
-	cJSON_free(body);
-	return outcome;
+	return mb_transport_sync_fetch(client, &req, ids, id_count, parse_sales_invoice,
+	                               sizeof(**out), (void **)out, count, err);
 }

@@ -645,3 +645,28 @@ enum mb_outcome mb_transport_write_one(struct mb_client *client, struct request 
 	cJSON_free(body);
 	return outcome;
 }
+
+enum mb_outcome mb_transport_sync_fetch(struct mb_client *client, struct request *req,
+                                        const char *const *ids, size_t id_count, item_parser parse,
+                                        size_t item_size, void **out, size_t *count,
+                                        struct cn_error *err)
+{
+	enum mb_outcome outcome;
+	char *body;
+
+	*out = NULL;
+	*count = 0;
+	body = mb_json_ids_body(ids, id_count, err);
+	if (body == NULL) {
+		memset(&client->last, 0, sizeof(client->last));
+		client->last.endpoint = req->endpoint;
+		client->last.outcome = MB_VALIDATION;
+		return MB_VALIDATION;
+	}
+	req->body = body;
+	outcome =
+	    mb_transport_fetch_list(client, req, NULL, false, parse, item_size, out, count, err);
+	req->body = NULL;
+	cJSON_free(body);
+	return outcome;
+}

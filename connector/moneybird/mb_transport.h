@@ -83,6 +83,12 @@ enum mb_outcome mb_transport_fetch_list(struct mb_client *client, struct request
                                         const char *base_query, bool paginate, item_parser parse,
                                         size_t item_size, void **out, size_t *count,
                                         struct cn_error *err);
+/* The POST .../synchronization read of a list of ids (req->body is set
+ * here); a body that cannot be built is MB_VALIDATION without a call. */
+enum mb_outcome mb_transport_sync_fetch(struct mb_client *client, struct request *req,
+                                        const char *const *ids, size_t id_count, item_parser parse,
+                                        size_t item_size, void **out, size_t *count,
+                                        struct cn_error *err);
 /* Escapes text for a URL path segment or query value; NULL on failure
  * (curl_free() it). */
 char *mb_transport_escape(struct mb_client *client, const char *text);

@@ -10,6 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock_after.h"
+#include "text.h"
+
 struct store_pool {
 	pthread_mutex_t mutex;
 	pthread_cond_t released;
@@ -152,13 +155,7 @@ void store_deadline_arm(struct store_deadline *deadline, PGconn *conn, int ms)
 	if (conn == NULL)
 		return;
 	deadline->conn = conn;
-	clock_gettime(CLOCK_MONOTONIC, &deadline->at);
-	deadline->at.tv_sec += ms / 1000;
-	deadline->at.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (deadline->at.tv_nsec >= 1000000000L) {
-		deadline->at.tv_sec++;
-		deadline->at.tv_nsec -= 1000000000L;
-	}
+	deadline->at = clock_after_ms(CLOCK_MONOTONIC, ms);
 	pthread_mutex_lock(&deadline_mutex);
 	if (!deadline_thread_started) {
 		pthread_t thread;
@@ -203,18 +200,11 @@ bool store_conn_broken(PGconn *conn)
 
 int store_pool_acquire(struct store_pool *pool, int wait_ms, PGconn **out, struct cn_error *err)
 {
-	struct timespec deadline;
+	struct timespec deadline = clock_after_ms(CLOCK_REALTIME, wait_ms);
 	PGconn *conn = NULL;
 	int rc;
 
 	*out = NULL;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += wait_ms / 1000;
-	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 
 	pthread_mutex_lock(&pool->mutex);
 	while (pool->idle_count == 0 && pool->open_count >= pool->size) {
@@ -313,6 +303,58 @@ int store_query(PGconn *conn, const char *sql, int n, const char *const *values,
 	else
 		PQclear(res);
 	return CN_OK;
+}
+
+int store_query_int64(PGconn *conn, const char *sql, int n, const char *const *values,
+                      const char *what, int64_t *out, struct cn_error *err)
+{
+	PGresult *res = NULL;
+	int rc = store_query(conn, sql, n, values, what, &res, err);
+
+	if (rc != CN_OK)
+		return rc;
+	if (PQntuples(res) < 1) {
+		error_set(err, "%s: no row", what);
+		rc = CN_ERR;
+	} else {
+		*out = text_int64(PQgetvalue(res, 0, 0));
+	}
+	PQclear(res);
+	return rc;
+}
+
+int store_command(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
+                  int64_t *rows, struct cn_error *err)
+{
+	PGresult *res = NULL;
+	int rc = store_query(conn, sql, n, values, what, &res, err);
+
+	if (rc != CN_OK)
+		return rc;
+	if (rows != NULL)
+		*rows = text_int64(PQcmdTuples(res));
+	PQclear(res);
+	return CN_OK;
+}
+
+int store_advisory_lock(PGconn *conn, const char *key, int n, const char *const *values,
+                        const char *what, struct cn_error *err)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%s)", key);
+	return store_query(conn, sql, n, values, what, NULL, err);
+}
+
+void store_advisory_unlock(PGconn *conn, const char *key, int n, const char *const *values,
+                           const char *what)
+{
+	struct cn_error ignored;
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%s)", key);
+	if (store_query(conn, sql, n, values, what, NULL, &ignored) != CN_OK)
+		return;
 }
 
 int store_exec(PGconn *conn, const char *sql, struct cn_error *err)

@@ -65,6 +65,24 @@ bool store_conn_broken(PGconn *conn);
 int store_query(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
                 PGresult **out, struct cn_error *err) MUST_CHECK;
 
+/* store_query for a statement that yields one row whose first column is an
+ * integer (a count, an id, an age); no row is an error "what: no row". */
+int store_query_int64(PGconn *conn, const char *sql, int n, const char *const *values,
+                      const char *what, int64_t *out, struct cn_error *err) MUST_CHECK;
+
+/* store_query for a statement whose success is all that matters; *rows (if
+ * not NULL) gets the number of rows it touched. */
+int store_command(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
+                  int64_t *rows, struct cn_error *err) MUST_CHECK;
+
+/* Takes (waiting) the session advisory lock whose bigint key is the SQL
+ * expression key over values; store_advisory_unlock gives it back (a failed
+ * unlock means the connection is gone, and the lock with it). */
+int store_advisory_lock(PGconn *conn, const char *key, int n, const char *const *values,
+                        const char *what, struct cn_error *err) MUST_CHECK;
+void store_advisory_unlock(PGconn *conn, const char *key, int n, const char *const *values,
+                           const char *what);
+
 /* Runs a statement without parameters or results (BEGIN, COMMIT, ...). */
 int store_exec(PGconn *conn, const char *sql, struct cn_error *err) MUST_CHECK;
 

@@ -62,14 +62,12 @@ int store_budget_next_free(PGconn *conn, const char *token_key, int allowed, int
 	char allowed_text[16];
 	char window_text[32];
 	const char *params[3] = {token_key, allowed_text, window_text};
-	PGresult *res;
-	int rc = CN_OK;
 
 	snprintf(allowed_text, sizeof(allowed_text), "%d", allowed);
 	snprintf(window_text, sizeof(window_text), "%lld milliseconds", (long long)window_ms);
 	/* The same arithmetic as rate_budget_take's refusal, without the lock:
 	 * the (used - allowed + 1)-th oldest call leaving the window frees a slot. */
-	rc = store_query(
+	return store_query_int64(
 	    conn,
 	    "WITH now AS (SELECT clock_timestamp() AS t), "
 	    "live AS (SELECT c.at FROM rate_budget_calls c, now "
@@ -82,17 +80,7 @@ int store_budget_next_free(PGconn *conn, const char *token_key, int allowed, int
 	    "  (SELECT b.paused_until FROM rate_budgets b WHERE b.token_key = $1))) * "
 	    "1000)::bigint "
 	    "FROM now",
-	    3, params, "reading when the Moneybird rate budget frees", &res, err);
-	if (rc != CN_OK)
-		return rc;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		error_set(err, "reading when the Moneybird rate budget frees: no row");
-		return CN_ERR;
-	}
-	*at_ms = text_int64(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return CN_OK;
+	    3, params, "reading when the Moneybird rate budget frees", at_ms, err);
 }
 
 int store_budget_pause(PGconn *conn, const char *token_key, int64_t until_epoch,

@@ -12,22 +12,6 @@ static void copy_cell(char *out, size_t size, PGresult *res, int column)
 	snprintf(out, size, "%s", PQgetvalue(res, 0, column));
 }
 
-/* Runs a statement whose success is all that matters; *rows gets the number
- * of rows it touched (may be NULL). */
-static int run(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
-               int64_t *rows, struct cn_error *err)
-{
-	PGresult *res = NULL;
-	int rc = store_query(conn, sql, n, values, what, &res, err);
-
-	if (rc != CN_OK)
-		return rc;
-	if (rows != NULL)
-		*rows = text_int64(PQcmdTuples(res));
-	PQclear(res);
-	return CN_OK;
-}
-
 /* Runs a read that must find exactly one row: CN_NOT_FOUND otherwise. *res
  * is the caller's (PQclear) on CN_OK only. */
 static int query_one_row(PGconn *conn, const char *sql, int n, const char *const *values,
@@ -48,9 +32,9 @@ int store_console_user_add(PGconn *conn, const char *name, const char *role,
 {
 	const char *values[3] = {name, role, password_hash};
 
-	return run(conn,
-	           "INSERT INTO console_users (name, role, password_hash) VALUES ($1, $2, $3)", 3,
-	           values, "adding the console user", NULL, err);
+	return store_command(
+	    conn, "INSERT INTO console_users (name, role, password_hash) VALUES ($1, $2, $3)", 3,
+	    values, "adding the console user", NULL, err);
 }
 
 int store_console_user_passwd(PGconn *conn, const char *name, const char *password_hash,
@@ -62,18 +46,19 @@ int store_console_user_passwd(PGconn *conn, const char *name, const char *passwo
 
 	if (rc != CN_OK)
 		return rc;
-	rc = run(conn,
-	         "UPDATE console_users SET password_hash = $2, password_at = now() WHERE name = $1",
-	         2, values, "setting the password", &rows, err);
+	rc = store_command(
+	    conn,
+	    "UPDATE console_users SET password_hash = $2, password_at = now() WHERE name = $1", 2,
+	    values, "setting the password", &rows, err);
 	if (rc == CN_OK && rows == 0) {
 		error_set(err, "there is no console user named %s", name);
 		rc = CN_NOT_FOUND;
 	}
 	if (rc == CN_OK)
-		rc = run(conn,
-		         "DELETE FROM console_sessions WHERE user_id = "
-		         "(SELECT id FROM console_users WHERE name = $1)",
-		         1, values, "ending the user's sessions", NULL, err);
+		rc = store_command(conn,
+		                   "DELETE FROM console_sessions WHERE user_id = "
+		                   "(SELECT id FROM console_users WHERE name = $1)",
+		                   1, values, "ending the user's sessions", NULL, err);
 	if (rc == CN_OK)
 		return store_exec(conn, "COMMIT", err);
 	if (!store_conn_broken(conn))
@@ -85,8 +70,8 @@ int store_console_user_remove(PGconn *conn, const char *name, struct cn_error *e
 {
 	const char *values[1] = {name};
 	int64_t rows = 0;
-	int rc = run(conn, "DELETE FROM console_users WHERE name = $1", 1, values,
-	             "removing the console user", &rows, err);
+	int rc = store_command(conn, "DELETE FROM console_users WHERE name = $1", 1, values,
+	                       "removing the console user", &rows, err);
 
 	if (rc == CN_OK && rows == 0) {
 		error_set(err, "there is no console user named %s", name);
@@ -136,16 +121,17 @@ int store_console_session_create(PGconn *conn, int64_t user_id, const char *id_s
 
 	snprintf(user, sizeof(user), "%" PRId64, user_id);
 	snprintf(minutes_text, sizeof(minutes_text), "%d", minutes);
-	rc = run(conn, "DELETE FROM console_sessions WHERE expires_at < now()", 0, NULL,
-	         "pruning expired sessions", NULL, err);
+	rc = store_command(conn, "DELETE FROM console_sessions WHERE expires_at < now()", 0, NULL,
+	                   "pruning expired sessions", NULL, err);
 	if (rc == CN_OK)
-		rc = run(conn,
-		         "WITH s AS (INSERT INTO console_sessions (id_sha256, user_id, csrf_token,"
-		         " expires_at) VALUES ($2, $1, $3, now() + make_interval(mins => $4::int))"
-		         " RETURNING user_id)"
-		         " UPDATE console_users SET last_login_at = now() WHERE id IN "
-		         "(SELECT user_id FROM s)",
-		         4, values, "creating the session", NULL, err);
+		rc = store_command(
+		    conn,
+		    "WITH s AS (INSERT INTO console_sessions (id_sha256, user_id, csrf_token,"
+		    " expires_at) VALUES ($2, $1, $3, now() + make_interval(mins => $4::int))"
+		    " RETURNING user_id)"
+		    " UPDATE console_users SET last_login_at = now() WHERE id IN "
+		    "(SELECT user_id FROM s)",
+		    4, values, "creating the session", NULL, err);
 	return rc;
 }
 
@@ -175,8 +161,8 @@ int store_console_session_delete(PGconn *conn, const char *id_sha256, struct cn_
 {
 	const char *values[1] = {id_sha256};
 
-	return run(conn, "DELETE FROM console_sessions WHERE id_sha256 = $1", 1, values,
-	           "ending the session", NULL, err);
+	return store_command(conn, "DELETE FROM console_sessions WHERE id_sha256 = $1", 1, values,
+	                     "ending the session", NULL, err);
 }
 
 int store_console_login_failures(PGconn *conn, const char *username, const char *address,
@@ -207,13 +193,14 @@ int store_console_login_failed(PGconn *conn, const char *username, const char *a
                                struct cn_error *err)
 {
 	const char *values[2] = {username, address};
-	int rc = run(conn, "DELETE FROM console_login_failures WHERE at < now() - interval '1 day'",
-	             0, NULL, "pruning failed logins", NULL, err);
+	int rc = store_command(
+	    conn, "DELETE FROM console_login_failures WHERE at < now() - interval '1 day'", 0, NULL,
+	    "pruning failed logins", NULL, err);
 
 	if (rc == CN_OK)
-		rc = run(conn,
-		         "INSERT INTO console_login_failures (username, address) VALUES ($1, $2)",
-		         2, values, "recording a failed login", NULL, err);
+		rc = store_command(
+		    conn, "INSERT INTO console_login_failures (username, address) VALUES ($1, $2)",
+		    2, values, "recording a failed login", NULL, err);
 	return rc;
 }
 
@@ -224,8 +211,9 @@ int store_console_audit(PGconn *conn, const char *actor, const char *action, int
 	const char *values[4] = {actor, action, id, connection_name};
 
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
-	return run(conn,
-	           STORE_AUDIT_INSERT " SELECT $1, $2, NULLIF($3::bigint, 0), NULL, NULL, NULL,"
-	                              " jsonb_build_object('connection', $4::text)",
-	           4, values, "auditing the console action", NULL, err);
+	return store_command(conn,
+	                     STORE_AUDIT_INSERT
+	                     " SELECT $1, $2, NULLIF($3::bigint, 0), NULL, NULL, NULL,"
+	                     " jsonb_build_object('connection', $4::text)",
+	                     4, values, "auditing the console action", NULL, err);
 }

@@ -36,17 +36,13 @@ int store_contact_index_age(PGconn *conn, const char *administration_id, int64_t
                             struct cn_error *err)
 {
 	const char *values[1] = {administration_id};
-	PGresult *res = NULL;
-	int rc = store_query(conn,
-	                     "SELECT floor(extract(epoch FROM now() - refreshed_at))::bigint"
-	                     " FROM mb_contact_index_state WHERE administration_id = $1",
-	                     1, values, "reading the contact index's age", &res, err);
 
-	if (rc != CN_OK)
-		return rc;
-	*age_seconds = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
-	PQclear(res);
-	return CN_OK;
+	/* -1 when the index was never refreshed. */
+	return store_query_int64(
+	    conn,
+	    "SELECT coalesce((SELECT floor(extract(epoch FROM now() - refreshed_at))::bigint"
+	    " FROM mb_contact_index_state WHERE administration_id = $1), -1)",
+	    1, values, "reading the contact index's age", age_seconds, err);
 }
 
 int store_contact_index_refreshed(PGconn *conn, const char *administration_id, int64_t started_ago,
@@ -177,21 +173,13 @@ int store_contact_index_find(PGconn *conn, const char *administration_id,
 int store_contact_index_lock(PGconn *conn, const char *administration_id, struct cn_error *err)
 {
 	const char *values[1] = {administration_id};
-	char sql[160];
 
-	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%s)", lock_key);
-	return store_query(conn, sql, 1, values, "locking the contact index", NULL, err);
+	return store_advisory_lock(conn, lock_key, 1, values, "locking the contact index", err);
 }
 
 void store_contact_index_unlock(PGconn *conn, const char *administration_id)
 {
 	const char *values[1] = {administration_id};
-	struct cn_error ignored;
-	char sql[160];
 
-	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%s)", lock_key);
-	/* A failed unlock means the connection is gone, and the lock with it. */
-	if (store_query(conn, sql, 1, values, "unlocking the contact index", NULL, &ignored) !=
-	    CN_OK)
-		return;
+	store_advisory_unlock(conn, lock_key, 1, values, "unlocking the contact index");
 }

@@ -170,15 +170,11 @@ int store_ops_connection_status(PGconn *conn, const char *name,
 	}
 	PQclear(res);
 
-	rc = store_query(conn,
-	                 "SELECT count(*) FROM deliveries WHERE connection_id = $1"
-	                 " AND outcome = 'duplicate_differs'",
-	                 1, values, "counting differing redeliveries", &res, err);
-	if (rc != CN_OK)
-		return rc;
-	out->redeliveries_differ = text_int64(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return CN_OK;
+	return store_query_int64(conn,
+	                         "SELECT count(*) FROM deliveries WHERE connection_id = $1"
+	                         " AND outcome = 'duplicate_differs'",
+	                         1, values, "counting differing redeliveries",
+	                         &out->redeliveries_differ, err);
 }
 
 int store_ops_find_orders(PGconn *conn, const char *connection, const char *key,

@@ -464,22 +464,15 @@ int store_reconcile_last_run_age(PGconn *conn, int64_t connection_id, int64_t *a
 {
 	char id[24];
 	const char *values[1] = {id};
-	PGresult *res = NULL;
-	int rc;
 
 	*age_seconds = -1;
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
-	rc = store_query(
+	/* -1 when no run has finished. */
+	return store_query_int64(
 	    conn,
-	    "SELECT extract(epoch FROM now() - max(finished_at))::bigint FROM reconcile_runs"
-	    " WHERE connection_id = $1 AND status = 'done'",
-	    1, values, "reading the last reconciliation", &res, err);
-	if (rc != CN_OK)
-		return rc;
-	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-		*age_seconds = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return CN_OK;
+	    "SELECT coalesce(extract(epoch FROM now() - max(finished_at))::bigint, -1)"
+	    " FROM reconcile_runs WHERE connection_id = $1 AND status = 'done'",
+	    1, values, "reading the last reconciliation", age_seconds, err);
 }
 
 int store_reconcile_run_begin(PGconn *conn, int64_t connection_id, const char *trigger, bool repair,
@@ -487,20 +480,14 @@ int store_reconcile_run_begin(PGconn *conn, int64_t connection_id, const char *t
 {
 	char id[24];
 	const char *values[4] = {id, trigger, repair ? "t" : "f", since};
-	PGresult *res = NULL;
-	int rc;
 
 	*run_id = 0;
 	snprintf(id, sizeof(id), "%" PRId64, connection_id);
-	rc = store_query(conn,
-	                 "INSERT INTO reconcile_runs (connection_id, trigger, repair, since)"
-	                 " VALUES ($1, $2, $3, $4::date) RETURNING id",
-	                 4, values, "recording the reconciliation run", &res, err);
-	if (rc != CN_OK)
-		return rc;
-	*run_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return CN_OK;
+	return store_query_int64(
+	    conn,
+	    "INSERT INTO reconcile_runs (connection_id, trigger, repair, since)"
+	    " VALUES ($1, $2, $3, $4::date) RETURNING id",
+	    4, values, "recording the reconciliation run", run_id, err);
 }
 
 int store_reconcile_run_end(PGconn *conn, int64_t run_id, const struct store_rc_run_totals *totals,
@@ -599,7 +586,7 @@ int store_reconcile_count_unsettled(PGconn *conn, const int64_t *order_pks, size
 	char *list = NULL;
 	size_t cap = count * 21 + 3, used = 0;
 	const char *values[1];
-	PGresult *res = NULL;
+	int64_t counted = 0;
 	int rc;
 
 	*unsettled = 0;
@@ -619,16 +606,13 @@ int store_reconcile_count_unsettled(PGconn *conn, const int64_t *order_pks, size
 	}
 	snprintf(list + used, cap - used, "}");
 	values[0] = list;
-	rc = store_query(conn,
-	                 "SELECT count(*) FROM orders WHERE id = ANY($1::bigint[])"
-	                 " AND state IN ('queued', 'in_progress', 'retrying')",
-	                 1, values, "checking the queued repairs", &res, err);
+	rc = store_query_int64(conn,
+	                       "SELECT count(*) FROM orders WHERE id = ANY($1::bigint[])"
+	                       " AND state IN ('queued', 'in_progress', 'retrying')",
+	                       1, values, "checking the queued repairs", &counted, err);
 	free(list);
-	if (rc != CN_OK)
-		return rc;
-	*unsettled = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return CN_OK;
+	*unsettled = (size_t)counted;
+	return rc;
 }
 
 int store_reconcile_try_lock(PGconn *conn, int64_t connection_id, bool *locked,

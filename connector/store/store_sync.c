@@ -176,23 +176,16 @@ int store_contact_lock(PGconn *conn, const char *administration_id, const char *
                        struct cn_error *err)
 {
 	const char *values[2] = {administration_id, match_ref};
-	char sql[200];
 
-	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%s)", contact_lock_key);
-	return store_query(conn, sql, 2, values, "locking the buyer's contact", NULL, err);
+	return store_advisory_lock(conn, contact_lock_key, 2, values, "locking the buyer's contact",
+	                           err);
 }
 
 void store_contact_unlock(PGconn *conn, const char *administration_id, const char *match_ref)
 {
 	const char *values[2] = {administration_id, match_ref};
-	struct cn_error ignored;
-	char sql[200];
 
-	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%s)", contact_lock_key);
-	/* A failed unlock means the connection is gone, and the lock with it. */
-	if (store_query(conn, sql, 2, values, "unlocking the buyer's contact", NULL, &ignored) !=
-	    CN_OK)
-		return;
+	store_advisory_unlock(conn, contact_lock_key, 2, values, "unlocking the buyer's contact");
 }
 
 int store_contact_record(PGconn *conn, int64_t order_pk, const char *administration_id,

@@ -1,7 +1,6 @@
 #include "store_webhook.h"
 
 #include <stdio.h>
-#include <string.h>
 
 #include "store.h"
 
@@ -10,23 +9,20 @@ int store_webhook_save(PGconn *conn, int64_t connection_id, const char *webhook_
 {
 	char id_text[32];
 	const char *params[4] = {id_text, webhook_id, token, secret};
-	PGresult *res;
-	int rc = CN_OK;
+	int64_t rows = 0;
+	int rc;
 
 	snprintf(id_text, sizeof(id_text), "%lld", (long long)connection_id);
-	res = PQexecParams(conn,
+	rc = store_command(conn,
 	                   "UPDATE connections SET moneybird_webhook_id = $2, "
 	                   "moneybird_webhook_token = $3, moneybird_webhook_secret = $4, "
 	                   "updated_at = now() WHERE id = $1::bigint",
-	                   4, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = store_result_error(conn, res, "storing the Moneybird webhook", err);
-	} else if (strcmp(PQcmdTuples(res), "1") != 0) {
+	                   4, params, "storing the Moneybird webhook", &rows, err);
+	if (rc == CN_OK && rows != 1) {
 		error_set(err, "storing the Moneybird webhook: connection row %s is missing",
 		          id_text);
 		rc = CN_NOT_FOUND;
 	}
-	PQclear(res);
 	return rc;
 }
 
@@ -61,20 +57,16 @@ int store_webhook_clear(PGconn *conn, int64_t connection_id, const char *webhook
 {
 	char id_text[32];
 	const char *params[2] = {id_text, webhook_id};
-	PGresult *res;
-	int rc = CN_OK;
+	int64_t rows = 0;
+	int rc;
 
 	*cleared = false;
 	snprintf(id_text, sizeof(id_text), "%lld", (long long)connection_id);
-	res = PQexecParams(conn,
+	rc = store_command(conn,
 	                   "UPDATE connections SET moneybird_webhook_id = NULL, "
 	                   "moneybird_webhook_token = NULL, moneybird_webhook_secret = NULL, "
 	                   "updated_at = now() WHERE id = $1::bigint AND moneybird_webhook_id = $2",
-	                   2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		rc = store_result_error(conn, res, "forgetting the Moneybird webhook", err);
-	else
-		*cleared = strcmp(PQcmdTuples(res), "1") == 0;
-	PQclear(res);
+	                   2, params, "forgetting the Moneybird webhook", &rows, err);
+	*cleared = rc == CN_OK && rows == 1;
 	return rc;
 }

@@ -51,6 +51,32 @@ static int load(const char *extra, struct config **config, char **problems)
 	return status;
 }
 
+/* Each key's default and a value a test sets it to. */
+static const struct {
+	const char *key;
+	size_t offset;
+	int fallback;
+	int set;
+} testing_ints[] = {
+    {"lease_seconds", offsetof(struct config_testing, lease_seconds), 120, 3},
+    {"backoff_base_seconds", offsetof(struct config_testing, backoff_base_seconds), 10, 1},
+    {"budget_wait_ms", offsetof(struct config_testing, budget_wait_ms), 5000, 0},
+    {"stall_before_intent_ms", offsetof(struct config_testing, stall_before_intent_ms), 0, 8000},
+    {"pause_probe_seconds", offsetof(struct config_testing, pause_probe_seconds), 30, 2},
+    {"reconcile_interval_seconds", offsetof(struct config_testing, reconcile_interval_seconds), 0,
+     5},
+    {"reconcile_wait_seconds", offsetof(struct config_testing, reconcile_wait_seconds), 120, 60},
+};
+#define TESTING_INT_COUNT (sizeof(testing_ints) / sizeof(testing_ints[0]))
+
+static int testing_int(const struct config *config, size_t i)
+{
+	int value;
+
+	memcpy(&value, (const char *)&config->testing + testing_ints[i].offset, sizeof(value));
+	return value;
+}
+
 static void absent_group_gives_the_table_defaults(void **state)
 {
 	struct config_testing defaults;
@@ -61,13 +87,8 @@ static void absent_group_gives_the_table_defaults(void **state)
 	assert_int_equal(load("", &config, &problems), CN_OK);
 	config_testing_defaults(&defaults);
 	assert_memory_equal(&config->testing, &defaults, sizeof(defaults));
-	assert_int_equal(config->testing.lease_seconds, 120);
-	assert_int_equal(config->testing.backoff_base_seconds, 10);
-	assert_int_equal(config->testing.budget_wait_ms, 5000);
-	assert_int_equal(config->testing.stall_before_intent_ms, 0);
-	assert_int_equal(config->testing.pause_probe_seconds, 30);
-	assert_int_equal(config->testing.reconcile_interval_seconds, 0);
-	assert_int_equal(config->testing.reconcile_wait_seconds, 120);
+	for (size_t i = 0; i < TESTING_INT_COUNT; i++)
+		assert_int_equal(testing_int(config, i), testing_ints[i].fallback);
 	config_free(config);
 	free(problems);
 }
@@ -76,21 +97,17 @@ static void set_keys_are_read(void **state)
 {
 	struct config *config = NULL;
 	char *problems = NULL;
+	char text[1024] = "testing = {";
+	size_t used = strlen(text);
 
 	(void)state;
-	assert_int_equal(load("testing = { lease_seconds = 3; backoff_base_seconds = 1; "
-	                      "budget_wait_ms = 0; stall_before_intent_ms = 8000; "
-	                      "pause_probe_seconds = 2; reconcile_interval_seconds = 5; "
-	                      "reconcile_wait_seconds = 60; };",
-	                      &config, &problems),
-	                 CN_OK);
-	assert_int_equal(config->testing.lease_seconds, 3);
-	assert_int_equal(config->testing.backoff_base_seconds, 1);
-	assert_int_equal(config->testing.budget_wait_ms, 0);
-	assert_int_equal(config->testing.stall_before_intent_ms, 8000);
-	assert_int_equal(config->testing.pause_probe_seconds, 2);
-	assert_int_equal(config->testing.reconcile_interval_seconds, 5);
-	assert_int_equal(config->testing.reconcile_wait_seconds, 60);
+	for (size_t i = 0; i < TESTING_INT_COUNT; i++)
+		used += (size_t)snprintf(text + used, sizeof(text) - used, " %s = %d;",
+		                         testing_ints[i].key, testing_ints[i].set);
+	snprintf(text + used, sizeof(text) - used, " };");
+	assert_int_equal(load(text, &config, &problems), CN_OK);
+	for (size_t i = 0; i < TESTING_INT_COUNT; i++)
+		assert_int_equal(testing_int(config, i), testing_ints[i].set);
 	config_free(config);
 	free(problems);
 }
