@@ -54,6 +54,7 @@ bm_serve_stop
 KEY_BYKEY="$(customer_key NL700000002B01)"
 sim_post /_sim/contacts "{\"company_name\":\"Sleutel (by hand)\",\"customer_id\":\"$KEY_BYKEY\"}" >/dev/null
 sim_post /_sim/contacts '{"company_name":"Zoek (by hand)","tax_number":"NL700000003B01"}' >/dev/null
+sleep 2.2 # past the contact index's max age (1 s), so the next resolution refreshes it
 
 # ---- the fixture orders: ORDER_ID|CONTACT RESOLUTION|TAX RATE ID|bm_order_json keys
 # (the tax rate ids are the simulator's seeded rates, tests/mbsim/README.md)
