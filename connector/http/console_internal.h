@@ -110,7 +110,7 @@ void console_runner_stop(struct console *console);
  * already waiting or running for it. */
 bool console_runner_request(struct console *console, size_t index);
 
-/* The embedded stylesheet (share/console/console.css). */
+/* The embedded stylesheet (deploy/console/console.css). */
 extern const char console_css[];
 extern const size_t console_css_len;
 
