@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock_after.h"
 #include "log.h"
 #include "store.h"
 
@@ -261,20 +262,6 @@ static void unlink_request(struct committer *committer, struct commit_request *r
 	}
 }
 
-static struct timespec deadline_after(int ms)
-{
-	struct timespec deadline;
-
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += ms / 1000;
-	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
-	return deadline;
-}
-
 /* The batch in flight has run past the commit timeout: PostgreSQL is
  * stalled, and a new delivery would only wait as long for nothing. Caller
  * holds the mutex. */
@@ -309,7 +296,7 @@ int committer_store(struct committer *committer, const struct store_delivery_row
 	pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
 	pthread_cond_init(&request->stored, &attributes);
 	pthread_condattr_destroy(&attributes);
-	deadline = deadline_after(committer->commit_timeout_ms);
+	deadline = clock_after_ms(CLOCK_MONOTONIC, committer->commit_timeout_ms);
 
 	pthread_mutex_lock(&committer->mutex);
 	if (committer->stopping) {
