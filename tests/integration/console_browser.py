@@ -17,10 +17,10 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException, NoSuchElementException
+from selenium.common.exceptions import (NoAlertPresentException, NoSuchElementException,
+                                        WebDriverException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 URL = os.environ["CONSOLE_URL"]
@@ -66,13 +66,33 @@ def no_alert(where):
         ok(True, "no script ran on %s (no alert)" % where)
 
 
+def page_replaced(old):
+    """True once `old` left the document. Chromium reports a node of a page
+    that is being replaced either as stale or, mid-navigation, as a generic
+    inspector error ("Node with given id does not belong to the document");
+    selenium's staleness_of only knows the first, so a fast machine failed."""
+    def check(_driver):
+        try:
+            old.is_enabled()
+            return False
+        except WebDriverException:  # includes StaleElementReferenceException
+            return True
+    return check
+
+
+def page_loaded(d):
+    try:
+        return d.execute_script("return document.readyState") == "complete"
+    except WebDriverException:  # the script ran while the next page replaced this one
+        return False
+
+
 def click_and_wait(element):
     """Clicks a submit button and waits until the next page replaced this one."""
     old = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))
-    WebDriverWait(driver, 20).until(
-        lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(driver, 20).until(page_replaced(old))
+    WebDriverWait(driver, 20).until(page_loaded)
 
 
 def body_text():
