@@ -5,6 +5,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,38 +17,43 @@
 
 #include "config.h"
 #include "unit_config.h"
+#include "unit_main.h"
 
-static void test_defaults(void **state)
+/* Accepted groups: absent (the defaults), off, and every key set. */
+static void test_accepted(void **state)
 {
-	struct loaded loaded;
+	static const struct {
+		const char *text;
+		const char *host; /* NULL: the console is off, nothing else to check */
+		int port;
+		int session_minutes;
+		bool secure_cookies;
+	} cases[] = {
+	    {"", "127.0.0.1", 8081, 480, false},
+	    {"console = { listen = \"\"; };", NULL, 0, 0, false},
+	    {"console = { listen = \"[::1]:9001\"; session_minutes = 30;"
+	     " secure_cookies = true; };",
+	     "::1", 9001, 30, true},
+	};
 
 	(void)state;
-	load(&loaded, "");
-	assert_int_equal(loaded.status, CN_OK);
-	assert_string_equal(loaded.config->console_listen_host, "127.0.0.1");
-	assert_int_equal(loaded.config->console_listen_port, 8081);
-	assert_int_equal(loaded.config->console_session_minutes, 480);
-	assert_false(loaded.config->console_secure_cookies);
-	loaded_free(&loaded);
-}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct loaded loaded;
+		const struct config *config;
 
-static void test_off_and_every_key(void **state)
-{
-	struct loaded loaded;
-
-	(void)state;
-	load(&loaded, "console = { listen = \"\"; };");
-	assert_int_equal(loaded.status, CN_OK);
-	assert_null(loaded.config->console_listen_host);
-	loaded_free(&loaded);
-	load(&loaded, "console = { listen = \"[::1]:9001\"; session_minutes = 30;"
-	              " secure_cookies = true; };");
-	assert_int_equal(loaded.status, CN_OK);
-	assert_string_equal(loaded.config->console_listen_host, "::1");
-	assert_int_equal(loaded.config->console_listen_port, 9001);
-	assert_int_equal(loaded.config->console_session_minutes, 30);
-	assert_true(loaded.config->console_secure_cookies);
-	loaded_free(&loaded);
+		load(&loaded, cases[i].text);
+		assert_int_equal(loaded.status, CN_OK);
+		config = loaded.config;
+		if (cases[i].host == NULL) {
+			assert_null(config->console_listen_host);
+		} else {
+			assert_string_equal(config->console_listen_host, cases[i].host);
+			assert_int_equal(config->console_listen_port, cases[i].port);
+			assert_int_equal(config->console_session_minutes, cases[i].session_minutes);
+			assert_true(config->console_secure_cookies == cases[i].secure_cookies);
+		}
+		loaded_free(&loaded);
+	}
 }
 
 static void test_refusals(void **state)
@@ -77,13 +83,5 @@ static void test_refusals(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_off_and_every_key),
-	    cmocka_unit_test(test_refusals),
-	};
-
-	return cmocka_run_group_tests(tests, unit_config_setup, unit_config_teardown);
-}
+UNIT_TEST_MAIN(unit_config_setup, unit_config_teardown, cmocka_unit_test(test_accepted),
+               cmocka_unit_test(test_refusals))

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "config_table.h"
+#include "unit_main.h"
 
 static char path[600];
 
@@ -139,13 +140,5 @@ static void out_of_range_is_refused(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(absent_group_gives_the_table_defaults),
-	    cmocka_unit_test(set_keys_are_read),
-	    cmocka_unit_test(out_of_range_is_refused),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(NULL, NULL, cmocka_unit_test(absent_group_gives_the_table_defaults),
+               cmocka_unit_test(set_keys_are_read), cmocka_unit_test(out_of_range_is_refused))

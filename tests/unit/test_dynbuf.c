@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "dynbuf.h"
+#include "unit_main.h"
 
 static void test_growth(void **state)
 {
@@ -80,13 +81,5 @@ static void test_addf(void **state)
 	dynbuf_free(&buf);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_growth),
-	    cmocka_unit_test(test_cap),
-	    cmocka_unit_test(test_addf),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(NULL, NULL, cmocka_unit_test(test_growth), cmocka_unit_test(test_cap),
+               cmocka_unit_test(test_addf))

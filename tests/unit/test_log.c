@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "log.h"
+#include "unit_main.h"
 
 struct capture {
 	char path[256];
@@ -158,14 +159,7 @@ static void test_log_file_keeps_time_stamps(void **state)
 	free(stderr_text);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_journal_logfmt),
-	    cmocka_unit_test(test_journal_json),
-	    cmocka_unit_test(test_other_stream_keeps_time_stamps),
-	    cmocka_unit_test(test_log_file_keeps_time_stamps),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(NULL, NULL, cmocka_unit_test(test_journal_logfmt),
+               cmocka_unit_test(test_journal_json),
+               cmocka_unit_test(test_other_stream_keeps_time_stamps),
+               cmocka_unit_test(test_log_file_keeps_time_stamps))

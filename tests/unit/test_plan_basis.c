@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "plan.h"
+#include "unit_main.h"
 
 #define MAX_CENTS 200000 /* 2,000.00 */
 #define SAMPLE_EVERY 997 /* also run the whole planner on these */
@@ -273,14 +274,6 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_examples),
-	    cmocka_unit_test(test_every_incl_price),
-	    cmocka_unit_test(test_every_excl_price),
-	    cmocka_unit_test(test_currency),
-	};
-
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
-}
+UNIT_TEST_MAIN(group_setup, group_teardown, cmocka_unit_test(test_examples),
+               cmocka_unit_test(test_every_incl_price), cmocka_unit_test(test_every_excl_price),
+               cmocka_unit_test(test_currency))
