@@ -5,6 +5,8 @@
  */
 #include "mbsim.h"
 
+#include "hex.h"
+
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -20,40 +22,39 @@ struct route {
 	mbsim_handler handler;
 };
 
+/* A route whose name is its method and pattern. */
+#define ROUTE(method, pattern, handler)                                                            \
+	{                                                                                          \
+		method, pattern, method " " pattern, handler                                       \
+	}
+
 static const struct route routes[] = {
-    {"GET", "contacts", "GET contacts", mbsim_api_contacts_list},
-    {"POST", "contacts", "POST contacts", mbsim_api_contacts_create},
-    {"GET", "contacts/synchronization", "GET contacts/synchronization",
-     mbsim_api_contacts_sync_get},
-    {"POST", "contacts/synchronization", "POST contacts/synchronization",
-     mbsim_api_contacts_sync_post},
+    ROUTE("GET", "contacts", mbsim_api_contacts_list),
+    ROUTE("POST", "contacts", mbsim_api_contacts_create),
+    ROUTE("GET", "contacts/synchronization", mbsim_api_contacts_sync_get),
+    ROUTE("POST", "contacts/synchronization", mbsim_api_contacts_sync_post),
     {"GET", "contacts/customer_id/*", "GET contacts/customer_id/:customer_id",
      mbsim_api_contacts_by_customer_id},
-    {"GET", "contacts/:id", "GET contacts/:id", mbsim_api_contacts_get},
-    {"GET", "sales_invoices", "GET sales_invoices", mbsim_api_invoices_list},
-    {"POST", "sales_invoices", "POST sales_invoices", mbsim_api_invoices_create},
-    {"GET", "sales_invoices/synchronization", "GET sales_invoices/synchronization",
-     mbsim_api_invoices_sync_get},
-    {"POST", "sales_invoices/synchronization", "POST sales_invoices/synchronization",
-     mbsim_api_invoices_sync_post},
+    ROUTE("GET", "contacts/:id", mbsim_api_contacts_get),
+    ROUTE("GET", "sales_invoices", mbsim_api_invoices_list),
+    ROUTE("POST", "sales_invoices", mbsim_api_invoices_create),
+    ROUTE("GET", "sales_invoices/synchronization", mbsim_api_invoices_sync_get),
+    ROUTE("POST", "sales_invoices/synchronization", mbsim_api_invoices_sync_post),
     {"GET", "sales_invoices/find_by_reference/:id",
      "GET sales_invoices/find_by_reference/:reference", mbsim_api_invoices_by_reference},
-    {"GET", "sales_invoices/:id", "GET sales_invoices/:id", mbsim_api_invoices_get},
-    {"DELETE", "sales_invoices/:id", "DELETE sales_invoices/:id", mbsim_api_invoices_delete},
-    {"PATCH", "sales_invoices/:id/send_invoice", "PATCH sales_invoices/:id/send_invoice",
-     mbsim_api_invoices_send},
-    {"POST", "sales_invoices/:id/payments", "POST sales_invoices/:id/payments",
-     mbsim_api_payments_create},
-    {"DELETE", "sales_invoices/:id/payments/:id", "DELETE sales_invoices/:id/payments/:id",
-     mbsim_api_payments_delete},
-    {"GET", "tax_rates", "GET tax_rates", mbsim_api_reference},
-    {"GET", "ledger_accounts", "GET ledger_accounts", mbsim_api_reference},
-    {"GET", "financial_accounts", "GET financial_accounts", mbsim_api_reference},
-    {"GET", "workflows", "GET workflows", mbsim_api_reference},
-    {"GET", "document_styles", "GET document_styles", mbsim_api_reference},
-    {"GET", "webhooks", "GET webhooks", mbsim_api_webhooks_list},
-    {"POST", "webhooks", "POST webhooks", mbsim_api_webhooks_create},
-    {"DELETE", "webhooks/:id", "DELETE webhooks/:id", mbsim_api_webhooks_delete},
+    ROUTE("GET", "sales_invoices/:id", mbsim_api_invoices_get),
+    ROUTE("DELETE", "sales_invoices/:id", mbsim_api_invoices_delete),
+    ROUTE("PATCH", "sales_invoices/:id/send_invoice", mbsim_api_invoices_send),
+    ROUTE("POST", "sales_invoices/:id/payments", mbsim_api_payments_create),
+    ROUTE("DELETE", "sales_invoices/:id/payments/:id", mbsim_api_payments_delete),
+    ROUTE("GET", "tax_rates", mbsim_api_reference),
+    ROUTE("GET", "ledger_accounts", mbsim_api_reference),
+    ROUTE("GET", "financial_accounts", mbsim_api_reference),
+    ROUTE("GET", "workflows", mbsim_api_reference),
+    ROUTE("GET", "document_styles", mbsim_api_reference),
+    ROUTE("GET", "webhooks", mbsim_api_webhooks_list),
+    ROUTE("POST", "webhooks", mbsim_api_webhooks_create),
+    ROUTE("DELETE", "webhooks/:id", mbsim_api_webhooks_delete),
 };
 
 bool mbsim_route_known(const char *name)
@@ -77,17 +78,6 @@ struct request_ctx {
 
 #define MAX_PATH 2048
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * libmicrohttpd unescapes the path before the handler sees it, which would
  * let an unescaped "/" inside a path segment pass for "%2F". A server
@@ -104,8 +94,8 @@ static size_t unescape_keep_slash(void *cls, struct MHD_Connection *conn, char *
 	if (s[0] != '/')
 		return MHD_http_unescape(s);
 	for (const char *r = s; *r != '\0';) {
-		int high = r[0] == '%' ? hex_digit(r[1]) : -1;
-		int low = high >= 0 ? hex_digit(r[2]) : -1;
+		int high = r[0] == '%' ? hex_digit_value(r[1]) : -1;
+		int low = high >= 0 ? hex_digit_value(r[2]) : -1;
 
 		if (low >= 0 && !(high == 2 && low == 15)) {
 			*w++ = (char)(high * 16 + low);
