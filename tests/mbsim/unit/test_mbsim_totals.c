@@ -84,193 +84,157 @@ static void test_excl_single_lines(void **state)
 	}
 }
 
-/* Quantities and several lines (recurring_sales_invoices examples). */
-static void test_excl_amounts(void **state)
+/* One document: its rates (one group each), basis, discount, currency rate
+ * and lines as {price, amount, group} (amount 0 ends them); what
+ * mbsim_totals_compute must return, and the figures it must compute. */
+struct doc_case {
+	const char *source; /* the spec's example or the rule the figures follow */
+	struct {
+		int64_t pct_bp[2];
+		size_t ngroups;
+		bool incl;
+		int64_t discount_bp, rate_micro;
+		struct {
+			int64_t price, amount;
+			size_t group;
+		} lines[4];
+	} in;
+	int rc;
+	struct {
+		size_t offset; /* of the figure in struct doc */
+		const char *name;
+		int64_t cents;
+	} expect[8]; /* up to the first without a name ({{0}}: none) */
+};
+
+/* Expects `cents` in the computed document's `member` (e.g. t.incl_cents). */
+#define SEE(member, cents)                                                                         \
+	{                                                                                          \
+		offsetof(struct doc, member), #member, cents                                       \
+	}
+
+static const struct doc_case doc_cases[] = {
+    /* Quantities and several lines (recurring_sales_invoices examples). */
+    {"synchronization: 5 x 0.45 + 2 x 0.33 = 2.25 + 0.66 = 2.91 -> 3.52",
+     {{2100}, 1, false, 0, EUR, {{45, 5, 0}, {33, 2, 0}}},
+     0,
+     {SEE(lines[0].excl_cents, 225), SEE(lines[1].excl_cents, 66), SEE(t.excl_cents, 291),
+      SEE(t.incl_cents, 352)}},
+    {"PATCH: 5 x 10.0 + 2 x 0.33 = 50.66 -> 61.3",
+     {{2100}, 1, false, 0, EUR, {{1000, 5, 0}, {33, 2, 0}}},
+     0,
+     {SEE(lines[0].excl_cents, 5000), SEE(t.excl_cents, 5066), SEE(t.incl_cents, 6130)}},
+    {"PATCH sales_invoices/{id}/duplicate_creditinvoice: a 0.0 line and -1 x 300.0",
+     {{2100}, 1, false, 0, EUR, {{0, 1, 0}, {30000, -1, 0}}},
+     0,
+     {SEE(lines[0].excl_cents, 0), SEE(lines[1].excl_cents, -30000),
+      SEE(groups[0].taxable_cents, -30000), SEE(groups[0].tax_cents, -6300),
+      SEE(t.excl_cents, -30000), SEE(t.incl_cents, -36300), SEE(t.incl_base_cents, -36300)}},
+    /* prices_are_incl_tax: the receipts examples (documents share the
+     * arithmetic). */
+    {"receipts: 300.0 incl. at 21 % -> 247.93 excl.",
+     {{2100}, 1, true, 0, EUR, {{30000, 1, 0}}},
+     0,
+     {SEE(lines[0].excl_cents, 24793), SEE(t.excl_cents, 24793), SEE(t.tax_cents, 5207),
+      SEE(t.incl_cents, 30000)}},
+    {"receipts: 20.0 incl. at 21 % -> 16.53 excl.",
+     {{2100}, 1, true, 0, EUR, {{2000, 1, 0}}},
+     0,
+     {SEE(t.excl_cents, 1653), SEE(t.incl_cents, 2000)}},
+    {"Moneybird's help centre (\"Factuurregels invullen\"): 100 incl. at 21 % is 82.64 "
+     "excl. and 17.36 VAT",
+     {{2100}, 1, true, 0, EUR, {{10000, 1, 0}}},
+     0,
+     {SEE(t.excl_cents, 8264), SEE(groups[0].tax_cents, 1736)}},
+    /* Rule: the two bases on the amounts of issue 12 (bookto's 49.00 incl. at
+     * 21 % = 40.50 + 8.50), and a half case at 20 % taken out of the incl. sum. */
+    {"rule: 49.00 x 21/121 = 8.504",
+     {{2100}, 1, true, 0, EUR, {{4900, 1, 0}}},
+     0,
+     {SEE(t.tax_cents, 850), SEE(t.excl_cents, 4050)}},
+    {"rule: 40.50 x 0.21 = 8.505 -> 8.51",
+     {{2100}, 1, false, 0, EUR, {{4050, 1, 0}}},
+     0,
+     {SEE(t.tax_cents, 851), SEE(t.incl_cents, 4901)}},
+    {"rule: 0.99 / 1.2 = 0.825 -> 0.83",
+     {{2000}, 1, true, 0, EUR, {{99, 1, 0}}},
+     0,
+     {SEE(t.excl_cents, 83), SEE(t.tax_cents, 16)}},
+    /* Rule: tax per rate over the sum of its lines (tax_totals[] has one entry
+     * per rate), each group rounded once. */
+    {"rule: 3 x 0.05 at 21 % is 0.0315 -> 0.03 once, where per-line rounding would give "
+     "3 x 0.01",
+     {{2100, 900}, 2, false, 0, EUR, {{5, 1, 0}, {5, 1, 0}, {5, 1, 0}, {1000, 1, 1}}},
+     0,
+     {SEE(groups[0].taxable_cents, 15), SEE(groups[0].tax_cents, 3), SEE(groups[1].tax_cents, 90),
+      SEE(t.excl_cents, 1015), SEE(t.incl_cents, 1108)}},
+    {"POST sales_invoices, CreateASalesInvoiceInAForeignCurrency: USD 159.99 on a rate "
+     "without tax; every _base figure is 127.99 (rate 0.8)",
+     {{0}, 1, false, 0, MBSIM_FOREIGN_RATE_MICRO, {{15999, 1, 0}}},
+     0,
+     {SEE(lines[0].excl_cents, 15999), SEE(lines[0].excl_base_cents, 12799),
+      SEE(t.excl_cents, 15999), SEE(t.excl_base_cents, 12799), SEE(t.incl_cents, 15999),
+      SEE(t.incl_base_cents, 12799)}},
+    {"rule: the invoice discount (10 %) comes off each line before tax",
+     {{2100}, 1, false, 1000, EUR, {{10000, 1, 0}}},
+     0,
+     {SEE(lines[0].excl_cents, 9000), SEE(t.discount_cents, 1000), SEE(t.incl_cents, 10890)}},
+    /* Totals outside the money range are refused, without overflowing on the
+     * way. */
+    {"limits: 1e9 x 1e9 does not fit 64 bits",
+     {{2100}, 1, false, 0, EUR, {{100000000000LL, 1000000000, 0}}},
+     -1,
+     {{0}}},
+    {"limits: 900,000,000 + 21 % > 1e9",
+     {{2100}, 1, false, 0, EUR, {{90000000000LL, 1, 0}}},
+     -1,
+     {{0}}},
+    {"limits: 800,000,000 + 21 % is inside",
+     {{2100}, 1, false, 0, EUR, {{80000000000LL, 1, 0}}},
+     0,
+     {SEE(t.incl_cents, 96800000000LL)}},
+    {"limits: a line in no such group", {{2100}, 1, false, 0, EUR, {{100, 1, 3}}}, -1, {{0}}},
+};
+
+static void test_documents(void **state)
 {
-	struct doc d;
-
 	(void)state;
-	/* synchronization: 5 x 0.45 + 2 x 0.33 = 2.25 + 0.66 = 2.91 -> 3.52 */
-	one_rate(&d, 2100);
-	add_line(&d, 45, 5, 0);
-	add_line(&d, 33, 2, 0);
-	assert_int_equal(compute(&d, false, 0, EUR), 0);
-	assert_int_equal(d.lines[0].excl_cents, 225);
-	assert_int_equal(d.lines[1].excl_cents, 66);
-	assert_int_equal(d.t.excl_cents, 291);
-	assert_int_equal(d.t.incl_cents, 352);
-	/* PATCH: 5 x 10.0 + 2 x 0.33 = 50.66 -> 61.3 */
-	one_rate(&d, 2100);
-	add_line(&d, 1000, 5, 0);
-	add_line(&d, 33, 2, 0);
-	assert_int_equal(compute(&d, false, 0, EUR), 0);
-	assert_int_equal(d.lines[0].excl_cents, 5000);
-	assert_int_equal(d.t.excl_cents, 5066);
-	assert_int_equal(d.t.incl_cents, 6130);
-}
+	for (size_t i = 0; i < sizeof(doc_cases) / sizeof(doc_cases[0]); i++) {
+		const struct doc_case *c = &doc_cases[i];
+		struct doc d;
 
-/* PATCH sales_invoices/{id}/duplicate_creditinvoice: a 0.0 line and -1 x 300.0. */
-static void test_credit_invoice(void **state)
-{
-	struct doc d;
+		memset(&d, 0, sizeof(d));
+		d.ngroups = c->in.ngroups;
+		for (size_t g = 0; g < c->in.ngroups; g++)
+			d.groups[g].pct_bp = c->in.pct_bp[g];
+		for (size_t l = 0; l < 4 && c->in.lines[l].amount != 0; l++) {
+			/* a line naming no group keeps the first rate: it is refused
+			 * before its rate is read */
+			size_t group = c->in.lines[l].group;
 
-	(void)state;
-	one_rate(&d, 2100);
-	add_line(&d, 0, 1, 0);
-	add_line(&d, 30000, -1, 0);
-	assert_int_equal(compute(&d, false, 0, EUR), 0);
-	assert_int_equal(d.lines[0].excl_cents, 0);
-	assert_int_equal(d.lines[1].excl_cents, -30000);
-	assert_int_equal(d.groups[0].taxable_cents, -30000);
-	assert_int_equal(d.groups[0].tax_cents, -6300);
-	assert_int_equal(d.t.excl_cents, -30000);
-	assert_int_equal(d.t.incl_cents, -36300);
-	assert_int_equal(d.t.incl_base_cents, -36300);
-}
+			add_line(&d, c->in.lines[l].price, c->in.lines[l].amount,
+			         group < c->in.ngroups ? group : 0);
+			d.lines[l].group = group;
+		}
+		if (compute(&d, c->in.incl, c->in.discount_bp, c->in.rate_micro) != c->rc)
+			fail_msg("%s: expected rc %d", c->source, c->rc);
+		for (size_t e = 0; e < 8 && c->expect[e].name != NULL; e++) {
+			int64_t cents;
 
-/* prices_are_incl_tax: the receipts examples (documents share the
- * arithmetic): 300.0 incl. at 21 % -> 247.93 excl., 20.0 -> 16.53. */
-static void test_incl_basis(void **state)
-{
-	struct doc d;
-
-	(void)state;
-	one_rate(&d, 2100);
-	add_line(&d, 30000, 1, 0);
-	assert_int_equal(compute(&d, true, 0, EUR), 0);
-	assert_int_equal(d.lines[0].excl_cents, 24793);
-	assert_int_equal(d.t.excl_cents, 24793);
-	assert_int_equal(d.t.tax_cents, 5207);
-	assert_int_equal(d.t.incl_cents, 30000);
-	one_rate(&d, 2100);
-	add_line(&d, 2000, 1, 0);
-	assert_int_equal(compute(&d, true, 0, EUR), 0);
-	assert_int_equal(d.t.excl_cents, 1653);
-	assert_int_equal(d.t.incl_cents,
-	                 2000); /* Moneybird's help centre ("Factuurregels invullen"): 100 incl. at
-	                         * 21 % is 82.64 excl. and 17.36 VAT. */
-	one_rate(&d, 2100);
-	add_line(&d, 10000, 1, 0);
-	assert_int_equal(compute(&d, true, 0, EUR), 0);
-	assert_int_equal(d.t.excl_cents, 8264);
-	assert_int_equal(d.groups[0].tax_cents, 1736);
-}
-
-/* Rule: the two bases on the amounts of issue 12 (bookto's 49.00 incl. at
- * 21 % = 40.50 + 8.50), and a half case at 20 % taken out of the incl. sum. */
-static void test_bases_disagree(void **state)
-{
-	struct doc d;
-
-	(void)state;
-	one_rate(&d, 2100);
-	add_line(&d, 4900, 1, 0);
-	assert_int_equal(compute(&d, true, 0, EUR), 0);
-	assert_int_equal(d.t.tax_cents, 850); /* 49.00 x 21/121 = 8.504 */
-	assert_int_equal(d.t.excl_cents, 4050);
-	one_rate(&d, 2100);
-	add_line(&d, 4050, 1, 0);
-	assert_int_equal(compute(&d, false, 0, EUR), 0);
-	assert_int_equal(d.t.tax_cents, 851); /* 40.50 x 0.21 = 8.505 -> 8.51 */
-	assert_int_equal(d.t.incl_cents, 4901);
-	one_rate(&d, 2000);
-	add_line(&d, 99, 1, 0);
-	assert_int_equal(compute(&d, true, 0, EUR), 0);
-	assert_int_equal(d.t.excl_cents, 83); /* 0.99 / 1.2 = 0.825 -> 0.83 */
-	assert_int_equal(d.t.tax_cents, 16);
-}
-
-/* Rule: tax per rate over the sum of its lines (tax_totals[] has one entry per
- * rate), each group rounded once; here 3 x 0.05 at 21 % is 0.0315 -> 0.03
- * once, where per-line rounding would give 3 x 0.01. */
-static void test_tax_per_rate(void **state)
-{
-	struct doc d;
-
-	(void)state;
-	memset(&d, 0, sizeof(d));
-	d.groups[0].pct_bp = 2100;
-	d.groups[1].pct_bp = 900;
-	d.ngroups = 2;
-	add_line(&d, 5, 1, 0);
-	add_line(&d, 5, 1, 0);
-	add_line(&d, 5, 1, 0);
-	add_line(&d, 1000, 1, 1);
-	assert_int_equal(compute(&d, false, 0, EUR), 0);
-	assert_int_equal(d.groups[0].taxable_cents, 15);
-	assert_int_equal(d.groups[0].tax_cents, 3);
-	assert_int_equal(d.groups[1].tax_cents, 90);
-	assert_int_equal(d.t.excl_cents, 1015);
-	assert_int_equal(d.t.incl_cents, 1108);
-}
-
-/* POST sales_invoices, CreateASalesInvoiceInAForeignCurrency: USD 159.99 on a
- * rate without tax; every _base figure is 127.99 (rate 0.8). */
-static void test_foreign_currency(void **state)
-{
-	struct doc d;
-
-	(void)state;
-	one_rate(&d, 0);
-	add_line(&d, 15999, 1, 0);
-	assert_int_equal(compute(&d, false, 0, MBSIM_FOREIGN_RATE_MICRO), 0);
-	assert_int_equal(d.lines[0].excl_cents, 15999);
-	assert_int_equal(d.lines[0].excl_base_cents, 12799);
-	assert_int_equal(d.t.excl_cents, 15999);
-	assert_int_equal(d.t.excl_base_cents, 12799);
-	assert_int_equal(d.t.incl_cents, 15999);
-	assert_int_equal(d.t.incl_base_cents, 12799);
-}
-
-/* Rule: the invoice discount comes off each line before tax. */
-static void test_discount(void **state)
-{
-	struct doc d;
-
-	(void)state;
-	one_rate(&d, 2100);
-	add_line(&d, 10000, 1, 0);
-	assert_int_equal(compute(&d, false, 1000, EUR), 0); /* 10 % */
-	assert_int_equal(d.lines[0].excl_cents, 9000);
-	assert_int_equal(d.t.discount_cents, 1000);
-	assert_int_equal(d.t.incl_cents, 10890);
-}
-
-/* Totals outside the money range are refused, without overflowing on the
- * way: 1e9 x 1e9 does not fit 64 bits. */
-static void test_limits(void **state)
-{
-	struct doc d;
-
-	(void)state;
-	one_rate(&d, 2100);
-	add_line(&d, 100000000000LL, 1000000000, 0);
-	assert_int_equal(compute(&d, false, 0, EUR), -1);
-	one_rate(&d, 2100);
-	add_line(&d, 90000000000LL, 1, 0); /* 900,000,000 + 21 % > 1e9 */
-	assert_int_equal(compute(&d, false, 0, EUR), -1);
-	one_rate(&d, 2100);
-	add_line(&d, 80000000000LL, 1, 0);
-	assert_int_equal(compute(&d, false, 0, EUR), 0);
-	assert_int_equal(d.t.incl_cents, 96800000000LL);
-	one_rate(&d, 2100);
-	add_line(&d, 100, 1, 0);
-	d.lines[0].group = 3; /* no such group */
-	assert_int_equal(compute(&d, false, 0, EUR), -1);
+			memcpy(&cents, (const char *)&d + c->expect[e].offset, sizeof(cents));
+			if (cents != c->expect[e].cents)
+				fail_msg("%s: %s is %lld, expected %lld", c->source,
+				         c->expect[e].name, (long long)cents,
+				         (long long)c->expect[e].cents);
+		}
+	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_excl_single_lines),
-	    cmocka_unit_test(test_excl_amounts),
-	    cmocka_unit_test(test_credit_invoice),
-	    cmocka_unit_test(test_incl_basis),
-	    cmocka_unit_test(test_bases_disagree),
-	    cmocka_unit_test(test_tax_per_rate),
-	    cmocka_unit_test(test_foreign_currency),
-	    cmocka_unit_test(test_discount),
-	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_documents),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,45 +10,44 @@
 
 #include "../mbsim.h"
 
-static int64_t money(const char *text, int *rc)
-{
-	int64_t cents = -999;
+/* Money strings the simulator reads, and the cents they are. */
+static const struct {
+	const char *text;
+	int64_t cents;
+} money_read[] = {
+    {"129.95", 12995},
+    {"10,95", 1095}, /* "Both a decimal and a string '10,95'" */
+    {"-3.5", -350},
+    {"7", 700},
+    {"7.", 700},
+    {"1.230", 123}, /* trailing zero beyond cents is harmless */
+    /* the spec's range, -1,000,000,000 <= n <= 1,000,000,000, decimals included */
+    {"1000000000.00", 100000000000LL},
+};
 
-	*rc = mbsim_parse_money_str(text, &cents);
-	return cents;
-}
+/* Money strings it refuses: -2 more than two decimals, -1 not money or out of range. */
+static const struct {
+	const char *text;
+	int rc;
+} money_refused[] = {
+    {"1.234", -2},         {"abc", -1},           {"1.2.3", -1}, {"1000000001", -1},
+    {"1000000000.01", -1}, {"-1000000000,5", -1}, {"", -1},
+};
 
 static void test_parse_money(void **state)
 {
-	int rc;
 	cJSON *number;
 	int64_t cents;
 
 	(void)state;
-	assert_int_equal(money("129.95", &rc), 12995);
-	assert_int_equal(rc, 0);
-	assert_int_equal(money("10,95", &rc), 1095); /* "Both a decimal and a string '10,95'" */
-	assert_int_equal(money("-3.5", &rc), -350);
-	assert_int_equal(money("7", &rc), 700);
-	assert_int_equal(money("7.", &rc), 700);
-	assert_int_equal(money("1.230", &rc), 123); /* trailing zero beyond cents is harmless */
-	money("1.234", &rc);
-	assert_int_equal(rc, -2);
-	money("abc", &rc);
-	assert_int_equal(rc, -1);
-	money("1.2.3", &rc);
-	assert_int_equal(rc, -1);
-	money("1000000001", &rc);
-	assert_int_equal(rc, -1);
-	/* the spec's range, -1,000,000,000 <= n <= 1,000,000,000, decimals included */
-	assert_int_equal(money("1000000000.00", &rc), 100000000000LL);
-	assert_int_equal(rc, 0);
-	money("1000000000.01", &rc);
-	assert_int_equal(rc, -1);
-	money("-1000000000,5", &rc);
-	assert_int_equal(rc, -1);
-	money("", &rc);
-	assert_int_equal(rc, -1);
+	for (size_t i = 0; i < sizeof(money_read) / sizeof(money_read[0]); i++) {
+		cents = -999;
+		assert_int_equal(mbsim_parse_money_str(money_read[i].text, &cents), 0);
+		assert_int_equal(cents, money_read[i].cents);
+	}
+	for (size_t i = 0; i < sizeof(money_refused) / sizeof(money_refused[0]); i++)
+		assert_int_equal(mbsim_parse_money_str(money_refused[i].text, &cents),
+		                 money_refused[i].rc);
 	number = cJSON_CreateNumber(129.95);
 	assert_int_equal(mbsim_parse_money(number, &cents), 0);
 	assert_int_equal(cents, 12995);
