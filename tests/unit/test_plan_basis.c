@@ -28,44 +28,21 @@
 #define MAX_CENTS 200000 /* 2,000.00 */
 #define SAMPLE_EVERY 997 /* also run the whole planner on these */
 
-static const int64_t whole_rates[] = {21, 9, 0, 19, 20, 7};
+/* The whole percentages every price is tried at, and the name of the
+ * administration's sales tax rate for each. */
+static const struct {
+	int64_t whole;
+	const char *name;
+} whole_rates[] = {{21, "BTW hoog"},  {9, "BTW laag"},   {0, "Vrijgesteld"},
+                   {19, "OSS DE 19"}, {20, "OSS FR 20"}, {7, "OSS DE 7"}};
 #define RATE_COUNT (sizeof(whole_rates) / sizeof(whole_rates[0]))
 
 static struct mapping *default_mapping;
 static struct plan_zone *utc;
 
-static const struct mb_tax_rate rates[] = {
-    {.id = "1",
-     .name = "BTW hoog",
-     .percentage = "21.0",
-     .tax_rate_type = "sales_invoice",
-     .active = true},
-    {.id = "2",
-     .name = "BTW laag",
-     .percentage = "9.0",
-     .tax_rate_type = "sales_invoice",
-     .active = true},
-    {.id = "3",
-     .name = "Vrijgesteld",
-     .percentage = "0.0",
-     .tax_rate_type = "sales_invoice",
-     .active = true},
-    {.id = "4",
-     .name = "OSS DE 19",
-     .percentage = "19.0",
-     .tax_rate_type = "sales_invoice",
-     .active = true},
-    {.id = "5",
-     .name = "OSS FR 20",
-     .percentage = "20.0",
-     .tax_rate_type = "sales_invoice",
-     .active = true},
-    {.id = "6",
-     .name = "OSS DE 7",
-     .percentage = "7.0",
-     .tax_rate_type = "sales_invoice",
-     .active = true},
-};
+/* The tax rates of whole_rates as Moneybird lists them (id "1".."6", "21.0"),
+ * made by group_setup. */
+static struct mb_tax_rate rates[RATE_COUNT];
 
 /* An exact tie: incl * 100 / (100 + r) ends in exactly half a cent. */
 static bool excl_is_tie(int64_t incl, int64_t r)
@@ -136,7 +113,7 @@ static void check_every_cent(bool incl_prices)
 	size_t ties = 0;
 
 	for (size_t i = 0; i < RATE_COUNT; i++) {
-		int64_t r = whole_rates[i];
+		int64_t r = whole_rates[i].whole;
 		int64_t percentage = 0;
 		char rate_text[8];
 
@@ -263,6 +240,14 @@ static int group_setup(void **state)
 		return -1;
 	if (default_mapping->price_basis != MAPPING_PRICE_AUTO)
 		return -1;
+	for (size_t i = 0; i < RATE_COUNT; i++) {
+		snprintf(rates[i].id, sizeof(rates[i].id), "%zu", i + 1);
+		snprintf(rates[i].name, sizeof(rates[i].name), "%s", whole_rates[i].name);
+		snprintf(rates[i].percentage, sizeof(rates[i].percentage), "%lld.0",
+		         (long long)whole_rates[i].whole);
+		snprintf(rates[i].tax_rate_type, sizeof(rates[i].tax_rate_type), "sales_invoice");
+		rates[i].active = true;
+	}
 	return plan_zone_load("UTC", &utc, &err);
 }
 
