@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "unit_load.h"
 
 static char tmpdir[512];
 
@@ -80,38 +81,9 @@ static int group_teardown(void **state)
 	return nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-struct result {
-	int status;
-	struct config *config;
-	struct cn_error err;
-	char *problems;
-	char path[600];
-};
-
-static void result_free(struct result *result)
-{
-	config_free(result->config);
-	free(result->problems);
-	memset(result, 0, sizeof(*result));
-}
-
 static void load_path(struct result *result, const char *path)
 {
-	size_t size = 0;
-	FILE *problems;
-
-	memset(result, 0, sizeof(*result));
-	snprintf(result->path, sizeof(result->path), "%s", path);
-	problems = open_memstream(&result->problems, &size);
-	assert_non_null(problems);
-	result->status = config_load(path, &result->config, problems, &result->err);
-	assert_int_equal(fclose(problems), 0);
-	if (result->status == CN_OK) {
-		assert_non_null(result->config);
-		assert_string_equal(result->problems, "");
-	} else {
-		assert_null(result->config);
-	}
+	unit_load_file(result, path, UNIT_CONFIG);
 }
 
 static void load_text(struct result *result, const char *text)
@@ -121,6 +93,15 @@ static void load_text(struct result *result, const char *text)
 	tmp_path(path, sizeof(path), "connector.cfg");
 	write_file(path, text, 0600);
 	load_path(result, path);
+}
+
+/* Loads text that must load. */
+static void load_ok(struct result *result, const char *text)
+{
+	load_text(result, text);
+	if (result->status != CN_OK)
+		print_error("%s", result->problems);
+	assert_int_equal(result->status, CN_OK);
 }
 
 /* 1-based number of the line of `text` holding `marker`. */
@@ -134,26 +115,6 @@ static unsigned marker_line(const char *text, const char *marker)
 		if (*text == '\n')
 			line++;
 	return line;
-}
-
-/* True when `problems` has a line "file:line: ..." that contains `needle`. */
-static int has_problem(const char *problems, const char *file, unsigned line, const char *needle)
-{
-	char prefix[700];
-	const char *cursor = problems;
-
-	snprintf(prefix, sizeof(prefix), "%s:%u: ", file, line);
-	while (cursor != NULL && *cursor != '\0') {
-		const char *end = strchr(cursor, '\n');
-		size_t length = end != NULL ? (size_t)(end - cursor) : strlen(cursor);
-		char row[1024];
-
-		snprintf(row, sizeof(row), "%.*s", (int)length, cursor);
-		if (strncmp(row, prefix, strlen(prefix)) == 0 && strstr(row, needle) != NULL)
-			return 1;
-		cursor = end != NULL ? end + 1 : NULL;
-	}
-	return 0;
 }
 
 static size_t count_lines(const char *text)
@@ -173,11 +134,12 @@ static void expect_invalid(const char *text, const char *needle)
 	unsigned line = marker_line(text, "#!");
 
 	load_text(&result, text);
-	if (result.status != CN_INVALID || !has_problem(result.problems, result.path, line, needle))
+	if (result.status != CN_INVALID ||
+	    !unit_has_problem(result.problems, result.path, line, needle))
 		print_error("expected line %u naming %s; got status %d, problems:\n%s\n", line,
 		            needle, result.status, result.problems);
 	assert_int_equal(result.status, CN_INVALID);
-	assert_true(has_problem(result.problems, result.path, line, needle));
+	assert_true(unit_has_problem(result.problems, result.path, line, needle));
 	/* err holds the first problem, exactly as printed */
 	assert_int_equal(strncmp(result.problems, result.err.message, strlen(result.err.message)),
 	                 0);
@@ -230,22 +192,16 @@ static void assert_documented_defaults(const struct config *config)
 
 static void test_example_loads_with_documented_defaults(void **state)
 {
-	const char *source = getenv("BM_SOURCE_DIR");
 	const struct connection_config *connection;
 	struct result result;
 	char path[600];
 
 	(void)state;
-	assert_non_null(source);
-	snprintf(path, sizeof(path), "%s/config.example.cfg", source);
 	set_example_env();
-	load_path(&result, path);
+	unit_load_source(&result, "config.example.cfg", UNIT_CONFIG);
 	clear_example_env();
-	if (result.status != CN_OK)
-		print_error("%s", result.problems);
-	assert_int_equal(result.status, CN_OK);
 	assert_documented_defaults(result.config);
-	assert_string_equal(result.config->path, path);
+	assert_string_equal(result.config->path, result.path);
 
 	connection = config_find_connection(result.config, "default");
 	assert_ptr_equal(connection, &result.config->connections[0]);
@@ -257,20 +213,18 @@ static void test_example_loads_with_documented_defaults(void **state)
 	assert_string_equal(connection->moneybird_api_token, "example-moneybird-token");
 	assert_string_equal(connection->moneybird_administration_id, "123456789");
 	/* the mapping next to the example, not an installed copy */
-	snprintf(path, sizeof(path), "%s/mappings/default.cfg", source);
+	unit_source_path(path, sizeof(path), "mappings/default.cfg");
 	assert_string_equal(connection->mapping_path, path);
 	result_free(&result);
 }
 
 static void test_example_fails_without_env(void **state)
 {
-	const char *source = getenv("BM_SOURCE_DIR");
 	struct result result;
 	char path[600];
 
 	(void)state;
-	assert_non_null(source);
-	snprintf(path, sizeof(path), "%s/config.example.cfg", source);
+	unit_source_path(path, sizeof(path), "config.example.cfg");
 	clear_example_env();
 	load_path(&result, path);
 	assert_int_equal(result.status, CN_INVALID);
@@ -289,8 +243,7 @@ static void test_minimal_config_gets_defaults(void **state)
 	struct result result;
 
 	(void)state;
-	load_text(&result, CONNECTION_TEXT);
-	assert_int_equal(result.status, CN_OK);
+	load_ok(&result, CONNECTION_TEXT);
 	assert_documented_defaults(result.config);
 	assert_string_equal(result.config->connections[0].name, "shop");
 	assert_string_equal(result.config->connections[0].moneybird_api_token, "literal-token");
@@ -365,13 +318,11 @@ static void test_listen_forms(void **state)
 	struct result result;
 
 	(void)state;
-	load_text(&result, "http = { listen = \"localhost:0\"; };\n" CONNECTION_TEXT);
-	assert_int_equal(result.status, CN_OK);
+	load_ok(&result, "http = { listen = \"localhost:0\"; };\n" CONNECTION_TEXT);
 	assert_string_equal(result.config->http_listen_host, "localhost");
 	assert_int_equal(result.config->http_listen_port, 0);
 	result_free(&result);
-	load_text(&result, "http = { listen = \"0.0.0.0:65535\"; };\n" CONNECTION_TEXT);
-	assert_int_equal(result.status, CN_OK);
+	load_ok(&result, "http = { listen = \"0.0.0.0:65535\"; };\n" CONNECTION_TEXT);
 	assert_string_equal(result.config->http_listen_host, "0.0.0.0");
 	assert_int_equal(result.config->http_listen_port, 65535);
 	result_free(&result);
@@ -614,14 +565,14 @@ static void test_all_problems_reported(void **state)
 	load_text(&result, text);
 	assert_int_equal(result.status, CN_INVALID);
 	assert_int_equal(count_lines(result.problems), 6);
-	assert_true(has_problem(result.problems, result.path, 1, "`http.max_connections`"));
-	assert_true(has_problem(result.problems, result.path, 1, "`http.listn`"));
-	assert_true(has_problem(result.problems, result.path, 2, "`workers.count`"));
-	assert_true(has_problem(result.problems, result.path, 4, "`connections.[0].name`"));
-	assert_true(has_problem(result.problems, result.path, 5,
-	                        "`connections.[0].bookto.signing_secrets`"));
-	assert_true(has_problem(result.problems, result.path, 6,
-	                        "`connections.[0].moneybird.administration_id`"));
+	assert_true(unit_has_problem(result.problems, result.path, 1, "`http.max_connections`"));
+	assert_true(unit_has_problem(result.problems, result.path, 1, "`http.listn`"));
+	assert_true(unit_has_problem(result.problems, result.path, 2, "`workers.count`"));
+	assert_true(unit_has_problem(result.problems, result.path, 4, "`connections.[0].name`"));
+	assert_true(unit_has_problem(result.problems, result.path, 5,
+	                             "`connections.[0].bookto.signing_secrets`"));
+	assert_true(unit_has_problem(result.problems, result.path, 6,
+	                             "`connections.[0].moneybird.administration_id`"));
 	/* err is the first printed problem */
 	snprintf(first, sizeof(first), "%s\n", result.err.message);
 	assert_int_equal(strncmp(result.problems, first, strlen(first)), 0);
@@ -674,16 +625,16 @@ static void test_include_reports_included_file(void **state)
 	/* relative to the config file's folder, not the working directory */
 	load_text(&result, "@include \"included.cfg\"\n" CONNECTION_TEXT);
 	assert_int_equal(result.status, CN_INVALID);
-	assert_true(has_problem(result.problems, path, 2, "`workers.count`"));
+	assert_true(unit_has_problem(result.problems, path, 2, "`workers.count`"));
 	result_free(&result);
 
 	/* oversized literals are caught in included files too */
 	write_file(path, "\nworkers = { count = 4294967297; };\n", 0600);
 	load_text(&result, "@include \"included.cfg\"\n" CONNECTION_TEXT);
 	assert_int_equal(result.status, CN_INVALID);
-	assert_true(has_problem(result.problems, path, 2,
-	                        "`workers.count` must be from 0 to 64, "
-	                        "not 4294967297"));
+	assert_true(unit_has_problem(result.problems, path, 2,
+	                             "`workers.count` must be from 0 to 64, "
+	                             "not 4294967297"));
 	result_free(&result);
 	unlink(path);
 }
@@ -749,8 +700,7 @@ static void test_secret_literal_env_file(void **state)
 	write_file(secret_path, "from-a-file\n", 0600);
 	snprintf(spec, sizeof(spec), "file:%s", secret_path);
 	secrets_config(text, sizeof(text), "env:BM_TEST_SIGNING", spec);
-	load_text(&result, text);
-	assert_int_equal(result.status, CN_OK);
+	load_ok(&result, text);
 	assert_string_equal(result.config->connections[0].bookto_signing_secrets[0],
 	                    "from-the-environment");
 	/* exactly one trailing newline is stripped */
@@ -759,8 +709,7 @@ static void test_secret_literal_env_file(void **state)
 
 	write_file(secret_path, "two-newlines\n\n", 0640);
 	secrets_config(text, sizeof(text), "literal", spec);
-	load_text(&result, text);
-	assert_int_equal(result.status, CN_OK);
+	load_ok(&result, text);
 	assert_string_equal(result.config->connections[0].bookto_signing_secrets[0], "literal");
 	assert_string_equal(result.config->connections[0].moneybird_api_token, "two-newlines\n");
 	result_free(&result);
@@ -891,8 +840,7 @@ static void test_secret_file_refusals(void **state)
 	big[4096] = '\n';
 	big[4097] = '\0';
 	write_file(secret_path, big, 0600);
-	load_text(&result, text);
-	assert_int_equal(result.status, CN_OK);
+	load_ok(&result, text);
 	assert_int_equal(strlen(result.config->connections[0].bookto_signing_secrets[0]), 4096);
 	result_free(&result);
 
@@ -962,15 +910,13 @@ static void test_database_env_override(void **state)
 
 	(void)state;
 	assert_int_equal(setenv("BOOKTO_MONEYBIRD_DATABASE", "host=override dbname=x", 1), 0);
-	load_text(&result, "database = { conninfo = \"host=file\"; };\n" CONNECTION_TEXT);
-	assert_int_equal(result.status, CN_OK);
+	load_ok(&result, "database = { conninfo = \"host=file\"; };\n" CONNECTION_TEXT);
 	assert_string_equal(result.config->database_conninfo, "host=override dbname=x");
 	result_free(&result);
 
 	/* empty means unset */
 	assert_int_equal(setenv("BOOKTO_MONEYBIRD_DATABASE", "", 1), 0);
-	load_text(&result, "database = { conninfo = \"host=file\"; };\n" CONNECTION_TEXT);
-	assert_int_equal(result.status, CN_OK);
+	load_ok(&result, "database = { conninfo = \"host=file\"; };\n" CONNECTION_TEXT);
 	assert_string_equal(result.config->database_conninfo, "host=file");
 	result_free(&result);
 	unsetenv("BOOKTO_MONEYBIRD_DATABASE");
@@ -1007,8 +953,7 @@ static void test_mapping_resolution(void **state)
 	         "connections = ( { name = \"shop\"; mapping = \"%s\"; " BOOKTO_OK " " MONEYBIRD_OK
 	         " } );\n",
 	         expected);
-	load_text(&result, text);
-	assert_int_equal(result.status, CN_OK);
+	load_ok(&result, text);
 	assert_string_equal(result.config->connections[0].mapping_path, expected);
 	result_free(&result);
 
@@ -1016,7 +961,7 @@ static void test_mapping_resolution(void **state)
 	write_file(expected, "vat_treatments = {\n  standard = \"x\";\n  oops = ;\n};\n", 0644);
 	load_path(&result, path);
 	assert_int_equal(result.status, CN_INVALID);
-	assert_true(has_problem(result.problems, expected, 3, "`connections.[0].mapping`"));
+	assert_true(unit_has_problem(result.problems, expected, 3, "`connections.[0].mapping`"));
 	result_free(&result);
 }
 

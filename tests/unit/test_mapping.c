@@ -17,6 +17,7 @@
 
 #include "mapping.h"
 #include "unit_files.h"
+#include "unit_load.h"
 
 static char tmpdir[512];
 static unsigned file_counter;
@@ -44,39 +45,11 @@ static int group_teardown(void **state)
 	return rmdir(tmpdir);
 }
 
-struct result {
-	int status;
-	struct mapping *mapping;
-	struct cn_error err;
-	char *problems;
-	char path[600];
-};
-
-static void result_free(struct result *result)
-{
-	mapping_free(result->mapping);
-	free(result->problems);
-	memset(result, 0, sizeof(*result));
-}
-
 static void load_path(struct result *result, const char *path)
 {
-	size_t size = 0;
-	FILE *problems;
-
-	memset(result, 0, sizeof(*result));
-	snprintf(result->path, sizeof(result->path), "%s", path);
-	problems = open_memstream(&result->problems, &size);
-	assert_non_null(problems);
-	result->status = mapping_load(path, &result->mapping, problems, &result->err);
-	assert_int_equal(fclose(problems), 0);
-	if (result->status == CN_OK) {
-		assert_non_null(result->mapping);
-		assert_string_equal(result->problems, "");
-	} else {
-		assert_null(result->mapping);
+	unit_load_file(result, path, UNIT_MAPPING);
+	if (result->status != CN_OK)
 		assert_true(result->err.message[0] != '\0');
-	}
 }
 
 static void load_text(struct result *result, const char *text)
@@ -90,44 +63,22 @@ static void load_text(struct result *result, const char *text)
 /* Asserts that the problems contain "<path>:<line>: " followed by `fragment` on one line. */
 static void assert_problem(const struct result *result, unsigned line, const char *fragment)
 {
-	char prefix[700];
-	const char *at = result->problems;
-
-	snprintf(prefix, sizeof(prefix), "%s:%u: ", result->path, line);
-	while (at != NULL && *at != '\0') {
-		const char *end = strchr(at, '\n');
-		size_t length = end != NULL ? (size_t)(end - at) : strlen(at);
-
-		if (strncmp(at, prefix, strlen(prefix)) == 0) {
-			char *copy = strndup(at, length);
-			bool found;
-
-			assert_non_null(copy);
-			found = strstr(copy, fragment) != NULL;
-			free(copy);
-			if (found)
-				return;
-		}
-		at = end != NULL ? end + 1 : NULL;
+	if (!unit_has_problem(result->problems, result->path, line, fragment)) {
+		print_error("expected \"%s:%u: \" + \"%s\" in:\n%s\n", result->path, line, fragment,
+		            result->problems);
+		fail();
 	}
-	print_error("expected \"%s\" + \"%s\" in:\n%s\n", prefix, fragment, result->problems);
-	fail();
 }
 
 #define MINIMAL "vat_treatments = { standard = { by = \"percentage\"; }; };\n"
 
 static void test_default_cfg_loads(void **state)
 {
-	const char *source = getenv("BM_SOURCE_DIR");
 	const struct mapping_vat_treatment *entry;
 	struct result result;
-	char path[600];
 
 	(void)state;
-	assert_non_null(source);
-	snprintf(path, sizeof(path), "%s/mappings/default.cfg", source);
-	load_path(&result, path);
-	assert_int_equal(result.status, CN_OK);
+	unit_load_source(&result, "mappings/default.cfg", UNIT_MAPPING);
 	assert_int_equal(result.mapping->vat_treatment_count, 5);
 
 	entry = mapping_find_vat_treatment(result.mapping, "standard");
@@ -161,7 +112,7 @@ static void test_default_cfg_loads(void **state)
 	assert_null(result.mapping->financial_account_id);
 	assert_int_equal(result.mapping->test_orders, MAPPING_TEST_ORDERS_SKIP);
 	assert_true(result.mapping->search_existing_contacts);
-	assert_string_equal(result.mapping->path, path);
+	assert_string_equal(result.mapping->path, result.path);
 	result_free(&result);
 }
 
