@@ -197,14 +197,27 @@ void mbsim_store_seed(struct mbsim *sim)
 	mbsim_store_reset(sim);
 }
 
+/* Deletes each document and leaves its pointer NULL. */
+static void delete_all(cJSON **const *documents, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		cJSON_Delete(*documents[i]);
+		*documents[i] = NULL;
+	}
+}
+
+/* What one run of the simulator builds up (emptied by a reset). */
+static void delete_run_state(struct mbsim *sim)
+{
+	cJSON **const documents[] = {&sim->contacts,       &sim->invoices, &sim->webhooks,
+	                             &sim->request_counts, &sim->sink,     &sim->request_log};
+
+	delete_all(documents, sizeof(documents) / sizeof(documents[0]));
+}
+
 void mbsim_store_reset(struct mbsim *sim)
 {
-	cJSON_Delete(sim->contacts);
-	cJSON_Delete(sim->invoices);
-	cJSON_Delete(sim->webhooks);
-	cJSON_Delete(sim->request_counts);
-	cJSON_Delete(sim->sink);
-	cJSON_Delete(sim->request_log);
+	delete_run_state(sim);
 	sim->sink = cJSON_CreateArray();
 	sim->request_log = cJSON_CreateArray();
 	sim->request_log_count = 0;
@@ -226,23 +239,13 @@ void mbsim_store_reset(struct mbsim *sim)
 
 void mbsim_store_free(struct mbsim *sim)
 {
-	cJSON_Delete(sim->contacts);
-	cJSON_Delete(sim->invoices);
-	cJSON_Delete(sim->webhooks);
-	cJSON_Delete(sim->request_counts);
-	cJSON_Delete(sim->sink);
-	sim->sink = NULL;
-	cJSON_Delete(sim->request_log);
-	sim->request_log = NULL;
-	cJSON_Delete(sim->tax_rates);
-	cJSON_Delete(sim->ledger_accounts);
-	cJSON_Delete(sim->financial_accounts);
-	cJSON_Delete(sim->workflows);
-	cJSON_Delete(sim->document_styles);
+	cJSON **const reference[] = {&sim->tax_rates, &sim->ledger_accounts,
+	                             &sim->financial_accounts, &sim->workflows,
+	                             &sim->document_styles};
+
+	delete_run_state(sim);
+	delete_all(reference, sizeof(reference) / sizeof(reference[0]));
 	mbsim_deliveries_free(sim);
-	sim->contacts = sim->invoices = sim->webhooks = sim->request_counts = NULL;
-	sim->tax_rates = sim->ledger_accounts = sim->financial_accounts = NULL;
-	sim->workflows = sim->document_styles = NULL;
 }
 
 /* updated_at = now; version strictly increases so sync clients see every change. */
@@ -332,6 +335,15 @@ void mbsim_emit_state_change(struct mbsim *sim, const cJSON *invoice,
 		mbsim_emit_invoice(sim, invoice, "sales_invoice_state_changed_to_open");
 }
 
+/* `text` as a string, or null when it is absent or empty. */
+static void add_text_or_null(cJSON *object, const char *key, const char *text)
+{
+	if (text != NULL && text[0] != '\0')
+		cJSON_AddStringToObject(object, key, text);
+	else
+		cJSON_AddNullToObject(object, key);
+}
+
 /* Appends a payment to a sent invoice, updates its state; returns the payment. */
 cJSON *mbsim_register_payment(struct mbsim *sim, cJSON *invoice, int64_t cents, int64_t base_cents,
                               const char *date, const char *transaction_id, const char *action,
@@ -347,16 +359,10 @@ cJSON *mbsim_register_payment(struct mbsim *sim, cJSON *invoice, int64_t cents, 
 	cJSON_AddStringToObject(payment, "administration_id", sim->opt.administration_id);
 	cJSON_AddStringToObject(payment, "invoice_type", "SalesInvoice");
 	cJSON_AddStringToObject(payment, "invoice_id", mbsim_str(invoice, "id"));
-	if (financial_account_id != NULL && financial_account_id[0] != '\0')
-		cJSON_AddStringToObject(payment, "financial_account_id", financial_account_id);
-	else
-		cJSON_AddNullToObject(payment, "financial_account_id");
+	add_text_or_null(payment, "financial_account_id", financial_account_id);
 	cJSON_AddStringToObject(payment, "user_id", "496081346724103269");
 	cJSON_AddNullToObject(payment, "payment_transaction_id");
-	if (transaction_id != NULL && transaction_id[0] != '\0')
-		cJSON_AddStringToObject(payment, "transaction_identifier", transaction_id);
-	else
-		cJSON_AddNullToObject(payment, "transaction_identifier");
+	add_text_or_null(payment, "transaction_identifier", transaction_id);
 	mbsim_format_money(cents, buf);
 	cJSON_AddStringToObject(payment, "price", buf);
 	mbsim_format_money(base_cents, buf);
@@ -366,10 +372,7 @@ cJSON *mbsim_register_payment(struct mbsim *sim, cJSON *invoice, int64_t cents, 
 	cJSON_AddNullToObject(payment, "financial_mutation_id");
 	cJSON_AddStringToObject(payment, "ledger_account_id", "496081347379463299");
 	cJSON_AddNullToObject(payment, "linked_payment_id");
-	if (action != NULL && action[0] != '\0')
-		cJSON_AddStringToObject(payment, "manual_payment_action", action);
-	else
-		cJSON_AddNullToObject(payment, "manual_payment_action");
+	add_text_or_null(payment, "manual_payment_action", action);
 	cJSON_AddStringToObject(payment, "created_at", now);
 	cJSON_AddStringToObject(payment, "updated_at", now);
 	cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(invoice, "payments"),
