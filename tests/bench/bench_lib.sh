@@ -8,6 +8,38 @@
 : "${BM_LOADGEN:=$BM_BUILD_DIR/bm-loadgen}"
 export BM_LOADGEN
 
+# bb_args SCRIPT HELP_LINES "OPTION..." ARG...: a bench's command line.
+# "--OPTION VALUE" sets the variable OPTION (dashes as underscores) for each
+# OPTION listed; --short sets short=1 (else 0) and runs the script's bb_short
+# (its short-run settings); --strict, when listed, sets strict=1 (else 0);
+# -h/--help prints lines HELP_LINES ("2,22") of the script. Anything else
+# exits 2.
+bb_args() {
+	local script="$1" help="$2" options=" $3 " name
+	shift 3
+	short=0 strict=0
+	while (($# > 0)); do
+		name="${1#--}"
+		case "$1" in
+		--short)
+			# shellcheck disable=SC2034 # short and strict are the calling script's
+			short=1
+			bb_short ;;
+		--strict)
+			[[ "$options" == *" strict "* ]] || { echo "$script: unknown argument $1" >&2; exit 2; }
+			# shellcheck disable=SC2034
+			strict=1 ;;
+		-h | --help) sed -n "${help}p" "$0"; exit 0 ;;
+		*)
+			[[ "$1" == --* && "$options" == *" $name "* && $# -ge 2 ]] ||
+				{ echo "$script: unknown argument $1" >&2; exit 2; }
+			printf -v "${name//-/_}" '%s' "$2"
+			shift ;;
+		esac
+		shift
+	done
+}
+
 # bb_sim_url, bb_sim_post, bb_sim_fetch, bb_sim_q: lib.sh's sim_url,
 # sim_post (body not printed), sim_state_fetch (30 s) and sim_state_q.
 bb_sim_url() { sim_url; }

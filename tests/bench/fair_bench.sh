@@ -35,18 +35,8 @@ source "$BENCH_DIR/bench_lib.sh"
 orders=10000
 watch=60
 claim_backlog=100000
-short=0
-while (($# > 0)); do
-	case "$1" in
-	--short) short=1; orders=400; watch=15; claim_backlog=5000 ;;
-	--orders) orders="$2"; shift ;;
-	--watch) watch="$2"; shift ;;
-	--claim-backlog) claim_backlog="$2"; shift ;;
-	-h | --help) sed -n '2,24p' "$0"; exit 0 ;;
-	*) echo "fair_bench: unknown argument $1" >&2; exit 2 ;;
-	esac
-	shift
-done
+bb_short() { orders=400; watch=15; claim_backlog=5000; }
+bb_args fair_bench 2,24 "orders watch claim-backlog" "$@"
 A_RATE=300/10
 WINDOW_S=10
 CLAIM_COST="$BM_BUILD_DIR/bm-claim-cost"

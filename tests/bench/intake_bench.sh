@@ -27,27 +27,15 @@
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../integration/lib.sh
 source "$BENCH_DIR/../integration/lib.sh"
-: "${BM_LOADGEN:=$BM_BUILD_DIR/bm-loadgen}"
+# shellcheck source=bench_lib.sh
+source "$BENCH_DIR/bench_lib.sh"
 
 duration=20
 concurrency=32
-short=0
-strict=0
 idle=1500
 slow=200
-while (($# > 0)); do
-	case "$1" in
-	--short) short=1; duration=3; idle=100; slow=20 ;;
-	--idle) idle="$2"; shift ;;
-	--slow) slow="$2"; shift ;;
-	--duration) duration="$2"; shift ;;
-	--concurrency) concurrency="$2"; shift ;;
-	--strict) strict=1 ;;
-	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
-	*) echo "intake_bench: unknown argument $1" >&2; exit 2 ;;
-	esac
-	shift
-done
+bb_short() { duration=3; idle=100; slow=20; }
+bb_args intake_bench 2,22 "idle slow duration concurrency strict" "$@"
 
 bm_setup
 [[ -x "$BM_LOADGEN" ]] || bm_fail "no load generator at BM_LOADGEN=$BM_LOADGEN (build bm-loadgen)"

@@ -180,6 +180,53 @@ static bool parse_url(const char *url, struct options *opt)
 	return true;
 }
 
+/*
+ * The options that take a number: its bounds and where it goes. Returns 0
+ * when `name` is one and `arg` was stored, -1 when `arg` is no such number,
+ * 1 when `name` is another option.
+ */
+static int set_number_option(struct options *opt, const char *name, const char *arg)
+{
+	const struct {
+		const char *name;
+		uint64_t min, max;
+		/* where it goes: one of these; a double has no bounds */
+		uint64_t *u64;
+		unsigned *uint;
+		int *sint;
+		double *real;
+	} numbers[] = {
+	    {"--concurrency", 1, MAX_CONNS, NULL, &opt->concurrency, NULL, NULL},
+	    {"--count", 0, UINT64_MAX, &opt->count, NULL, NULL, NULL},
+	    {"--start", 0, UINT64_MAX, &opt->start, NULL, NULL, NULL},
+	    {"--new-buyers", 0, 1000, NULL, &opt->new_buyer_permille, NULL, NULL},
+	    {"--buyer-pool", 0, UINT64_MAX, &opt->buyer_pool, NULL, NULL, NULL},
+	    {"--retries", 0, 1000, NULL, &opt->retries, NULL, NULL},
+	    {"--timeout-ms", 1, 600000, NULL, NULL, &opt->timeout_ms, NULL},
+	    {"--duration", 0, 0, NULL, NULL, NULL, &opt->duration_s},
+	    {"--rate", 0, 0, NULL, NULL, NULL, &opt->rate},
+	};
+
+	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+		uint64_t value;
+
+		if (strcmp(name, numbers[i].name) != 0)
+			continue;
+		if (numbers[i].real != NULL)
+			return parse_double(arg, numbers[i].real) ? 0 : -1;
+		if (!parse_u64(arg, &value) || value < numbers[i].min || value > numbers[i].max)
+			return -1;
+		if (numbers[i].u64 != NULL)
+			*numbers[i].u64 = value;
+		else if (numbers[i].uint != NULL)
+			*numbers[i].uint = (unsigned)value;
+		else
+			*numbers[i].sint = (int)value;
+		return 0;
+	}
+	return 1;
+}
+
 static int parse_options(int argc, char **argv, struct options *opt)
 {
 	uint64_t value;
@@ -206,6 +253,12 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		if (arg == NULL)
 			goto bad;
 		i++;
+		switch (set_number_option(opt, name, arg)) {
+		case 0:
+			continue;
+		case -1:
+			goto bad;
+		}
 		if (strcmp(name, "--url") == 0) {
 			if (!parse_url(arg, opt))
 				goto bad;
@@ -219,37 +272,6 @@ static int parse_options(int argc, char **argv, struct options *opt)
 			if (strlen(arg) == 0 || strlen(arg) >= sizeof(opt->prefix))
 				goto bad;
 			snprintf(opt->prefix, sizeof(opt->prefix), "%s", arg);
-		} else if (strcmp(name, "--concurrency") == 0) {
-			if (!parse_u64(arg, &value) || value == 0 || value > MAX_CONNS)
-				goto bad;
-			opt->concurrency = (unsigned)value;
-		} else if (strcmp(name, "--count") == 0) {
-			if (!parse_u64(arg, &opt->count))
-				goto bad;
-		} else if (strcmp(name, "--start") == 0) {
-			if (!parse_u64(arg, &opt->start))
-				goto bad;
-		} else if (strcmp(name, "--new-buyers") == 0) {
-			if (!parse_u64(arg, &value) || value > 1000)
-				goto bad;
-			opt->new_buyer_permille = (unsigned)value;
-		} else if (strcmp(name, "--buyer-pool") == 0) {
-			if (!parse_u64(arg, &opt->buyer_pool))
-				goto bad;
-		} else if (strcmp(name, "--retries") == 0) {
-			if (!parse_u64(arg, &value) || value > 1000)
-				goto bad;
-			opt->retries = (unsigned)value;
-		} else if (strcmp(name, "--timeout-ms") == 0) {
-			if (!parse_u64(arg, &value) || value == 0 || value > 600000)
-				goto bad;
-			opt->timeout_ms = (int)value;
-		} else if (strcmp(name, "--duration") == 0) {
-			if (!parse_double(arg, &opt->duration_s))
-				goto bad;
-		} else if (strcmp(name, "--rate") == 0) {
-			if (!parse_double(arg, &opt->rate))
-				goto bad;
 		} else if (strcmp(name, "--ack-file") == 0) {
 			opt->ack_file = arg;
 		} else if (strcmp(name, "--realistic") == 0) {

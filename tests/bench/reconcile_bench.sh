@@ -20,18 +20,8 @@ source "$BENCH_DIR/../integration/lib.sh"
 source "$BENCH_DIR/bench_lib.sh"
 
 orders=10000
-short=0
-strict=0
-while (($# > 0)); do
-	case "$1" in
-	--short) short=1; orders=200 ;;
-	--orders) orders="$2"; shift ;;
-	--strict) strict=1 ;;
-	-h | --help) sed -n '2,15p' "$0"; exit 0 ;;
-	*) echo "reconcile_bench: unknown argument $1" >&2; exit 2 ;;
-	esac
-	shift
-done
+bb_short() { orders=200; }
+bb_args reconcile_bench 2,15 "orders strict" "$@"
 # The 10,000-invoice target, scaled: one call per 100 invoices plus 10.
 target=$(((orders + 99) / 100 + 10))
 

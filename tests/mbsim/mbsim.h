@@ -225,43 +225,32 @@ cJSON *mbsim_register_payment(struct mbsim *sim, cJSON *invoice, int64_t cents, 
                               const char *financial_account_id);
 
 /* ---- API handlers (mbsim_api.c, mbsim_api_invoices.c) ---- */
-typedef void (*mbsim_handler)(struct mbsim *sim, const struct mbsim_request *req,
+/* An API handler's type: its declarations below name it, the routing table holds
+ * pointers to it. */
+typedef void mbsim_handler_fn(struct mbsim *sim, const struct mbsim_request *req,
                               struct mbsim_response *resp);
-void mbsim_api_administrations(struct mbsim *, const struct mbsim_request *,
-                               struct mbsim_response *);
-void mbsim_api_reference(struct mbsim *, const struct mbsim_request *, struct mbsim_response *);
-void mbsim_api_contacts_list(struct mbsim *, const struct mbsim_request *, struct mbsim_response *);
-void mbsim_api_contacts_get(struct mbsim *, const struct mbsim_request *, struct mbsim_response *);
-void mbsim_api_contacts_by_customer_id(struct mbsim *, const struct mbsim_request *,
-                                       struct mbsim_response *);
-void mbsim_api_contacts_create(struct mbsim *, const struct mbsim_request *,
-                               struct mbsim_response *);
-void mbsim_api_contacts_sync_get(struct mbsim *, const struct mbsim_request *,
-                                 struct mbsim_response *);
-void mbsim_api_contacts_sync_post(struct mbsim *, const struct mbsim_request *,
-                                  struct mbsim_response *);
-void mbsim_api_invoices_list(struct mbsim *, const struct mbsim_request *, struct mbsim_response *);
-void mbsim_api_invoices_get(struct mbsim *, const struct mbsim_request *, struct mbsim_response *);
-void mbsim_api_invoices_by_reference(struct mbsim *, const struct mbsim_request *,
-                                     struct mbsim_response *);
-void mbsim_api_invoices_create(struct mbsim *, const struct mbsim_request *,
-                               struct mbsim_response *);
-void mbsim_api_invoices_delete(struct mbsim *, const struct mbsim_request *,
-                               struct mbsim_response *);
-void mbsim_api_invoices_send(struct mbsim *, const struct mbsim_request *, struct mbsim_response *);
-void mbsim_api_payments_create(struct mbsim *, const struct mbsim_request *,
-                               struct mbsim_response *);
-void mbsim_api_payments_delete(struct mbsim *, const struct mbsim_request *,
-                               struct mbsim_response *);
-void mbsim_api_invoices_sync_get(struct mbsim *, const struct mbsim_request *,
-                                 struct mbsim_response *);
-void mbsim_api_invoices_sync_post(struct mbsim *, const struct mbsim_request *,
-                                  struct mbsim_response *);
-void mbsim_api_webhooks_list(struct mbsim *, const struct mbsim_request *, struct mbsim_response *);
-void mbsim_api_webhooks_create(struct mbsim *, const struct mbsim_request *,
-                               struct mbsim_response *);
-void mbsim_api_webhooks_delete(struct mbsim *, const struct mbsim_request *,
-                               struct mbsim_response *);
+typedef mbsim_handler_fn *mbsim_handler;
+mbsim_handler_fn mbsim_api_administrations;
+mbsim_handler_fn mbsim_api_reference;
+mbsim_handler_fn mbsim_api_contacts_list;
+mbsim_handler_fn mbsim_api_contacts_get;
+mbsim_handler_fn mbsim_api_contacts_by_customer_id;
+mbsim_handler_fn mbsim_api_contacts_create;
+mbsim_handler_fn mbsim_api_contacts_sync_get;
+mbsim_handler_fn mbsim_api_contacts_sync_post;
+mbsim_handler_fn mbsim_api_invoices_list;
+mbsim_handler_fn mbsim_api_invoices_get;
+mbsim_handler_fn mbsim_api_invoices_by_reference;
+mbsim_handler_fn mbsim_api_invoices_create;
+mbsim_handler_fn mbsim_api_invoices_delete;
+mbsim_handler_fn mbsim_api_invoices_send;
+mbsim_handler_fn mbsim_api_payments_create;
+mbsim_handler_fn mbsim_api_payments_delete;
+mbsim_handler_fn mbsim_api_invoices_sync_get;
+mbsim_handler_fn mbsim_api_invoices_sync_post;
+mbsim_handler_fn mbsim_api_webhooks_list;
+mbsim_handler_fn mbsim_api_webhooks_create;
+mbsim_handler_fn mbsim_api_webhooks_delete;
 
 /* Parses the request body as a JSON object; answers 400 and returns NULL if not. */
 cJSON *mbsim_parse_body(const struct mbsim_request *req, struct mbsim_response *resp,
