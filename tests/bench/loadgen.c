@@ -11,6 +11,7 @@
  * Results go to stdout as key=value lines (see print_report) so the bench
  * scripts can parse them; --ack-file lists every acknowledged order_id.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -26,8 +27,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <arpa/inet.h>
 
 #include "bookto.h"
 #include "loadgen_body.h"
@@ -180,48 +179,39 @@ static bool parse_url(const char *url, struct options *opt)
 	return true;
 }
 
-/*
- * The options that take a number: its bounds and where it goes. Returns 0
- * when `name` is one and `arg` was stored, -1 when `arg` is no such number,
- * 1 when `name` is another option.
- */
+/* Stores a number option within its bounds (none for 'd' a double; 'l' a uint64_t, 'u' an
+ * unsigned or int): 0, or -1 for a bad number; 1 when `name` is another option. */
 static int set_number_option(struct options *opt, const char *name, const char *arg)
 {
 	const struct {
 		const char *name;
 		uint64_t min, max;
-		/* where it goes: one of these; a double has no bounds */
-		uint64_t *u64;
-		unsigned *uint;
-		int *sint;
-		double *real;
+		char type;
+		void *to;
 	} numbers[] = {
-	    {"--concurrency", 1, MAX_CONNS, NULL, &opt->concurrency, NULL, NULL},
-	    {"--count", 0, UINT64_MAX, &opt->count, NULL, NULL, NULL},
-	    {"--start", 0, UINT64_MAX, &opt->start, NULL, NULL, NULL},
-	    {"--new-buyers", 0, 1000, NULL, &opt->new_buyer_permille, NULL, NULL},
-	    {"--buyer-pool", 0, UINT64_MAX, &opt->buyer_pool, NULL, NULL, NULL},
-	    {"--retries", 0, 1000, NULL, &opt->retries, NULL, NULL},
-	    {"--timeout-ms", 1, 600000, NULL, NULL, &opt->timeout_ms, NULL},
-	    {"--duration", 0, 0, NULL, NULL, NULL, &opt->duration_s},
-	    {"--rate", 0, 0, NULL, NULL, NULL, &opt->rate},
+	    {"--concurrency", 1, MAX_CONNS, 'u', &opt->concurrency},
+	    {"--count", 0, UINT64_MAX, 'l', &opt->count},
+	    {"--start", 0, UINT64_MAX, 'l', &opt->start},
+	    {"--new-buyers", 0, 1000, 'u', &opt->new_buyer_permille},
+	    {"--buyer-pool", 0, UINT64_MAX, 'l', &opt->buyer_pool},
+	    {"--retries", 0, 1000, 'u', &opt->retries},
+	    {"--timeout-ms", 1, 600000, 'u', &opt->timeout_ms},
+	    {"--duration", 0, 0, 'd', &opt->duration_s},
+	    {"--rate", 0, 0, 'd', &opt->rate},
 	};
+	uint64_t value;
 
 	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
-		uint64_t value;
-
 		if (strcmp(name, numbers[i].name) != 0)
 			continue;
-		if (numbers[i].real != NULL)
-			return parse_double(arg, numbers[i].real) ? 0 : -1;
+		if (numbers[i].type == 'd')
+			return parse_double(arg, numbers[i].to) ? 0 : -1;
 		if (!parse_u64(arg, &value) || value < numbers[i].min || value > numbers[i].max)
 			return -1;
-		if (numbers[i].u64 != NULL)
-			*numbers[i].u64 = value;
-		else if (numbers[i].uint != NULL)
-			*numbers[i].uint = (unsigned)value;
+		if (numbers[i].type == 'l')
+			*(uint64_t *)numbers[i].to = value;
 		else
-			*numbers[i].sint = (int)value;
+			*(unsigned *)numbers[i].to = (unsigned)value;
 		return 0;
 	}
 	return 1;
@@ -230,6 +220,7 @@ static int set_number_option(struct options *opt, const char *name, const char *
 static int parse_options(int argc, char **argv, struct options *opt)
 {
 	uint64_t value;
+	int number;
 	bool have_url = false, have_secret = false;
 
 	memset(opt, 0, sizeof(*opt));
@@ -253,12 +244,10 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		if (arg == NULL)
 			goto bad;
 		i++;
-		switch (set_number_option(opt, name, arg)) {
-		case 0:
-			continue;
-		case -1:
+		if ((number = set_number_option(opt, name, arg)) < 0)
 			goto bad;
-		}
+		if (number == 0)
+			continue;
 		if (strcmp(name, "--url") == 0) {
 			if (!parse_url(arg, opt))
 				goto bad;
