@@ -54,19 +54,6 @@ static void test_every_key(void **state)
 	loaded_free(&loaded);
 }
 
-static void expect_problem(const char *notify, const char *needle)
-{
-	struct loaded loaded;
-
-	load(&loaded, notify);
-	if (loaded.status != CN_INVALID || strstr(loaded.problems, needle) == NULL)
-		print_error("%s: expected a problem naming [%s], got:\n%s\n", notify, needle,
-		            loaded.problems);
-	assert_int_equal(loaded.status, CN_INVALID);
-	assert_non_null(strstr(loaded.problems, needle));
-	loaded_free(&loaded);
-}
-
 static void test_refusals(void **state)
 {
 	(void)state;

@@ -3,7 +3,8 @@
  * (test_config_notify.c, test_config_console.c): a one-connection config
  * with its mapping file (made by unit_config_setup, removed by
  * unit_config_teardown), and config_load() of a group's text put in front
- * of it, with the problems it printed. Include after cmocka.h.
+ * of it, with the problems it printed, and the check that a group is
+ * refused. Include after cmocka.h.
  */
 #ifndef BM_UNIT_CONFIG_H
 #define BM_UNIT_CONFIG_H
@@ -74,6 +75,25 @@ static void loaded_free(struct loaded *loaded)
 {
 	config_free(loaded->config);
 	free(loaded->problems);
+}
+
+/* A group the loader must refuse, and what its problem names. */
+struct refusal {
+	const char *group;
+	const char *needle;
+};
+
+static void expect_problem(const char *group, const char *needle)
+{
+	struct loaded loaded;
+
+	load(&loaded, group);
+	if (loaded.status != CN_INVALID || strstr(loaded.problems, needle) == NULL)
+		print_error("%s: expected a problem naming [%s], got:\n%s\n", group, needle,
+		            loaded.problems);
+	assert_int_equal(loaded.status, CN_INVALID);
+	assert_non_null(strstr(loaded.problems, needle));
+	loaded_free(&loaded);
 }
 
 #endif
