@@ -70,6 +70,39 @@ static void assert_problem(const struct result *result, unsigned line, const cha
 	}
 }
 
+/* A VAT treatment the mapping must have. */
+static const struct mapping_vat_treatment *treatment(const struct mapping *mapping,
+                                                     const char *name)
+{
+	const struct mapping_vat_treatment *entry = mapping_find_vat_treatment(mapping, name);
+
+	if (entry == NULL)
+		fail_msg("no vat_treatments.%s", name);
+	return entry;
+}
+
+/* A line of the file and what its problem says. */
+struct problem {
+	unsigned line;
+	const char *fragment;
+};
+
+/* Loads text that must be refused, with each expected problem on its line. */
+static void expect_problems(const char *text, const struct problem *expected, size_t count)
+{
+	struct result result;
+
+	load_text(&result, text);
+	assert_int_equal(result.status, CN_INVALID);
+	for (size_t i = 0; i < count; i++)
+		assert_problem(&result, expected[i].line, expected[i].fragment);
+	result_free(&result);
+}
+
+#define EXPECT_PROBLEMS(text, ...)                                                                 \
+	expect_problems(text, (const struct problem[]){__VA_ARGS__},                               \
+	                sizeof((const struct problem[]){__VA_ARGS__}) / sizeof(struct problem))
+
 #define MINIMAL "vat_treatments = { standard = { by = \"percentage\"; }; };\n"
 
 static void test_default_cfg_loads(void **state)
@@ -81,21 +114,16 @@ static void test_default_cfg_loads(void **state)
 	unit_load_source(&result, "mappings/default.cfg", UNIT_MAPPING);
 	assert_int_equal(result.mapping->vat_treatment_count, 5);
 
-	entry = mapping_find_vat_treatment(result.mapping, "standard");
-	assert_non_null(entry);
+	entry = treatment(result.mapping, "standard");
 	assert_int_equal(entry->rule, MAPPING_RATE_BY_PERCENTAGE);
-	entry = mapping_find_vat_treatment(result.mapping, "reverse_charge");
-	assert_non_null(entry);
+	entry = treatment(result.mapping, "reverse_charge");
 	assert_int_equal(entry->rule, MAPPING_RATE_BY_NAME);
 	assert_string_equal(entry->tax_rate_name, "BTW verlegd");
-	entry = mapping_find_vat_treatment(result.mapping, "export");
-	assert_non_null(entry);
+	entry = treatment(result.mapping, "export");
 	assert_string_equal(entry->tax_rate_name, "Export buiten EU");
-	entry = mapping_find_vat_treatment(result.mapping, "exempt");
-	assert_non_null(entry);
+	entry = treatment(result.mapping, "exempt");
 	assert_string_equal(entry->tax_rate_name, "Vrijgesteld");
-	entry = mapping_find_vat_treatment(result.mapping, "oss");
-	assert_non_null(entry);
+	entry = treatment(result.mapping, "oss");
 	assert_int_equal(entry->rule, MAPPING_RATE_BY_COUNTRY_PERCENTAGE);
 	assert_null(mapping_find_vat_treatment(result.mapping, "margin"));
 
@@ -166,11 +194,9 @@ static void test_full_file(void **state)
 	    "test_orders = \"sync\";\n"
 	    "contacts = { search_existing = false; };\n");
 	assert_int_equal(result.status, CN_OK);
-	entry = mapping_find_vat_treatment(result.mapping, "standard");
-	assert_non_null(entry);
+	entry = treatment(result.mapping, "standard");
 	assert_string_equal(entry->ledger_account_id, "11");
-	entry = mapping_find_vat_treatment(result.mapping, "margin");
-	assert_non_null(entry);
+	entry = treatment(result.mapping, "margin");
 	assert_int_equal(entry->rule, MAPPING_RATE_BY_ID);
 	assert_string_equal(entry->tax_rate_id, "496081347578692774");
 	/* the deprecated key is read onto price_basis, with its line for the notice */
@@ -232,23 +258,13 @@ static void test_syntax_error_line(void **state)
 
 static void test_vat_treatments_required(void **state)
 {
-	struct result result;
-
 	(void)state;
-	load_text(&result, "send_method = \"Manual\";\n");
-	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 1, "`vat_treatments` is missing");
-	result_free(&result);
+	EXPECT_PROBLEMS("send_method = \"Manual\";\n", {1, "`vat_treatments` is missing"});
 
-	load_text(&result, "send_method = \"Manual\";\nvat_treatments = \"standard\";\n");
-	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 2, "`vat_treatments` must be a group");
-	result_free(&result);
+	EXPECT_PROBLEMS("send_method = \"Manual\";\nvat_treatments = \"standard\";\n",
+	                {2, "`vat_treatments` must be a group"});
 
-	load_text(&result, "vat_treatments = {\n};\n");
-	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 1, "`vat_treatments` is empty");
-	result_free(&result);
+	EXPECT_PROBLEMS("vat_treatments = {\n};\n", {1, "`vat_treatments` is empty"});
 }
 
 static void test_vat_treatment_rules(void **state)
@@ -307,28 +323,21 @@ static void test_one_problem_per_mistake(void **state)
 
 static void test_unknown_keys(void **state)
 {
-	struct result result;
-
 	(void)state;
-	load_text(&result, MINIMAL "prices_are_incl_tx = true;\n"                 /* 2 */
-	                           "colour = \"blue\";\n"                         /* 3 */
-	                           "invoice = { referense = \"{order_id}\"; };\n" /* 4 */
-	                           "payment = { providers = { mollie = {\n"       /* 5 */
-	                           "  financial_acount_id = \"1\"; }; }; };\n"    /* 6 */
-	                           "contacts = { search = true; };\n"             /* 7 */
-	                           "ledger_accounts = { default = \"1\"; };\n");  /* 8 */
-	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 2,
-	               "unknown key `prices_are_incl_tx` (did you mean `prices_are_incl_tax`?)");
-	assert_problem(&result, 3, "unknown key `colour`; remove it (allowed here: vat_treatments");
-	assert_problem(&result, 4,
-	               "unknown key `invoice.referense` (did you mean `invoice.reference`?)");
-	assert_problem(&result, 6,
-	               "unknown key `payment.providers.mollie.financial_acount_id` (did you mean "
-	               "`payment.providers.mollie.financial_account_id`?)");
-	assert_problem(&result, 7, "unknown key `contacts.search`");
-	assert_problem(&result, 8, "unknown key `ledger_accounts.default`");
-	result_free(&result);
+	EXPECT_PROBLEMS(
+	    MINIMAL "prices_are_incl_tx = true;\n"                 /* 2 */
+	            "colour = \"blue\";\n"                         /* 3 */
+	            "invoice = { referense = \"{order_id}\"; };\n" /* 4 */
+	            "payment = { providers = { mollie = {\n"       /* 5 */
+	            "  financial_acount_id = \"1\"; }; }; };\n"    /* 6 */
+	            "contacts = { search = true; };\n"             /* 7 */
+	            "ledger_accounts = { default = \"1\"; };\n" /* 8 */,
+	    {2, "unknown key `prices_are_incl_tx` (did you mean `prices_are_incl_tax`?)"},
+	    {3, "unknown key `colour`; remove it (allowed here: vat_treatments"},
+	    {4, "unknown key `invoice.referense` (did you mean `invoice.reference`?)"},
+	    {6, "unknown key `payment.providers.mollie.financial_acount_id` (did you mean "
+	        "`payment.providers.mollie.financial_account_id`?)"},
+	    {7, "unknown key `contacts.search`"}, {8, "unknown key `ledger_accounts.default`"});
 }
 
 static void test_price_basis(void **state)
@@ -357,40 +366,29 @@ static void test_price_basis(void **state)
 		result_free(&result);
 	}
 	assert_string_equal(mapping_price_basis_name(MAPPING_PRICE_AUTO), "auto");
-	load_text(&result, MINIMAL "price_basis = \"gross\";\n"); /* 2 */
-	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 2,
-	               "`price_basis` must be \"auto\", \"incl\" or \"excl\", not "
-	               "\"gross\"");
-	result_free(&result);
-	load_text(&result, MINIMAL "price_basis = \"incl\";\n"       /* 2 */
-	                           "prices_are_incl_tax = true;\n"); /* 3 */
-	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 3,
-	               "`prices_are_incl_tax` is deprecated and `price_basis` is set "
-	               "too; remove `prices_are_incl_tax`");
-	result_free(&result);
+	EXPECT_PROBLEMS(MINIMAL "price_basis = \"gross\";\n" /* 2 */,
+	                {2, "`price_basis` must be \"auto\", \"incl\" or \"excl\", not "
+	                    "\"gross\""});
+	EXPECT_PROBLEMS(MINIMAL "price_basis = \"incl\";\n" /* 2 */
+	                        "prices_are_incl_tax = true;\n" /* 3 */,
+	                {3, "`prices_are_incl_tax` is deprecated and `price_basis` is set "
+	                    "too; remove `prices_are_incl_tax`"});
 }
 
 static void test_top_level_values(void **state)
 {
-	struct result result;
-
 	(void)state;
-	load_text(&result, MINIMAL "prices_are_incl_tax = \"yes\";\n"       /* 2 */
-	                           "send_method = \"email\";\n"             /* 3 */
-	                           "test_orders = \"keep\";\n"              /* 4 */
-	                           "contacts = { search_existing = 1; };\n" /* 5 */
-	                           "payment = 3;\n");                       /* 6 */
-	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 2, "`prices_are_incl_tax` must be true or false");
-	assert_problem(&result, 3,
-	               "`send_method` must be \"Manual\" (mark as sent), \"Email\" or "
-	               "\"Peppol\", not \"email\"");
-	assert_problem(&result, 4, "`test_orders` must be \"skip\" or \"sync\", not \"keep\"");
-	assert_problem(&result, 5, "`contacts.search_existing` must be true or false");
-	assert_problem(&result, 6, "`payment` must be a group");
-	result_free(&result);
+	EXPECT_PROBLEMS(MINIMAL "prices_are_incl_tax = \"yes\";\n"       /* 2 */
+	                        "send_method = \"email\";\n"             /* 3 */
+	                        "test_orders = \"keep\";\n"              /* 4 */
+	                        "contacts = { search_existing = 1; };\n" /* 5 */
+	                        "payment = 3;\n" /* 6 */,
+	                {2, "`prices_are_incl_tax` must be true or false"},
+	                {3, "`send_method` must be \"Manual\" (mark as sent), \"Email\" or "
+	                    "\"Peppol\", not \"email\""},
+	                {4, "`test_orders` must be \"skip\" or \"sync\", not \"keep\""},
+	                {5, "`contacts.search_existing` must be true or false"},
+	                {6, "`payment` must be a group"});
 }
 
 static void test_delivery_rules(void **state)
@@ -438,89 +436,67 @@ static void test_delivery_rules(void **state)
 	assert_problem(&result, 7, "unknown key `delivery_rules.[4].mode`");
 	result_free(&result);
 
-	load_text(&result, MINIMAL "delivery_rules = { when = \"email\"; };\n");
-	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 2, "`delivery_rules` must be a list of groups");
-	result_free(&result);
+	EXPECT_PROBLEMS(MINIMAL "delivery_rules = { when = \"email\"; };\n",
+	                {2, "`delivery_rules` must be a list of groups"});
 }
 
 static void test_invoice_templates(void **state)
 {
-	struct result result;
-
 	(void)state;
-	load_text(&result, MINIMAL "invoice = {\n"
-	                           "  description = \"{product_name} {buyer_name}\";\n" /* 3 */
-	                           "  reference = \"{product_name}\";\n"                /* 4 */
-	                           "  description_max_length = 5;\n"                    /* 5 */
-	                           "  workflow_id = \"wf-1\";\n"                        /* 6 */
-	                           "  document_style_id = 42;\n"                        /* 7 */
-	                           "};\n");
-	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 3,
-	               "`invoice.description` has the unknown placeholder {buyer_name}");
-	assert_problem(&result, 4,
-	               "`invoice.reference` has the unknown placeholder {product_name}");
-	assert_problem(&result, 5,
-	               "`invoice.description_max_length` must be from 20 to 100000, not 5");
-	assert_problem(&result, 6, "`invoice.workflow_id` must be a Moneybird id");
-	assert_problem(&result, 7, "`invoice.document_style_id` must be a string");
-	result_free(&result);
+	EXPECT_PROBLEMS(MINIMAL "invoice = {\n"
+	                        "  description = \"{product_name} {buyer_name}\";\n" /* 3 */
+	                        "  reference = \"{product_name}\";\n"                /* 4 */
+	                        "  description_max_length = 5;\n"                    /* 5 */
+	                        "  workflow_id = \"wf-1\";\n"                        /* 6 */
+	                        "  document_style_id = 42;\n"                        /* 7 */
+	                        "};\n",
+	                {3, "`invoice.description` has the unknown placeholder {buyer_name}"},
+	                {4, "`invoice.reference` has the unknown placeholder {product_name}"},
+	                {5, "`invoice.description_max_length` must be from 20 to 100000, not 5"},
+	                {6, "`invoice.workflow_id` must be a Moneybird id"},
+	                {7, "`invoice.document_style_id` must be a string"});
 
-	load_text(&result, MINIMAL "invoice = {\n"
-	                           "  description = \"{product_name\";\n" /* 3 */
-	                           "  reference = \"BK-2026\";\n"         /* 4 */
-	                           "};\n");
-	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 3, "`invoice.description` has a `{` that is never closed");
-	assert_problem(&result, 4, "`invoice.reference` must contain {order_number} or {order_id}");
-	result_free(&result);
+	EXPECT_PROBLEMS(MINIMAL "invoice = {\n"
+	                        "  description = \"{product_name\";\n" /* 3 */
+	                        "  reference = \"BK-2026\";\n"         /* 4 */
+	                        "};\n",
+	                {3, "`invoice.description` has a `{` that is never closed"},
+	                {4, "`invoice.reference` must contain {order_number} or {order_id}"});
 
-	load_text(&result, MINIMAL "invoice = { description = \"a } b\"; };\n"
-	                           "invoice2 = 1;\n");
-	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 2, "`invoice.description` has a `}` without `{`");
-	assert_problem(&result, 3, "unknown key `invoice2`");
-	result_free(&result);
+	EXPECT_PROBLEMS(MINIMAL "invoice = { description = \"a } b\"; };\n"
+	                        "invoice2 = 1;\n",
+	                {2, "`invoice.description` has a `}` without `{`"},
+	                {3, "unknown key `invoice2`"});
 
-	load_text(&result, MINIMAL "invoice = { description = \"\"; };\n");
-	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 2, "`invoice.description` is empty");
-	result_free(&result);
+	EXPECT_PROBLEMS(MINIMAL "invoice = { description = \"\"; };\n",
+	                {2, "`invoice.description` is empty"});
 }
 
 static void test_ledger_accounts(void **state)
 {
-	struct result result;
-
 	(void)state;
-	load_text(&result,
-	          MINIMAL "ledger_accounts = {\n"
-	                  "  default_id = \"abc\";\n" /* 3 */
-	                  "  products = (\n"
-	                  "    { product_name = \"Ebook\"; ledger_account_id = \"1\"; },\n"
-	                  "    { product_name = \"Ebook\"; ledger_account_id = \"2\"; },\n" /* 6 */
-	                  "    { product_name = \"Course\"; },\n"                           /* 7 */
-	                  "    { ledger_account_id = \"3\"; },\n"                           /* 8 */
-	                  "    \"Box\",\n"                                                  /* 9 */
-	                  "    { product_name = \"Kit\"; ledger_account_id = \"\"; }\n"     /* 10 */
-	                  "  );\n"
-	                  "};\n");
-	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 3, "`ledger_accounts.default_id` must be a Moneybird id");
-	assert_problem(&result, 6,
-	               "`ledger_accounts.products.[1].product_name` \"Ebook\" is listed "
-	               "twice");
-	assert_problem(&result, 7, "`ledger_accounts.products.[2].ledger_account_id` is missing");
-	assert_problem(&result, 8, "`ledger_accounts.products.[3].product_name` is missing");
-	assert_problem(&result, 9, "`ledger_accounts.products.[4]` must be a group");
-	assert_problem(&result, 10, "`ledger_accounts.products.[5].ledger_account_id` is empty");
-	result_free(&result);
+	EXPECT_PROBLEMS(MINIMAL
+	                "ledger_accounts = {\n"
+	                "  default_id = \"abc\";\n" /* 3 */
+	                "  products = (\n"
+	                "    { product_name = \"Ebook\"; ledger_account_id = \"1\"; },\n"
+	                "    { product_name = \"Ebook\"; ledger_account_id = \"2\"; },\n" /* 6 */
+	                "    { product_name = \"Course\"; },\n"                           /* 7 */
+	                "    { ledger_account_id = \"3\"; },\n"                           /* 8 */
+	                "    \"Box\",\n"                                                  /* 9 */
+	                "    { product_name = \"Kit\"; ledger_account_id = \"\"; }\n"     /* 10 */
+	                "  );\n"
+	                "};\n",
+	                {3, "`ledger_accounts.default_id` must be a Moneybird id"},
+	                {6, "`ledger_accounts.products.[1].product_name` \"Ebook\" is listed "
+	                    "twice"},
+	                {7, "`ledger_accounts.products.[2].ledger_account_id` is missing"},
+	                {8, "`ledger_accounts.products.[3].product_name` is missing"},
+	                {9, "`ledger_accounts.products.[4]` must be a group"},
+	                {10, "`ledger_accounts.products.[5].ledger_account_id` is empty"});
 
-	load_text(&result, MINIMAL "ledger_accounts = { products = { a = 1; }; };\n");
-	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 2, "`ledger_accounts.products` must be a list of groups");
-	result_free(&result);
+	EXPECT_PROBLEMS(MINIMAL "ledger_accounts = { products = { a = 1; }; };\n",
+	                {2, "`ledger_accounts.products` must be a list of groups"});
 }
 
 static void test_payment_rules(void **state)
@@ -528,31 +504,25 @@ static void test_payment_rules(void **state)
 	struct result result;
 
 	(void)state;
-	load_text(&result,
-	          MINIMAL "payment = {\n"
-	                  "  manual_payment_action = \"bank_transfer\";\n" /* 3 */
-	                  "  financial_account_id = \"12x\";\n"            /* 4 */
-	                  "  providers = {\n"
-	                  "    mollie = \"1\";\n"                                         /* 6 */
-	                  "    stripe = { manual_payment_action = \"cash_payment\"; };\n" /* 7 */
-	                  "  };\n"
-	                  "};\n");
-	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 3, "`payment.manual_payment_action` must be \"private_payment\"");
-	assert_problem(&result, 4, "`payment.financial_account_id` must be a Moneybird id");
-	assert_problem(&result, 6, "`payment.providers.mollie` must be a group");
-	assert_problem(&result, 7,
-	               "`payment.providers.stripe.manual_payment_action` "
-	               "\"cash_payment\" needs a financial account");
-	result_free(&result);
+	EXPECT_PROBLEMS(MINIMAL
+	                "payment = {\n"
+	                "  manual_payment_action = \"bank_transfer\";\n" /* 3 */
+	                "  financial_account_id = \"12x\";\n"            /* 4 */
+	                "  providers = {\n"
+	                "    mollie = \"1\";\n"                                         /* 6 */
+	                "    stripe = { manual_payment_action = \"cash_payment\"; };\n" /* 7 */
+	                "  };\n"
+	                "};\n",
+	                {3, "`payment.manual_payment_action` must be \"private_payment\""},
+	                {4, "`payment.financial_account_id` must be a Moneybird id"},
+	                {6, "`payment.providers.mollie` must be a group"},
+	                {7, "`payment.providers.stripe.manual_payment_action` "
+	                    "\"cash_payment\" needs a financial account"});
 
-	load_text(&result, MINIMAL "payment = { manual_payment_action = \"private_payment\";\n"
-	                           "};\n");
-	assert_int_equal(result.status, CN_INVALID);
-	assert_problem(&result, 2,
-	               "`payment.manual_payment_action` \"private_payment\" needs a "
-	               "financial account");
-	result_free(&result);
+	EXPECT_PROBLEMS(MINIMAL "payment = { manual_payment_action = \"private_payment\";\n"
+	                        "};\n",
+	                {2, "`payment.manual_payment_action` \"private_payment\" needs a "
+	                    "financial account"});
 
 	/* the group's account satisfies a provider's private_payment */
 	load_text(&result, MINIMAL "payment = { financial_account_id = \"5\";\n"
