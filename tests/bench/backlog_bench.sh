@@ -15,7 +15,7 @@
 # --sample seconds (default 30): orders booked, Moneybird calls per order,
 # the calls the simulator saw (budget use: calls ÷ (rate × seconds); 1.00 =
 # the budget's pace), serve's RSS; then, with serve stopped for a
-# moment (SIGSTOP) and the budget's window passed, the claim's cost: mean
+# moment (SIGSTOP, outside any transaction) and the budget's window passed, the claim's cost: mean
 # round trip of 100 claims (bm-claim-cost) and the buffers of one claim's
 # plan; and `status --json`'s time. A full drain at the budget's pace would
 # take hours, so between the samples the backlog is brought down in SQL
@@ -110,8 +110,25 @@ down_to() {
 	bm_psql "VACUUM (ANALYZE) jobs" >/dev/null
 	bm_psql "VACUUM (ANALYZE) orders" >/dev/null
 }
+# hold_serve: stops serve (SIGSTOP) at a moment when none of its database
+# sessions is inside a statement or transaction, so it holds no lock the
+# claim would wait for; release_serve lets it go on.
+hold_serve() {
+	local i busy
+	for ((i = 0; i < 200; i++)); do
+		kill -STOP "$BM_SERVE_PID"
+		sleep 0.05
+		busy="$(bm_psql "SELECT count(*) FROM pg_stat_activity
+			WHERE application_name = 'bookto-moneybird' AND state <> 'idle'")"
+		[[ "$busy" == 0 ]] && return 0
+		kill -CONT "$BM_SERVE_PID"
+		sleep 0.$((RANDOM % 9 + 1))
+	done
+	bm_fail "serve could not be held outside a transaction"
+}
+release_serve() { kill -CONT "$BM_SERVE_PID"; }
 claim_plan_buffers() {
-	"$CLAIM_COST" "$BM_DATABASE_URL" 1 explain 2>"$BM_TMP/plan.all" >/dev/null ||
+	timeout 60 "$CLAIM_COST" "$BM_DATABASE_URL" 1 explain 2>"$BM_TMP/plan.all" >/dev/null ||
 		bm_fail "bm-claim-cost explain failed: $(tail -n 3 "$BM_TMP/plan.all")"
 	awk '/Query Text: WITH RECURSIVE active/ { on = 1; next } on && /NOTICE/ { exit } on' \
 		"$BM_TMP/plan.all" >"$BM_TMP/plan.txt"
@@ -145,12 +162,12 @@ for remaining in "${checkpoints[@]}"; do
 		awk -v a="$(date +%s.%N)" -v b="$s" 'BEGIN { printf "%.3f", a - b }'
 	)"
 	# The claim's own cost: serve held still, the budget's window passed.
-	kill -STOP "$BM_SERVE_PID"
+	hold_serve
 	sleep "$((per_seconds + 1))"
-	"$CLAIM_COST" "$BM_DATABASE_URL" 100 >"$BM_TMP/claim.txt" 2>&1 ||
-		{ kill -CONT "$BM_SERVE_PID"; bm_fail "bm-claim-cost failed: $(tail -n 3 "$BM_TMP/claim.txt")"; }
+	timeout 120 "$CLAIM_COST" "$BM_DATABASE_URL" 100 >"$BM_TMP/claim.txt" 2>&1 ||
+		{ release_serve; bm_fail "bm-claim-cost failed: $(tail -n 3 "$BM_TMP/claim.txt")"; }
 	buffers="$(claim_plan_buffers)"
-	kill -CONT "$BM_SERVE_PID"
+	release_serve
 	seq_scans=$((seq_scans + $(cat "$BM_TMP/plan.seq")))
 	claim_ms="$(awk -v u="$(bb_kv "$BM_TMP/claim.txt" claim_mean_us)" 'BEGIN { printf "%.2f", u / 1000 }')"
 	ROWS+=("$left|$n|$per_order|$calls|$use|$rss|$claim_ms|$(bb_kv "$BM_TMP/claim.txt" claimed)|$buffers|$status_s")
