@@ -25,7 +25,7 @@ static void budget_unknown(struct status_connection *row, const char *why)
 static void read_budgets(PGconn *conn, struct status_report *out)
 {
 	size_t count = out->connection_count, known = 0;
-	char (*keys)[BUDGET_KEY_SIZE] = calloc(count + 1, sizeof(*keys));
+	char(*keys)[BUDGET_KEY_SIZE] = calloc(count + 1, sizeof(*keys));
 	const char **key_list = calloc(count + 1, sizeof(*key_list));
 	int64_t *windows = calloc(count + 1, sizeof(*windows));
 	int64_t *paused = calloc(count + 1, sizeof(*paused));
@@ -34,8 +34,8 @@ static void read_budgets(PGconn *conn, struct status_report *out)
 	struct cn_error err = {""};
 	int rc;
 
-	if (keys == NULL || key_list == NULL || windows == NULL || paused == NULL ||
-	    rows == NULL || used == NULL) {
+	if (keys == NULL || key_list == NULL || windows == NULL || paused == NULL || rows == NULL ||
+	    used == NULL) {
 		for (size_t i = 0; i < count; i++)
 			budget_unknown(&out->connections[i], "out of memory");
 		goto out;

@@ -144,8 +144,7 @@ static int budget_arrays(const char *const *keys, const int64_t *window_ms, size
 }
 
 int store_budget_read_many(PGconn *conn, const char *const *token_keys, const int64_t *window_ms,
-                           size_t count, int *used, int64_t *paused_until_ms,
-                           struct cn_error *err)
+                           size_t count, int *used, int64_t *paused_until_ms, struct cn_error *err)
 {
 	struct dynbuf keys, windows;
 	const char *params[2];

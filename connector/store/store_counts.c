@@ -11,8 +11,8 @@
 int store_counts_orders(PGconn *conn, int64_t connection_id, int64_t orders[ORDER_STATE_COUNT],
                         int64_t *total, struct cn_error *err)
 {
-	return store_counts_orders_many(conn, &connection_id, 1, (int64_t(*)[ORDER_STATE_COUNT])orders,
-	                                total, err);
+	return store_counts_orders_many(conn, &connection_id, 1,
+	                                (int64_t(*)[ORDER_STATE_COUNT])orders, total, err);
 }
 
 int store_counts_orders_many(PGconn *conn, const int64_t *connection_ids, size_t count,

@@ -35,16 +35,28 @@ static const char connections_status_sql[] =
     " WHERE o.last_error IS NOT NULL AND o.state IN ('retrying', 'needs_attention')"
     " AND o.connection_id IN (SELECT id FROM wanted)"
     " ORDER BY o.connection_id, o.updated_at DESC, o.id DESC)"
-    " SELECT w.i, w.id, w.paused_at IS NOT NULL, " ISO_UTC("w.paused_at") ", w.paused_reason,"
-    " o.order_id, o.order_number, o.state, " ISO_UTC("o.received_at") ","
-    " floor(extract(epoch FROM now() - o.received_at))::bigint,"
-    " f.order_id, f.state, f.last_error, " ISO_UTC("f.updated_at") ","
-    " (SELECT count(*) FROM deliveries d WHERE d.connection_id = w.id"
-    " AND d.outcome = 'duplicate_differs'),"
-    " (SELECT coalesce(extract(epoch FROM now() - max(r.finished_at))::bigint, -1)"
-    " FROM reconcile_runs r WHERE r.connection_id = w.id AND r.status = 'done')"
-    " FROM wanted w LEFT JOIN oldest o ON o.connection_id = w.id"
-    " LEFT JOIN failed f ON f.connection_id = w.id";
+    " SELECT w.i, w.id, w.paused_at IS NOT NULL, " ISO_UTC(
+        "w.paused_at") ", w.paused_reason,"
+                       " o.order_id, o.order_number, o.state, " ISO_UTC(
+                           "o.received_at") ","
+                                            " floor(extract(epoch FROM now() - "
+                                            "o.received_at))::bigint,"
+                                            " f.order_id, f.state, f.last_error, " ISO_UTC(
+                                                "f.updated_at") ","
+                                                                " (SELECT count(*) FROM deliveries "
+                                                                "d WHERE d.connection_id = w.id"
+                                                                " AND d.outcome = "
+                                                                "'duplicate_differs'),"
+                                                                " (SELECT coalesce(extract(epoch "
+                                                                "FROM now() - "
+                                                                "max(r.finished_at))::bigint, -1)"
+                                                                " FROM reconcile_runs r WHERE "
+                                                                "r.connection_id = w.id AND "
+                                                                "r.status = 'done')"
+                                                                " FROM wanted w LEFT JOIN oldest o "
+                                                                "ON o.connection_id = w.id"
+                                                                " LEFT JOIN failed f ON "
+                                                                "f.connection_id = w.id";
 
 enum {
 	COL_INDEX,

@@ -113,10 +113,24 @@ wait_webhooks_applied() {
 echo "# draining with $workers workers at $rate_requests requests per ${rate_seconds}s"
 sed -i "s/workers = { count = 0;/workers = { count = $workers;/" "$BM_CONFIG"
 bm_serve_start
+# What serve's database sessions wait for during the drain, sampled every
+# 0.2 s: a lock (the audit chain's is advisory), WAL flushes, the client (a
+# round trip inside a transaction), or nothing (CPU).
+(
+	while [[ -f "$BM_TMP/sampling" ]]; do
+		bm_psql "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU')
+			|| CASE WHEN state LIKE 'idle in transaction%' THEN ' (in transaction)' ELSE '' END
+			FROM pg_stat_activity WHERE application_name = 'bookto-moneybird'
+			AND state <> 'idle'" 2>/dev/null || true
+		sleep 0.2
+	done >"$BM_TMP/waits.txt"
+) &
+touch "$BM_TMP/sampling"
 # Give up at 2.5 x the drain time of 4.4 calls per order.
 drain_limit="$(awk -v n="$orders" -v r="$rate_per_s" 'BEGIN { printf "%d", n * 4.4 / r * 2.5 + 60 }')"
 drained=1
 drain_s="$(bb_wait_drained "$orders" "$drain_limit" soft)" || drained=0
+rm -f "$BM_TMP/sampling"
 [[ "$drained" == 0 ]] || webhooks_s="$(wait_webhooks_applied "$orders")"
 bb_sim_fetch
 read -r calls_mix limited_mix <<<"$(bb_sim_requests)"
@@ -212,6 +226,8 @@ bb_row "budget use per ${rate_seconds} s window, mean / min" "${use_mean:-n/a} /
 bb_row "windows below 90 % of the budget" "${windows_low:-n/a}"
 bb_row "longest stretch without a call (ms)" "${gap_max:-n/a}"
 bb_row "jobs in flight on average" "${in_flight:-n/a}" "(of $workers workers)"
+echo "# serve's busy database sessions during the drain, by what they waited for (samples):"
+sort "$BM_TMP/waits.txt" | uniq -c | sort -rn | head -n 6 | sed 's/^ */#   /'
 echo "# load: $(uptime | sed 's/.*load average: //')"
 bb_row "invoices in Moneybird" "$invoices" "= $total" "$([[ "$invoices" == "$total" ]] && echo PASS || echo MISS)"
 bb_row "invoices with exactly one payment" "$paid" "= $total" "$([[ "$paid" == "$total" ]] && echo PASS || echo MISS)"
