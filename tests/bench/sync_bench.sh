@@ -116,6 +116,7 @@ bm_serve_start
 # What serve's database sessions wait for during the drain, sampled every
 # 0.2 s: a lock (the audit chain's is advisory), WAL flushes, the client (a
 # round trip inside a transaction), or nothing (CPU).
+touch "$BM_TMP/sampling"
 (
 	while [[ -f "$BM_TMP/sampling" ]]; do
 		bm_psql "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU')
@@ -125,7 +126,6 @@ bm_serve_start
 		sleep 0.2
 	done >"$BM_TMP/waits.txt"
 ) &
-touch "$BM_TMP/sampling"
 # Give up at 2.5 x the drain time of 4.4 calls per order.
 drain_limit="$(awk -v n="$orders" -v r="$rate_per_s" 'BEGIN { printf "%d", n * 4.4 / r * 2.5 + 60 }')"
 drained=1
