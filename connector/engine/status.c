@@ -6,33 +6,127 @@
 #include <time.h>
 
 #include "spool.h"
+#include "store_budget.h"
 #include "store_counts.h"
-#include "store_reconcile.h"
+#include "store_ops_status.h"
 
-/* The budget of the connection's token: known, or why not. */
-static void read_budget(PGconn *conn, struct status_connection *row)
+/* A budget that cannot be read: why, on one line. */
+static void budget_unknown(struct status_connection *row, const char *why)
 {
-	const struct connection_config *cc = row->connection;
-	struct budget_limits limits = {cc->moneybird_rate_limit_requests,
-	                               cc->moneybird_rate_limit_per_seconds, 0};
-	struct cn_error err = {""};
-	char key[BUDGET_KEY_SIZE];
-
-	if (budget_token_key(cc->moneybird_api_token, key, &err) == CN_OK &&
-	    budget_read(conn, key, &limits, &row->budget, &err) == CN_OK) {
-		row->budget_known = true;
-		return;
-	}
-	for (char *p = err.message; *p != '\0'; p++)
+	snprintf(row->budget_error, sizeof(row->budget_error), "%s", why);
+	for (char *p = row->budget_error; *p != '\0'; p++)
 		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
-	snprintf(row->budget_error, sizeof(row->budget_error), "%s", err.message);
 }
 
-int status_order_counts(PGconn *conn, int64_t connection_id, int64_t orders[ORDER_STATE_COUNT],
-                        int64_t *total, struct cn_error *err)
+/* Every connection's rate budget in one statement; a connection whose key
+ * cannot be computed, or all of them when the read fails, get budget_error
+ * instead (the rest of the status is still shown). */
+static void read_budgets(PGconn *conn, struct status_report *out)
 {
-	return store_counts_orders(conn, connection_id, orders, total, err);
+	size_t count = out->connection_count, known = 0;
+	char(*keys)[BUDGET_KEY_SIZE] = calloc(count + 1, sizeof(*keys));
+	const char **key_list = calloc(count + 1, sizeof(*key_list));
+	int64_t *windows = calloc(count + 1, sizeof(*windows));
+	int64_t *paused = calloc(count + 1, sizeof(*paused));
+	size_t *rows = calloc(count + 1, sizeof(*rows));
+	int *used = calloc(count + 1, sizeof(*used));
+	struct cn_error err = {""};
+	int rc;
+
+	if (keys == NULL || key_list == NULL || windows == NULL || paused == NULL || rows == NULL ||
+	    used == NULL) {
+		for (size_t i = 0; i < count; i++)
+			budget_unknown(&out->connections[i], "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct status_connection *row = &out->connections[i];
+		const struct connection_config *cc = row->connection;
+		struct budget_limits limits = {cc->moneybird_rate_limit_requests,
+		                               cc->moneybird_rate_limit_per_seconds, 0};
+
+		err.message[0] = '\0';
+		if (budget_token_key(cc->moneybird_api_token, keys[known], &err) != CN_OK) {
+			budget_unknown(row, err.message);
+			continue;
+		}
+		key_list[known] = keys[known];
+		windows[known] = budget_window_ms(&limits);
+		rows[known++] = i;
+	}
+	err.message[0] = '\0';
+	rc = store_budget_read_many(conn, key_list, windows, known, used, paused, &err);
+	for (size_t k = 0; k < known; k++) {
+		struct status_connection *row = &out->connections[rows[k]];
+
+		if (rc != CN_OK) {
+			budget_unknown(row, err.message);
+			continue;
+		}
+		row->budget_known = true;
+		row->budget.requests = row->connection->moneybird_rate_limit_requests;
+		row->budget.used = used[k];
+		row->budget.paused_until_ms = paused[k];
+		row->budget.remaining =
+		    store_budget_remaining(row->budget.requests, used[k], paused[k]);
+	}
+out:
+	free(keys);
+	free(key_list);
+	free(windows);
+	free(paused);
+	free(rows);
+	free(used);
+}
+
+int status_order_counts_many(PGconn *conn, const int64_t *connection_ids, size_t count,
+                             int64_t (*orders)[ORDER_STATE_COUNT], int64_t *totals,
+                             struct cn_error *err)
+{
+	return store_counts_orders_many(conn, connection_ids, count, orders, totals, err);
+}
+
+/* The connections' rows and their orders per state: two statements. */
+static int read_connections(PGconn *conn, struct status_report *out, struct cn_error *err)
+{
+	size_t count = out->connection_count;
+	const char **names = calloc(count + 1, sizeof(*names));
+	struct store_ops_connection_status *db = calloc(count + 1, sizeof(*db));
+	int64_t *ages = calloc(count + 1, sizeof(*ages));
+	int64_t *ids = calloc(count + 1, sizeof(*ids));
+	int64_t(*orders)[ORDER_STATE_COUNT] = calloc(count + 1, sizeof(*orders));
+	int64_t *totals = calloc(count + 1, sizeof(*totals));
+	int rc = CN_ERR;
+
+	if (names == NULL || db == NULL || ages == NULL || ids == NULL || orders == NULL ||
+	    totals == NULL) {
+		error_set(err, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++)
+		names[i] = out->connections[i].connection->name;
+	rc = store_ops_connections_status(conn, names, count, db, ages, err);
+	for (size_t i = 0; rc == CN_OK && i < count; i++)
+		ids[i] = db[i].exists ? db[i].id : 0; /* 0: no row, no counts */
+	if (rc == CN_OK)
+		rc = store_counts_orders_many(conn, ids, count, orders, totals, err);
+	for (size_t i = 0; rc == CN_OK && i < count; i++) {
+		struct status_connection *row = &out->connections[i];
+
+		row->db = db[i];
+		memcpy(row->db.orders, orders[i], sizeof(row->db.orders));
+		row->db.orders_total = totals[i];
+		row->last_reconcile_age_seconds = ages[i];
+	}
+out:
+	free(names);
+	free(db);
+	free(ages);
+	free(ids);
+	free(orders);
+	free(totals);
+	return rc;
 }
 
 int status_read(PGconn *conn, const struct config *config, struct status_report *out,
@@ -40,7 +134,7 @@ int status_read(PGconn *conn, const struct config *config, struct status_report 
 {
 	time_t now = time(NULL);
 	struct tm tm;
-	int rc = CN_OK;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	gmtime_r(&now, &tm);
@@ -53,23 +147,14 @@ int status_read(PGconn *conn, const struct config *config, struct status_report 
 	}
 	out->connection_count = config->connection_count;
 	for (size_t i = 0; i < config->connection_count; i++) {
-		struct status_connection *row = &out->connections[i];
-
-		row->connection = &config->connections[i];
-		row->last_reconcile_age_seconds = -1;
-		rc = store_ops_connection_status(conn, row->connection->name, &row->db, err);
-		if (rc == CN_OK && row->db.exists)
-			rc = status_order_counts(conn, row->db.id, row->db.orders,
-			                         &row->db.orders_total, err);
-		if (rc == CN_OK && row->db.exists)
-			rc = store_reconcile_last_run_age(conn, row->db.id,
-			                                  &row->last_reconcile_age_seconds, err);
-		if (rc != CN_OK) {
-			error_prefix(err, "connection %s", row->connection->name);
-			return rc;
-		}
-		read_budget(conn, row);
+		out->connections[i].connection = &config->connections[i];
+		out->connections[i].last_reconcile_age_seconds = -1;
 	}
+	/* A fixed number of statements, however many connections. */
+	rc = read_connections(conn, out, err);
+	if (rc != CN_OK)
+		return rc;
+	read_budgets(conn, out);
 	out->spooled = spool_count(config->spool_dir);
 	out->spool_set_aside = spool_rejected_count(config->spool_dir);
 	return CN_OK;

@@ -46,18 +46,21 @@ struct status_report {
 	const char *spool_dir;                 /* the config's, not owned */
 };
 
-/* Reads the whole status of every configured connection. A failure of one
- * connection's query fails the read (err names the connection); a budget
- * that cannot be read is reported per connection instead. *out is owned by
- * the caller (status_report_free), also after a failure. */
+/* Reads the whole status of every configured connection in a fixed number
+ * of statements (three), however many connections there are. A failed read
+ * fails it; a budget that cannot be read is reported per connection instead.
+ * *out is owned by the caller (status_report_free), also after a failure. */
 int status_read(PGconn *conn, const struct config *config, struct status_report *out,
                 struct cn_error *err) MUST_CHECK;
 void status_report_free(struct status_report *report);
 
-/* One connection's orders per state (parallel to order_state_names) and in
- * total: the numbers `status`, `show` and the /metrics gauges all show. */
-int status_order_counts(PGconn *conn, int64_t connection_id, int64_t orders[ORDER_STATE_COUNT],
-                        int64_t *total, struct cn_error *err) MUST_CHECK;
+/* Orders per state (parallel to order_state_names) and in total of count
+ * connections, in one statement: orders[i] and totals[i] of
+ * connection_ids[i]; the numbers `status`, `show` and the /metrics gauges
+ * all show. */
+int status_order_counts_many(PGconn *conn, const int64_t *connection_ids, size_t count,
+                             int64_t (*orders)[ORDER_STATE_COUNT], int64_t *totals,
+                             struct cn_error *err) MUST_CHECK;
 
 /* Orders whose order_id or order_number is `key`, optionally only of the
  * connection named `connection` (NULL = all): a table of store_ops.h's

@@ -13,7 +13,7 @@ int metrics_page_render(struct store_pool *pool, const struct config *config,
                         const int64_t *connection_ids, char **out, size_t *len,
                         struct cn_error *err)
 {
-	struct store_metrics_inputs inputs = {0, 0, NULL, status_order_counts};
+	struct store_metrics_inputs inputs = {0, 0, NULL, status_order_counts_many};
 	struct store_metrics_budget *budgets;
 	int rc;
 

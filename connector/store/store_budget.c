@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynbuf.h"
 #include "store.h"
 #include "text.h"
 
@@ -120,32 +121,77 @@ int store_budget_remaining(int requests, int used, int64_t paused_until_ms)
 int store_budget_read(PGconn *conn, const char *token_key, int64_t window_ms, int *used,
                       int64_t *paused_until_ms, struct cn_error *err)
 {
-	char window_text[32];
-	const char *params[2] = {token_key, window_text};
-	PGresult *res;
-	int rc = CN_OK;
+	return store_budget_read_many(conn, &token_key, &window_ms, 1, used, paused_until_ms, err);
+}
 
-	*used = 0;
-	*paused_until_ms = 0;
-	snprintf(window_text, sizeof(window_text), "%lld milliseconds", (long long)window_ms);
-	rc =
-	    store_query(conn,
-	                "SELECT (SELECT count(*) FROM rate_budget_calls c WHERE c.token_key = $1 "
-	                "        AND c.at > clock_timestamp() - $2::interval), "
-	                "       (SELECT CASE WHEN b.paused_until > clock_timestamp() "
-	                "        THEN floor(extract(epoch FROM b.paused_until) * 1000)::bigint END "
-	                "        FROM rate_budgets b WHERE b.token_key = $1)",
-	                2, params, "reading the Moneybird rate budget", &res, err);
+/* The keys' and windows' array literals (keys are hex digits: no quoting). */
+static int budget_arrays(const char *const *keys, const int64_t *window_ms, size_t count,
+                         struct dynbuf *key_array, struct dynbuf *window_array)
+{
+	int rc = dynbuf_adds(key_array, "{");
+
+	if (rc == 0)
+		rc = dynbuf_adds(window_array, "{");
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		rc = dynbuf_addf(key_array, "%s%s", i > 0 ? "," : "", keys[i]);
+		if (rc == 0)
+			rc = dynbuf_addf(window_array, "%s%lld", i > 0 ? "," : "",
+			                 (long long)window_ms[i]);
+	}
+	if (rc == 0)
+		rc = dynbuf_adds(key_array, "}");
+	return rc == 0 ? dynbuf_adds(window_array, "}") : rc;
+}
+
+int store_budget_read_many(PGconn *conn, const char *const *token_keys, const int64_t *window_ms,
+                           size_t count, int *used, int64_t *paused_until_ms, struct cn_error *err)
+{
+	struct dynbuf keys, windows;
+	const char *params[2];
+	PGresult *res = NULL;
+	int rc;
+
+	memset(used, 0, count * sizeof(*used));
+	memset(paused_until_ms, 0, count * sizeof(*paused_until_ms));
+	if (count == 0)
+		return CN_OK;
+	dynbuf_init(&keys, (size_t)1 << 26);
+	dynbuf_init(&windows, (size_t)1 << 26);
+	if (budget_arrays(token_keys, window_ms, count, &keys, &windows) != 0) {
+		dynbuf_free(&keys);
+		dynbuf_free(&windows);
+		error_set(err, "reading the Moneybird rate budget: out of memory");
+		return CN_ERR;
+	}
+	params[0] = dynbuf_ptr(&keys);
+	params[1] = dynbuf_ptr(&windows);
+	rc = store_query(
+	    conn,
+	    "SELECT u.i, (SELECT count(*) FROM rate_budget_calls c WHERE c.token_key = u.key"
+	    "        AND c.at > clock_timestamp() - u.window_ms * interval '1 millisecond'),"
+	    "       (SELECT CASE WHEN b.paused_until > clock_timestamp()"
+	    "        THEN floor(extract(epoch FROM b.paused_until) * 1000)::bigint END"
+	    "        FROM rate_budgets b WHERE b.token_key = u.key)"
+	    " FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u(key, window_ms, i)",
+	    2, params, "reading the Moneybird rate budget", &res, err);
+	dynbuf_free(&keys);
+	dynbuf_free(&windows);
 	if (rc != CN_OK)
 		return rc;
-	if (PQntuples(res) != 1) {
+	if ((size_t)PQntuples(res) != count) {
 		PQclear(res);
 		error_set(err, "reading the Moneybird rate budget: no row");
 		return CN_ERR;
 	}
-	*used = (int)text_int64(PQgetvalue(res, 0, 0));
-	if (!PQgetisnull(res, 0, 1))
-		*paused_until_ms = text_int64(PQgetvalue(res, 0, 1));
+	for (int r = 0; r < PQntuples(res); r++) {
+		int64_t i = text_int64(PQgetvalue(res, r, 0)) - 1;
+
+		if (i < 0 || (size_t)i >= count)
+			continue;
+		used[i] = (int)text_int64(PQgetvalue(res, r, 1));
+		if (!PQgetisnull(res, r, 2))
+			paused_until_ms[i] = text_int64(PQgetvalue(res, r, 2));
+	}
 	PQclear(res);
 	return CN_OK;
 }

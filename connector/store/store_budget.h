@@ -10,6 +10,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -50,5 +51,12 @@ int store_budget_pause(PGconn *conn, const char *token_key, int64_t until_epoch,
 /* Calls in the last window_ms and the pause end (epoch ms, 0 = none). */
 int store_budget_read(PGconn *conn, const char *token_key, int64_t window_ms, int *used,
                       int64_t *paused_until_ms, struct cn_error *err) MUST_CHECK;
+
+/* The same for count keys in one statement: used[i] and paused_until_ms[i]
+ * of token_keys[i] over window_ms[i] (status and /metrics read every
+ * connection's budget at once). */
+int store_budget_read_many(PGconn *conn, const char *const *token_keys, const int64_t *window_ms,
+                           size_t count, int *used, int64_t *paused_until_ms,
+                           struct cn_error *err) MUST_CHECK;
 
 #endif

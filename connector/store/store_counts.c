@@ -4,31 +4,61 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dynbuf.h"
 #include "store.h"
 #include "text.h"
 
 int store_counts_orders(PGconn *conn, int64_t connection_id, int64_t orders[ORDER_STATE_COUNT],
                         int64_t *total, struct cn_error *err)
 {
-	char id_text[24];
-	const char *values[1] = {id_text};
+	return store_counts_orders_many(conn, &connection_id, 1,
+	                                (int64_t(*)[ORDER_STATE_COUNT])orders, total, err);
+}
+
+int store_counts_orders_many(PGconn *conn, const int64_t *connection_ids, size_t count,
+                             int64_t (*orders)[ORDER_STATE_COUNT], int64_t *totals,
+                             struct cn_error *err)
+{
+	struct dynbuf ids;
+	const char *values[1];
 	PGresult *res = NULL;
 	int rc;
 
-	memset(orders, 0, sizeof(int64_t) * ORDER_STATE_COUNT);
-	*total = 0;
-	snprintf(id_text, sizeof(id_text), "%" PRId64, connection_id);
-	rc = store_query(conn, "SELECT state, n FROM order_state_counts WHERE connection_id = $1",
+	memset(orders, 0, count * sizeof(*orders));
+	memset(totals, 0, count * sizeof(*totals));
+	if (count == 0)
+		return CN_OK;
+	dynbuf_init(&ids, (size_t)1 << 26);
+	rc = dynbuf_adds(&ids, "{");
+	for (size_t i = 0; rc == 0 && i < count; i++)
+		rc = dynbuf_addf(&ids, "%s%" PRId64, i > 0 ? "," : "", connection_ids[i]);
+	if (rc == 0)
+		rc = dynbuf_adds(&ids, "}");
+	if (rc != 0) {
+		dynbuf_free(&ids);
+		error_set(err, "out of memory listing the connections");
+		return CN_ERR;
+	}
+	values[0] = dynbuf_ptr(&ids);
+	/* u.i is the position in the caller's list (from 1): an id listed twice
+	 * gets its counts twice, an unknown one none. */
+	rc = store_query(conn,
+	                 "SELECT u.i, c.state, c.n FROM unnest($1::bigint[]) WITH ORDINALITY"
+	                 " AS u(id, i) JOIN order_state_counts c ON c.connection_id = u.id",
 	                 1, values, "counting orders", &res, err);
+	dynbuf_free(&ids);
 	if (rc != CN_OK)
 		return rc;
 	for (int r = 0; r < PQntuples(res); r++) {
-		int64_t count = text_int64(PQgetvalue(res, r, 1));
-		int s = order_state_index(PQgetvalue(res, r, 0));
+		int64_t i = text_int64(PQgetvalue(res, r, 0)) - 1;
+		int64_t n = text_int64(PQgetvalue(res, r, 2));
+		int s = order_state_index(PQgetvalue(res, r, 1));
 
-		*total += count;
+		if (i < 0 || (size_t)i >= count)
+			continue;
+		totals[i] += n;
 		if (s >= 0)
-			orders[s] += count;
+			orders[i][s] += n;
 	}
 	PQclear(res);
 	return CN_OK;

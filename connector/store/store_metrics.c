@@ -77,11 +77,69 @@ static int read_latency(PGconn *conn, struct metrics_gauges *gauges, struct cn_e
 	return CN_OK;
 }
 
+/* Orders per state of every configured connection, one statement. */
+static int read_orders(PGconn *conn, const struct config *config, const int64_t *connection_ids,
+                       const struct store_metrics_inputs *inputs, struct metrics_gauges *gauges,
+                       struct cn_error *err)
+{
+	size_t count = config->connection_count;
+	int64_t(*orders)[ORDER_STATE_COUNT] = calloc(count + 1, sizeof(*orders));
+	int64_t *totals = calloc(count + 1, sizeof(*totals));
+	int rc = CN_ERR;
+
+	if (orders == NULL || totals == NULL)
+		error_set(err, "out of memory");
+	else
+		rc = inputs->read_orders(conn, connection_ids, count, orders, totals, err);
+	for (size_t c = 0; rc == CN_OK && c < count; c++)
+		memcpy(gauges->connections[c].orders, orders[c], sizeof(orders[c]));
+	free(orders);
+	free(totals);
+	return rc;
+}
+
+/* The rate budget left of every configured connection, one statement; a
+ * connection without a token key fails the database part, as before. */
+static int read_budgets(PGconn *conn, size_t count, const struct store_metrics_budget *budgets,
+                        struct metrics_gauges *gauges, struct cn_error *err)
+{
+	const char **keys = calloc(count + 1, sizeof(*keys));
+	int64_t *windows = calloc(count + 1, sizeof(*windows));
+	int64_t *paused = calloc(count + 1, sizeof(*paused));
+	int *used = calloc(count + 1, sizeof(*used));
+	int rc = CN_ERR;
+
+	if (keys == NULL || windows == NULL || paused == NULL || used == NULL) {
+		error_set(err, "out of memory");
+		goto out;
+	}
+	for (size_t c = 0; c < count; c++) {
+		gauges->connections[c].budget_limit = budgets[c].requests;
+		if (budgets[c].token_key[0] == '\0') {
+			error_set(err, "reading the Moneybird rate budget: no token key");
+			goto out;
+		}
+		keys[c] = budgets[c].token_key;
+		windows[c] = budgets[c].window_ms;
+	}
+	rc = store_budget_read_many(conn, keys, windows, count, used, paused, err);
+	for (size_t c = 0; rc == CN_OK && c < count; c++) {
+		gauges->connections[c].budget_known = true;
+		gauges->connections[c].budget_remaining =
+		    store_budget_remaining(budgets[c].requests, used[c], paused[c]);
+	}
+out:
+	free(keys);
+	free(windows);
+	free(paused);
+	free(used);
+	return rc;
+}
+
 int store_metrics_read(PGconn *conn, const struct config *config, const int64_t *connection_ids,
                        const struct store_metrics_inputs *inputs, struct metrics_gauges *gauges,
                        struct cn_error *err)
 {
-	const struct store_metrics_budget *budgets = inputs->budgets;
 	PGresult *res = NULL;
 	char timeout[64];
 	int rc;
@@ -95,15 +153,11 @@ int store_metrics_read(PGconn *conn, const struct config *config, const int64_t 
 	if (rc != CN_OK)
 		goto out;
 
-	/* The status model's numbers, from the trigger-kept counters (no scan). */
-	for (size_t c = 0; c < config->connection_count; c++) {
-		int64_t total = 0;
-
-		rc = inputs->read_orders(conn, connection_ids[c], gauges->connections[c].orders,
-		                         &total, err);
-		if (rc != CN_OK)
-			goto out;
-	}
+	/* The status model's numbers, from the trigger-kept counters (no scan),
+	 * every connection in one statement. */
+	rc = read_orders(conn, config, connection_ids, inputs, gauges, err);
+	if (rc != CN_OK)
+		goto out;
 
 	rc = query(conn, "SELECT id, paused_at IS NOT NULL FROM connections", "reading pauses",
 	           &res, err);
@@ -136,25 +190,9 @@ int store_metrics_read(PGconn *conn, const struct config *config, const int64_t 
 	if (rc != CN_OK)
 		goto out;
 
-	for (size_t c = 0; c < config->connection_count; c++) {
-		const struct store_metrics_budget *budget = &budgets[c];
-		int used = 0;
-		int64_t paused_until_ms = 0;
-
-		gauges->connections[c].budget_limit = budget->requests;
-		if (budget->token_key[0] == '\0') {
-			error_set(err, "reading the Moneybird rate budget: no token key");
-			rc = CN_ERR;
-			goto out;
-		}
-		rc = store_budget_read(conn, budget->token_key, budget->window_ms, &used,
-		                       &paused_until_ms, err);
-		if (rc != CN_OK)
-			goto out;
-		gauges->connections[c].budget_known = true;
-		gauges->connections[c].budget_remaining =
-		    store_budget_remaining(budget->requests, used, paused_until_ms);
-	}
+	rc = read_budgets(conn, config->connection_count, inputs->budgets, gauges, err);
+	if (rc != CN_OK)
+		goto out;
 	rc = store_exec(conn, "COMMIT", err);
 	if (rc == CN_OK)
 		gauges->database_up = true;

@@ -33,11 +33,12 @@ struct store_metrics_budget {
 	int requests;
 };
 
-/* Reads one connection's orders per state inside the scrape's transaction:
- * the status model's reader (engine/status.h status_order_counts), so the
+/* Reads the connections' orders per state inside the scrape's transaction,
+ * all in one statement (orders[i] and totals[i] of connection_ids[i]): the
+ * status model's reader (engine/status.h status_order_counts_many), so the
  * gauges are the numbers `status` shows. */
-typedef int (*store_metrics_orders_fn)(PGconn *conn, int64_t connection_id,
-                                       int64_t orders[ORDER_STATE_COUNT], int64_t *total,
+typedef int (*store_metrics_orders_fn)(PGconn *conn, const int64_t *connection_ids, size_t count,
+                                       int64_t (*orders)[ORDER_STATE_COUNT], int64_t *totals,
                                        struct cn_error *err);
 
 /* What a scrape reports besides the database: the spool's counts, one

@@ -8,14 +8,8 @@
 
 #include "store.h"
 #include "store_orders.h"
-#include "text.h"
 
 /* Timestamps are shown as ISO 8601 in UTC: to_char((x) AT TIME ZONE 'UTC', ...). */
-
-static void copy_text(char *out, size_t size, const char *text)
-{
-	snprintf(out, size, "%s", text != NULL ? text : "");
-}
 
 const char *store_ops_cell(const struct store_ops_table *table, size_t row, size_t column)
 {
@@ -88,93 +82,6 @@ int store_ops_query(PGconn *conn, const char *sql, int n, const char *const *val
                     const char *what, struct store_ops_table *out, struct cn_error *err)
 {
 	return query_table(conn, sql, n, values, what, out, err);
-}
-
-int store_ops_connection_status(PGconn *conn, const char *name,
-                                struct store_ops_connection_status *out, struct cn_error *err)
-{
-	const char *values[1] = {NULL};
-	char id_text[24];
-	PGresult *res = NULL;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	values[0] = name;
-	rc = store_query(conn,
-	                 "SELECT id, paused_at IS NOT NULL, "
-	                 "to_char((paused_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-	                 ", paused_reason"
-	                 " FROM connections WHERE name = $1",
-	                 1, values, "reading the connection", &res, err);
-	if (rc != CN_OK)
-		return rc;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return CN_OK;
-	}
-	out->exists = true;
-	out->id = text_int64(PQgetvalue(res, 0, 0));
-	out->paused = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-	copy_text(out->paused_at, sizeof(out->paused_at), PQgetvalue(res, 0, 2));
-	copy_text(out->paused_reason, sizeof(out->paused_reason), PQgetvalue(res, 0, 3));
-	PQclear(res);
-
-	/* orders[] and orders_total: the status model fills them (store_counts.h). */
-	snprintf(id_text, sizeof(id_text), "%" PRId64, out->id);
-	values[0] = id_text;
-
-	rc = store_query(
-	    conn,
-	    "SELECT order_id, order_number, state, "
-	    "to_char((received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-	    ","
-	    " floor(extract(epoch FROM now() - received_at))::bigint"
-	    " FROM orders WHERE connection_id = $1"
-	    " AND state IN ('queued', 'in_progress', 'retrying', "
-	    "'needs_attention')"
-	    " ORDER BY received_at, id LIMIT 1",
-	    1, values, "finding the oldest unsynced order", &res, err);
-	if (rc != CN_OK)
-		return rc;
-	if (PQntuples(res) == 1) {
-		out->has_oldest_unsynced = true;
-		copy_text(out->oldest_order_id, sizeof(out->oldest_order_id),
-		          PQgetvalue(res, 0, 0));
-		copy_text(out->oldest_order_number, sizeof(out->oldest_order_number),
-		          PQgetvalue(res, 0, 1));
-		copy_text(out->oldest_state, sizeof(out->oldest_state), PQgetvalue(res, 0, 2));
-		copy_text(out->oldest_received_at, sizeof(out->oldest_received_at),
-		          PQgetvalue(res, 0, 3));
-		out->oldest_age_seconds = text_int64(PQgetvalue(res, 0, 4));
-	}
-	PQclear(res);
-
-	rc =
-	    store_query(conn,
-	                "SELECT order_id, state, last_error, "
-	                "to_char((updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-	                " FROM orders WHERE connection_id = $1 AND last_error IS NOT NULL"
-	                " AND state IN ('retrying', 'needs_attention')"
-	                " ORDER BY updated_at DESC, id DESC LIMIT 1",
-	                1, values, "finding the last error", &res, err);
-	if (rc != CN_OK)
-		return rc;
-	if (PQntuples(res) == 1) {
-		out->has_last_error = true;
-		copy_text(out->last_error_order_id, sizeof(out->last_error_order_id),
-		          PQgetvalue(res, 0, 0));
-		copy_text(out->last_error_state, sizeof(out->last_error_state),
-		          PQgetvalue(res, 0, 1));
-		copy_text(out->last_error, sizeof(out->last_error), PQgetvalue(res, 0, 2));
-		copy_text(out->last_error_at, sizeof(out->last_error_at), PQgetvalue(res, 0, 3));
-	}
-	PQclear(res);
-
-	return store_query_int64(conn,
-	                         "SELECT count(*) FROM deliveries WHERE connection_id = $1"
-	                         " AND outcome = 'duplicate_differs'",
-	                         1, values, "counting differing redeliveries",
-	                         &out->redeliveries_differ, err);
 }
 
 int store_ops_find_orders(PGconn *conn, const char *connection, const char *key,

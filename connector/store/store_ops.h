@@ -41,7 +41,7 @@ int store_ops_query(PGconn *conn, const char *sql, int n, const char *const *val
 struct store_ops_connection_status {
 	bool exists; /* false: serve/migrate never registered this connection */
 	int64_t id;
-	/* Filled by the status model from store_counts_orders, not here. */
+	/* Filled by the status model from store_counts_orders_many. */
 	int64_t orders[ORDER_STATE_COUNT]; /* parallel to order_state_names */
 	int64_t orders_total;
 	bool has_oldest_unsynced; /* queued, in_progress, retrying or needs_attention */
@@ -61,10 +61,8 @@ struct store_ops_connection_status {
 	int64_t redeliveries_differ; /* deliveries with outcome duplicate_differs */
 };
 
-/* Everything `status` shows of one connection (by name). */
-int store_ops_connection_status(PGconn *conn, const char *name,
-                                struct store_ops_connection_status *out,
-                                struct cn_error *err) MUST_CHECK;
+/* Everything `status` shows of a connection: store_ops_status.h reads it for
+ * every connection at once. */
 
 /*
  * Orders whose order_id or order_number is `key`, optionally only of the

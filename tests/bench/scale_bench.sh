@@ -63,6 +63,9 @@ sleep 2
 threads="$(awk '/^Threads/ { print $2 }' "/proc/$BM_SERVE_PID/status")"
 rss="$(awk '/^VmRSS/ { print $2 }' "/proc/$BM_SERVE_PID/status")"
 status_s="$(timed "status" "$BM_BINARY" -c "$BM_CONFIG" status)"
+status_json_s="$(timed "status --json" "$BM_BINARY" -c "$BM_CONFIG" status --json)"
+metrics_s="$(timed "GET /metrics" curl -sf --max-time 30 -o "$BM_TMP/metrics.txt" "$BM_URL/metrics")"
+grep -q '^bookto_moneybird_database_up 1' "$BM_TMP/metrics.txt" || bm_fail "/metrics: database_up is not 1"
 "$BM_BUILD_DIR/bm-claim-cost" "$BM_DATABASE_URL" 50 >"$BM_TMP/claim.txt" || bm_fail "bm-claim-cost failed"
 bm_serve_stop
 
@@ -72,6 +75,8 @@ bb_row "figure" "measured"
 bb_row "config check (s)" "$check_s"
 bb_row "serve start to healthy (s)" "$serve_s"
 bb_row "status (s)" "$status_s"
+bb_row "status --json (s)" "$status_json_s"
+bb_row "GET /metrics (s)" "$metrics_s"
 bb_row "serve threads" "$threads"
 bb_row "serve RSS (kB)" "$rss"
 bb_row "claim, nothing due, mean (us)" "$(bb_kv "$BM_TMP/claim.txt" claim_mean_us)"

@@ -113,10 +113,24 @@ wait_webhooks_applied() {
 echo "# draining with $workers workers at $rate_requests requests per ${rate_seconds}s"
 sed -i "s/workers = { count = 0;/workers = { count = $workers;/" "$BM_CONFIG"
 bm_serve_start
+# What serve's database sessions wait for during the drain, sampled every
+# 0.2 s: a lock (the audit chain's is advisory), WAL flushes, the client (a
+# round trip inside a transaction), or nothing (CPU).
+touch "$BM_TMP/sampling"
+(
+	while [[ -f "$BM_TMP/sampling" ]]; do
+		bm_psql "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU')
+			|| CASE WHEN state LIKE 'idle in transaction%' THEN ' (in transaction)' ELSE '' END
+			FROM pg_stat_activity WHERE application_name = 'bookto-moneybird'
+			AND state <> 'idle'" 2>/dev/null || true
+		sleep 0.2
+	done >"$BM_TMP/waits.txt"
+) &
 # Give up at 2.5 x the drain time of 4.4 calls per order.
 drain_limit="$(awk -v n="$orders" -v r="$rate_per_s" 'BEGIN { printf "%d", n * 4.4 / r * 2.5 + 60 }')"
 drained=1
 drain_s="$(bb_wait_drained "$orders" "$drain_limit" soft)" || drained=0
+rm -f "$BM_TMP/sampling"
 [[ "$drained" == 0 ]] || webhooks_s="$(wait_webhooks_applied "$orders")"
 bb_sim_fetch
 read -r calls_mix limited_mix <<<"$(bb_sim_requests)"
@@ -128,6 +142,28 @@ events_applied="$(bm_psql "SELECT count(*) FROM moneybird_events WHERE status = 
 deferred_mix="$(bm_psql "SELECT count(*) FROM audit_log WHERE action = 'deferred'")"
 echo "# phase 1 requests by endpoint:"
 bb_sim_by_endpoint
+# Where the drain lost time against the budget: the calls made per budget
+# window (the attempts rows, one per Moneybird call), the longest stretch
+# without a call, and the jobs in flight on average (claim to synced; 4
+# workers saturated read as about 4).
+if [[ "$drained" == 1 ]]; then
+	read -r use_mean use_min windows_low gap_max in_flight <<<"$(bm_psql "
+	WITH span AS (SELECT min(at) AS t0, max(at) AS t1 FROM attempts),
+	w AS (SELECT floor(extract(epoch FROM a.at - span.t0) / $rate_seconds) AS k, count(*) AS n
+	      FROM attempts a, span GROUP BY 1),
+	full_w AS (SELECT n FROM w, span
+	           WHERE (k + 1) * $rate_seconds <= extract(epoch FROM span.t1 - span.t0)),
+	gaps AS (SELECT at - lag(at) OVER (ORDER BY at) AS gap FROM attempts),
+	flights AS (SELECT o.synced_at - min(l.at) AS took FROM orders o
+	            JOIN audit_log l ON l.order_pk = o.id AND l.action = 'claimed'
+	            WHERE o.synced_at IS NOT NULL GROUP BY o.id, o.synced_at)
+	SELECT round(avg(n) / $rate_requests, 2), round(min(n)::numeric / $rate_requests, 2),
+	       count(*) FILTER (WHERE n < 0.9 * $rate_requests) || '/' || count(*),
+	       (SELECT round(extract(epoch FROM max(gap)) * 1000) FROM gaps),
+	       (SELECT round((extract(epoch FROM sum(took)) / extract(epoch FROM t1 - t0))::numeric, 2)
+	        FROM flights, span GROUP BY t0, t1)
+	FROM full_w" | tr '|' ' ')"
+fi
 
 calls_returning=""
 limited_all="$limited_mix"
@@ -186,6 +222,13 @@ bb_row "jobs deferred for the rate limit, mix" "$deferred_mix"
 bb_row "drain time (s)" "$drain_s"
 bb_row "theoretical minimum calls/rate (s)" "$min_s"
 bb_row "drain time / minimum" "$drain_ratio" "<= 1.05" "$(bb_verdict "$drain_ratio" '<=' 1.05)"
+bb_row "budget use per ${rate_seconds} s window, mean / min" "${use_mean:-n/a} / ${use_min:-n/a}"
+bb_row "windows below 90 % of the budget" "${windows_low:-n/a}"
+bb_row "longest stretch without a call (ms)" "${gap_max:-n/a}"
+bb_row "jobs in flight on average" "${in_flight:-n/a}" "(of $workers workers)"
+echo "# serve's busy database sessions during the drain, by what they waited for (samples):"
+sort "$BM_TMP/waits.txt" | uniq -c | sort -rn | head -n 6 | sed 's/^ */#   /'
+echo "# load: $(uptime | sed 's/.*load average: //')"
 bb_row "invoices in Moneybird" "$invoices" "= $total" "$([[ "$invoices" == "$total" ]] && echo PASS || echo MISS)"
 bb_row "invoices with exactly one payment" "$paid" "= $total" "$([[ "$paid" == "$total" ]] && echo PASS || echo MISS)"
 bb_row "contacts in Moneybird" "$contacts" "= $new_buyers" "$([[ "$contacts" == "$new_buyers" ]] && echo PASS || echo MISS)"
