@@ -11,6 +11,7 @@
 
 #include "clock_after.h"
 #include "log.h"
+#include "stop_flag.h"
 
 #define SWEEP_INTERVAL_MS 200
 
@@ -124,10 +125,7 @@ void guard_stop(struct listener_guard *guard)
 {
 	if (guard == NULL)
 		return;
-	pthread_mutex_lock(&guard->mutex);
-	guard->stopping = true;
-	pthread_cond_signal(&guard->wake);
-	pthread_mutex_unlock(&guard->mutex);
+	stop_flag_raise_shared(&guard->mutex, &guard->wake, &guard->stopping);
 	pthread_join(guard->thread, NULL);
 	pthread_mutex_destroy(&guard->mutex);
 	pthread_cond_destroy(&guard->wake);

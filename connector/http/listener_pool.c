@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "stop_flag.h"
+
 struct listener_pool {
 	pthread_mutex_t mutex;
 	pthread_cond_t work;
@@ -91,10 +93,7 @@ void listener_pool_stop(struct listener_pool *pool)
 {
 	if (pool == NULL)
 		return;
-	pthread_mutex_lock(&pool->mutex);
-	pool->stopping = true;
-	pthread_cond_broadcast(&pool->work);
-	pthread_mutex_unlock(&pool->mutex);
+	stop_flag_raise_shared(&pool->mutex, &pool->work, &pool->stopping);
 	for (int i = 0; i < pool->count; i++)
 		pthread_join(pool->threads[i], NULL);
 	pool->count = 0;
