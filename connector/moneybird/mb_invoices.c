@@ -6,9 +6,25 @@
 
 #include "mb_transport.h"
 
+#define INVOICE_PATH_MAX 128
+
 PARSER_ADAPTER(parse_sales_invoice, struct mb_sales_invoice, mb_json_sales_invoice)
 PARSER_ADAPTER(parse_sync_entry, struct mb_sync_entry, mb_json_sync_entry)
 PARSER_ADAPTER(parse_payment, struct mb_payment, mb_json_payment)
+
+/* The path of one invoice ("sales_invoices/ID" + tail); false, with the call
+ * refused locally as `refusal`, when id is not a Moneybird id. */
+static bool invoice_path(struct mb_client *client, const char *endpoint, const char *id,
+                         const char *tail, const char *refusal, char path[INVOICE_PATH_MAX],
+                         struct cn_error *err)
+{
+	if (!mb_id_valid(id)) {
+		mb_transport_refuse_locally(client, endpoint, err, refusal);
+		return false;
+	}
+	snprintf(path, INVOICE_PATH_MAX, "sales_invoices/%s%s", id, tail);
+	return true;
+}
 
 enum mb_outcome mb_sales_invoice_create(struct mb_client *client,
                                         const struct mb_invoice_request *req,
@@ -23,8 +39,6 @@ enum mb_outcome mb_sales_invoice_create(struct mb_client *client,
 	                    NULL,
 	                    true};
 
-	memset(&client->last, 0, sizeof(client->last));
-	client->last.endpoint = r.endpoint;
 	return mb_transport_write_one(client, &r, mb_json_invoice_body(req, err),
 	                              parse_sales_invoice, out, err);
 }
@@ -34,12 +48,11 @@ enum mb_outcome mb_sales_invoice_get(struct mb_client *client, const char *id,
 {
 	static const char endpoint[] = "GET sales_invoices/{id}";
 	struct request req = {endpoint, "sales_invoice", "GET", NULL, false, NULL, NULL, false};
-	char path[128];
+	char path[INVOICE_PATH_MAX];
 
-	if (!mb_id_valid(id))
-		return mb_transport_refuse_locally(client, endpoint, err,
-		                                   "sales_invoice: the id is not a Moneybird id");
-	snprintf(path, sizeof(path), "sales_invoices/%s", id);
+	if (!invoice_path(client, endpoint, id, "", "sales_invoice: the id is not a Moneybird id",
+	                  path, err))
+		return MB_VALIDATION;
 	req.path = path;
 	return mb_transport_fetch_one(client, &req, parse_sales_invoice, out, err);
 }
@@ -156,15 +169,12 @@ enum mb_outcome mb_sales_invoice_send(struct mb_client *client, const char *id,
 	static const char endpoint[] = "PATCH sales_invoices/{id}/send_invoice";
 	struct request req = {endpoint, "sales_invoice_sending", "PATCH", NULL, false, NULL, NULL,
 	                      true};
-	char path[128];
+	char path[INVOICE_PATH_MAX];
 
-	if (!mb_id_valid(id))
-		return mb_transport_refuse_locally(client, endpoint, err,
-		                                   "sales_invoice: the id is not a Moneybird id");
-	snprintf(path, sizeof(path), "sales_invoices/%s/send_invoice", id);
+	if (!invoice_path(client, endpoint, id, "/send_invoice",
+	                  "sales_invoice: the id is not a Moneybird id", path, err))
+		return MB_VALIDATION;
 	req.path = path;
-	memset(&client->last, 0, sizeof(client->last));
-	client->last.endpoint = endpoint;
 	return mb_transport_write_one(client, &req, mb_json_send_body(delivery_method, err),
 	                              parse_sales_invoice, out, err);
 }
@@ -175,15 +185,12 @@ enum mb_outcome mb_payment_create(struct mb_client *client, const char *invoice_
 {
 	static const char endpoint[] = "POST sales_invoices/{id}/payments";
 	struct request req = {endpoint, "payment", "POST", NULL, false, NULL, NULL, true};
-	char path[128];
+	char path[INVOICE_PATH_MAX];
 
-	if (!mb_id_valid(invoice_id))
-		return mb_transport_refuse_locally(client, endpoint, err,
-		                                   "payment: the invoice id is not a Moneybird id");
-	snprintf(path, sizeof(path), "sales_invoices/%s/payments", invoice_id);
+	if (!invoice_path(client, endpoint, invoice_id, "/payments",
+	                  "payment: the invoice id is not a Moneybird id", path, err))
+		return MB_VALIDATION;
 	req.path = path;
-	memset(&client->last, 0, sizeof(client->last));
-	client->last.endpoint = endpoint;
 	return mb_transport_write_one(client, &req, mb_json_payment_body(payment, err),
 	                              parse_payment, out, err);
 }
