@@ -216,7 +216,6 @@ int cli_ops_show(const struct config *config, int argc, char **argv)
 	cJSON *root = NULL;
 	cJSON *list = NULL;
 	PGconn *conn = NULL;
-	size_t index;
 	int rc = cli_ops_parse_args(argc, argv, "json connection", &args);
 
 	if (rc != CLI_EXIT_OK)
@@ -224,12 +223,7 @@ int cli_ops_show(const struct config *config, int argc, char **argv)
 	if (args.positional_count != 1)
 		return cli_usage(cli_ops_usage_text,
 		                 "show takes one ORDER (an order_id or order_number)");
-	if (args.connection != NULL) {
-		rc = cli_ops_pick_connection(config, "show", args.connection, &index);
-		if (rc != CLI_EXIT_OK)
-			return rc;
-	}
-	rc = cli_ops_connect_database(config, &conn);
+	rc = cli_ops_open_orders(config, "show", args.connection, &conn);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (status_orders_find(conn, args.connection, args.positional[0], &orders, &err) != CN_OK) {
