@@ -434,15 +434,7 @@ int config_load(const char *path, struct config **out, FILE *problems, struct cn
 	tree_ready = 1;
 	config_set_include_dir(&tree, config_dir);
 	if (config_read_file(&tree, path) != CONFIG_TRUE) {
-		const char *file = config_error_file(&tree);
-
-		cfg_report_line(&ld.report, file != NULL ? file : path,
-		                (unsigned)config_error_line(&tree), 1, "%s%s",
-		                config_error_text(&tree),
-		                strcmp(config_error_text(&tree), "syntax error") == 0
-		                    ? " (check this line and the end of the one before it: a "
-		                      "missing `;`, `=`, quote or bracket)"
-		                    : "");
+		cfg_report_read_error(&ld.report, &tree, path, 1);
 		goto out;
 	}
 

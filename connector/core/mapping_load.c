@@ -180,17 +180,7 @@ int mapping_load(const char *path, struct mapping **out, FILE *problems, struct 
 	config_init(&tree);
 	tree_ready = true;
 	if (config_read_file(&tree, path) != CONFIG_TRUE) {
-		const char *file = config_error_file(&tree);
-		const char *text = config_error_text(&tree);
-
-		cfg_report_line(&ld.report, file != NULL ? file : path,
-		                (unsigned)config_error_line(&tree),
-		                (unsigned)config_error_line(&tree), "%s%s",
-		                text != NULL ? text : "cannot be parsed",
-		                text != NULL && strcmp(text, "syntax error") == 0
-		                    ? " (check this line and the end of the one before it: a "
-		                      "missing `;`, `=`, quote or bracket)"
-		                    : "");
+		cfg_report_read_error(&ld.report, &tree, path, (unsigned)config_error_line(&tree));
 		goto out;
 	}
 

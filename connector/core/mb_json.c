@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "money.h"
+
 /* The largest integer a double holds exactly: bigger JSON-number ids would
  * already have lost digits inside the parser. */
 #define EXACT_DOUBLE_MAX 9007199254740992.0
@@ -137,49 +139,7 @@ int mb_money_format(int64_t cents, char *out, size_t size)
 
 int mb_money_parse(const char *text, int64_t *cents)
 {
-	const char *p = text;
-	bool negative = false;
-	uint64_t whole = 0;
-	uint64_t fraction = 0;
-	int fraction_digits = 0;
-	int whole_digits = 0;
-	uint64_t total;
-
-	if (text == NULL)
-		return CN_INVALID;
-	if (*p == '-') {
-		negative = true;
-		p++;
-	}
-	for (; isdigit((unsigned char)*p); p++) {
-		if (whole > (UINT64_MAX / 10u) / 100u)
-			return CN_INVALID;
-		whole = whole * 10u + (uint64_t)(*p - '0');
-		whole_digits++;
-	}
-	if (whole_digits == 0)
-		return CN_INVALID;
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return CN_INVALID;
-		for (; isdigit((unsigned char)*p); p++) {
-			if (fraction_digits < 2)
-				fraction = fraction * 10u + (uint64_t)(*p - '0');
-			else if (*p != '0')
-				return CN_INVALID; /* sub-cent amounts are not money we book */
-			fraction_digits++;
-		}
-	}
-	if (*p != '\0')
-		return CN_INVALID;
-	if (fraction_digits == 1)
-		fraction *= 10u;
-	total = whole * 100u + fraction;
-	if (total > (uint64_t)INT64_MAX)
-		return CN_INVALID;
-	*cents = negative ? -(int64_t)total : (int64_t)total;
-	return 0;
+	return money_parse(text, INT64_MAX, cents);
 }
 
 bool mb_id_valid(const char *id)

@@ -202,11 +202,9 @@ int notify_start(const struct config *config, struct notify **out, struct cn_err
 	*out = NULL;
 	if (config->notify_webhook_url == NULL && config->notify_sendmail == NULL)
 		return CN_OK;
-	notify = calloc(1, sizeof(*notify));
-	if (notify == NULL) {
-		error_set(err, "out of memory starting the notifier");
+	notify = error_calloc_start(sizeof(*notify), "the notifier", err);
+	if (notify == NULL)
 		return CN_ERR;
-	}
 	notify->config = config;
 	if (gethostname(notify->host, sizeof(notify->host) - 1) != 0 || notify->host[0] == '\0')
 		snprintf(notify->host, sizeof(notify->host), "this-host");

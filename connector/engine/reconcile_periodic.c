@@ -163,11 +163,9 @@ int reconcile_periodic_start(const struct runtime *ctx, struct reconcile_periodi
 		log_info("reconcile_periodic_off", NULL);
 		return CN_OK;
 	}
-	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		error_set(err, "out of memory starting the periodic reconciliation");
+	p = error_calloc_start(sizeof(*p), "the periodic reconciliation", err);
+	if (p == NULL)
 		return CN_ERR;
-	}
 	p->ctx = ctx;
 	p->interval_seconds = interval;
 	p->check_seconds = interval < PERIODIC_CHECK_SECONDS ? interval : PERIODIC_CHECK_SECONDS;

@@ -94,14 +94,13 @@ static void *guard_main(void *arg)
 int guard_start(int deadline_ms, const char *log_name, struct listener_guard **out,
                 struct cn_error *err)
 {
-	struct listener_guard *guard = calloc(1, sizeof(*guard));
+	struct listener_guard *guard =
+	    error_calloc_start(sizeof(*guard), "the request deadline", err);
 	pthread_condattr_t attributes;
 
 	*out = NULL;
-	if (guard == NULL) {
-		error_set(err, "out of memory starting the request deadline");
+	if (guard == NULL)
 		return CN_ERR;
-	}
 	guard->deadline_ms = deadline_ms;
 	guard->log_name = log_name;
 	guard->all.next = guard->all.prev = &guard->all;
