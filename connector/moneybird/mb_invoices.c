@@ -26,6 +26,22 @@ static bool invoice_path(struct mb_client *client, const char *endpoint, const c
 	return true;
 }
 
+/* A write under one invoice (its sending, a payment) with body (freed here
+ * too when the id is refused). */
+static enum mb_outcome invoice_write(struct mb_client *client, struct request *req, const char *id,
+                                     const char *tail, const char *refusal, char *body,
+                                     item_parser parse, void *out, struct cn_error *err)
+{
+	char path[INVOICE_PATH_MAX];
+
+	if (!invoice_path(client, req->endpoint, id, tail, refusal, path, err)) {
+		cJSON_free(body);
+		return MB_VALIDATION;
+	}
+	req->path = path;
+	return mb_transport_write_one(client, req, body, parse, out, err);
+}
+
 enum mb_outcome mb_sales_invoice_create(struct mb_client *client,
                                         const struct mb_invoice_request *req,
                                         struct mb_sales_invoice *out, struct cn_error *err)
@@ -169,14 +185,10 @@ enum mb_outcome mb_sales_invoice_send(struct mb_client *client, const char *id,
 	static const char endpoint[] = "PATCH sales_invoices/{id}/send_invoice";
 	struct request req = {endpoint, "sales_invoice_sending", "PATCH", NULL, false, NULL, NULL,
 	                      true};
-	char path[INVOICE_PATH_MAX];
 
-	if (!invoice_path(client, endpoint, id, "/send_invoice",
-	                  "sales_invoice: the id is not a Moneybird id", path, err))
-		return MB_VALIDATION;
-	req.path = path;
-	return mb_transport_write_one(client, &req, mb_json_send_body(delivery_method, err),
-	                              parse_sales_invoice, out, err);
+	return invoice_write(
+	    client, &req, id, "/send_invoice", "sales_invoice: the id is not a Moneybird id",
+	    mb_json_send_body(delivery_method, err), parse_sales_invoice, out, err);
 }
 
 enum mb_outcome mb_payment_create(struct mb_client *client, const char *invoice_id,
@@ -185,14 +197,10 @@ enum mb_outcome mb_payment_create(struct mb_client *client, const char *invoice_
 {
 	static const char endpoint[] = "POST sales_invoices/{id}/payments";
 	struct request req = {endpoint, "payment", "POST", NULL, false, NULL, NULL, true};
-	char path[INVOICE_PATH_MAX];
 
-	if (!invoice_path(client, endpoint, invoice_id, "/payments",
-	                  "payment: the invoice id is not a Moneybird id", path, err))
-		return MB_VALIDATION;
-	req.path = path;
-	return mb_transport_write_one(client, &req, mb_json_payment_body(payment, err),
-	                              parse_payment, out, err);
+	return invoice_write(client, &req, invoice_id, "/payments",
+	                     "payment: the invoice id is not a Moneybird id",
+	                     mb_json_payment_body(payment, err), parse_payment, out, err);
 }
 
 enum mb_outcome mb_sales_invoice_sync_list(struct mb_client *client, const char *filter,

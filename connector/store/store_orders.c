@@ -58,23 +58,22 @@ int store_order_begin_locked(PGconn *conn, int64_t order_pk, const char *what, c
 	char pk[24];
 	const char *values[1] = {pk};
 	PGresult *res = NULL;
-	int rc;
+	int rc = store_exec(conn, "BEGIN", err);
 
-	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
 	state[0] = '\0';
-	rc = store_exec(conn, "BEGIN", err);
 	if (rc != CN_OK)
 		return rc;
-	rc = store_query(conn, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", 1, values, what,
-	                 &res, err);
-	if (rc == CN_OK && PQntuples(res) != 1) {
-		error_set(err, "order %s no longer exists", pk);
-		rc = CN_NOT_FOUND;
-	} else if (rc == CN_OK) {
+	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
+	rc = store_query_row(conn, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", 1, values,
+	                     what, &res, err);
+	if (rc == CN_OK) {
 		snprintf(state, 24, "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return CN_OK;
 	}
-	PQclear(res);
-	if (rc != CN_OK && !store_conn_broken(conn))
+	if (rc == CN_NOT_FOUND)
+		error_set(err, "order %s no longer exists", pk);
+	if (!store_conn_broken(conn))
 		store_rollback(conn);
 	return rc;
 }
