@@ -26,6 +26,24 @@ static bool invoice_path(struct mb_client *client, const char *endpoint, const c
 	return true;
 }
 
+/* The query "filter=<filter escaped>" of a sales invoice listing into
+ * query (QUERY_MAX); false, with the call refused locally, when it does not
+ * fit. */
+static bool filter_query(struct mb_client *client, const char *endpoint, const char *filter,
+                         char query[QUERY_MAX], struct cn_error *err)
+{
+	char *escaped = mb_transport_escape(client, filter);
+	bool fits = escaped != NULL && strlen(escaped) + 8 < QUERY_MAX;
+
+	if (fits)
+		snprintf(query, QUERY_MAX, "filter=%s", escaped);
+	else
+		mb_transport_refuse_locally(client, endpoint, err,
+		                            "sales_invoice: the filter is too long");
+	curl_free(escaped);
+	return fits;
+}
+
 /* A write under one invoice (its sending, a payment) with body (freed here
  * too when the id is refused). */
 static enum mb_outcome invoice_write(struct mb_client *client, struct request *req, const char *id,
@@ -110,20 +128,12 @@ enum mb_outcome mb_sales_invoice_list(struct mb_client *client, const char *filt
 	                      false};
 	enum mb_outcome outcome;
 	char base_query[QUERY_MAX];
-	char *escaped = NULL;
 
 	*out = NULL;
 	*count = 0;
-	if (filter != NULL && filter[0] != '\0') {
-		escaped = mb_transport_escape(client, filter);
-		if (escaped == NULL || strlen(escaped) + 8 >= sizeof(base_query)) {
-			curl_free(escaped);
-			return mb_transport_refuse_locally(client, endpoint, err,
-			                                   "sales_invoice: the filter is too long");
-		}
-		snprintf(base_query, sizeof(base_query), "filter=%s", escaped);
-		curl_free(escaped);
-	}
+	if (filter != NULL && filter[0] != '\0' &&
+	    !filter_query(client, endpoint, filter, base_query, err))
+		return MB_VALIDATION;
 	outcome = mb_transport_fetch_list(
 	    client, &req, filter != NULL && filter[0] != '\0' ? base_query : NULL, true,
 	    parse_sales_invoice, sizeof(**out), (void **)out, count, err);
@@ -212,21 +222,14 @@ enum mb_outcome mb_sales_invoice_sync_list(struct mb_client *client, const char 
 	    endpoint, "sales_invoice", "GET", "sales_invoices/synchronization", false, NULL, NULL,
 	    false};
 	char base_query[QUERY_MAX];
-	char *escaped;
 
 	*out = NULL;
 	*count = 0;
 	if (filter == NULL || filter[0] == '\0')
 		return mb_transport_fetch_list(client, &req, NULL, false, parse_sync_entry,
 		                               sizeof(**out), (void **)out, count, err);
-	escaped = mb_transport_escape(client, filter);
-	if (escaped == NULL || strlen(escaped) + 8 >= sizeof(base_query)) {
-		curl_free(escaped);
-		return mb_transport_refuse_locally(client, endpoint, err,
-		                                   "sales_invoice: the filter is too long");
-	}
-	snprintf(base_query, sizeof(base_query), "filter=%s", escaped);
-	curl_free(escaped);
+	if (!filter_query(client, endpoint, filter, base_query, err))
+		return MB_VALIDATION;
 	return mb_transport_fetch_list(client, &req, base_query, false, parse_sync_entry,
 	                               sizeof(**out), (void **)out, count, err);
 }
