@@ -186,6 +186,27 @@ static int command_migrate(const struct config *config)
 
 /* API tokens and signing secrets live in this process's memory: no core
  * dump (nor a ptrace by another user) may carry them away. */
+/* A command that takes its own arguments (from the command's name on). */
+typedef int command_fn(const struct config *config, int argc, char **argv);
+
+static const struct {
+	const char *name;
+	command_fn *run;
+} argument_commands[] = {
+    {"audit", cli_audit},       {"moneybird", cli_moneybird}, {"reconcile", cli_reconcile},
+    {"status", cli_ops_status}, {"show", cli_ops_show},       {"retry", cli_ops_retry},
+    {"replay", cli_ops_replay}, {"preview", cli_ops_preview},
+};
+
+/* The argument command called name, or NULL. */
+static command_fn *argument_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(argument_commands) / sizeof(argument_commands[0]); i++)
+		if (strcmp(name, argument_commands[i].name) == 0)
+			return argument_commands[i].run;
+	return NULL;
+}
+
 static void core_dumps_off(void)
 {
 	struct rlimit none = {0, 0};
@@ -268,24 +289,10 @@ int main(int argc, char **argv)
 		rc = 0;
 	} else if (strcmp(command, "migrate") == 0) {
 		rc = command_migrate(config);
-	} else if (strcmp(command, "audit") == 0) {
-		rc = cli_audit(config, argc - index, argv + index);
-	} else if (strcmp(command, "moneybird") == 0) {
-		rc = cli_moneybird(config, argc - index, argv + index);
 	} else if (strcmp(command, "console") == 0) {
 		rc = cli_console(config, argc - index - 1, argv + index + 1);
-	} else if (strcmp(command, "reconcile") == 0) {
-		rc = cli_reconcile(config, argc - index, argv + index);
-	} else if (strcmp(command, "status") == 0) {
-		rc = cli_ops_status(config, argc - index, argv + index);
-	} else if (strcmp(command, "show") == 0) {
-		rc = cli_ops_show(config, argc - index, argv + index);
-	} else if (strcmp(command, "retry") == 0) {
-		rc = cli_ops_retry(config, argc - index, argv + index);
-	} else if (strcmp(command, "replay") == 0) {
-		rc = cli_ops_replay(config, argc - index, argv + index);
-	} else if (strcmp(command, "preview") == 0) {
-		rc = cli_ops_preview(config, argc - index, argv + index);
+	} else if (argument_command(command) != NULL) {
+		rc = argument_command(command)(config, argc - index, argv + index);
 	} else {
 		rc = serve_run(config);
 	}

@@ -23,42 +23,14 @@
 
 #define CONFIG_CHILDREN_MAX 32
 
-void config_problem(struct loader *ld, const config_setting_t *at, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	cfg_report_vat(&ld->report, at, fmt, ap);
-	va_end(ap);
-}
-
-char *config_strdup(struct loader *ld, const char *text)
-{
-	char *copy = strdup(text);
-
-	if (copy == NULL)
-		ld->out_of_memory = 1;
-	return copy;
-}
-
 /* The folder holding `path`: "." for a bare file name. Caller frees. */
 static char *path_dirname(struct loader *ld, const char *path)
 {
 	const char *slash = strrchr(path, '/');
-	char *dir;
-	size_t length;
 
 	if (slash == NULL)
 		return config_strdup(ld, ".");
-	length = slash == path ? 1 : (size_t)(slash - path);
-	dir = malloc(length + 1);
-	if (dir == NULL) {
-		ld->out_of_memory = 1;
-		return NULL;
-	}
-	memcpy(dir, path, length);
-	dir[length] = '\0';
-	return dir;
+	return text_copy_n(path, slash == path ? 1 : (size_t)(slash - path), &ld->out_of_memory);
 }
 
 void config_check_group(struct loader *ld, const config_setting_t *group, const char *prefix,
@@ -462,15 +434,7 @@ int config_load(const char *path, struct config **out, FILE *problems, struct cn
 	tree_ready = 1;
 	config_set_include_dir(&tree, config_dir);
 	if (config_read_file(&tree, path) != CONFIG_TRUE) {
-		const char *file = config_error_file(&tree);
-
-		cfg_report_line(&ld.report, file != NULL ? file : path,
-		                (unsigned)config_error_line(&tree), 1, "%s%s",
-		                config_error_text(&tree),
-		                strcmp(config_error_text(&tree), "syntax error") == 0
-		                    ? " (check this line and the end of the one before it: a "
-		                      "missing `;`, `=`, quote or bracket)"
-		                    : "");
+		cfg_report_read_error(&ld.report, &tree, path, 1);
 		goto out;
 	}
 

@@ -12,6 +12,7 @@
 #include "cfg_report.h"
 #include "config.h"
 #include "error.h"
+#include "text.h"
 
 #define CONFIG_KEY_MAX CFG_KEY_MAX
 #define CONFIG_OVERSIZED_MAX 32
@@ -19,7 +20,7 @@
 /* Collects problems while a file is checked, so the operator sees all at once. */
 struct loader {
 	struct cfg_report report; /* the path, its folder (for @include) and the problems */
-	int out_of_memory;
+	bool out_of_memory;
 	/* Integers libconfig 1.5 silently wrapped: where, and as written. */
 	struct oversized {
 		const char *source; /* libconfig's file name, as in config_setting_source_file */
@@ -35,10 +36,9 @@ struct loader {
 };
 
 /* Reports a problem at the file and line where setting `at` was written. */
-void config_problem(struct loader *ld, const config_setting_t *at, const char *fmt, ...)
-    PRINTF_LIKE(3, 4);
-
-char *config_strdup(struct loader *ld, const char *text);
+#define config_problem(ld, ...) cfg_report_at(&(ld)->report, __VA_ARGS__)
+/* A copy of text; NULL (and out_of_memory) on allocation failure. */
+#define config_strdup(ld, text) text_copy(text, &(ld)->out_of_memory)
 
 /* cfg_read_int's view of the integers libconfig wrapped (config_oversized.c). */
 const char *config_wrapped_text(void *ctx, const config_setting_t *member);

@@ -111,13 +111,7 @@ static char *secret_read_file(struct loader *ld, const config_setting_t *at, con
 		    key, path);
 		goto out;
 	}
-	secret = malloc(length + 1);
-	if (secret == NULL) {
-		ld->out_of_memory = 1;
-		goto out;
-	}
-	memcpy(secret, buffer, length);
-	secret[length] = '\0';
+	secret = text_copy_n(buffer, length, &ld->out_of_memory);
 out:
 	explicit_bzero(buffer, sizeof(buffer));
 	close(fd);

@@ -31,25 +31,16 @@ void log_event(enum log_level level, const char *event, ...) __attribute__((sent
 int log_level_parse(const char *text);
 int log_format_parse(const char *text);
 
-#define log_debug(...)                                                                             \
+/* Logs at level only when that level is enabled (arguments unevaluated
+ * otherwise). */
+#define log_at(level, ...)                                                                         \
 	do {                                                                                       \
-		if (log_enabled(LOG_LEVEL_DEBUG))                                                  \
-			log_event(LOG_LEVEL_DEBUG, __VA_ARGS__);                                   \
+		if (log_enabled(level))                                                            \
+			log_event(level, __VA_ARGS__);                                             \
 	} while (0)
-#define log_info(...)                                                                              \
-	do {                                                                                       \
-		if (log_enabled(LOG_LEVEL_INFO))                                                   \
-			log_event(LOG_LEVEL_INFO, __VA_ARGS__);                                    \
-	} while (0)
-#define log_warn(...)                                                                              \
-	do {                                                                                       \
-		if (log_enabled(LOG_LEVEL_WARN))                                                   \
-			log_event(LOG_LEVEL_WARN, __VA_ARGS__);                                    \
-	} while (0)
-#define log_error(...)                                                                             \
-	do {                                                                                       \
-		if (log_enabled(LOG_LEVEL_ERROR))                                                  \
-			log_event(LOG_LEVEL_ERROR, __VA_ARGS__);                                   \
-	} while (0)
+#define log_debug(...) log_at(LOG_LEVEL_DEBUG, __VA_ARGS__)
+#define log_info(...) log_at(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_warn(...) log_at(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_error(...) log_at(LOG_LEVEL_ERROR, __VA_ARGS__)
 
 #endif

@@ -17,22 +17,32 @@ void stop_flag_destroy(struct stop_flag *flag)
 	pthread_cond_destroy(&flag->wake);
 }
 
+void stop_flag_raise_shared(pthread_mutex_t *mutex, pthread_cond_t *wake, bool *stopping)
+{
+	pthread_mutex_lock(mutex);
+	*stopping = true;
+	pthread_cond_broadcast(wake);
+	pthread_mutex_unlock(mutex);
+}
+
+bool stop_flag_read_shared(pthread_mutex_t *mutex, const bool *stopping)
+{
+	bool value;
+
+	pthread_mutex_lock(mutex);
+	value = *stopping;
+	pthread_mutex_unlock(mutex);
+	return value;
+}
+
 void stop_flag_raise(struct stop_flag *flag)
 {
-	pthread_mutex_lock(&flag->mutex);
-	flag->raised = true;
-	pthread_cond_broadcast(&flag->wake);
-	pthread_mutex_unlock(&flag->mutex);
+	stop_flag_raise_shared(&flag->mutex, &flag->wake, &flag->raised);
 }
 
 bool stop_flag_raised(struct stop_flag *flag)
 {
-	bool raised;
-
-	pthread_mutex_lock(&flag->mutex);
-	raised = flag->raised;
-	pthread_mutex_unlock(&flag->mutex);
-	return raised;
+	return stop_flag_read_shared(&flag->mutex, &flag->raised);
 }
 
 void stop_flag_sleep_ms(struct stop_flag *flag, int ms)
@@ -43,4 +53,21 @@ void stop_flag_sleep_ms(struct stop_flag *flag, int ms)
 	if (!flag->raised)
 		pthread_cond_timedwait(&flag->wake, &flag->mutex, &deadline);
 	pthread_mutex_unlock(&flag->mutex);
+}
+
+bool stop_flag_thread_start(struct stop_flag *flag, pthread_t *thread, void *(*main)(void *),
+                            void *arg)
+{
+	stop_flag_init(flag);
+	if (pthread_create(thread, NULL, main, arg) == 0)
+		return true;
+	stop_flag_destroy(flag);
+	return false;
+}
+
+void stop_flag_thread_stop(struct stop_flag *flag, pthread_t thread)
+{
+	stop_flag_raise(flag);
+	pthread_join(thread, NULL);
+	stop_flag_destroy(flag);
 }

@@ -22,4 +22,17 @@ bool stop_flag_raised(struct stop_flag *flag);
 /* Sleeps up to ms, returning early once the flag is raised. */
 void stop_flag_sleep_ms(struct stop_flag *flag, int ms);
 
+/* A stop flag that shares its mutex and condition with a thread's work (a
+ * queue, a list): sets *stopping under mutex and wakes every waiter. */
+void stop_flag_raise_shared(pthread_mutex_t *mutex, pthread_cond_t *wake, bool *stopping);
+/* Reads such a shared flag under its mutex. */
+bool stop_flag_read_shared(pthread_mutex_t *mutex, const bool *stopping);
+
+/* A background thread stopped by its own flag: initialises flag and starts
+ * main(arg); false (flag destroyed again) when no thread could be made. */
+bool stop_flag_thread_start(struct stop_flag *flag, pthread_t *thread, void *(*main)(void *),
+                            void *arg);
+/* Raises flag, waits for the thread to end and destroys flag. */
+void stop_flag_thread_stop(struct stop_flag *flag, pthread_t thread);
+
 #endif

@@ -223,3 +223,18 @@ cJSON *cli_ops_json_string_or_null(const char *text)
 {
 	return text != NULL && text[0] != '\0' ? cJSON_CreateString(text) : cJSON_CreateNull();
 }
+
+int cli_ops_open_orders(const struct config *config, const char *command, const char *connection,
+                        PGconn **conn)
+{
+	size_t index;
+	int rc;
+
+	*conn = NULL;
+	if (connection != NULL) {
+		rc = cli_ops_pick_connection(config, command, connection, &index);
+		if (rc != CLI_EXIT_OK)
+			return rc;
+	}
+	return cli_ops_connect_database(config, conn);
+}

@@ -42,6 +42,12 @@ int cli_ops_pick_connection(const struct config *config, const char *command, co
 /* Connects and checks the schema is migrated; *conn is NULL on failure. */
 int cli_ops_connect_database(const struct config *config, PGconn **conn);
 
+/* For commands over every order that --connection may narrow: checks the
+ * named connection (when given) exists, then connects as
+ * cli_ops_connect_database does. */
+int cli_ops_open_orders(const struct config *config, const char *command, const char *connection,
+                        PGconn **conn);
+
 int64_t cli_ops_now_ms(void);
 
 /* "3d 4h", "2h 5m", "3m 12s", "45s". */

@@ -46,6 +46,17 @@ static void preview_reason(struct preview *p, char *reason)
 	p->reasons[p->reason_count++] = reason;
 }
 
+/* A planning step's outcome as sync would take it: CN_INVALID keeps its
+ * reason (the order would park) and goes on; true when the preview may go
+ * on, false when the step failed outright (err says why). */
+static bool preview_step(struct preview *p, int rc, char **reason)
+{
+	if (rc == CN_INVALID)
+		preview_reason(p, *reason);
+	*reason = NULL;
+	return rc == CN_OK || rc == CN_INVALID;
+}
+
 static void preview_free(struct preview *p)
 {
 	for (size_t i = 0; i < p->reason_count; i++)
@@ -337,12 +348,8 @@ static int preview_plan(const struct config *config, struct preview *p)
 		cli_one_line(err.message);
 		return cli_fail("connection %s: %s", p->connection->name, err.message);
 	}
-	rc = plan_contact(order, p->mapping, &p->contact, &reason, &err);
-	if (rc == CN_INVALID)
-		preview_reason(p, reason);
-	else if (rc != CN_OK)
+	if (!preview_step(p, plan_contact(order, p->mapping, &p->contact, &reason, &err), &reason))
 		return cli_fail("%s", err.message);
-	reason = NULL;
 
 	preview_connect(config, p);
 	preview_fetch_rates(p);
@@ -351,11 +358,8 @@ static int preview_plan(const struct config *config, struct preview *p)
 	if (p->rates_known) {
 		rc = plan_invoice(order, p->mapping, p->rates, p->rate_count, p->zone,
 		                  preview_known_contact_id(p), &p->invoice, &reason, &err);
-		if (rc == CN_INVALID)
-			preview_reason(p, reason);
-		else if (rc != CN_OK)
+		if (!preview_step(p, rc, &reason))
 			return cli_fail("%s", err.message);
-		reason = NULL;
 	} else {
 		int64_t percentage = 0;
 
@@ -378,16 +382,11 @@ static int preview_plan(const struct config *config, struct preview *p)
 	reason = NULL;
 	if (p->invoice == NULL) {
 		rc = plan_reference(order, p->mapping, &p->reference, &reason, &err);
-		if (rc == CN_INVALID)
-			preview_reason(p, reason);
-		else if (rc != CN_OK)
+		if (!preview_step(p, rc, &reason))
 			return cli_fail("%s", err.message);
-		reason = NULL;
 	}
 	rc = plan_payment(order, p->mapping, p->zone, &p->payment, &reason, &err);
-	if (rc == CN_INVALID)
-		preview_reason(p, reason);
-	else if (rc != CN_OK)
+	if (!preview_step(p, rc, &reason))
 		return cli_fail("%s", err.message);
 	preview_build_requests(p);
 	return CLI_EXIT_OK;

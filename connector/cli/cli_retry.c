@@ -62,19 +62,14 @@ int cli_ops_retry(const struct config *config, int argc, char **argv)
 	struct store_ops_table orders = {0};
 	struct cn_error err = {""};
 	PGconn *conn = NULL;
-	size_t queued = 0, problems = 0, index;
+	size_t queued = 0, problems = 0;
 	int rc = cli_ops_parse_args(argc, argv, "connection failed", &args);
 
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (args.failed == (args.positional_count > 0))
 		return cli_usage(cli_ops_usage_text, "retry takes either ORDER... or --failed");
-	if (args.connection != NULL) {
-		rc = cli_ops_pick_connection(config, "retry", args.connection, &index);
-		if (rc != CLI_EXIT_OK)
-			return rc;
-	}
-	rc = cli_ops_connect_database(config, &conn);
+	rc = cli_ops_open_orders(config, "retry", args.connection, &conn);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (args.failed) {

@@ -66,6 +66,30 @@ static cJSON *json_rows(const struct store_ops_table *table)
 	return array;
 }
 
+/* An order's cell printed as a field ("-" when empty). */
+struct shown_cell {
+	const char *label;
+	size_t column;
+};
+
+static const struct shown_cell show_progress[] = {{"attempts", OPS_ORDER_ATTEMPTS},
+                                                  {"last error", OPS_ORDER_LAST_ERROR}};
+
+static const struct shown_cell show_times[] = {{"match_ref", OPS_ORDER_MATCH_REF},
+                                               {"paid at", OPS_ORDER_PAID_AT},
+                                               {"received at", OPS_ORDER_RECEIVED_AT},
+                                               {"synced at", OPS_ORDER_SYNCED_AT},
+                                               {"paid confirmed at", OPS_ORDER_PAID_CONFIRMED_AT},
+                                               {"updated at", OPS_ORDER_UPDATED_AT}};
+
+static void show_cells(const struct store_ops_table *orders, size_t r,
+                       const struct shown_cell *cells, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		cli_ops_field(cells[i].label, "%s",
+		              cli_ops_or_dash(store_ops_cell(orders, r, cells[i].column)));
+}
+
 static void show_print_order(const struct store_ops_table *orders, size_t r)
 {
 	const char *cell_state = store_ops_cell(orders, r, OPS_ORDER_STATE);
@@ -92,10 +116,7 @@ static void show_print_order(const struct store_ops_table *orders, size_t r)
 		    cli_ops_or_dash(store_ops_cell(orders, r, OPS_ORDER_JOB_PRIORITY)));
 	else
 		cli_ops_field("job", "none");
-	cli_ops_field("attempts", "%s",
-	              cli_ops_or_dash(store_ops_cell(orders, r, OPS_ORDER_ATTEMPTS)));
-	cli_ops_field("last error", "%s",
-	              cli_ops_or_dash(store_ops_cell(orders, r, OPS_ORDER_LAST_ERROR)));
+	show_cells(orders, r, show_progress, sizeof(show_progress) / sizeof(show_progress[0]));
 	cli_ops_field(
 	    "test order", "%s",
 	    strcmp(cli_ops_or_dash(store_ops_cell(orders, r, OPS_ORDER_IS_TEST)), "t") == 0 ? "yes"
@@ -104,18 +125,7 @@ static void show_print_order(const struct store_ops_table *orders, size_t r)
 	              cli_ops_or_dash(store_ops_cell(orders, r, OPS_ORDER_CURRENCY)), excl, vat,
 	              cli_ops_or_dash(store_ops_cell(orders, r, OPS_ORDER_VAT_RATE)),
 	              cli_ops_or_dash(store_ops_cell(orders, r, OPS_ORDER_VAT_TREATMENT)));
-	cli_ops_field("match_ref", "%s",
-	              cli_ops_or_dash(store_ops_cell(orders, r, OPS_ORDER_MATCH_REF)));
-	cli_ops_field("paid at", "%s",
-	              cli_ops_or_dash(store_ops_cell(orders, r, OPS_ORDER_PAID_AT)));
-	cli_ops_field("received at", "%s",
-	              cli_ops_or_dash(store_ops_cell(orders, r, OPS_ORDER_RECEIVED_AT)));
-	cli_ops_field("synced at", "%s",
-	              cli_ops_or_dash(store_ops_cell(orders, r, OPS_ORDER_SYNCED_AT)));
-	cli_ops_field("paid confirmed at", "%s",
-	              cli_ops_or_dash(store_ops_cell(orders, r, OPS_ORDER_PAID_CONFIRMED_AT)));
-	cli_ops_field("updated at", "%s",
-	              cli_ops_or_dash(store_ops_cell(orders, r, OPS_ORDER_UPDATED_AT)));
+	show_cells(orders, r, show_times, sizeof(show_times) / sizeof(show_times[0]));
 	printf("\nMoneybird\n");
 	cli_ops_field("contact", "%s",
 	              cli_ops_or_dash(store_ops_cell(orders, r, OPS_ORDER_CONTACT_ID)));
@@ -206,7 +216,6 @@ int cli_ops_show(const struct config *config, int argc, char **argv)
 	cJSON *root = NULL;
 	cJSON *list = NULL;
 	PGconn *conn = NULL;
-	size_t index;
 	int rc = cli_ops_parse_args(argc, argv, "json connection", &args);
 
 	if (rc != CLI_EXIT_OK)
@@ -214,12 +223,7 @@ int cli_ops_show(const struct config *config, int argc, char **argv)
 	if (args.positional_count != 1)
 		return cli_usage(cli_ops_usage_text,
 		                 "show takes one ORDER (an order_id or order_number)");
-	if (args.connection != NULL) {
-		rc = cli_ops_pick_connection(config, "show", args.connection, &index);
-		if (rc != CLI_EXIT_OK)
-			return rc;
-	}
-	rc = cli_ops_connect_database(config, &conn);
+	rc = cli_ops_open_orders(config, "show", args.connection, &conn);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (status_orders_find(conn, args.connection, args.positional[0], &orders, &err) != CN_OK) {

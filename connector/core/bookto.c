@@ -86,18 +86,20 @@ static void park_add(struct park_list *park, const char *fmt, ...)
 
 static const char *json_type_name(const cJSON *item)
 {
-	if (cJSON_IsString(item))
-		return "a string";
-	if (cJSON_IsNumber(item))
-		return "a number";
-	if (cJSON_IsBool(item))
-		return "a boolean";
-	if (cJSON_IsArray(item))
-		return "an array";
-	if (cJSON_IsObject(item))
-		return "an object";
-	if (cJSON_IsNull(item))
-		return "null";
+	/* cJSON's types are single bits (true and false two of them). */
+	static const struct {
+		int types;
+		const char *name;
+	} names[] = {{cJSON_String, "a string"},
+	             {cJSON_Number, "a number"},
+	             {cJSON_True | cJSON_False, "a boolean"},
+	             {cJSON_Array, "an array"},
+	             {cJSON_Object, "an object"},
+	             {cJSON_NULL, "null"}};
+
+	for (size_t i = 0; item != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+		if ((item->type & 0xFF & names[i].types) != 0)
+			return names[i].name;
 	return "not valid";
 }
 

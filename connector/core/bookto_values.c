@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bookto_internal.h"
+#include "money.h"
 #include "tz.h"
 
 /* 10^13 cents = 100 billion euros: far beyond any order, far inside the
@@ -17,49 +18,7 @@
 
 int bookto_money_parse_text(const char *text, int64_t *cents_out)
 {
-	const char *p = text;
-	bool negative = false;
-	int64_t whole = 0;
-	int64_t fraction = 0;
-	int fraction_digits = 0;
-
-	if (p == NULL)
-		return CN_INVALID;
-	if (*p == '-') {
-		negative = true;
-		p++;
-	}
-	if (*p < '0' || *p > '9')
-		return CN_INVALID;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		whole = whole * 10 + (*p - '0');
-		if (whole > MONEY_MAX_CENTS / 100)
-			return CN_INVALID;
-	}
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return CN_INVALID;
-		for (; *p >= '0' && *p <= '9'; p++) {
-			/* "1.210" is still two decimals; "1.215" is not. */
-			if (fraction_digits >= 2) {
-				if (*p != '0')
-					return CN_INVALID;
-				continue;
-			}
-			fraction = fraction * 10 + (*p - '0');
-			fraction_digits++;
-		}
-	}
-	if (*p != '\0')
-		return CN_INVALID;
-	for (; fraction_digits < 2; fraction_digits++)
-		fraction *= 10;
-	whole = whole * 100 + fraction;
-	if (whole > MONEY_MAX_CENTS)
-		return CN_INVALID;
-	*cents_out = negative ? -whole : whole;
-	return 0;
+	return money_parse(text, MONEY_MAX_CENTS, cents_out);
 }
 
 int bookto_money_parse_double(double value, int64_t *cents_out)

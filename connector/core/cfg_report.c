@@ -221,3 +221,17 @@ const config_setting_t *cfg_get_group(struct cfg_report *report, const config_se
 	}
 	return member;
 }
+
+void cfg_report_read_error(struct cfg_report *report, const config_t *tree, const char *path,
+                           unsigned sort_line)
+{
+	const char *file = config_error_file(tree);
+	const char *text = config_error_text(tree);
+
+	cfg_report_line(report, file != NULL ? file : path, (unsigned)config_error_line(tree),
+	                sort_line, "%s%s", text != NULL ? text : "cannot be parsed",
+	                text != NULL && strcmp(text, "syntax error") == 0
+	                    ? " (check this line and the end of the one before it: a "
+	                      "missing `;`, `=`, quote or bracket)"
+	                    : "");
+}

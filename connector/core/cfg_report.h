@@ -46,6 +46,12 @@ void cfg_report_at(struct cfg_report *report, const config_setting_t *at, const 
 void cfg_report_vat(struct cfg_report *report, const config_setting_t *at, const char *fmt,
                     va_list ap);
 
+/* Reports why config_read_file failed on tree (in its file, else path),
+ * with a hint where libconfig only says "syntax error"; sort_line orders it
+ * among the main file's lines. */
+void cfg_report_read_error(struct cfg_report *report, const config_t *tree, const char *path,
+                           unsigned sort_line);
+
 /* Writes the problems in file order to `out` (if not NULL); err gets the first. */
 void cfg_report_flush(struct cfg_report *report, FILE *out, struct cn_error *err);
 void cfg_report_free(struct cfg_report *report);

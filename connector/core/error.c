@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void error_set(struct cn_error *err, const char *fmt, ...)
@@ -28,4 +29,13 @@ void error_prefix(struct cn_error *err, const char *fmt, ...)
 	va_end(ap);
 	memcpy(previous, err->message, sizeof(previous));
 	snprintf(err->message, sizeof(err->message), "%s: %s", prefix, previous);
+}
+
+void *error_calloc_start(size_t size, const char *what, struct cn_error *err)
+{
+	void *state = calloc(1, size);
+
+	if (state == NULL)
+		error_set(err, "out of memory starting %s", what);
+	return state;
 }

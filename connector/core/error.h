@@ -31,4 +31,8 @@ void error_set(struct cn_error *err, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* Prefixes an existing message with context: "context: previous message". */
 void error_prefix(struct cn_error *err, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
+/* The zeroed state of a component being started (size bytes); NULL with err
+ * "out of memory starting <what>" when there is no memory for it. */
+void *error_calloc_start(size_t size, const char *what, struct cn_error *err);
+
 #endif

@@ -1,6 +1,5 @@
 #include "html.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,17 +42,6 @@ int html_text(struct dynbuf *out, const char *text)
 		start = p + 1;
 	}
 	return dynbuf_adds(out, start);
-}
-
-int html_raw(struct dynbuf *out, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = dynbuf_vaddf(out, fmt, ap);
-	va_end(ap);
-	return rc;
 }
 
 int html_element(struct dynbuf *out, const char *open, const char *text, const char *close)

@@ -22,7 +22,7 @@ int html_text(struct dynbuf *out, const char *text) MUST_CHECK;
 
 /* Appends a printf-formatted fragment of trusted markup, then nothing more:
  * callers never pass outside data as the format. */
-int html_raw(struct dynbuf *out, const char *fmt, ...) PRINTF_LIKE(2, 3) MUST_CHECK;
+#define html_raw(out, ...) dynbuf_addf(out, __VA_ARGS__)
 
 /* Appends open (trusted markup), text escaped as html_text does, then close
  * (trusted markup): one element with outside text inside. */

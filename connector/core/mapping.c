@@ -4,17 +4,46 @@
 #include <string.h>
 #include <strings.h>
 
+/* The names a mapping file writes, one table per setting: for reading and
+ * for printing. */
+static const char *const price_basis_names[] = {
+    [MAPPING_PRICE_AUTO] = "auto", [MAPPING_PRICE_INCL] = "incl", [MAPPING_PRICE_EXCL] = "excl"};
+static const char *const send_method_names[] = {[MAPPING_SEND_MANUAL] = "Manual",
+                                                [MAPPING_SEND_EMAIL] = "Email",
+                                                [MAPPING_SEND_PEPPOL] = "Peppol"};
+
+#define NAME_COUNT(names) (sizeof(names) / sizeof((names)[0]))
+
+/* The index of text in names, or -1. */
+static int name_index(const char *const *names, size_t count, const char *text)
+{
+	for (size_t i = 0; text != NULL && i < count; i++)
+		if (strcmp(text, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 const char *mapping_price_basis_name(enum mapping_price_basis basis)
 {
-	switch (basis) {
-	case MAPPING_PRICE_AUTO:
-		return "auto";
-	case MAPPING_PRICE_INCL:
-		return "incl";
-	case MAPPING_PRICE_EXCL:
-		return "excl";
-	}
-	return "?";
+	return (size_t)basis < NAME_COUNT(price_basis_names) ? price_basis_names[basis] : "?";
+}
+
+bool mapping_price_basis_parse(const char *text, enum mapping_price_basis *basis)
+{
+	int index = name_index(price_basis_names, NAME_COUNT(price_basis_names), text);
+
+	if (index >= 0)
+		*basis = (enum mapping_price_basis)index;
+	return index >= 0;
+}
+
+bool mapping_send_method_parse(const char *text, enum mapping_send_method *method)
+{
+	int index = name_index(send_method_names, NAME_COUNT(send_method_names), text);
+
+	if (index >= 0)
+		*method = (enum mapping_send_method)index;
+	return index >= 0;
 }
 
 void mapping_free(struct mapping *mapping)
@@ -83,13 +112,6 @@ const struct mapping_payment_provider *mapping_find_provider(const struct mappin
 
 const char *mapping_send_method_name(enum mapping_send_method method)
 {
-	switch (method) {
-	case MAPPING_SEND_EMAIL:
-		return "Email";
-	case MAPPING_SEND_PEPPOL:
-		return "Peppol";
-	case MAPPING_SEND_MANUAL:
-		break;
-	}
-	return "Manual";
+	return (size_t)method < NAME_COUNT(send_method_names) ? send_method_names[method]
+	                                                      : "Manual";
 }

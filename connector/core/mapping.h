@@ -132,12 +132,18 @@ const struct mapping_payment_provider *mapping_find_provider(const struct mappin
 
 /* "Manual", "Email" or "Peppol": the send_invoice delivery_method. */
 const char *mapping_send_method_name(enum mapping_send_method method);
+/* The method a mapping file names text ("Manual", "Email", "Peppol");
+ * false, *method unchanged, for any other text. */
+bool mapping_send_method_parse(const char *text, enum mapping_send_method *method);
 
 /* "peppol_id", "vat_number", "email", "business" or "private". */
 const char *mapping_delivery_condition_name(enum mapping_delivery_condition condition);
 
 /* "auto", "incl" or "excl". */
 const char *mapping_price_basis_name(enum mapping_price_basis basis);
+/* The basis a mapping file names text ("auto", "incl", "excl"); false,
+ * *basis unchanged, for any other text. */
+bool mapping_price_basis_parse(const char *text, enum mapping_price_basis *basis);
 
 /* "percentage", "name", "id" or "country_percentage". */
 const char *mapping_rate_rule_name(enum mapping_rate_rule rule);

@@ -83,20 +83,10 @@ void mapping_load_payment(struct loader *ld, const config_setting_t *root, struc
 	providers = cfg_get_group(&ld->report, group, "payment", "providers");
 	if (providers == NULL)
 		return;
-	count = config_setting_length(providers);
-	if (count > MAPPING_LIST_MAX) {
-		mapping_problem(ld, providers,
-		                "`payment.providers` has %d entries; at most %d are allowed", count,
-		                MAPPING_LIST_MAX);
+	mapping->providers = mapping_list_room(ld, providers, "payment.providers",
+	                                       sizeof(*mapping->providers), &count);
+	if (mapping->providers == NULL)
 		return;
-	}
-	if (count == 0)
-		return;
-	mapping->providers = calloc((size_t)count, sizeof(*mapping->providers));
-	if (mapping->providers == NULL) {
-		ld->out_of_memory = true;
-		return;
-	}
 	mapping->provider_count = (size_t)count;
 	for (i = 0; i < count; i++) {
 		const config_setting_t *item = config_setting_get_elem(providers, (unsigned)i);
@@ -137,13 +127,7 @@ static bool country_code_ok(const char *text)
 void mapping_parse_send_method(struct loader *ld, const config_setting_t *at, const char *key,
                                const char *text, enum mapping_send_method *method)
 {
-	if (strcmp(text, "Manual") == 0)
-		*method = MAPPING_SEND_MANUAL;
-	else if (strcmp(text, "Email") == 0)
-		*method = MAPPING_SEND_EMAIL;
-	else if (strcmp(text, "Peppol") == 0)
-		*method = MAPPING_SEND_PEPPOL;
-	else
+	if (!mapping_send_method_parse(text, method))
 		mapping_problem(
 		    ld, at,
 		    "`%s` must be \"Manual\" (mark as sent), \"Email\" or \"Peppol\", not "
@@ -234,19 +218,10 @@ void mapping_load_delivery_rules(struct loader *ld, const config_setting_t *root
 		    "\"peppol_id\"; method = \"Peppol\"; } );");
 		return;
 	}
-	count = config_setting_length(list);
-	if (count > MAPPING_LIST_MAX) {
-		mapping_problem(ld, list, "`delivery_rules` has %d entries; at most %d are allowed",
-		                count, MAPPING_LIST_MAX);
+	mapping->delivery_rules =
+	    mapping_list_room(ld, list, "delivery_rules", sizeof(*mapping->delivery_rules), &count);
+	if (mapping->delivery_rules == NULL)
 		return;
-	}
-	if (count == 0)
-		return;
-	mapping->delivery_rules = calloc((size_t)count, sizeof(*mapping->delivery_rules));
-	if (mapping->delivery_rules == NULL) {
-		ld->out_of_memory = true;
-		return;
-	}
 	for (int i = 0; i < count; i++) {
 		const config_setting_t *item = config_setting_get_elem(list, (unsigned)i);
 		struct mapping_delivery_rule *rule =

@@ -15,25 +15,21 @@
 #include <string.h>
 #include <strings.h>
 
-void mapping_problem(struct loader *ld, const config_setting_t *at, const char *fmt, ...)
+void *mapping_list_room(struct loader *ld, const config_setting_t *list, const char *name,
+                        size_t size, int *count)
 {
-	va_list ap;
+	void *room;
 
-	va_start(ap, fmt);
-	cfg_report_vat(&ld->report, at, fmt, ap);
-	va_end(ap);
-}
-
-char *mapping_strdup(struct loader *ld, const char *text)
-{
-	char *copy;
-
-	if (text == NULL)
+	*count = config_setting_length(list);
+	if (*count > MAPPING_LIST_MAX)
+		mapping_problem(ld, list, "`%s` has %d entries; at most %d are allowed", name,
+		                *count, MAPPING_LIST_MAX);
+	if (*count > MAPPING_LIST_MAX || *count == 0)
 		return NULL;
-	copy = strdup(text);
-	if (copy == NULL)
+	room = calloc((size_t)*count, size);
+	if (room == NULL)
 		ld->out_of_memory = true;
-	return copy;
+	return room;
 }
 
 /*
@@ -94,19 +90,10 @@ static void load_price_basis(struct loader *ld, const config_setting_t *root,
 	bool incl = false;
 
 	mapping->price_basis = MAPPING_PRICE_AUTO;
-	if (text != NULL) {
-		if (strcmp(text, "auto") == 0)
-			mapping->price_basis = MAPPING_PRICE_AUTO;
-		else if (strcmp(text, "incl") == 0)
-			mapping->price_basis = MAPPING_PRICE_INCL;
-		else if (strcmp(text, "excl") == 0)
-			mapping->price_basis = MAPPING_PRICE_EXCL;
-		else
-			mapping_problem(
-			    ld, at,
-			    "`price_basis` must be \"auto\", \"incl\" or \"excl\", not \"%.40s\"",
-			    text);
-	}
+	if (text != NULL && !mapping_price_basis_parse(text, &mapping->price_basis))
+		mapping_problem(
+		    ld, at, "`price_basis` must be \"auto\", \"incl\" or \"excl\", not \"%.40s\"",
+		    text);
 	if (old == NULL)
 		return;
 	if (at != NULL) {
@@ -193,17 +180,7 @@ int mapping_load(const char *path, struct mapping **out, FILE *problems, struct 
 	config_init(&tree);
 	tree_ready = true;
 	if (config_read_file(&tree, path) != CONFIG_TRUE) {
-		const char *file = config_error_file(&tree);
-		const char *text = config_error_text(&tree);
-
-		cfg_report_line(&ld.report, file != NULL ? file : path,
-		                (unsigned)config_error_line(&tree),
-		                (unsigned)config_error_line(&tree), "%s%s",
-		                text != NULL ? text : "cannot be parsed",
-		                text != NULL && strcmp(text, "syntax error") == 0
-		                    ? " (check this line and the end of the one before it: a "
-		                      "missing `;`, `=`, quote or bracket)"
-		                    : "");
+		cfg_report_read_error(&ld.report, &tree, path, (unsigned)config_error_line(&tree));
 		goto out;
 	}
 

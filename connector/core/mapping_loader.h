@@ -13,6 +13,7 @@
 
 #include "cfg_report.h"
 #include "mapping.h"
+#include "text.h"
 
 #define MAPPING_KEY_MAX CFG_KEY_MAX
 #define MAPPING_ID_MAX_DIGITS 20
@@ -26,9 +27,15 @@ struct loader {
 };
 
 /* Reports a problem at the file and line where setting `at` was written. */
-void mapping_problem(struct loader *ld, const config_setting_t *at, const char *fmt, ...)
-    PRINTF_LIKE(3, 4);
-char *mapping_strdup(struct loader *ld, const char *text);
+#define mapping_problem(ld, ...) cfg_report_at(&(ld)->report, __VA_ARGS__)
+/* A copy of text (NULL stays NULL); NULL and out_of_memory on failure. */
+#define mapping_strdup(ld, text) text_copy(text, &(ld)->out_of_memory)
+
+/* Room for the entries of `list` (named `name` in a problem): *count zeroed
+ * entries of size bytes each. NULL when the list is empty, has more than
+ * MAPPING_LIST_MAX entries (reported) or memory ran out. */
+void *mapping_list_room(struct loader *ld, const config_setting_t *list, const char *name,
+                        size_t size, int *count);
 
 /* An optional Moneybird id (digits); `listing` names where `moneybird check` shows them. */
 void mapping_read_id(struct loader *ld, const config_setting_t *group, const char *prefix,

@@ -193,17 +193,10 @@ void mapping_load_vat_treatments(struct loader *ld, const config_setting_t *root
 		    "`vat_treatments` is empty; add at least standard = { by = \"percentage\"; };");
 		return;
 	}
-	if (count > MAPPING_LIST_MAX) {
-		mapping_problem(ld, group,
-		                "`vat_treatments` has %d entries; at most %d are allowed", count,
-		                MAPPING_LIST_MAX);
+	mapping->vat_treatments = mapping_list_room(ld, group, "vat_treatments",
+	                                            sizeof(*mapping->vat_treatments), &count);
+	if (mapping->vat_treatments == NULL)
 		return;
-	}
-	mapping->vat_treatments = calloc((size_t)count, sizeof(*mapping->vat_treatments));
-	if (mapping->vat_treatments == NULL) {
-		ld->out_of_memory = true;
-		return;
-	}
 	mapping->vat_treatment_count = (size_t)count;
 	for (i = 0; i < count; i++)
 		load_vat_treatment(ld, config_setting_get_elem(group, (unsigned)i),
@@ -235,20 +228,10 @@ void mapping_load_ledger_accounts(struct loader *ld, const config_setting_t *roo
 		    "product_name = \"...\"; ledger_account_id = \"...\"; } );");
 		return;
 	}
-	count = config_setting_length(list);
-	if (count > MAPPING_LIST_MAX) {
-		mapping_problem(ld, list,
-		                "`ledger_accounts.products` has %d entries; at most %d are allowed",
-		                count, MAPPING_LIST_MAX);
+	mapping->product_ledgers = mapping_list_room(ld, list, "ledger_accounts.products",
+	                                             sizeof(*mapping->product_ledgers), &count);
+	if (mapping->product_ledgers == NULL)
 		return;
-	}
-	if (count == 0)
-		return;
-	mapping->product_ledgers = calloc((size_t)count, sizeof(*mapping->product_ledgers));
-	if (mapping->product_ledgers == NULL) {
-		ld->out_of_memory = true;
-		return;
-	}
 	for (i = 0; i < count; i++) {
 		const config_setting_t *item = config_setting_get_elem(list, (unsigned)i);
 		struct mapping_product_ledger *entry =

@@ -4,10 +4,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "money.h"
 
 /* The largest integer a double holds exactly: bigger JSON-number ids would
  * already have lost digits inside the parser. */
@@ -136,49 +139,7 @@ int mb_money_format(int64_t cents, char *out, size_t size)
 
 int mb_money_parse(const char *text, int64_t *cents)
 {
-	const char *p = text;
-	bool negative = false;
-	uint64_t whole = 0;
-	uint64_t fraction = 0;
-	int fraction_digits = 0;
-	int whole_digits = 0;
-	uint64_t total;
-
-	if (text == NULL)
-		return CN_INVALID;
-	if (*p == '-') {
-		negative = true;
-		p++;
-	}
-	for (; isdigit((unsigned char)*p); p++) {
-		if (whole > (UINT64_MAX / 10u) / 100u)
-			return CN_INVALID;
-		whole = whole * 10u + (uint64_t)(*p - '0');
-		whole_digits++;
-	}
-	if (whole_digits == 0)
-		return CN_INVALID;
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return CN_INVALID;
-		for (; isdigit((unsigned char)*p); p++) {
-			if (fraction_digits < 2)
-				fraction = fraction * 10u + (uint64_t)(*p - '0');
-			else if (*p != '0')
-				return CN_INVALID; /* sub-cent amounts are not money we book */
-			fraction_digits++;
-		}
-	}
-	if (*p != '\0')
-		return CN_INVALID;
-	if (fraction_digits == 1)
-		fraction *= 10u;
-	total = whole * 100u + fraction;
-	if (total > (uint64_t)INT64_MAX)
-		return CN_INVALID;
-	*cents = negative ? -(int64_t)total : (int64_t)total;
-	return 0;
+	return money_parse(text, INT64_MAX, cents);
 }
 
 bool mb_id_valid(const char *id)
@@ -393,36 +354,97 @@ static int need_object(const cJSON *obj, const char *what, struct cn_error *err)
 	return CN_INVALID;
 }
 
+/* A text member of a typed result, read from the JSON member of its name. */
+struct text_field {
+	const char *name;
+	size_t offset; /* of a char array in the result */
+	size_t size;
+};
+
+#define TEXT_FIELD(type, member)                                                                   \
+	{                                                                                          \
+#member, offsetof(type, member), sizeof(((type *)0)->member)                       \
+	}
+#define COUNT(array) (sizeof(array) / sizeof((array)[0]))
+
+static void get_texts(const cJSON *obj, void *out, const struct text_field *fields, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		get_text(obj, fields[i].name, (char *)out + fields[i].offset, fields[i].size);
+}
+
+/* What every typed result starts with: out cleared (out_size bytes), obj an
+ * object (`what` in the error), and its required "id" read into id. */
+static int read_head(const cJSON *obj, const char *what, void *out, size_t out_size, char *id,
+                     size_t id_size, struct cn_error *err)
+{
+	memset(out, 0, out_size);
+	if (need_object(obj, what, err) != 0 || get_id(obj, "id", true, id, id_size, err) != 0)
+		return CN_INVALID;
+	return 0;
+}
+
+#define READ_HEAD(obj, what, out, err)                                                             \
+	read_head(obj, what, out, sizeof(*(out)), (out)->id, sizeof((out)->id), err)
+
+#define ADMINISTRATION(member) TEXT_FIELD(struct mb_administration, member)
+static const struct text_field administration_texts[] = {
+    ADMINISTRATION(name), ADMINISTRATION(currency), ADMINISTRATION(country),
+    ADMINISTRATION(time_zone)};
+
+#define CONTACT(member) TEXT_FIELD(struct mb_contact, member)
+static const struct text_field contact_texts[] = {CONTACT(customer_id),
+                                                  CONTACT(company_name),
+                                                  CONTACT(firstname),
+                                                  CONTACT(lastname),
+                                                  CONTACT(tax_number),
+                                                  CONTACT(si_identifier),
+                                                  CONTACT(si_identifier_type),
+                                                  CONTACT(send_invoices_to_email),
+                                                  CONTACT(country)};
+
+#define PAYMENT(member) TEXT_FIELD(struct mb_payment, member)
+static const struct text_field payment_texts[] = {
+    PAYMENT(payment_date), PAYMENT(transaction_identifier), PAYMENT(manual_payment_action)};
+
+#define INVOICE(member) TEXT_FIELD(struct mb_sales_invoice, member)
+static const struct text_field invoice_texts[] = {INVOICE(invoice_id),   INVOICE(reference),
+                                                  INVOICE(state),        INVOICE(currency),
+                                                  INVOICE(invoice_date), INVOICE(paid_at)};
+
+#define TAX_RATE(member) TEXT_FIELD(struct mb_tax_rate, member)
+static const struct text_field tax_rate_texts[] = {TAX_RATE(name), TAX_RATE(percentage),
+                                                   TAX_RATE(tax_rate_type), TAX_RATE(country)};
+
+#define LEDGER(member) TEXT_FIELD(struct mb_ledger_account, member)
+static const struct text_field ledger_texts[] = {LEDGER(name), LEDGER(account_type),
+                                                 LEDGER(account_id)};
+
+#define FINANCIAL(member) TEXT_FIELD(struct mb_financial_account, member)
+static const struct text_field financial_texts[] = {FINANCIAL(name), FINANCIAL(type),
+                                                    FINANCIAL(identifier), FINANCIAL(currency)};
+
+#define WORKFLOW(member) TEXT_FIELD(struct mb_workflow, member)
+static const struct text_field workflow_texts[] = {WORKFLOW(name), WORKFLOW(type),
+                                                   WORKFLOW(currency)};
+
+#define WEBHOOK(member) TEXT_FIELD(struct mb_webhook, member)
+static const struct text_field webhook_texts[] = {WEBHOOK(url), WEBHOOK(token), WEBHOOK(secret),
+                                                  WEBHOOK(deactivated_at)};
+
 int mb_json_administration(const cJSON *obj, struct mb_administration *out, struct cn_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	if (need_object(obj, "administration", err) != 0 ||
-	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+	if (READ_HEAD(obj, "administration", out, err) != 0)
 		return CN_INVALID;
-	get_text(obj, "name", out->name, sizeof(out->name));
-	get_text(obj, "currency", out->currency, sizeof(out->currency));
-	get_text(obj, "country", out->country, sizeof(out->country));
-	get_text(obj, "time_zone", out->time_zone, sizeof(out->time_zone));
+	get_texts(obj, out, administration_texts, COUNT(administration_texts));
 	return 0;
 }
 
 int mb_json_contact(const cJSON *obj, struct mb_contact *out, struct cn_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	if (need_object(obj, "contact", err) != 0 ||
-	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+	if (READ_HEAD(obj, "contact", out, err) != 0)
 		return CN_INVALID;
-	get_text(obj, "customer_id", out->customer_id, sizeof(out->customer_id));
-	get_text(obj, "company_name", out->company_name, sizeof(out->company_name));
-	get_text(obj, "firstname", out->firstname, sizeof(out->firstname));
-	get_text(obj, "lastname", out->lastname, sizeof(out->lastname));
-	get_text(obj, "tax_number", out->tax_number, sizeof(out->tax_number));
-	get_text(obj, "si_identifier", out->si_identifier, sizeof(out->si_identifier));
-	get_text(obj, "si_identifier_type", out->si_identifier_type,
-	         sizeof(out->si_identifier_type));
-	get_text(obj, "send_invoices_to_email", out->send_invoices_to_email,
-	         sizeof(out->send_invoices_to_email));
-	get_text(obj, "country", out->country, sizeof(out->country));
+	get_texts(obj, out, contact_texts, COUNT(contact_texts));
 	out->archived = get_bool(obj, "archived");
 	out->version = get_int(obj, "version");
 	return 0;
@@ -430,18 +452,12 @@ int mb_json_contact(const cJSON *obj, struct mb_contact *out, struct cn_error *e
 
 int mb_json_payment(const cJSON *obj, struct mb_payment *out, struct cn_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	if (need_object(obj, "payment", err) != 0 ||
-	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0 ||
+	if (READ_HEAD(obj, "payment", out, err) != 0 ||
 	    get_money(obj, "price", &out->price_cents, err) != 0 ||
 	    get_id(obj, "financial_account_id", false, out->financial_account_id,
 	           sizeof(out->financial_account_id), err) != 0)
 		return CN_INVALID;
-	get_text(obj, "payment_date", out->payment_date, sizeof(out->payment_date));
-	get_text(obj, "transaction_identifier", out->transaction_identifier,
-	         sizeof(out->transaction_identifier));
-	get_text(obj, "manual_payment_action", out->manual_payment_action,
-	         sizeof(out->manual_payment_action));
+	get_texts(obj, out, payment_texts, COUNT(payment_texts));
 	return 0;
 }
 
@@ -450,21 +466,14 @@ int mb_json_sales_invoice(const cJSON *obj, struct mb_sales_invoice *out, struct
 	const cJSON *payments;
 	const cJSON *payment;
 
-	memset(out, 0, sizeof(*out));
-	if (need_object(obj, "sales invoice", err) != 0 ||
-	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0 ||
+	if (READ_HEAD(obj, "sales invoice", out, err) != 0 ||
 	    get_id(obj, "contact_id", false, out->contact_id, sizeof(out->contact_id), err) != 0 ||
 	    get_money(obj, "total_price_excl_tax", &out->total_price_excl_tax_cents, err) != 0 ||
 	    get_money(obj, "total_price_incl_tax", &out->total_price_incl_tax_cents, err) != 0 ||
 	    get_money(obj, "total_paid", &out->total_paid_cents, err) != 0 ||
 	    get_money(obj, "total_unpaid", &out->total_unpaid_cents, err) != 0)
 		return CN_INVALID;
-	get_text(obj, "invoice_id", out->invoice_id, sizeof(out->invoice_id));
-	get_text(obj, "reference", out->reference, sizeof(out->reference));
-	get_text(obj, "state", out->state, sizeof(out->state));
-	get_text(obj, "currency", out->currency, sizeof(out->currency));
-	get_text(obj, "invoice_date", out->invoice_date, sizeof(out->invoice_date));
-	get_text(obj, "paid_at", out->paid_at, sizeof(out->paid_at));
+	get_texts(obj, out, invoice_texts, COUNT(invoice_texts));
 	out->prices_are_incl_tax = get_bool(obj, "prices_are_incl_tax");
 	out->version = get_int(obj, "version");
 	payments = field(obj, "payments");
@@ -484,27 +493,18 @@ int mb_json_sales_invoice(const cJSON *obj, struct mb_sales_invoice *out, struct
 
 int mb_json_tax_rate(const cJSON *obj, struct mb_tax_rate *out, struct cn_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	if (need_object(obj, "tax rate", err) != 0 ||
-	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+	if (READ_HEAD(obj, "tax rate", out, err) != 0)
 		return CN_INVALID;
-	get_text(obj, "name", out->name, sizeof(out->name));
-	get_text(obj, "percentage", out->percentage, sizeof(out->percentage));
-	get_text(obj, "tax_rate_type", out->tax_rate_type, sizeof(out->tax_rate_type));
-	get_text(obj, "country", out->country, sizeof(out->country));
+	get_texts(obj, out, tax_rate_texts, COUNT(tax_rate_texts));
 	out->active = get_bool(obj, "active");
 	return 0;
 }
 
 int mb_json_ledger_account(const cJSON *obj, struct mb_ledger_account *out, struct cn_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	if (need_object(obj, "ledger account", err) != 0 ||
-	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+	if (READ_HEAD(obj, "ledger account", out, err) != 0)
 		return CN_INVALID;
-	get_text(obj, "name", out->name, sizeof(out->name));
-	get_text(obj, "account_type", out->account_type, sizeof(out->account_type));
-	get_text(obj, "account_id", out->account_id, sizeof(out->account_id));
+	get_texts(obj, out, ledger_texts, COUNT(ledger_texts));
 	out->active = get_bool(obj, "active");
 	return 0;
 }
@@ -512,27 +512,18 @@ int mb_json_ledger_account(const cJSON *obj, struct mb_ledger_account *out, stru
 int mb_json_financial_account(const cJSON *obj, struct mb_financial_account *out,
                               struct cn_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	if (need_object(obj, "financial account", err) != 0 ||
-	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+	if (READ_HEAD(obj, "financial account", out, err) != 0)
 		return CN_INVALID;
-	get_text(obj, "name", out->name, sizeof(out->name));
-	get_text(obj, "type", out->type, sizeof(out->type));
-	get_text(obj, "identifier", out->identifier, sizeof(out->identifier));
-	get_text(obj, "currency", out->currency, sizeof(out->currency));
+	get_texts(obj, out, financial_texts, COUNT(financial_texts));
 	out->active = get_bool(obj, "active");
 	return 0;
 }
 
 int mb_json_workflow(const cJSON *obj, struct mb_workflow *out, struct cn_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	if (need_object(obj, "workflow", err) != 0 ||
-	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+	if (READ_HEAD(obj, "workflow", out, err) != 0)
 		return CN_INVALID;
-	get_text(obj, "name", out->name, sizeof(out->name));
-	get_text(obj, "type", out->type, sizeof(out->type));
-	get_text(obj, "currency", out->currency, sizeof(out->currency));
+	get_texts(obj, out, workflow_texts, COUNT(workflow_texts));
 	out->is_default = get_bool(obj, "default");
 	out->prices_are_incl_tax = get_bool(obj, "prices_are_incl_tax");
 	out->active = get_bool(obj, "active");
@@ -541,9 +532,7 @@ int mb_json_workflow(const cJSON *obj, struct mb_workflow *out, struct cn_error 
 
 int mb_json_document_style(const cJSON *obj, struct mb_document_style *out, struct cn_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	if (need_object(obj, "document style", err) != 0 ||
-	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+	if (READ_HEAD(obj, "document style", out, err) != 0)
 		return CN_INVALID;
 	get_text(obj, "name", out->name, sizeof(out->name));
 	out->is_default = get_bool(obj, "default");
@@ -555,14 +544,9 @@ int mb_json_webhook(const cJSON *obj, struct mb_webhook *out, struct cn_error *e
 	const cJSON *event;
 	struct appender events;
 
-	memset(out, 0, sizeof(*out));
-	if (need_object(obj, "webhook", err) != 0 ||
-	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+	if (READ_HEAD(obj, "webhook", out, err) != 0)
 		return CN_INVALID;
-	get_text(obj, "url", out->url, sizeof(out->url));
-	get_text(obj, "token", out->token, sizeof(out->token));
-	get_text(obj, "secret", out->secret, sizeof(out->secret));
-	get_text(obj, "deactivated_at", out->deactivated_at, sizeof(out->deactivated_at));
+	get_texts(obj, out, webhook_texts, COUNT(webhook_texts));
 	out->last_http_status = (long)get_int(obj, "last_http_status");
 	events.buf = out->enabled_events;
 	events.size = sizeof(out->enabled_events);
@@ -580,9 +564,7 @@ int mb_json_webhook(const cJSON *obj, struct mb_webhook *out, struct cn_error *e
 
 int mb_json_sync_entry(const cJSON *obj, struct mb_sync_entry *out, struct cn_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	if (need_object(obj, "synchronization entry", err) != 0 ||
-	    get_id(obj, "id", true, out->id, sizeof(out->id), err) != 0)
+	if (READ_HEAD(obj, "synchronization entry", out, err) != 0)
 		return CN_INVALID;
 	out->version = get_int(obj, "version");
 	return 0;

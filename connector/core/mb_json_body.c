@@ -1,5 +1,6 @@
 /* The JSON request bodies of Moneybird writes (see mb_json.h). */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,53 @@ static bool id_ok_or_absent(const char *id)
 	return !present(id) || mb_id_valid(id);
 }
 
+/* A text member of a request struct, sent under its own name when present. */
+struct text_member {
+	const char *name;
+	size_t offset; /* of a const char * in the request */
+};
+
+#define TEXT_MEMBER(type, member)                                                                  \
+	{                                                                                          \
+#member, offsetof(type, member)                                                    \
+	}
+
+static bool add_texts(cJSON *obj, const void *req, const struct text_member *members, size_t count)
+{
+	bool ok = true;
+
+	for (size_t i = 0; ok && i < count; i++) {
+		const char *text = *(const char *const *)((const char *)req + members[i].offset);
+
+		ok = add_text(obj, members[i].name, text);
+	}
+	return ok;
+}
+
+/* Adds name: [strings...]; false on allocation failure. */
+static bool add_strings(cJSON *obj, const char *name, const char *const *strings, size_t count)
+{
+	cJSON *list = cJSON_AddArrayToObject(obj, name);
+	bool ok = list != NULL;
+
+	for (size_t i = 0; ok && i < count; i++) {
+		cJSON *item = cJSON_CreateString(strings[i]);
+
+		ok = item != NULL && cJSON_AddItemToArray(list, item);
+	}
+	return ok;
+}
+
+/* A new body {"name": {}}; *inner is the inner object (NULL when out of
+ * memory, which finish_body then reports). */
+static cJSON *new_body(const char *name, cJSON **inner)
+{
+	cJSON *root = cJSON_CreateObject();
+
+	*inner = cJSON_AddObjectToObject(root, name);
+	return root;
+}
+
 /* Prints root, deletes it, and reports failure. */
 static char *finish_body(cJSON *root, bool ok, struct cn_error *err)
 {
@@ -46,31 +94,40 @@ static char *finish_body(cJSON *root, bool ok, struct cn_error *err)
 	return text;
 }
 
+#define CONTACT(member) TEXT_MEMBER(struct mb_contact_request, member)
+static const struct text_member contact_members[] = {
+    CONTACT(company_name), CONTACT(firstname),     CONTACT(lastname),
+    CONTACT(address1),     CONTACT(address2),      CONTACT(zipcode),
+    CONTACT(city),         CONTACT(country),       CONTACT(send_invoices_to_email),
+    CONTACT(tax_number),   CONTACT(si_identifier), CONTACT(si_identifier_type),
+    CONTACT(customer_id)};
+
+/* The invoice's members before prices_are_incl_tax, and after it. */
+#define INVOICE(member) TEXT_MEMBER(struct mb_invoice_request, member)
+static const struct text_member invoice_head[] = {INVOICE(contact_id), INVOICE(reference),
+                                                  INVOICE(invoice_date), INVOICE(currency)};
+static const struct text_member invoice_tail[] = {INVOICE(workflow_id), INVOICE(document_style_id)};
+
+#define PAYMENT(member) TEXT_MEMBER(struct mb_payment_request, member)
+static const struct text_member payment_members[] = {
+    PAYMENT(transaction_identifier), PAYMENT(manual_payment_action), PAYMENT(financial_account_id)};
+
+#define COUNT(array) (sizeof(array) / sizeof((array)[0]))
+
 char *mb_json_contact_body(const struct mb_contact_request *req, struct cn_error *err)
 {
-	cJSON *root = cJSON_CreateObject();
-	cJSON *contact = cJSON_AddObjectToObject(root, "contact");
-	bool ok = contact != NULL;
+	cJSON *contact;
+	cJSON *root;
 
 	if (!present(req->company_name) && !present(req->firstname) && !present(req->lastname)) {
-		cJSON_Delete(root);
 		error_set(err, "a contact needs a company name or a first or last name");
 		return NULL;
 	}
-	ok = ok && add_text(contact, "company_name", req->company_name);
-	ok = ok && add_text(contact, "firstname", req->firstname);
-	ok = ok && add_text(contact, "lastname", req->lastname);
-	ok = ok && add_text(contact, "address1", req->address1);
-	ok = ok && add_text(contact, "address2", req->address2);
-	ok = ok && add_text(contact, "zipcode", req->zipcode);
-	ok = ok && add_text(contact, "city", req->city);
-	ok = ok && add_text(contact, "country", req->country);
-	ok = ok && add_text(contact, "send_invoices_to_email", req->send_invoices_to_email);
-	ok = ok && add_text(contact, "tax_number", req->tax_number);
-	ok = ok && add_text(contact, "si_identifier", req->si_identifier);
-	ok = ok && add_text(contact, "si_identifier_type", req->si_identifier_type);
-	ok = ok && add_text(contact, "customer_id", req->customer_id);
-	return finish_body(root, ok, err);
+	root = new_body("contact", &contact);
+	return finish_body(root,
+	                   contact != NULL &&
+	                       add_texts(contact, req, contact_members, COUNT(contact_members)),
+	                   err);
 }
 
 char *mb_json_invoice_body(const struct mb_invoice_request *req, struct cn_error *err)
@@ -102,17 +159,11 @@ char *mb_json_invoice_body(const struct mb_invoice_request *req, struct cn_error
 			return NULL;
 		}
 	}
-	root = cJSON_CreateObject();
-	invoice = cJSON_AddObjectToObject(root, "sales_invoice");
-	ok = invoice != NULL;
-	ok = ok && add_text(invoice, "contact_id", req->contact_id);
-	ok = ok && add_text(invoice, "reference", req->reference);
-	ok = ok && add_text(invoice, "invoice_date", req->invoice_date);
-	ok = ok && add_text(invoice, "currency", req->currency);
+	root = new_body("sales_invoice", &invoice);
+	ok = invoice != NULL && add_texts(invoice, req, invoice_head, COUNT(invoice_head));
 	ok = ok && cJSON_AddBoolToObject(invoice, "prices_are_incl_tax",
 	                                 req->prices_are_incl_tax) != NULL;
-	ok = ok && add_text(invoice, "workflow_id", req->workflow_id);
-	ok = ok && add_text(invoice, "document_style_id", req->document_style_id);
+	ok = ok && add_texts(invoice, req, invoice_tail, COUNT(invoice_tail));
 	details = ok ? cJSON_AddArrayToObject(invoice, "details_attributes") : NULL;
 	ok = ok && details != NULL;
 	for (i = 0; ok && i < req->line_count; i++) {
@@ -139,14 +190,10 @@ char *mb_json_payment_body(const struct mb_payment_request *req, struct cn_error
 		error_set(err, "a payment needs a payment date and a valid financial account id");
 		return NULL;
 	}
-	root = cJSON_CreateObject();
-	payment = cJSON_AddObjectToObject(root, "payment");
-	ok = payment != NULL;
-	ok = ok && add_text(payment, "payment_date", req->payment_date);
+	root = new_body("payment", &payment);
+	ok = payment != NULL && add_text(payment, "payment_date", req->payment_date);
 	ok = ok && add_money(payment, "price", req->price_cents);
-	ok = ok && add_text(payment, "transaction_identifier", req->transaction_identifier);
-	ok = ok && add_text(payment, "manual_payment_action", req->manual_payment_action);
-	ok = ok && add_text(payment, "financial_account_id", req->financial_account_id);
+	ok = ok && add_texts(payment, req, payment_members, COUNT(payment_members));
 	return finish_body(root, ok, err);
 }
 
@@ -162,8 +209,7 @@ char *mb_json_send_body(const char *delivery_method, struct cn_error *err)
 		error_set(err, "the delivery method must be Email, Peppol or Manual");
 		return NULL;
 	}
-	root = cJSON_CreateObject();
-	sending = cJSON_AddObjectToObject(root, "sales_invoice_sending");
+	root = new_body("sales_invoice_sending", &sending);
 	ok = sending != NULL && add_text(sending, "delivery_method", delivery_method);
 	return finish_body(root, ok, err);
 }
@@ -172,9 +218,7 @@ char *mb_json_webhook_body(const char *url, const char *const *events, size_t ev
                            struct cn_error *err)
 {
 	cJSON *root;
-	cJSON *list;
 	bool ok;
-	size_t i;
 
 	if (!present(url)) {
 		error_set(err, "a webhook needs a URL");
@@ -182,21 +226,13 @@ char *mb_json_webhook_body(const char *url, const char *const *events, size_t ev
 	}
 	root = cJSON_CreateObject();
 	ok = add_text(root, "url", url);
-	list = ok ? cJSON_AddArrayToObject(root, "enabled_events") : NULL;
-	ok = ok && list != NULL;
-	for (i = 0; ok && i < event_count; i++) {
-		cJSON *event = cJSON_CreateString(events[i]);
-
-		ok = event != NULL && cJSON_AddItemToArray(list, event);
-	}
+	ok = ok && add_strings(root, "enabled_events", events, event_count);
 	return finish_body(root, ok, err);
 }
 
 char *mb_json_ids_body(const char *const *ids, size_t id_count, struct cn_error *err)
 {
 	cJSON *root;
-	cJSON *list;
-	bool ok;
 	size_t i;
 
 	if (id_count == 0 || id_count > MB_SYNC_MAX_IDS) {
@@ -213,12 +249,5 @@ char *mb_json_ids_body(const char *const *ids, size_t id_count, struct cn_error 
 		}
 	}
 	root = cJSON_CreateObject();
-	list = cJSON_AddArrayToObject(root, "ids");
-	ok = list != NULL;
-	for (i = 0; ok && i < id_count; i++) {
-		cJSON *id = cJSON_CreateString(ids[i]);
-
-		ok = id != NULL && cJSON_AddItemToArray(list, id);
-	}
-	return finish_body(root, ok, err);
+	return finish_body(root, add_strings(root, "ids", ids, id_count), err);
 }

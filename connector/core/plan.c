@@ -386,19 +386,6 @@ static const char *choose_ledger_account(const struct bookto_order *order,
 	return mapping->ledger_account_id;
 }
 
-/* strdup that accepts NULL (NULL out) and records failure. */
-static char *copy_optional(const char *text, bool *out_of_memory)
-{
-	char *copy;
-
-	if (text == NULL)
-		return NULL;
-	copy = strdup(text);
-	if (copy == NULL)
-		*out_of_memory = true;
-	return copy;
-}
-
 /*
  * The checks before an invoice can be planned: the vat_treatment's mapping,
  * bookto's percentage, paid_at and currency, and the Moneybird tax rate with
@@ -513,14 +500,13 @@ static bool invoice_fill(struct plan_invoice *invoice, const struct bookto_order
 	    invoice->basis.incl ? &invoice->basis.incl_model : &invoice->basis.excl_model;
 	bool oom = false;
 
-	invoice->currency = copy_optional(order->currency, &oom);
-	invoice->contact_id = copy_optional(contact_id, &oom);
-	invoice->tax_rate_id = copy_optional(rate->id, &oom);
-	invoice->tax_rate_name = copy_optional(rate->name, &oom);
-	invoice->ledger_account_id =
-	    copy_optional(choose_ledger_account(order, mapping, entry), &oom);
-	invoice->workflow_id = copy_optional(mapping->workflow_id, &oom);
-	invoice->document_style_id = copy_optional(mapping->document_style_id, &oom);
+	invoice->currency = text_copy(order->currency, &oom);
+	invoice->contact_id = text_copy(contact_id, &oom);
+	invoice->tax_rate_id = text_copy(rate->id, &oom);
+	invoice->tax_rate_name = text_copy(rate->name, &oom);
+	invoice->ledger_account_id = text_copy(choose_ledger_account(order, mapping, entry), &oom);
+	invoice->workflow_id = text_copy(mapping->workflow_id, &oom);
+	invoice->document_style_id = text_copy(mapping->document_style_id, &oom);
 	if (oom)
 		return false;
 
@@ -715,9 +701,9 @@ int plan_payment(const struct bookto_order *order, const struct mapping *mapping
 		if (account == NULL)
 			account = mapping->financial_account_id;
 	}
-	payment->transaction_identifier = copy_optional(order->order_id, &oom);
-	payment->manual_payment_action = copy_optional(action, &oom);
-	payment->financial_account_id = copy_optional(account, &oom);
+	payment->transaction_identifier = text_copy(order->order_id, &oom);
+	payment->manual_payment_action = text_copy(action, &oom);
+	payment->financial_account_id = text_copy(account, &oom);
 	if (oom)
 		goto oom;
 	payment->request.payment_date = payment->payment_date;

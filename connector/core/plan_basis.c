@@ -124,21 +124,14 @@ int plan_price_basis(const struct bookto_order *order, const struct mapping *map
 	out->incl_fits = reproduces(&out->incl_model, order);
 	out->excl_fits = reproduces(&out->excl_model, order);
 
-	switch (mapping->price_basis) {
-	case MAPPING_PRICE_INCL:
-		out->incl = true;
-		snprintf(out->why, sizeof(out->why), "price_basis = \"incl\" in the mapping");
-		if (!out->incl_fits)
+	if (mapping->price_basis != MAPPING_PRICE_AUTO) {
+		/* Told by the mapping: that basis, or parked when it does not fit. */
+		out->incl = mapping->price_basis == MAPPING_PRICE_INCL;
+		snprintf(out->why, sizeof(out->why), "price_basis = \"%s\" in the mapping",
+		         mapping_price_basis_name(mapping->price_basis));
+		if (!(out->incl ? out->incl_fits : out->excl_fits))
 			return park_basis(order, mapping, out, park_reason, err);
 		return CN_OK;
-	case MAPPING_PRICE_EXCL:
-		out->incl = false;
-		snprintf(out->why, sizeof(out->why), "price_basis = \"excl\" in the mapping");
-		if (!out->excl_fits)
-			return park_basis(order, mapping, out, park_reason, err);
-		return CN_OK;
-	case MAPPING_PRICE_AUTO:
-		break;
 	}
 	if (out->incl_fits) {
 		out->incl = true;

@@ -54,3 +54,21 @@ int64_t text_int64(const char *text)
 		return 0;
 	return (int64_t)value;
 }
+
+char *text_copy(const char *text, bool *out_of_memory)
+{
+	return text != NULL ? text_copy_n(text, strlen(text), out_of_memory) : NULL;
+}
+
+char *text_copy_n(const char *text, size_t length, bool *out_of_memory)
+{
+	char *copy = malloc(length + 1);
+
+	if (copy == NULL) {
+		*out_of_memory = true;
+		return NULL;
+	}
+	memcpy(copy, text, length);
+	copy[length] = '\0';
+	return copy;
+}

@@ -20,4 +20,10 @@ size_t text_utf8_characters(const char *text);
  * that does not start with a number, and on overflow. */
 int64_t text_int64(const char *text);
 
+/* A copy of text (NULL stays NULL), or of its first length bytes; on
+ * allocation failure NULL with *out_of_memory set, so a loader can go on
+ * and report the failure once at the end. */
+char *text_copy(const char *text, bool *out_of_memory);
+char *text_copy_n(const char *text, size_t length, bool *out_of_memory);
+
 #endif

@@ -202,11 +202,9 @@ int notify_start(const struct config *config, struct notify **out, struct cn_err
 	*out = NULL;
 	if (config->notify_webhook_url == NULL && config->notify_sendmail == NULL)
 		return CN_OK;
-	notify = calloc(1, sizeof(*notify));
-	if (notify == NULL) {
-		error_set(err, "out of memory starting the notifier");
+	notify = error_calloc_start(sizeof(*notify), "the notifier", err);
+	if (notify == NULL)
 		return CN_ERR;
-	}
 	notify->config = config;
 	if (gethostname(notify->host, sizeof(notify->host) - 1) != 0 || notify->host[0] == '\0')
 		snprintf(notify->host, sizeof(notify->host), "this-host");
@@ -215,9 +213,7 @@ int notify_start(const struct config *config, struct notify **out, struct cn_err
 		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-",
 		           *p) == NULL)
 			*p = '-';
-	stop_flag_init(&notify->stop);
-	if (pthread_create(&notify->thread, NULL, notify_main, notify) != 0) {
-		stop_flag_destroy(&notify->stop);
+	if (!stop_flag_thread_start(&notify->stop, &notify->thread, notify_main, notify)) {
 		free(notify);
 		error_set(err, "cannot start the notifier thread");
 		return CN_ERR;
@@ -231,8 +227,6 @@ void notify_stop(struct notify *notify)
 {
 	if (notify == NULL)
 		return;
-	stop_flag_raise(&notify->stop);
-	pthread_join(notify->thread, NULL);
-	stop_flag_destroy(&notify->stop);
+	stop_flag_thread_stop(&notify->stop, notify->thread);
 	free(notify);
 }

@@ -163,17 +163,13 @@ int reconcile_periodic_start(const struct runtime *ctx, struct reconcile_periodi
 		log_info("reconcile_periodic_off", NULL);
 		return CN_OK;
 	}
-	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		error_set(err, "out of memory starting the periodic reconciliation");
+	p = error_calloc_start(sizeof(*p), "the periodic reconciliation", err);
+	if (p == NULL)
 		return CN_ERR;
-	}
 	p->ctx = ctx;
 	p->interval_seconds = interval;
 	p->check_seconds = interval < PERIODIC_CHECK_SECONDS ? interval : PERIODIC_CHECK_SECONDS;
-	stop_flag_init(&p->stop);
-	if (pthread_create(&p->thread, NULL, periodic_main, p) != 0) {
-		stop_flag_destroy(&p->stop);
+	if (!stop_flag_thread_start(&p->stop, &p->thread, periodic_main, p)) {
 		free(p);
 		error_set(err, "cannot start the periodic reconciliation");
 		return CN_ERR;
@@ -188,8 +184,6 @@ void reconcile_periodic_stop(struct reconcile_periodic *p)
 {
 	if (p == NULL)
 		return;
-	stop_flag_raise(&p->stop);
-	pthread_join(p->thread, NULL);
-	stop_flag_destroy(&p->stop);
+	stop_flag_thread_stop(&p->stop, p->thread);
 	free(p);
 }

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mb_session.h"
 #include "queue.h"
+#include "stop_flag.h"
 #include "store.h"
 
 #define FALLBACK_POLL_MS 2000
@@ -508,10 +509,7 @@ void worker_pool_stop(struct worker_pool *pool)
 {
 	if (pool == NULL)
 		return;
-	pthread_mutex_lock(&pool->mutex);
-	pool->stopping = true;
-	pthread_cond_broadcast(&pool->wake);
-	pthread_mutex_unlock(&pool->mutex);
+	stop_flag_raise_shared(&pool->mutex, &pool->wake, &pool->stopping);
 	for (int i = 0; pool->threads != NULL && i < pool->count; i++)
 		if (pool->threads[i].started)
 			pthread_join(pool->threads[i].thread, NULL);

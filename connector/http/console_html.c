@@ -181,3 +181,14 @@ bool console_is_operator(const struct console_request *req)
 {
 	return req->signed_in && strcmp(req->session.role, "operator") == 0;
 }
+
+int console_fact(struct dynbuf *out, const char *label, const char *text)
+{
+	int rc = html_raw(out, "<dt>%s</dt><dd>", label);
+
+	if (rc == CN_OK)
+		rc = html_text(out, text);
+	if (rc == CN_OK)
+		rc = html_raw(out, "</dd>");
+	return rc;
+}

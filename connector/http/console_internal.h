@@ -86,6 +86,8 @@ int console_time(struct console_request *req, struct dynbuf *out, const char *co
 int console_order_href(struct dynbuf *out, const char *connection, const char *order_id) MUST_CHECK;
 /* A state as a small labelled badge. */
 int console_state(struct dynbuf *out, const char *state) MUST_CHECK;
+/* A row of a facts list: <dt>label</dt><dd>text</dd>, text escaped. */
+int console_fact(struct dynbuf *out, const char *label, const char *text) MUST_CHECK;
 /* The connection's zone name, "UTC" when unknown. */
 const char *console_zone_name(struct console_request *req, const char *connection);
 bool console_is_operator(const struct console_request *req);

@@ -51,13 +51,7 @@ static int story_table(struct console_request *req, struct dynbuf *out, const ch
 /* A row of the facts list; value escaped ("—" when NULL). */
 static int fact(struct dynbuf *out, const char *label, const char *value)
 {
-	int rc = html_raw(out, "<dt>%s</dt><dd>", label);
-
-	if (rc == CN_OK)
-		rc = html_text(out, value != NULL && value[0] != '\0' ? value : "—");
-	if (rc == CN_OK)
-		rc = html_raw(out, "</dd>");
-	return rc;
+	return console_fact(out, label, value != NULL && value[0] != '\0' ? value : "—");
 }
 
 static int time_fact(struct console_request *req, struct dynbuf *out, const char *label,

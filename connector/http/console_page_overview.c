@@ -35,18 +35,6 @@ static int state_counts(struct dynbuf *out, const struct status_connection *c)
 	return rc;
 }
 
-/* A definition list row "label: text" (text escaped). */
-static int fact(struct dynbuf *out, const char *label, const char *text)
-{
-	int rc = html_raw(out, "<dt>%s</dt><dd>", label);
-
-	if (rc == CN_OK)
-		rc = html_text(out, text);
-	if (rc == CN_OK)
-		rc = html_raw(out, "</dd>");
-	return rc;
-}
-
 static int oldest_and_budget(struct console_request *req, struct dynbuf *out,
                              const struct status_connection *c)
 {
@@ -82,10 +70,11 @@ static int oldest_and_budget(struct console_request *req, struct dynbuf *out,
 	else
 		snprintf(text, sizeof(text), "unknown");
 	if (rc == CN_OK)
-		rc = fact(out, "Rate budget", text);
+		rc = console_fact(out, "Rate budget", text);
 	if (rc == CN_OK)
-		rc = fact(out, "Paused",
-		          c->db.paused ? c->db.paused_reason : "no, the connection is working");
+		rc = console_fact(out, "Paused",
+		                  c->db.paused ? c->db.paused_reason
+		                               : "no, the connection is working");
 	return rc;
 }
 
@@ -135,7 +124,7 @@ static int connection_section(struct console_request *req, struct dynbuf *out,
 	if (rc == CN_OK)
 		rc = last_reconcile(req, out, c, runs);
 	if (rc == CN_OK)
-		rc = fact(out, "Time zone", console_zone_name(req, c->connection->name));
+		rc = console_fact(out, "Time zone", console_zone_name(req, c->connection->name));
 	if (rc == CN_OK)
 		rc = html_raw(out, "</dl></section>");
 	return rc;

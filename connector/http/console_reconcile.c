@@ -5,16 +5,13 @@
 
 #include "log.h"
 #include "reconcile.h"
+#include "stop_flag.h"
 
 static bool runner_stopping(void *arg)
 {
 	struct console *console = arg;
-	bool stopping;
 
-	pthread_mutex_lock(&console->mutex);
-	stopping = console->stopping;
-	pthread_mutex_unlock(&console->mutex);
-	return stopping;
+	return stop_flag_read_shared(&console->mutex, &console->stopping);
 }
 
 /* One console-started run (report only: repairs stay a person's decision
@@ -105,10 +102,7 @@ void console_runner_stop(struct console *console)
 {
 	if (!console->runner_started)
 		return;
-	pthread_mutex_lock(&console->mutex);
-	console->stopping = true;
-	pthread_cond_broadcast(&console->wake);
-	pthread_mutex_unlock(&console->mutex);
+	stop_flag_raise_shared(&console->mutex, &console->wake, &console->stopping);
 	pthread_join(console->runner, NULL);
 	console->runner_started = false;
 }

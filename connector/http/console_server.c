@@ -325,11 +325,9 @@ int console_start(const struct runtime *runtime, struct console **out, struct cn
 	*out = NULL;
 	if (config->console_listen_host == NULL)
 		return CN_OK;
-	console = calloc(1, sizeof(*console));
-	if (console == NULL) {
-		error_set(err, "out of memory starting the console");
+	console = error_calloc_start(sizeof(*console), "the console", err);
+	if (console == NULL)
 		return CN_ERR;
-	}
 	console->runtime = runtime;
 	console->config = config;
 	pthread_mutex_init(&console->mutex, NULL);

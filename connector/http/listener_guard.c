@@ -11,6 +11,7 @@
 
 #include "clock_after.h"
 #include "log.h"
+#include "stop_flag.h"
 
 #define SWEEP_INTERVAL_MS 200
 
@@ -93,14 +94,13 @@ static void *guard_main(void *arg)
 int guard_start(int deadline_ms, const char *log_name, struct listener_guard **out,
                 struct cn_error *err)
 {
-	struct listener_guard *guard = calloc(1, sizeof(*guard));
+	struct listener_guard *guard =
+	    error_calloc_start(sizeof(*guard), "the request deadline", err);
 	pthread_condattr_t attributes;
 
 	*out = NULL;
-	if (guard == NULL) {
-		error_set(err, "out of memory starting the request deadline");
+	if (guard == NULL)
 		return CN_ERR;
-	}
 	guard->deadline_ms = deadline_ms;
 	guard->log_name = log_name;
 	guard->all.next = guard->all.prev = &guard->all;
@@ -124,10 +124,7 @@ void guard_stop(struct listener_guard *guard)
 {
 	if (guard == NULL)
 		return;
-	pthread_mutex_lock(&guard->mutex);
-	guard->stopping = true;
-	pthread_cond_signal(&guard->wake);
-	pthread_mutex_unlock(&guard->mutex);
+	stop_flag_raise_shared(&guard->mutex, &guard->wake, &guard->stopping);
 	pthread_join(guard->thread, NULL);
 	pthread_mutex_destroy(&guard->mutex);
 	pthread_cond_destroy(&guard->wake);

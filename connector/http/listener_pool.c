@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "stop_flag.h"
+
 struct listener_pool {
 	pthread_mutex_t mutex;
 	pthread_cond_t work;
@@ -39,15 +41,13 @@ static void *pool_main(void *arg)
 
 int listener_pool_start(int threads, struct listener_pool **out, struct cn_error *err)
 {
-	struct listener_pool *pool =
-	    calloc(1, sizeof(*pool) + (size_t)threads * sizeof(pool->threads[0]));
+	struct listener_pool *pool = error_calloc_start(
+	    sizeof(*pool) + (size_t)threads * sizeof(pool->threads[0]), "the handler threads", err);
 	pthread_attr_t attributes;
 
 	*out = NULL;
-	if (pool == NULL) {
-		error_set(err, "out of memory starting the handler threads");
+	if (pool == NULL)
 		return CN_ERR;
-	}
 	pthread_mutex_init(&pool->mutex, NULL);
 	pthread_cond_init(&pool->work, NULL);
 	/* An answer needs little stack; 512 kB bounds what each thread can
@@ -91,10 +91,7 @@ void listener_pool_stop(struct listener_pool *pool)
 {
 	if (pool == NULL)
 		return;
-	pthread_mutex_lock(&pool->mutex);
-	pool->stopping = true;
-	pthread_cond_broadcast(&pool->work);
-	pthread_mutex_unlock(&pool->mutex);
+	stop_flag_raise_shared(&pool->mutex, &pool->work, &pool->stopping);
 	for (int i = 0; i < pool->count; i++)
 		pthread_join(pool->threads[i], NULL);
 	pool->count = 0;

@@ -6,9 +6,59 @@
 
 #include "mb_transport.h"
 
+#define INVOICE_PATH_MAX 128
+
 PARSER_ADAPTER(parse_sales_invoice, struct mb_sales_invoice, mb_json_sales_invoice)
 PARSER_ADAPTER(parse_sync_entry, struct mb_sync_entry, mb_json_sync_entry)
 PARSER_ADAPTER(parse_payment, struct mb_payment, mb_json_payment)
+
+/* The path of one invoice ("sales_invoices/ID" + tail); false, with the call
+ * refused locally as `refusal`, when id is not a Moneybird id. */
+static bool invoice_path(struct mb_client *client, const char *endpoint, const char *id,
+                         const char *tail, const char *refusal, char path[INVOICE_PATH_MAX],
+                         struct cn_error *err)
+{
+	if (!mb_id_valid(id)) {
+		mb_transport_refuse_locally(client, endpoint, err, refusal);
+		return false;
+	}
+	snprintf(path, INVOICE_PATH_MAX, "sales_invoices/%s%s", id, tail);
+	return true;
+}
+
+/* The query "filter=<filter escaped>" of a sales invoice listing into
+ * query (QUERY_MAX); false, with the call refused locally, when it does not
+ * fit. */
+static bool filter_query(struct mb_client *client, const char *endpoint, const char *filter,
+                         char query[QUERY_MAX], struct cn_error *err)
+{
+	char *escaped = mb_transport_escape(client, filter);
+	bool fits = escaped != NULL && strlen(escaped) + 8 < QUERY_MAX;
+
+	if (fits)
+		snprintf(query, QUERY_MAX, "filter=%s", escaped);
+	else
+		mb_transport_refuse_locally(client, endpoint, err,
+		                            "sales_invoice: the filter is too long");
+	curl_free(escaped);
+	return fits;
+}
+
+/* A write under one invoice (its sending, a payment) with body (freed here
+ * too when the id is refused). */
+static enum mb_outcome invoice_write(struct mb_client *client, struct request *req, const char *id,
+                                     const char *tail, const char *refusal, char *body,
+                                     item_parser parse, void *out, struct cn_error *err)
+{
+	char path[INVOICE_PATH_MAX];
+
+	if (!invoice_path(client, req->endpoint, id, tail, refusal, path, err)) {
+		cJSON_free(body);
+		return MB_VALIDATION;
+	}
+	req->path = path;
+	return mb_transport_write_one(client, req, body, parse, out, err);
+}
 
 enum mb_outcome mb_sales_invoice_create(struct mb_client *client,
                                         const struct mb_invoice_request *req,
@@ -23,8 +73,6 @@ enum mb_outcome mb_sales_invoice_create(struct mb_client *client,
 	                    NULL,
 	                    true};
 
-	memset(&client->last, 0, sizeof(client->last));
-	client->last.endpoint = r.endpoint;
 	return mb_transport_write_one(client, &r, mb_json_invoice_body(req, err),
 	                              parse_sales_invoice, out, err);
 }
@@ -34,12 +82,11 @@ enum mb_outcome mb_sales_invoice_get(struct mb_client *client, const char *id,
 {
 	static const char endpoint[] = "GET sales_invoices/{id}";
 	struct request req = {endpoint, "sales_invoice", "GET", NULL, false, NULL, NULL, false};
-	char path[128];
+	char path[INVOICE_PATH_MAX];
 
-	if (!mb_id_valid(id))
-		return mb_transport_refuse_locally(client, endpoint, err,
-		                                   "sales_invoice: the id is not a Moneybird id");
-	snprintf(path, sizeof(path), "sales_invoices/%s", id);
+	if (!invoice_path(client, endpoint, id, "", "sales_invoice: the id is not a Moneybird id",
+	                  path, err))
+		return MB_VALIDATION;
 	req.path = path;
 	return mb_transport_fetch_one(client, &req, parse_sales_invoice, out, err);
 }
@@ -81,20 +128,12 @@ enum mb_outcome mb_sales_invoice_list(struct mb_client *client, const char *filt
 	                      false};
 	enum mb_outcome outcome;
 	char base_query[QUERY_MAX];
-	char *escaped = NULL;
 
 	*out = NULL;
 	*count = 0;
-	if (filter != NULL && filter[0] != '\0') {
-		escaped = mb_transport_escape(client, filter);
-		if (escaped == NULL || strlen(escaped) + 8 >= sizeof(base_query)) {
-			curl_free(escaped);
-			return mb_transport_refuse_locally(client, endpoint, err,
-			                                   "sales_invoice: the filter is too long");
-		}
-		snprintf(base_query, sizeof(base_query), "filter=%s", escaped);
-		curl_free(escaped);
-	}
+	if (filter != NULL && filter[0] != '\0' &&
+	    !filter_query(client, endpoint, filter, base_query, err))
+		return MB_VALIDATION;
 	outcome = mb_transport_fetch_list(
 	    client, &req, filter != NULL && filter[0] != '\0' ? base_query : NULL, true,
 	    parse_sales_invoice, sizeof(**out), (void **)out, count, err);
@@ -156,17 +195,10 @@ enum mb_outcome mb_sales_invoice_send(struct mb_client *client, const char *id,
 	static const char endpoint[] = "PATCH sales_invoices/{id}/send_invoice";
 	struct request req = {endpoint, "sales_invoice_sending", "PATCH", NULL, false, NULL, NULL,
 	                      true};
-	char path[128];
 
-	if (!mb_id_valid(id))
-		return mb_transport_refuse_locally(client, endpoint, err,
-		                                   "sales_invoice: the id is not a Moneybird id");
-	snprintf(path, sizeof(path), "sales_invoices/%s/send_invoice", id);
-	req.path = path;
-	memset(&client->last, 0, sizeof(client->last));
-	client->last.endpoint = endpoint;
-	return mb_transport_write_one(client, &req, mb_json_send_body(delivery_method, err),
-	                              parse_sales_invoice, out, err);
+	return invoice_write(
+	    client, &req, id, "/send_invoice", "sales_invoice: the id is not a Moneybird id",
+	    mb_json_send_body(delivery_method, err), parse_sales_invoice, out, err);
 }
 
 enum mb_outcome mb_payment_create(struct mb_client *client, const char *invoice_id,
@@ -175,17 +207,10 @@ enum mb_outcome mb_payment_create(struct mb_client *client, const char *invoice_
 {
 	static const char endpoint[] = "POST sales_invoices/{id}/payments";
 	struct request req = {endpoint, "payment", "POST", NULL, false, NULL, NULL, true};
-	char path[128];
 
-	if (!mb_id_valid(invoice_id))
-		return mb_transport_refuse_locally(client, endpoint, err,
-		                                   "payment: the invoice id is not a Moneybird id");
-	snprintf(path, sizeof(path), "sales_invoices/%s/payments", invoice_id);
-	req.path = path;
-	memset(&client->last, 0, sizeof(client->last));
-	client->last.endpoint = endpoint;
-	return mb_transport_write_one(client, &req, mb_json_payment_body(payment, err),
-	                              parse_payment, out, err);
+	return invoice_write(client, &req, invoice_id, "/payments",
+	                     "payment: the invoice id is not a Moneybird id",
+	                     mb_json_payment_body(payment, err), parse_payment, out, err);
 }
 
 enum mb_outcome mb_sales_invoice_sync_list(struct mb_client *client, const char *filter,
@@ -197,21 +222,14 @@ enum mb_outcome mb_sales_invoice_sync_list(struct mb_client *client, const char 
 	    endpoint, "sales_invoice", "GET", "sales_invoices/synchronization", false, NULL, NULL,
 	    false};
 	char base_query[QUERY_MAX];
-	char *escaped;
 
 	*out = NULL;
 	*count = 0;
 	if (filter == NULL || filter[0] == '\0')
 		return mb_transport_fetch_list(client, &req, NULL, false, parse_sync_entry,
 		                               sizeof(**out), (void **)out, count, err);
-	escaped = mb_transport_escape(client, filter);
-	if (escaped == NULL || strlen(escaped) + 8 >= sizeof(base_query)) {
-		curl_free(escaped);
-		return mb_transport_refuse_locally(client, endpoint, err,
-		                                   "sales_invoice: the filter is too long");
-	}
-	snprintf(base_query, sizeof(base_query), "filter=%s", escaped);
-	curl_free(escaped);
+	if (!filter_query(client, endpoint, filter, base_query, err))
+		return MB_VALIDATION;
 	return mb_transport_fetch_list(client, &req, base_query, false, parse_sync_entry,
 	                               sizeof(**out), (void **)out, count, err);
 }

@@ -507,14 +507,20 @@ enum mb_outcome mb_transport_bad_shape(struct mb_client *client, const struct re
 	return outcome;
 }
 
-enum mb_outcome mb_transport_refuse_locally(struct mb_client *client, const char *endpoint,
-                                            struct cn_error *err, const char *message)
+/* A call refused before anything was sent: last names it, MB_VALIDATION. */
+static enum mb_outcome refused_locally(struct mb_client *client, const char *endpoint)
 {
 	memset(&client->last, 0, sizeof(client->last));
 	client->last.endpoint = endpoint;
 	client->last.outcome = MB_VALIDATION;
-	error_set(err, "%s", message);
 	return MB_VALIDATION;
+}
+
+enum mb_outcome mb_transport_refuse_locally(struct mb_client *client, const char *endpoint,
+                                            struct cn_error *err, const char *message)
+{
+	error_set(err, "%s", message);
+	return refused_locally(client, endpoint);
 }
 
 /* ---- lists ---- */
@@ -636,10 +642,8 @@ enum mb_outcome mb_transport_write_one(struct mb_client *client, struct request 
 {
 	enum mb_outcome outcome;
 
-	if (body == NULL) {
-		client->last.outcome = MB_VALIDATION;
-		return MB_VALIDATION; /* err set by the body builder */
-	}
+	if (body == NULL) /* err set by the body builder */
+		return refused_locally(client, req->endpoint);
 	req->body = body;
 	outcome = mb_transport_fetch_one(client, req, parse, out, err);
 	cJSON_free(body);
@@ -657,12 +661,8 @@ enum mb_outcome mb_transport_sync_fetch(struct mb_client *client, struct request
 	*out = NULL;
 	*count = 0;
 	body = mb_json_ids_body(ids, id_count, err);
-	if (body == NULL) {
-		memset(&client->last, 0, sizeof(client->last));
-		client->last.endpoint = req->endpoint;
-		client->last.outcome = MB_VALIDATION;
-		return MB_VALIDATION;
-	}
+	if (body == NULL) /* err set by the body builder */
+		return refused_locally(client, req->endpoint);
 	req->body = body;
 	outcome =
 	    mb_transport_fetch_list(client, req, NULL, false, parse, item_size, out, count, err);

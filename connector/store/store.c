@@ -305,6 +305,22 @@ int store_query(PGconn *conn, const char *sql, int n, const char *const *values,
 	return CN_OK;
 }
 
+int store_query_row(PGconn *conn, const char *sql, int n, const char *const *values,
+                    const char *what, PGresult **out, struct cn_error *err)
+{
+	int rc = store_query(conn, sql, n, values, what, out, err);
+
+	if (rc != CN_OK)
+		return rc;
+	if (PQntuples(*out) != 1) {
+		PQclear(*out);
+		*out = NULL;
+		error_set(err, "%s: no row", what);
+		return CN_NOT_FOUND;
+	}
+	return CN_OK;
+}
+
 int store_query_int64(PGconn *conn, const char *sql, int n, const char *const *values,
                       const char *what, int64_t *out, struct cn_error *err)
 {

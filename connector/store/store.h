@@ -70,6 +70,12 @@ int store_query(PGconn *conn, const char *sql, int n, const char *const *values,
 int store_query_int64(PGconn *conn, const char *sql, int n, const char *const *values,
                       const char *what, int64_t *out, struct cn_error *err) MUST_CHECK;
 
+/* store_query for a statement that must yield exactly one row: any other
+ * count is CN_NOT_FOUND with err "what: no row" and *out NULL; on CN_OK *out
+ * is the result for the caller to PQclear. */
+int store_query_row(PGconn *conn, const char *sql, int n, const char *const *values,
+                    const char *what, PGresult **out, struct cn_error *err) MUST_CHECK;
+
 /* store_query for a statement whose success is all that matters; *rows (if
  * not NULL) gets the number of rows it touched. */
 int store_command(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,

@@ -23,18 +23,14 @@ int store_budget_take(PGconn *conn, const char *token_key, int allowed, int64_t 
 	snprintf(allowed_text, sizeof(allowed_text), "%d", allowed);
 	snprintf(window_text, sizeof(window_text), "%lld milliseconds", (long long)window_ms);
 	snprintf(priority_text, sizeof(priority_text), "%d", priority);
-	rc = store_query(conn,
-	                 "SELECT granted, ceil(extract(epoch FROM retry_at) * 1000)::bigint, used, "
-	                 "retry_at::text "
-	                 "FROM rate_budget_take($1, $2::integer, $3::interval, $4::smallint)",
-	                 4, params, "taking from the Moneybird rate budget", &res, err);
+	rc = store_query_row(
+	    conn,
+	    "SELECT granted, ceil(extract(epoch FROM retry_at) * 1000)::bigint, used, "
+	    "retry_at::text "
+	    "FROM rate_budget_take($1, $2::integer, $3::interval, $4::smallint)",
+	    4, params, "taking from the Moneybird rate budget", &res, err);
 	if (rc != CN_OK)
 		return rc;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		error_set(err, "taking from the Moneybird rate budget: no row");
-		return CN_ERR;
-	}
 	*granted = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	*retry_at_ms = text_int64(PQgetvalue(res, 0, 1));
 	*used = (int)text_int64(PQgetvalue(res, 0, 2));

@@ -7,24 +7,19 @@
 #include "store.h"
 #include "text.h"
 
-static void copy_cell(char *out, size_t size, PGresult *res, int column)
+/* Who a read found, a user or a session's user: row 0 of res is (id,
+ * name, role, secret), the secret being the password hash or the CSRF
+ * token. Copies the texts, clears res and returns the id. */
+static int64_t take_identity(PGresult *res, char *name, size_t name_size, char *role,
+                             size_t role_size, char *secret, size_t secret_size)
 {
-	snprintf(out, size, "%s", PQgetvalue(res, 0, column));
-}
+	int64_t id = text_int64(PQgetvalue(res, 0, 0));
 
-/* Runs a read that must find exactly one row: CN_NOT_FOUND otherwise. *res
- * is the caller's (PQclear) on CN_OK only. */
-static int query_one_row(PGconn *conn, const char *sql, int n, const char *const *values,
-                         const char *what, PGresult **res, struct cn_error *err)
-{
-	int rc = store_query(conn, sql, n, values, what, res, err);
-
-	if (rc == CN_OK && PQntuples(*res) != 1) {
-		PQclear(*res);
-		*res = NULL;
-		return CN_NOT_FOUND;
-	}
-	return rc;
+	snprintf(name, name_size, "%s", PQgetvalue(res, 0, 1));
+	snprintf(role, role_size, "%s", PQgetvalue(res, 0, 2));
+	snprintf(secret, secret_size, "%s", PQgetvalue(res, 0, 3));
+	PQclear(res);
+	return id;
 }
 
 int store_console_user_add(PGconn *conn, const char *name, const char *role,
@@ -97,19 +92,16 @@ int store_console_user_get(PGconn *conn, const char *name, struct store_console_
 {
 	const char *values[1] = {name};
 	PGresult *res = NULL;
-	int rc = query_one_row(
+	int rc = store_query_row(
 	    conn, "SELECT id, name, role, password_hash FROM console_users WHERE name = $1", 1,
 	    values, "reading the console user", &res, err);
 
 	memset(out, 0, sizeof(*out));
-	if (rc != CN_OK)
-		return rc;
-	out->id = text_int64(PQgetvalue(res, 0, 0));
-	copy_cell(out->name, sizeof(out->name), res, 1);
-	copy_cell(out->role, sizeof(out->role), res, 2);
-	copy_cell(out->password_hash, sizeof(out->password_hash), res, 3);
-	PQclear(res);
-	return CN_OK;
+	if (rc == CN_OK)
+		out->id =
+		    take_identity(res, out->name, sizeof(out->name), out->role, sizeof(out->role),
+		                  out->password_hash, sizeof(out->password_hash));
+	return rc;
 }
 
 int store_console_session_create(PGconn *conn, int64_t user_id, const char *id_sha256,
@@ -140,21 +132,18 @@ int store_console_session_get(PGconn *conn, const char *id_sha256,
 {
 	const char *values[1] = {id_sha256};
 	PGresult *res = NULL;
-	int rc = query_one_row(conn,
-	                       "SELECT u.id, u.name, u.role, s.csrf_token FROM console_sessions s"
-	                       " JOIN console_users u ON u.id = s.user_id"
-	                       " WHERE s.id_sha256 = $1 AND s.expires_at > now()",
-	                       1, values, "reading the session", &res, err);
+	int rc = store_query_row(conn,
+	                         "SELECT u.id, u.name, u.role, s.csrf_token FROM console_sessions s"
+	                         " JOIN console_users u ON u.id = s.user_id"
+	                         " WHERE s.id_sha256 = $1 AND s.expires_at > now()",
+	                         1, values, "reading the session", &res, err);
 
 	memset(out, 0, sizeof(*out));
-	if (rc != CN_OK)
-		return rc;
-	out->user_id = text_int64(PQgetvalue(res, 0, 0));
-	copy_cell(out->user, sizeof(out->user), res, 1);
-	copy_cell(out->role, sizeof(out->role), res, 2);
-	copy_cell(out->csrf_token, sizeof(out->csrf_token), res, 3);
-	PQclear(res);
-	return CN_OK;
+	if (rc == CN_OK)
+		out->user_id =
+		    take_identity(res, out->user, sizeof(out->user), out->role, sizeof(out->role),
+		                  out->csrf_token, sizeof(out->csrf_token));
+	return rc;
 }
 
 int store_console_session_delete(PGconn *conn, const char *id_sha256, struct cn_error *err)

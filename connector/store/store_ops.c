@@ -197,8 +197,6 @@ int store_ops_retry_order_by(PGconn *conn, int64_t order_pk, const char *actor, 
                              const char *who, enum store_ops_retry_result *result,
                              char state_out[24], struct cn_error *err)
 {
-	char pk[24];
-	const char *values[2] = {pk, who};
 	const char *audit_params[3] = {who, actor, who_key};
 	struct store_order_transition retried = {order_pk,
 	                                         "'queued'",
@@ -209,50 +207,23 @@ int store_ops_retry_order_by(PGconn *conn, int64_t order_pk, const char *actor, 
 	                                         3,
 	                                         audit_params,
 	                                         "auditing the retry"};
-	PGresult *res = NULL;
 	int rc;
 
-	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
-	state_out[0] = '\0';
-	rc = store_exec(conn, "BEGIN", err);
+	rc = store_order_begin_locked(conn, order_pk, "locking the order", state_out, err);
 	if (rc != CN_OK)
 		return rc;
-	rc = store_query(conn, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", 1, values,
-	                 "locking the order", &res, err);
-	if (rc != CN_OK)
-		goto out;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		error_set(err, "order %s no longer exists", pk);
-		rc = CN_NOT_FOUND;
-		goto out;
-	}
-	snprintf(state_out, 24, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
 	if (strcmp(state_out, "needs_attention") != 0) {
 		*result = STORE_OPS_RETRY_NOT_PARKED;
 		goto out; /* rolled back below: nothing was changed */
 	}
 	/* The intent (step, intent) stays: the next attempt looks before it
 	 * creates, exactly as after a crash. */
-	rc = store_query(conn,
-	                 "INSERT INTO jobs (order_pk, kind, priority, state, next_attempt_at)"
-	                 " VALUES ($1, 'sync_order', 0, 'pending', now())"
-	                 " ON CONFLICT (order_pk) WHERE kind = 'sync_order' DO UPDATE"
-	                 " SET state = 'pending', next_attempt_at = now(), attempts = 0,"
-	                 " lease_owner = NULL, lease_expires_at = NULL, updated_at = now()",
-	                 1, values, "queueing the order again", &res, err);
+	rc = store_order_requeue(conn, order_pk, "queueing the order again", err);
 	if (rc != CN_OK)
 		goto out;
-	PQclear(res);
 	rc = store_order_transition(conn, &retried, NULL, err);
 	if (rc != CN_OK)
 		goto out;
-	rc = store_query(conn, "NOTIFY " STORE_JOBS_CHANNEL, 0, NULL, "waking the workers", &res,
-	                 err);
-	if (rc != CN_OK)
-		goto out;
-	PQclear(res);
 	rc = store_exec(conn, "COMMIT", err);
 	if (rc == CN_OK)
 		*result = STORE_OPS_RETRY_QUEUED;

@@ -51,3 +51,49 @@ int store_order_transition(PGconn *conn, const struct store_order_transition *t,
 	PQclear(res);
 	return CN_OK;
 }
+
+int store_order_begin_locked(PGconn *conn, int64_t order_pk, const char *what, char state[24],
+                             struct cn_error *err)
+{
+	char pk[24];
+	const char *values[1] = {pk};
+	PGresult *res = NULL;
+	int rc = store_exec(conn, "BEGIN", err);
+
+	state[0] = '\0';
+	if (rc != CN_OK)
+		return rc;
+	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
+	rc = store_query_row(conn, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", 1, values,
+	                     what, &res, err);
+	if (rc == CN_OK) {
+		snprintf(state, 24, "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return CN_OK;
+	}
+	if (rc == CN_NOT_FOUND)
+		error_set(err, "order %s no longer exists", pk);
+	if (!store_conn_broken(conn))
+		store_rollback(conn);
+	return rc;
+}
+
+int store_order_requeue(PGconn *conn, int64_t order_pk, const char *what, struct cn_error *err)
+{
+	char pk[24];
+	const char *values[1] = {pk};
+	int rc;
+
+	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
+	rc = store_query(conn,
+	                 "INSERT INTO jobs (order_pk, kind, priority, state, next_attempt_at)"
+	                 " VALUES ($1, 'sync_order', 0, 'pending', now())"
+	                 " ON CONFLICT (order_pk) WHERE kind = 'sync_order' DO UPDATE"
+	                 " SET state = 'pending', next_attempt_at = now(), attempts = 0,"
+	                 " lease_owner = NULL, lease_expires_at = NULL, updated_at = now()",
+	                 1, values, what, NULL, err);
+	if (rc != CN_OK)
+		return rc;
+	return store_query(conn, "NOTIFY " STORE_JOBS_CHANNEL, 0, NULL, "waking the workers", NULL,
+	                   err);
+}

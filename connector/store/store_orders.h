@@ -48,4 +48,17 @@ struct store_order_transition {
 int store_order_transition(PGconn *conn, const struct store_order_transition *t, bool *moved,
                            struct cn_error *err) MUST_CHECK;
 
+/* Opens a transaction and locks the order's row (SELECT ... FOR UPDATE),
+ * copying its state into state (24 bytes). On any failure the transaction is
+ * rolled back; a missing order is CN_NOT_FOUND ("order N no longer exists").
+ * `what` names the lock in an error message. */
+int store_order_begin_locked(PGconn *conn, int64_t order_pk, const char *what, char state[24],
+                             struct cn_error *err) MUST_CHECK;
+
+/* Inside the caller's transaction: queues the order's sync job afresh (a new
+ * one, or the existing one reset to pending, attempts 0, no lease) and wakes
+ * the workers when it commits. `what` names the step in an error message. */
+int store_order_requeue(PGconn *conn, int64_t order_pk, const char *what,
+                        struct cn_error *err) MUST_CHECK;
+
 #endif

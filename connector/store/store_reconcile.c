@@ -513,27 +513,15 @@ int store_reconcile_run_end(PGconn *conn, int64_t run_id, const struct store_rc_
 int store_reconcile_repair(PGconn *conn, int64_t order_pk, const char *kind, bool *queued,
                            struct cn_error *err)
 {
-	char pk[24];
-	const char *values[2] = {pk, kind};
-	PGresult *res = NULL;
 	char state[24];
 	int rc;
 
 	*queued = false;
-	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
-	rc = store_exec(conn, "BEGIN", err);
+	rc = store_order_begin_locked(conn, order_pk, "locking the order to repair", state, err);
+	if (rc == CN_NOT_FOUND)
+		return CN_OK; /* gone: nothing to repair */
 	if (rc != CN_OK)
 		return rc;
-	rc = store_query(conn, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", 1, values,
-	                 "locking the order to repair", &res, err);
-	if (rc != CN_OK)
-		goto out;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		goto out;
-	}
-	copy_value(state, sizeof(state), res, 0, 0);
-	PQclear(res);
 	if (strcmp(state, "in_progress") == 0 || strcmp(state, "skipped") == 0)
 		goto out; /* a worker holds it, or it is deliberately not synced */
 	{
@@ -558,17 +546,7 @@ int store_reconcile_repair(PGconn *conn, int64_t order_pk, const char *kind, boo
 	}
 	if (rc != CN_OK)
 		goto out;
-	rc = store_query(conn,
-	                 "INSERT INTO jobs (order_pk, kind, priority, state, next_attempt_at)"
-	                 " VALUES ($1, 'sync_order', 0, 'pending', now())"
-	                 " ON CONFLICT (order_pk) WHERE kind = 'sync_order' DO UPDATE"
-	                 " SET state = 'pending', next_attempt_at = now(), attempts = 0,"
-	                 " lease_owner = NULL, lease_expires_at = NULL, updated_at = now()",
-	                 1, values, "queueing the order's repair", NULL, err);
-	if (rc != CN_OK)
-		goto out;
-	rc = store_query(conn, "NOTIFY " STORE_JOBS_CHANNEL, 0, NULL, "waking the workers", NULL,
-	                 err);
+	rc = store_order_requeue(conn, order_pk, "queueing the order's repair", err);
 	if (rc != CN_OK)
 		goto out;
 	rc = store_exec(conn, "COMMIT", err);

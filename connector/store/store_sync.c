@@ -56,7 +56,7 @@ int store_sync_load(PGconn *conn, int64_t order_pk, struct store_sync_order *out
 
 	memset(out, 0, sizeof(*out));
 	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
-	rc = store_query(
+	rc = store_query_row(
 	    conn,
 	    "SELECT order_id, order_number, is_test_order, payment_provider,"
 	    " coalesce(extract(epoch FROM paid_at)::bigint, 0), paid_at IS NOT NULL,"
@@ -72,13 +72,10 @@ int store_sync_load(PGconn *conn, int64_t order_pk, struct store_sync_order *out
 	    " WHERE a.order_pk = orders.id AND a.action = 'retry'), 0)"
 	    " FROM orders WHERE id = $1",
 	    1, values, "loading the order", &res, err);
+	if (rc == CN_NOT_FOUND)
+		error_set(err, "order %" PRId64 " does not exist", order_pk);
 	if (rc != CN_OK)
 		return rc;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		error_set(err, "order %" PRId64 " does not exist", order_pk);
-		return CN_NOT_FOUND;
-	}
 	order = calloc(1, sizeof(*order));
 	if (order == NULL)
 		goto oom;
