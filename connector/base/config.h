@@ -91,7 +91,6 @@ struct config {
 		int pause_probe_seconds;           /* probe of a paused connection; 30 */
 		int reconcile_interval_seconds;    /* 0 = reconcile.interval_seconds */
 		int reconcile_wait_seconds;        /* reconcile --repair's wait; 120 */
-		int contact_index_max_age_seconds; /* contact index age before a create; 300 */
 	} testing;
 };
 

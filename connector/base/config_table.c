@@ -146,8 +146,6 @@ const struct config_key config_keys[] = {
 	         "replaces a non-zero reconcile.interval_seconds (0 = keep it); never turns it on"),
 	TEST_INT("testing.reconcile_wait_seconds", reconcile_wait_seconds, 120, 0, 86400,
 	         "how long reconcile --repair waits for the repairs"),
-	TEST_INT("testing.contact_index_max_age_seconds", contact_index_max_age_seconds, 300, 1,
-	         86400, "how old the contact index may be before a new buyer's contact is created"),
 };
 /* clang-format on */
 

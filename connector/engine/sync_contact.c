@@ -3,10 +3,10 @@
 #include <string.h>
 
 #include "contact_index.h"
-#include "knobs.h"
 #include "mapping.h"
 #include "mb_client.h"
 #include "store.h"
+#include "store_contact_index.h"
 #include "sync_internal.h"
 
 /* Adopts contact as the buyer's: mapped locally and set on the order. */
@@ -80,6 +80,7 @@ static bool find_or_create(struct sync_worker *worker, PGconn *conn, size_t inde
 	struct cn_error err = {""};
 	enum mb_outcome result;
 	struct contact_index_match match;
+	int64_t received_ms = 0;
 
 	/* A retry may follow a create whose answer was lost (a crash, a
 	 * timeout): one lookup then spares a refused create. */
@@ -97,9 +98,15 @@ static bool find_or_create(struct sync_worker *worker, PGconn *conn, size_t inde
 		}
 	}
 	/* A hand-made contact with the buyer's VAT number, Peppol id or email,
-	 * from the local index (refreshed first when it is too old). */
-	result = contact_index_refresh(client, conn, administration_id,
-	                               knobs_contact_index_max_age_seconds(), &err);
+	 * from the local index, refreshed first unless it already holds every
+	 * contact made before this order arrived. */
+	if (store_contact_index_order_received_ms(conn, so->order_pk, &received_ms, &err) !=
+	    CN_OK) {
+		sync_database_failed("reading when the order arrived", &err, outcome);
+		return false;
+	}
+	result = contact_index_refresh(client, conn, administration_id, received_ms,
+	                               CONTACT_INDEX_MAX_AGE_SECONDS, &err);
 	if (result != MB_OK) {
 		sync_call_failed(worker, index, result, "refreshing the contact index", &err,
 		                 outcome);
