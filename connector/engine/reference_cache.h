@@ -3,7 +3,8 @@
  * and administration rather than once per worker: the sales tax rates and
  * the administration's currency. A worker that finds a copy newer than its
  * own takes it; one that must refetch (a rate an order needs is missing and
- * the copy is old enough) publishes what it fetched for the others.
+ * the copy is old enough, or Moneybird refused a rate of the copy: see
+ * sync_replan_after_refusal) publishes what it fetched for the others.
  */
 #ifndef BM_REFERENCE_CACHE_H
 #define BM_REFERENCE_CACHE_H
@@ -21,6 +22,10 @@ bool reference_tax_rates_get(const char *administration_id, time_t newer_than,
 /* Publishes a fetched copy (copied). */
 void reference_tax_rates_put(const char *administration_id, const struct mb_tax_rate *rates,
                              size_t count, time_t fetched_at);
+
+/* Drops the shared tax rates of administration_id (Moneybird refused one
+ * of them), so the next read fetches them again. */
+void reference_tax_rates_forget(const char *administration_id);
 
 /* The administration's currency, when some worker read it. */
 bool reference_currency_get(const char *administration_id, char *currency, size_t size);

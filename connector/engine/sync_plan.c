@@ -214,3 +214,58 @@ fail:
 	plan_invoice_free(plan);
 	return NULL;
 }
+
+bool sync_refusal_names_reference(enum mb_outcome result, const char *message)
+{
+	return result == MB_VALIDATION && message != NULL &&
+	       (strstr(message, "tax_rate") != NULL || strstr(message, "ledger_account") != NULL);
+}
+
+static bool same_id(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
+struct plan_invoice *sync_replan_after_refusal(struct sync_worker *worker, size_t index,
+                                               const struct store_sync_order *so,
+                                               const struct plan_invoice *refused,
+                                               const char *refusal, struct sync_outcome *outcome)
+{
+	struct sync_connection *sc = &worker->connections[index];
+	struct plan_invoice *plan = NULL;
+	char reason[sizeof(outcome->reason)];
+
+	/* This worker's copy and the process's: the next read fetches. */
+	reference_tax_rates_forget(
+	    worker->shared->config->connections[index].moneybird_administration_id);
+	free(sc->tax_rates);
+	sc->tax_rates = NULL;
+	sc->tax_rate_count = 0;
+	sc->tax_rates_fetched_at = 0;
+	plan = plan_the_invoice(worker, index, so, outcome);
+	if (plan == NULL) {
+		if (outcome->verdict != SYNC_PARK)
+			return NULL;
+		snprintf(reason, sizeof(reason),
+		         "Moneybird refused tax rate \"%s\" (id %s) of the invoice (%s); with the "
+		         "tax rates read again: %s",
+		         refused->tax_rate_name != NULL ? refused->tax_rate_name : "",
+		         refused->tax_rate_id != NULL ? refused->tax_rate_id : "default", refusal,
+		         outcome->reason);
+		park_before_invoice(so, reason, outcome);
+		return NULL;
+	}
+	if (!same_id(plan->tax_rate_id, refused->tax_rate_id) ||
+	    !same_id(plan->ledger_account_id, refused->ledger_account_id))
+		return plan;
+	snprintf(reason, sizeof(reason),
+	         "Moneybird refused the invoice (%s) with tax rate \"%s\" (id %s) and ledger "
+	         "account %s, which the tax rates read again and the mapping still choose; make "
+	         "the rate active in Moneybird or change the mapping, then retry",
+	         refusal, plan->tax_rate_name != NULL ? plan->tax_rate_name : "",
+	         plan->tax_rate_id != NULL ? plan->tax_rate_id : "default",
+	         plan->ledger_account_id != NULL ? plan->ledger_account_id : "default");
+	plan_invoice_free(plan);
+	park_before_invoice(so, reason, outcome);
+	return NULL;
+}

@@ -53,12 +53,13 @@ int store_contact_index_refreshed(PGconn *conn, const char *administration_id, i
 
 	snprintf(started, sizeof(started), "%" PRId64, started_ms);
 	/* Never moves back: a slow refresh finishing after a quicker, later one. */
-	return store_query(conn,
-	                   "INSERT INTO mb_contact_index_state AS s (administration_id, refreshed_at)"
-	                   " VALUES ($1, to_timestamp($2::bigint / 1000.0))"
-	                   " ON CONFLICT (administration_id) DO UPDATE"
-	                   " SET refreshed_at = greatest(s.refreshed_at, EXCLUDED.refreshed_at)",
-	                   2, values, "recording the contact index's refresh", NULL, err);
+	return store_query(
+	    conn,
+	    "INSERT INTO mb_contact_index_state AS s (administration_id, refreshed_at)"
+	    " VALUES ($1, to_timestamp($2::bigint / 1000.0))"
+	    " ON CONFLICT (administration_id) DO UPDATE"
+	    " SET refreshed_at = greatest(s.refreshed_at, EXCLUDED.refreshed_at)",
+	    2, values, "recording the contact index's refresh", NULL, err);
 }
 
 int store_contact_index_order_received_ms(PGconn *conn, int64_t order_pk, int64_t *received_ms,
@@ -122,8 +123,8 @@ int store_contact_index_put(PGconn *conn, const char *administration_id,
 	return store_query(conn, put_sql, 8, values, "indexing a contact", NULL, err);
 }
 
-int store_contact_index_forget(PGconn *conn, const char *administration_id,
-                               const char *contact_id, struct cn_error *err)
+int store_contact_index_forget(PGconn *conn, const char *administration_id, const char *contact_id,
+                               struct cn_error *err)
 {
 	const char *values[2] = {administration_id, contact_id};
 

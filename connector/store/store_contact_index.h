@@ -44,8 +44,8 @@ int store_contact_index_put(PGconn *conn, const char *administration_id,
 /* Forgets a contact deleted in Moneybird: a row with no keys and the
  * largest version, so no late push of it brings it back (a complete
  * refresh drops the row, since the listing no longer has the id). */
-int store_contact_index_forget(PGconn *conn, const char *administration_id,
-                               const char *contact_id, struct cn_error *err) MUST_CHECK;
+int store_contact_index_forget(PGconn *conn, const char *administration_id, const char *contact_id,
+                               struct cn_error *err) MUST_CHECK;
 /* Drops every contact of the administration not among ids (archived or
  * deleted in Moneybird since). */
 int store_contact_index_retain(PGconn *conn, const char *administration_id,

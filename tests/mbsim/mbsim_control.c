@@ -344,9 +344,12 @@ static void archive_contact(struct mbsim *sim, const char *id, struct mbsim_resp
 static void edit_contact(struct mbsim *sim, const char *id, const struct mbsim_request *req,
                          struct mbsim_response *resp)
 {
-	static const char *const editable[] = {"company_name",     "firstname",
-	                                       "lastname",         "tax_number",
-	                                       "si_identifier",    "si_identifier_type",
+	static const char *const editable[] = {"company_name",
+	                                       "firstname",
+	                                       "lastname",
+	                                       "tax_number",
+	                                       "si_identifier",
+	                                       "si_identifier_type",
 	                                       "send_invoices_to_email"};
 	cJSON *contact = mbsim_find_by_id(sim->contacts, id);
 	cJSON *body, *field;
@@ -369,8 +372,7 @@ static void edit_contact(struct mbsim *sim, const char *id, const struct mbsim_r
 			return;
 		}
 	}
-	cJSON_ArrayForEach(field, body)
-	mbsim_set_str(contact, field->string, field->valuestring);
+	cJSON_ArrayForEach(field, body) mbsim_set_str(contact, field->string, field->valuestring);
 	cJSON_Delete(body);
 	mbsim_touch(sim, contact);
 	mbsim_add_event(contact, "contact_changed");
@@ -408,19 +410,24 @@ static void retire_tax_rate(struct mbsim *sim, const char *id, bool delete,
 	}
 	if (delete) {
 		cJSON_DetachItemViaPointer(sim->tax_rates, rate);
+		cJSON_DeleteItemFromObjectCaseSensitive(rate, "_report");
 		mbsim_webhooks_emit(sim, "tax_rate_destroyed", "TaxRate", id, NULL, rate);
 		cJSON_Delete(rate);
 		mbsim_respond_json(resp, 204, NULL);
 		return;
 	}
 	cJSON_ReplaceItemInObjectCaseSensitive(rate, "active", cJSON_CreateFalse());
-	mbsim_webhooks_emit(sim, "tax_rate_deactivated", "TaxRate", id, NULL, rate);
-	mbsim_respond_json(resp, 200, cJSON_Duplicate(rate, 1));
+	{
+		cJSON *entity = cJSON_Duplicate(rate, 1);
+
+		cJSON_DeleteItemFromObjectCaseSensitive(entity, "_report");
+		mbsim_webhooks_emit(sim, "tax_rate_deactivated", "TaxRate", id, NULL, entity);
+		mbsim_respond_json(resp, 200, entity);
+	}
 }
 
 /* The id of "PREFIX{id}SUFFIX" (suffix "" for none); false when path is not so. */
-static bool path_id(const char *path, const char *prefix, const char *suffix, char *id,
-                    size_t size)
+static bool path_id(const char *path, const char *prefix, const char *suffix, char *id, size_t size)
 {
 	size_t plen = strlen(prefix), slen = strlen(suffix), len = strlen(path);
 	const char *start = path + plen;
@@ -618,7 +625,8 @@ void mbsim_control(struct mbsim *sim, const char *method, const char *path,
 		archive_contact(sim, id, resp);
 	} else if (strcmp(method, "PATCH") == 0 && path_id(path, "contacts/", "", id, sizeof(id))) {
 		edit_contact(sim, id, req, resp);
-	} else if (strcmp(method, "DELETE") == 0 && path_id(path, "contacts/", "", id, sizeof(id))) {
+	} else if (strcmp(method, "DELETE") == 0 &&
+	           path_id(path, "contacts/", "", id, sizeof(id))) {
 		delete_contact(sim, id, resp);
 	} else if (post && path_id(path, "tax_rates/", "/deactivate", id, sizeof(id))) {
 		retire_tax_rate(sim, id, false, resp);
