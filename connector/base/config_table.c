@@ -109,6 +109,10 @@ const struct config_key config_keys[] = {
 	CONN_INT("connections.*.moneybird.rate_limit.per_seconds",
 	         moneybird_rate_limit_per_seconds, 300, 1, 86400,
 	         "the budget's window in seconds"),
+	CONN_INT("connections.*.moneybird.contact_push_grace_seconds",
+	         moneybird_contact_push_grace_seconds, 2, 0, 60,
+	         "how long after an order Moneybird's contact pushes are trusted to have arrived; "
+	         "0 = refresh the contact index instead"),
 
 	ROW("console", CONFIG_GROUP, NULL, 0, "the bookkeeper's web console, a listener of serve's own"),
 	ROW("console.listen", CONFIG_STRING, "127.0.0.1:8081", 0,

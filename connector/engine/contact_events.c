@@ -1,6 +1,7 @@
 #include "contact_events.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,38 @@ const char *const contact_event_names[] = {
     "contact_archived", "contact_activated",
 };
 const size_t contact_event_count = sizeof(contact_event_names) / sizeof(contact_event_names[0]);
+
+#define DELIVERED_MAX 64 /* connections remembered; more only cost refreshes */
+
+static pthread_mutex_t delivered_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t delivered[DELIVERED_MAX];
+static size_t delivered_count;
+
+static bool delivered_locked(int64_t connection_id)
+{
+	for (size_t i = 0; i < delivered_count; i++)
+		if (delivered[i] == connection_id)
+			return true;
+	return false;
+}
+
+void contact_events_note_delivered(int64_t connection_id)
+{
+	pthread_mutex_lock(&delivered_lock);
+	if (!delivered_locked(connection_id) && delivered_count < DELIVERED_MAX)
+		delivered[delivered_count++] = connection_id;
+	pthread_mutex_unlock(&delivered_lock);
+}
+
+bool contact_events_delivered(int64_t connection_id)
+{
+	bool found;
+
+	pthread_mutex_lock(&delivered_lock);
+	found = delivered_locked(connection_id);
+	pthread_mutex_unlock(&delivered_lock);
+	return found;
+}
 
 bool contact_event_is_index_action(const char *action)
 {

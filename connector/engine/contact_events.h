@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -32,5 +33,11 @@ bool contact_event_is_index_action(const char *action);
 int contact_event_apply(PGconn *conn, const char *administration_id, const char *action,
                         const char *entity_id, const cJSON *entity, char *note, size_t note_size,
                         struct cn_error *err) MUST_CHECK;
+
+/* Records that a contact push of connection_id was applied in this process:
+ * its webhook is subscribed to the contact events and delivers them. */
+void contact_events_note_delivered(int64_t connection_id);
+/* Whether this process has applied a contact push of connection_id. */
+bool contact_events_delivered(int64_t connection_id);
 
 #endif

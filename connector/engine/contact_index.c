@@ -109,10 +109,9 @@ int64_t contact_index_now_ms(void)
 	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-/* Whether the index must be refreshed to hold every contact made before
- * complete_since_ms. */
-static int refresh_due(PGconn *conn, const char *administration_id, int64_t complete_since_ms,
-                       int max_age_seconds, bool *due, struct cn_error *err)
+int contact_index_refresh_due(PGconn *conn, const char *administration_id,
+                              int64_t complete_since_ms, int max_age_seconds, bool *due,
+                              struct cn_error *err)
 {
 	int64_t refreshed_ms = -1;
 
@@ -130,8 +129,8 @@ enum mb_outcome contact_index_refresh(struct mb_client *client, PGconn *conn,
 	enum mb_outcome outcome = MB_OK;
 	bool due = false;
 
-	if (refresh_due(conn, administration_id, complete_since_ms, max_age_seconds, &due, err) !=
-	    CN_OK)
+	if (contact_index_refresh_due(conn, administration_id, complete_since_ms, max_age_seconds,
+	                              &due, err) != CN_OK)
 		return MB_TRANSIENT;
 	if (!due)
 		return MB_OK;
@@ -139,8 +138,8 @@ enum mb_outcome contact_index_refresh(struct mb_client *client, PGconn *conn,
 	 * waited for covers it too (it started after this order arrived). */
 	if (store_contact_index_lock(conn, administration_id, err) != CN_OK)
 		return MB_TRANSIENT;
-	if (refresh_due(conn, administration_id, complete_since_ms, max_age_seconds, &due, err) !=
-	    CN_OK)
+	if (contact_index_refresh_due(conn, administration_id, complete_since_ms, max_age_seconds,
+	                              &due, err) != CN_OK)
 		outcome = MB_TRANSIENT;
 	else if (due)
 		outcome = refresh_now(client, conn, administration_id, err);

@@ -38,6 +38,11 @@ enum mb_outcome contact_index_refresh(struct mb_client *client, PGconn *conn,
                                       const char *administration_id, int64_t complete_since_ms,
                                       int max_age_seconds, struct cn_error *err) MUST_CHECK;
 
+/* Whether contact_index_refresh would refresh (see there). */
+int contact_index_refresh_due(PGconn *conn, const char *administration_id,
+                              int64_t complete_since_ms, int max_age_seconds, bool *due,
+                              struct cn_error *err) MUST_CHECK;
+
 /* This host's clock in epoch milliseconds (the clock orders are stamped with). */
 int64_t contact_index_now_ms(void);
 

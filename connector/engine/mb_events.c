@@ -359,6 +359,8 @@ static int apply_contact_event(struct mb_events *events, size_t index,
 	                         cJSON_IsObject(entity) ? entity : NULL, result->note,
 	                         sizeof(result->note), err);
 	cJSON_Delete(root);
+	if (rc == CN_OK)
+		contact_events_note_delivered(event->connection_id);
 	result->status = rc == CN_OK ? "applied" : "ignored";
 	return rc == CN_INVALID ? CN_OK : rc;
 }

@@ -200,6 +200,21 @@ int store_contact_index_find(PGconn *conn, const char *administration_id,
 	return CN_OK;
 }
 
+int store_contact_index_pending_pushes(PGconn *conn, int64_t connection_id, int64_t *count,
+                                       struct cn_error *err)
+{
+	char id[24];
+	const char *values[1] = {id};
+
+	snprintf(id, sizeof(id), "%" PRId64, connection_id);
+	return store_query_int64(
+	    conn,
+	    "SELECT count(*) FROM moneybird_events WHERE connection_id = $1::bigint"
+	    " AND status IN ('pending', 'waiting')"
+	    " AND action ~ '^contact_(created|changed|destroyed|archived|activated)$'",
+	    1, values, "counting the contact pushes not applied yet", count, err);
+}
+
 int store_contact_index_lock(PGconn *conn, const char *administration_id, struct cn_error *err)
 {
 	const char *values[1] = {administration_id};

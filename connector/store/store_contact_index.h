@@ -57,6 +57,10 @@ int store_contact_index_find(PGconn *conn, const char *administration_id,
                              enum store_contact_key key, const char *value, char ids[2][MB_ID_MAX],
                              size_t *matches, struct cn_error *err) MUST_CHECK;
 
+/* Contact pushes of connection_id stored but not applied yet. */
+int store_contact_index_pending_pushes(PGconn *conn, int64_t connection_id, int64_t *count,
+                                       struct cn_error *err) MUST_CHECK;
+
 /* Serialises refreshes of one administration's index across workers and
  * hosts (a session lock; never inside a transaction). */
 int store_contact_index_lock(PGconn *conn, const char *administration_id,
