@@ -29,12 +29,14 @@ struct connection_config {
 	size_t bookto_signing_secret_count;               /* >= 1 */
 	int bookto_timestamp_tolerance_seconds;           /* 1..86400, default 300 */
 
-	char *moneybird_base_url;                 /* https://..., or http:// on loopback */
-	char *moneybird_administration_id;        /* digits, kept as a string */
-	char *moneybird_api_token;                /* resolved secret value */
-	int moneybird_rate_limit_requests;        /* default 150 */
-	int moneybird_rate_limit_per_seconds;     /* default 300 */
-	int moneybird_contact_push_grace_seconds; /* default 2; 0 = never rely on pushes */
+	char *moneybird_base_url;             /* https://..., or http:// on loopback */
+	char *moneybird_administration_id;    /* digits, kept as a string */
+	char *moneybird_api_token;            /* resolved secret value */
+	int moneybird_rate_limit_requests;    /* default 150 */
+	int moneybird_rate_limit_per_seconds; /* default 300 */
+
+	/* how long contact pushes may take to land; default 2, 0 = never rely on them */
+	int moneybird_contact_push_grace_seconds;
 };
 
 struct config {
