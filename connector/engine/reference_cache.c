@@ -84,21 +84,6 @@ void reference_tax_rates_put(const char *administration_id, const struct mb_tax_
 	free(copy);
 }
 
-void reference_tax_rates_forget(const char *administration_id)
-{
-	struct reference_entry *entry;
-
-	pthread_mutex_lock(&lock);
-	entry = entry_of(administration_id, false);
-	if (entry != NULL) {
-		free(entry->rates);
-		entry->rates = NULL;
-		entry->rate_count = 0;
-		entry->rates_fetched_at = 0;
-	}
-	pthread_mutex_unlock(&lock);
-}
-
 bool reference_currency_get(const char *administration_id, char *currency, size_t size)
 {
 	struct reference_entry *entry;

@@ -23,10 +23,6 @@ bool reference_tax_rates_get(const char *administration_id, time_t newer_than,
 void reference_tax_rates_put(const char *administration_id, const struct mb_tax_rate *rates,
                              size_t count, time_t fetched_at);
 
-/* Drops the shared tax rates of administration_id (Moneybird refused one
- * of them), so the next read fetches them again. */
-void reference_tax_rates_forget(const char *administration_id);
-
 /* The administration's currency, when some worker read it. */
 bool reference_currency_get(const char *administration_id, char *currency, size_t size);
 void reference_currency_put(const char *administration_id, const char *currency);
