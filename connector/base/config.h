@@ -34,6 +34,9 @@ struct connection_config {
 	char *moneybird_api_token;            /* resolved secret value */
 	int moneybird_rate_limit_requests;    /* default 150 */
 	int moneybird_rate_limit_per_seconds; /* default 300 */
+
+	/* how long contact pushes may take to land; default 2, 0 = never rely on them */
+	int moneybird_contact_push_grace_seconds;
 };
 
 struct config {
@@ -84,14 +87,13 @@ struct config {
 
 	/* The `testing` group: knobs for the test suite only (config.example.cfg). */
 	struct config_testing {
-		int lease_seconds;                 /* a worker's job lease; 120 */
-		int backoff_base_seconds;          /* first retry delay; 10 */
-		int budget_wait_ms;                /* in-process wait for a budget slot; 5000 */
-		int stall_before_intent_ms;        /* plays a frozen worker; 0 */
-		int pause_probe_seconds;           /* probe of a paused connection; 30 */
-		int reconcile_interval_seconds;    /* 0 = reconcile.interval_seconds */
-		int reconcile_wait_seconds;        /* reconcile --repair's wait; 120 */
-		int contact_index_max_age_seconds; /* contact index age before a create; 300 */
+		int lease_seconds;              /* a worker's job lease; 120 */
+		int backoff_base_seconds;       /* first retry delay; 10 */
+		int budget_wait_ms;             /* in-process wait for a budget slot; 5000 */
+		int stall_before_intent_ms;     /* plays a frozen worker; 0 */
+		int pause_probe_seconds;        /* probe of a paused connection; 30 */
+		int reconcile_interval_seconds; /* 0 = reconcile.interval_seconds */
+		int reconcile_wait_seconds;     /* reconcile --repair's wait; 120 */
 	} testing;
 };
 

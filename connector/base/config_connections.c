@@ -253,6 +253,7 @@ static void load_moneybird(struct loader *ld, const config_setting_t *parent, co
 
 	cfg_key_name(path, sizeof(path), prefix, "moneybird");
 	config_read_ints(ld, NULL, path, "connections.*.moneybird.rate_limit", connection);
+	config_read_ints(ld, NULL, path, "connections.*.moneybird", connection);
 	if (group == NULL) {
 		if (config_setting_get_member(parent, "moneybird") == NULL)
 			config_problem(
@@ -263,6 +264,7 @@ static void load_moneybird(struct loader *ld, const config_setting_t *parent, co
 		return;
 	}
 	config_check_group(ld, group, path, "connections.*.moneybird");
+	config_read_ints(ld, group, path, "connections.*.moneybird", connection);
 
 	cfg_key_name(key, sizeof(key), path, "base_url");
 	text = cfg_read_string(&ld->report, group, path, "base_url", &at);

@@ -109,6 +109,10 @@ const struct config_key config_keys[] = {
 	CONN_INT("connections.*.moneybird.rate_limit.per_seconds",
 	         moneybird_rate_limit_per_seconds, 300, 1, 86400,
 	         "the budget's window in seconds"),
+	CONN_INT("connections.*.moneybird.contact_push_grace_seconds",
+	         moneybird_contact_push_grace_seconds, 2, 0, 60,
+	         "how long after an order Moneybird's contact pushes are trusted to have arrived; "
+	         "0 = refresh the contact index instead"),
 
 	ROW("console", CONFIG_GROUP, NULL, 0, "the bookkeeper's web console, a listener of serve's own"),
 	ROW("console.listen", CONFIG_STRING, "127.0.0.1:8081", 0,
@@ -146,8 +150,6 @@ const struct config_key config_keys[] = {
 	         "replaces a non-zero reconcile.interval_seconds (0 = keep it); never turns it on"),
 	TEST_INT("testing.reconcile_wait_seconds", reconcile_wait_seconds, 120, 0, 86400,
 	         "how long reconcile --repair waits for the repairs"),
-	TEST_INT("testing.contact_index_max_age_seconds", contact_index_max_age_seconds, 300, 1,
-	         86400, "how old the contact index may be before a new buyer's contact is created"),
 };
 /* clang-format on */
 

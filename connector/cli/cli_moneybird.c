@@ -18,6 +18,12 @@ static const char *const webhook_events[] = {
     "sales_invoice_state_changed_to_paid",
     "payment_registered",
     "payment_destroyed",
+    /* the contact index (engine/contact_events.c): hand-made contacts */
+    "contact_created",
+    "contact_changed",
+    "contact_destroyed",
+    "contact_archived",
+    "contact_activated",
 };
 
 static const char usage_text[] =

@@ -18,7 +18,6 @@
 #include "cli_common.h"
 #include "contact_index.h"
 #include "intake.h"
-#include "knobs.h"
 #include "mapping.h"
 #include "mb_client.h"
 #include "mb_json.h"
@@ -165,8 +164,10 @@ static bool preview_index_match(struct preview *p)
 	const char *administration_id = p->connection->moneybird_administration_id;
 	struct contact_index_match match;
 	struct cn_error err = {""};
-	enum mb_outcome outcome = contact_index_refresh(
-	    p->client, p->db, administration_id, knobs_contact_index_max_age_seconds(), &err);
+	/* As sync would for an order arriving now. */
+	enum mb_outcome outcome =
+	    contact_index_refresh(p->client, p->db, administration_id, contact_index_now_ms(),
+	                          CONTACT_INDEX_MAX_AGE_SECONDS, &err);
 
 	if (outcome != MB_OK) {
 		preview_lookup_failed(p, "refreshing the contact index", &err);

@@ -71,7 +71,7 @@ static enum mb_outcome refresh_now(struct mb_client *client, PGconn *conn,
 	struct mb_sync_entry *listed = NULL, *stored = NULL;
 	size_t listed_count = 0, stored_count = 0, changed = 0;
 	const char **ids = NULL;
-	time_t started = time(NULL);
+	int64_t started_ms = contact_index_now_ms();
 	enum mb_outcome outcome = mb_contact_sync_list(client, &listed, &listed_count, err);
 
 	if (outcome != MB_OK)
@@ -91,8 +91,7 @@ static enum mb_outcome refresh_now(struct mb_client *client, PGconn *conn,
 	outcome = MB_TRANSIENT;
 	if (store_contact_index_retain(conn, administration_id, listed, listed_count, err) !=
 	        CN_OK ||
-	    store_contact_index_refreshed(conn, administration_id, (int64_t)(time(NULL) - started),
-	                                  err) != CN_OK)
+	    store_contact_index_refreshed(conn, administration_id, started_ms, err) != CN_OK)
 		goto out;
 	outcome = MB_OK;
 out:
@@ -102,23 +101,47 @@ out:
 	return outcome;
 }
 
+int64_t contact_index_now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+int contact_index_refresh_due(PGconn *conn, const char *administration_id,
+                              int64_t complete_since_ms, int max_age_seconds, bool *due,
+                              struct cn_error *err)
+{
+	int64_t refreshed_ms = -1;
+
+	if (store_contact_index_refreshed_ms(conn, administration_id, &refreshed_ms, err) != CN_OK)
+		return CN_RETRYABLE;
+	*due = refreshed_ms < 0 || refreshed_ms < complete_since_ms ||
+	       contact_index_now_ms() - refreshed_ms >= (int64_t)max_age_seconds * 1000;
+	return CN_OK;
+}
+
 enum mb_outcome contact_index_refresh(struct mb_client *client, PGconn *conn,
-                                      const char *administration_id, int max_age_seconds,
-                                      struct cn_error *err)
+                                      const char *administration_id, int64_t complete_since_ms,
+                                      int max_age_seconds, struct cn_error *err)
 {
 	enum mb_outcome outcome = MB_OK;
-	int64_t age = -1;
+	bool due = false;
 
-	if (store_contact_index_age(conn, administration_id, &age, err) != CN_OK)
+	if (contact_index_refresh_due(conn, administration_id, complete_since_ms, max_age_seconds,
+	                              &due, err) != CN_OK)
 		return MB_TRANSIENT;
-	if (age >= 0 && age < max_age_seconds)
+	if (!due)
 		return MB_OK;
-	/* One refresh at a time; whoever waited finds it fresh and goes on. */
+	/* One refresh at a time; whoever waited may find that the one it
+	 * waited for covers it too (it started after this order arrived). */
 	if (store_contact_index_lock(conn, administration_id, err) != CN_OK)
 		return MB_TRANSIENT;
-	if (store_contact_index_age(conn, administration_id, &age, err) != CN_OK)
+	if (contact_index_refresh_due(conn, administration_id, complete_since_ms, max_age_seconds,
+	                              &due, err) != CN_OK)
 		outcome = MB_TRANSIENT;
-	else if (age < 0 || age >= max_age_seconds)
+	else if (due)
 		outcome = refresh_now(client, conn, administration_id, err);
 	store_contact_index_unlock(conn, administration_id);
 	return outcome;

@@ -55,8 +55,3 @@ int knobs_pause_probe_seconds(void)
 {
 	return knobs_get()->pause_probe_seconds;
 }
-
-int knobs_contact_index_max_age_seconds(void)
-{
-	return knobs_get()->contact_index_max_age_seconds;
-}

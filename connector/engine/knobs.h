@@ -33,8 +33,4 @@ int knobs_test_stall_before_intent_ms(void);
 /* How often a paused connection (401) is probed (testing.pause_probe_seconds, 30 s). */
 int knobs_pause_probe_seconds(void);
 
-/* How old the contact index may be before a contact is created (see
- * contact_index.h; testing.contact_index_max_age_seconds, 300 s). */
-int knobs_contact_index_max_age_seconds(void);
-
 #endif

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "budget.h"
+#include "contact_events.h"
 #include "log.h"
 #include "mb_client.h"
 #include "mb_json.h"
@@ -337,6 +338,33 @@ static int record_invoice(struct mb_events *events, size_t index,
 	return CN_OK;
 }
 
+/* A contact push: its entity kept in the contact index (contact_events.h). */
+static int apply_contact_event(struct mb_events *events, size_t index,
+                               const struct store_mb_event *event, struct event_result *result,
+                               struct cn_error *err)
+{
+	const char *administration_id =
+	    events->runtime->config->connections[index].moneybird_administration_id;
+	cJSON *root = cJSON_ParseWithLength(event->body, event->body_len);
+	const cJSON *entity = cJSON_GetObjectItemCaseSensitive(root, "entity");
+	int rc;
+
+	if (strcmp(event->entity_type, "Contact") != 0) {
+		cJSON_Delete(root);
+		result_set(result, "ignored", "%s about a %s, not a Contact", event->action,
+		           event->entity_type);
+		return CN_OK;
+	}
+	rc = contact_event_apply(events->conn, administration_id, event->action, event->entity_id,
+	                         cJSON_IsObject(entity) ? entity : NULL, result->note,
+	                         sizeof(result->note), err);
+	cJSON_Delete(root);
+	if (rc == CN_OK)
+		contact_events_note_delivered(event->connection_id);
+	result->status = rc == CN_OK ? "applied" : "ignored";
+	return rc == CN_INVALID ? CN_OK : rc;
+}
+
 /* Applies one claimed event inside its transaction. The push is verified
  * (signature and token) before it is stored, so its entity can be trusted
  * as of its version. */
@@ -357,6 +385,8 @@ static int apply_event(struct mb_events *events, const struct store_mb_event *ev
 		result_set(result, "ignored", "the connection is no longer configured");
 		return CN_OK;
 	}
+	if (contact_event_is_index_action(event->action))
+		return apply_contact_event(events, index, event, result, err);
 	if (strcmp(event->action, "sales_invoice_state_changed_to_paid") != 0 &&
 	    !is_payment_action(event->action)) {
 		result_set(result, "ignored", "the connector does not use %s", event->action);

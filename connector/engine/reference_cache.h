@@ -3,7 +3,8 @@
  * and administration rather than once per worker: the sales tax rates and
  * the administration's currency. A worker that finds a copy newer than its
  * own takes it; one that must refetch (a rate an order needs is missing and
- * the copy is old enough) publishes what it fetched for the others.
+ * the copy is old enough, or Moneybird refused a rate of the copy: see
+ * sync_replan_after_refusal) publishes what it fetched for the others.
  */
 #ifndef BM_REFERENCE_CACHE_H
 #define BM_REFERENCE_CACHE_H

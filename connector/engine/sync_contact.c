@@ -1,12 +1,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "contact_events.h"
 #include "contact_index.h"
-#include "knobs.h"
 #include "mapping.h"
 #include "mb_client.h"
 #include "store.h"
+#include "store_contact_index.h"
+#include "store_webhook.h"
 #include "sync_internal.h"
 
 /* Adopts contact as the buyer's: mapped locally and set on the order. */
@@ -66,6 +69,60 @@ static bool create_contact(struct sync_worker *worker, PGconn *conn, size_t inde
 	return false;
 }
 
+/*
+ * The moment the contact index must hold every contact from: the order's
+ * arrival (a refresh is due when the index's last one started before it),
+ * unless Moneybird's contact pushes keep the index current. They are
+ * trusted when this connection's webhook is registered and has delivered a
+ * contact push to this process, the push grace has passed since the order
+ * arrived (waited for here, at most the grace: only an order picked up
+ * within it waits), and no contact push waits to be applied. Then -1: only
+ * the index's maximum age still calls for a refresh.
+ */
+static bool index_complete_since(struct sync_worker *worker, PGconn *conn, size_t index,
+                                 const struct store_sync_order *so, int64_t *since_ms,
+                                 struct sync_outcome *outcome)
+{
+	const struct connection_config *cc = &worker->shared->config->connections[index];
+	int64_t connection_id = worker->current.job->connection_id;
+	int64_t grace_ms = (int64_t)cc->moneybird_contact_push_grace_seconds * 1000;
+	int64_t pending = 0, wait_ms;
+	char webhook_id[64] = "";
+	struct cn_error err = {""};
+	bool due = false;
+
+	if (store_contact_index_order_received_ms(conn, so->order_pk, since_ms, &err) != CN_OK ||
+	    contact_index_refresh_due(conn, cc->moneybird_administration_id, *since_ms,
+	                              CONTACT_INDEX_MAX_AGE_SECONDS, &due, &err) != CN_OK) {
+		sync_database_failed("reading the contact index's state", &err, outcome);
+		return false;
+	}
+	if (!due || grace_ms == 0 || !contact_events_delivered(connection_id))
+		return true;
+	if (store_webhook_get(conn, connection_id, webhook_id, sizeof(webhook_id), &err) != CN_OK) {
+		sync_database_failed("reading the Moneybird webhook", &err, outcome);
+		return false;
+	}
+	if (webhook_id[0] == '\0')
+		return true;
+	wait_ms = *since_ms + grace_ms - contact_index_now_ms();
+	if (wait_ms > grace_ms)
+		wait_ms = grace_ms; /* a clock step: never wait longer than the grace */
+	if (wait_ms > 0) {
+		struct timespec pause = {(time_t)(wait_ms / 1000),
+		                         (long)(wait_ms % 1000) * 1000000L};
+
+		nanosleep(&pause, NULL);
+	}
+	if (store_contact_index_pending_pushes(conn, connection_id, &pending, &err) != CN_OK) {
+		sync_database_failed("counting the contact pushes", &err, outcome);
+		return false;
+	}
+	if (pending == 0)
+		*since_ms = -1;
+	return true;
+}
+
 /* The buyer's contact when Moneybird has one (by customer_id after a
  * retry, else from the contact index), else a new one. */
 static bool find_or_create(struct sync_worker *worker, PGconn *conn, size_t index,
@@ -80,6 +137,7 @@ static bool find_or_create(struct sync_worker *worker, PGconn *conn, size_t inde
 	struct cn_error err = {""};
 	enum mb_outcome result;
 	struct contact_index_match match;
+	int64_t complete_since_ms = 0;
 
 	/* A retry may follow a create whose answer was lost (a crash, a
 	 * timeout): one lookup then spares a refused create. */
@@ -97,9 +155,12 @@ static bool find_or_create(struct sync_worker *worker, PGconn *conn, size_t inde
 		}
 	}
 	/* A hand-made contact with the buyer's VAT number, Peppol id or email,
-	 * from the local index (refreshed first when it is too old). */
-	result = contact_index_refresh(client, conn, administration_id,
-	                               knobs_contact_index_max_age_seconds(), &err);
+	 * from the local index, refreshed first unless it already holds every
+	 * contact made before this order arrived. */
+	if (!index_complete_since(worker, conn, index, so, &complete_since_ms, outcome))
+		return false;
+	result = contact_index_refresh(client, conn, administration_id, complete_since_ms,
+	                               CONTACT_INDEX_MAX_AGE_SECONDS, &err);
 	if (result != MB_OK) {
 		sync_call_failed(worker, index, result, "refreshing the contact index", &err,
 		                 outcome);

@@ -63,4 +63,16 @@ struct plan_invoice *sync_plan_before_writes(struct sync_worker *worker, size_t 
                                              const struct store_sync_order *so,
                                              struct sync_outcome *outcome);
 
+/* Whether a refused invoice create names a tax rate or a ledger account
+ * (Moneybird's 422: one no longer active, or deleted). */
+bool sync_refusal_names_reference(enum mb_outcome result, const char *message);
+/* After such a refusal (nothing was created): drops the cached tax rates
+ * (takes a copy read since, or reads them once) and plans again. The new plan when it differs from
+ * the refused one (the caller retries the create with it), else NULL with the order parked, naming
+ * the rate and the ledger account. */
+struct plan_invoice *sync_replan_after_refusal(struct sync_worker *worker, size_t index,
+                                               const struct store_sync_order *so,
+                                               const struct plan_invoice *refused,
+                                               const char *refusal, struct sync_outcome *outcome);
+
 #endif

@@ -311,12 +311,49 @@ static bool find_existing_invoice(struct sync_worker *worker, PGconn *conn, size
 	return true;
 }
 
+/*
+ * The create; when Moneybird refuses a tax rate or ledger account of the plan
+ * (a rate deactivated or replaced since the rates were read), nothing was
+ * made: the rates are read again once and a changed plan is created in
+ * this same attempt (*planp replaced), else the order parks naming the rate.
+ */
+static enum mb_outcome create_invoice(struct sync_worker *worker, size_t index,
+                                      const struct store_sync_order *so,
+                                      struct plan_invoice **planp, struct mb_sales_invoice *invoice,
+                                      struct cn_error *err, struct sync_outcome *outcome)
+{
+	struct mb_client *client = worker->connections[index].session.client;
+	enum mb_outcome result = mb_sales_invoice_create(client, &(*planp)->request, invoice, err);
+	struct plan_invoice *replanned;
+
+	if (!sync_refusal_names_reference(result, err->message))
+		return result;
+	replanned = sync_replan_after_refusal(worker, index, so, *planp, err->message, outcome);
+	if (replanned == NULL)
+		return MB_VALIDATION; /* outcome set */
+	plan_invoice_free(*planp);
+	*planp = replanned;
+	if (plan_invoice_set_contact(replanned, so->contact_id, err) != CN_OK) {
+		sync_set_outcome(outcome, SYNC_RETRY, "%s", err->message);
+		return MB_VALIDATION;
+	}
+	if (!sync_lease_before_write(worker, outcome))
+		return MB_VALIDATION;
+	result = mb_sales_invoice_create(client, &replanned->request, invoice, err);
+	if (result != MB_OK)
+		sync_call_failed(worker, index, result,
+		                 "creating the invoice with the tax rates read again", err,
+		                 outcome);
+	return result;
+}
+
 /* Creates (or, after an unknown outcome, adopts) the order's invoice. */
 static bool ensure_invoice(struct sync_worker *worker, PGconn *conn, size_t index,
-                           struct store_sync_order *so, struct plan_invoice *plan,
+                           struct store_sync_order *so, struct plan_invoice **planp,
                            struct sync_outcome *outcome)
 {
 	struct mb_client *client = worker->connections[index].session.client;
+	struct plan_invoice *plan = *planp;
 	struct mb_sales_invoice invoice;
 	struct cn_error err = {""};
 	char *park_reason = NULL;
@@ -341,7 +378,10 @@ static bool ensure_invoice(struct sync_worker *worker, PGconn *conn, size_t inde
 		/* The intent is durable (and fenced) before the request leaves. */
 		if (!commit_intent(worker, so->order_pk, plan->reference, false, outcome))
 			goto out;
-		result = mb_sales_invoice_create(client, &plan->request, &invoice, &err);
+		result = create_invoice(worker, index, so, planp, &invoice, &err, outcome);
+		plan = *planp;
+		if (result != MB_OK && outcome->verdict != SYNC_DONE)
+			goto out; /* the refusal's second round said why */
 		if (result != MB_OK) {
 			const struct mb_call *call = mb_client_last_call(client);
 			/* a 402 (plan limit) refused the create too: nothing was made */
@@ -592,7 +632,7 @@ void sync_run_job(struct sync_worker *worker, PGconn *conn, const struct queue_j
 		goto out;
 	if (so.invoice_id[0] == '\0') {
 		if (!keep_lease(conn, job, owner, outcome) ||
-		    !ensure_invoice(worker, conn, index, &so, plan, outcome))
+		    !ensure_invoice(worker, conn, index, &so, &plan, outcome))
 			goto out;
 		invoice_fresh = true;
 	}

@@ -49,6 +49,24 @@ static bool tax_rates_locked(struct sync_worker *worker, size_t index, time_t ne
 	return true;
 }
 
+/* Replaces the worker's tax rates by the process's copy when that is newer. */
+static void take_newer_copy(struct sync_worker *worker, size_t index)
+{
+	struct sync_connection *sc = &worker->connections[index];
+	struct mb_tax_rate *rates = NULL;
+	size_t count = 0;
+	time_t fetched_at = 0;
+
+	if (!reference_tax_rates_get(
+	        worker->shared->config->connections[index].moneybird_administration_id,
+	        sc->tax_rates_fetched_at, &rates, &count, &fetched_at))
+		return;
+	free(sc->tax_rates);
+	sc->tax_rates = rates;
+	sc->tax_rate_count = count;
+	sc->tax_rates_fetched_at = fetched_at;
+}
+
 /* The connection's tax rates as fetched after `newer_than` (0: any copy),
  * fetched once per process; one worker fetches while the others wait for
  * its copy. */
@@ -58,24 +76,28 @@ static bool tax_rates(struct sync_worker *worker, size_t index, time_t newer_tha
 	const struct sync_connection *sc = &worker->connections[index];
 	bool ok;
 
-	if (sc->tax_rates_fetched_at != 0 && sc->tax_rates_fetched_at > newer_than)
+	if (sc->tax_rates_fetched_at != 0 && sc->tax_rates_fetched_at > newer_than) {
+		/* A newer copy another worker read (after Moneybird refused a
+		 * rate of the older one, say) replaces this one. */
+		take_newer_copy(worker, index);
 		return true;
+	}
 	reference_fetch_lock();
 	ok = tax_rates_locked(worker, index, newer_than, outcome);
 	reference_fetch_unlock();
 	return ok;
 }
 
-/* Plans the invoice; a missing tax rate is retried once with fresh rates. */
+/* Plans the invoice with rates read after `newer_than` (0: any copy); a
+ * missing tax rate is retried once with fresh rates. */
 static struct plan_invoice *plan_the_invoice(struct sync_worker *worker, size_t index,
-                                             const struct store_sync_order *so,
+                                             const struct store_sync_order *so, time_t newer_than,
                                              struct sync_outcome *outcome)
 {
 	struct sync_connection *sc = &worker->connections[index];
 	struct plan_invoice *plan = NULL;
 	struct cn_error err = {""};
 	char *park_reason = NULL;
-	time_t newer_than = 0;
 	int rc;
 
 	for (int round = 0; round < 2; round++) {
@@ -185,7 +207,7 @@ struct plan_invoice *sync_plan_before_writes(struct sync_worker *worker, size_t 
 	char *park_reason = NULL;
 	int rc;
 
-	plan = plan_the_invoice(worker, index, so, outcome);
+	plan = plan_the_invoice(worker, index, so, 0, outcome);
 	if (plan == NULL) {
 		if (outcome->verdict == SYNC_PARK) {
 			char reason[sizeof(outcome->reason)];
@@ -212,5 +234,55 @@ struct plan_invoice *sync_plan_before_writes(struct sync_worker *worker, size_t 
 	free(park_reason);
 fail:
 	plan_invoice_free(plan);
+	return NULL;
+}
+
+bool sync_refusal_names_reference(enum mb_outcome result, const char *message)
+{
+	return result == MB_VALIDATION && message != NULL &&
+	       (strstr(message, "tax_rate") != NULL || strstr(message, "ledger_account") != NULL);
+}
+
+static bool same_id(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
+struct plan_invoice *sync_replan_after_refusal(struct sync_worker *worker, size_t index,
+                                               const struct store_sync_order *so,
+                                               const struct plan_invoice *refused,
+                                               const char *refusal, struct sync_outcome *outcome)
+{
+	struct sync_connection *sc = &worker->connections[index];
+	struct plan_invoice *plan = NULL;
+	char reason[sizeof(outcome->reason)];
+
+	/* The refused copy is dropped: rates read after it, by another worker
+	 * since (no call) or now (one call, then shared with the others). */
+	plan = plan_the_invoice(worker, index, so, sc->tax_rates_fetched_at, outcome);
+	if (plan == NULL) {
+		if (outcome->verdict != SYNC_PARK)
+			return NULL;
+		snprintf(reason, sizeof(reason),
+		         "Moneybird refused tax rate \"%s\" (id %s) of the invoice (%s); with the "
+		         "tax rates read again: %s",
+		         refused->tax_rate_name != NULL ? refused->tax_rate_name : "",
+		         refused->tax_rate_id != NULL ? refused->tax_rate_id : "default", refusal,
+		         outcome->reason);
+		park_before_invoice(so, reason, outcome);
+		return NULL;
+	}
+	if (!same_id(plan->tax_rate_id, refused->tax_rate_id) ||
+	    !same_id(plan->ledger_account_id, refused->ledger_account_id))
+		return plan;
+	snprintf(reason, sizeof(reason),
+	         "Moneybird refused the invoice (%s) with tax rate \"%s\" (id %s) and ledger "
+	         "account %s, which the tax rates read again and the mapping still choose; make "
+	         "the rate active in Moneybird or change the mapping, then retry",
+	         refusal, plan->tax_rate_name != NULL ? plan->tax_rate_name : "",
+	         plan->tax_rate_id != NULL ? plan->tax_rate_id : "default",
+	         plan->ledger_account_id != NULL ? plan->ledger_account_id : "default");
+	plan_invoice_free(plan);
+	park_before_invoice(so, reason, outcome);
 	return NULL;
 }

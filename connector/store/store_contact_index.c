@@ -32,32 +32,48 @@ static const char put_sql[] =
 
 static const char lock_key[] = "hashtextextended($1, " STORE_LOCK_CONTACT_INDEX_SEED ")";
 
-int store_contact_index_age(PGconn *conn, const char *administration_id, int64_t *age_seconds,
-                            struct cn_error *err)
+int store_contact_index_refreshed_ms(PGconn *conn, const char *administration_id,
+                                     int64_t *refreshed_ms, struct cn_error *err)
 {
 	const char *values[1] = {administration_id};
 
 	/* -1 when the index was never refreshed. */
 	return store_query_int64(
 	    conn,
-	    "SELECT coalesce((SELECT floor(extract(epoch FROM now() - refreshed_at))::bigint"
+	    "SELECT coalesce((SELECT floor(extract(epoch FROM refreshed_at) * 1000)::bigint"
 	    " FROM mb_contact_index_state WHERE administration_id = $1), -1)",
-	    1, values, "reading the contact index's age", age_seconds, err);
+	    1, values, "reading when the contact index was refreshed", refreshed_ms, err);
 }
 
-int store_contact_index_refreshed(PGconn *conn, const char *administration_id, int64_t started_ago,
+int store_contact_index_refreshed(PGconn *conn, const char *administration_id, int64_t started_ms,
                                   struct cn_error *err)
 {
-	char ago[24];
-	const char *values[2] = {administration_id, ago};
+	char started[24];
+	const char *values[2] = {administration_id, started};
 
-	snprintf(ago, sizeof(ago), "%" PRId64, started_ago);
-	return store_query(conn,
-	                   "INSERT INTO mb_contact_index_state (administration_id, refreshed_at)"
-	                   " VALUES ($1, now() - make_interval(secs => $2::bigint))"
-	                   " ON CONFLICT (administration_id) DO UPDATE"
-	                   " SET refreshed_at = EXCLUDED.refreshed_at",
-	                   2, values, "recording the contact index's refresh", NULL, err);
+	snprintf(started, sizeof(started), "%" PRId64, started_ms);
+	/* Never moves back: a slow refresh finishing after a quicker, later one. */
+	return store_query(
+	    conn,
+	    "INSERT INTO mb_contact_index_state AS s (administration_id, refreshed_at)"
+	    " VALUES ($1, to_timestamp($2::bigint / 1000.0))"
+	    " ON CONFLICT (administration_id) DO UPDATE"
+	    " SET refreshed_at = greatest(s.refreshed_at, EXCLUDED.refreshed_at)",
+	    2, values, "recording the contact index's refresh", NULL, err);
+}
+
+int store_contact_index_order_received_ms(PGconn *conn, int64_t order_pk, int64_t *received_ms,
+                                          struct cn_error *err)
+{
+	char pk[24];
+	const char *values[1] = {pk};
+
+	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
+	return store_query_int64(
+	    conn,
+	    "SELECT coalesce((SELECT floor(extract(epoch FROM received_at) * 1000)::bigint"
+	    " FROM orders WHERE id = $1::bigint), 0)",
+	    1, values, "reading when the order was received", received_ms, err);
 }
 
 int store_contact_index_versions(PGconn *conn, const char *administration_id,
@@ -105,6 +121,20 @@ int store_contact_index_put(PGconn *conn, const char *administration_id,
 
 	snprintf(version, sizeof(version), "%" PRId64, contact->version);
 	return store_query(conn, put_sql, 8, values, "indexing a contact", NULL, err);
+}
+
+int store_contact_index_forget(PGconn *conn, const char *administration_id, const char *contact_id,
+                               struct cn_error *err)
+{
+	const char *values[2] = {administration_id, contact_id};
+
+	return store_query(conn,
+	                   "INSERT INTO mb_contact_index (administration_id, contact_id, version)"
+	                   " VALUES ($1, $2, 9223372036854775807)"
+	                   " ON CONFLICT (administration_id, contact_id) DO UPDATE"
+	                   " SET version = EXCLUDED.version, customer_id = '', tax_key = '',"
+	                   " peppol_key = '', email_keys = '{}'",
+	                   2, values, "forgetting a contact", NULL, err);
 }
 
 int store_contact_index_retain(PGconn *conn, const char *administration_id,
@@ -168,6 +198,21 @@ int store_contact_index_find(PGconn *conn, const char *administration_id,
 	}
 	PQclear(res);
 	return CN_OK;
+}
+
+int store_contact_index_pending_pushes(PGconn *conn, int64_t connection_id, int64_t *count,
+                                       struct cn_error *err)
+{
+	char id[24];
+	const char *values[1] = {id};
+
+	snprintf(id, sizeof(id), "%" PRId64, connection_id);
+	return store_query_int64(
+	    conn,
+	    "SELECT count(*) FROM moneybird_events WHERE connection_id = $1::bigint"
+	    " AND status IN ('pending', 'waiting')"
+	    " AND action ~ '^contact_(created|changed|destroyed|archived|activated)$'",
+	    1, values, "counting the contact pushes not applied yet", count, err);
 }
 
 int store_contact_index_lock(PGconn *conn, const char *administration_id, struct cn_error *err)

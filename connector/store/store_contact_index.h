@@ -22,12 +22,17 @@ enum store_contact_key {
 	STORE_CONTACT_KEY_EMAIL,
 };
 
-/* Seconds since the index was last made complete; -1 when never. */
-int store_contact_index_age(PGconn *conn, const char *administration_id, int64_t *age_seconds,
-                            struct cn_error *err) MUST_CHECK;
-/* Records a complete refresh that started `started_ago` seconds ago. */
-int store_contact_index_refreshed(PGconn *conn, const char *administration_id, int64_t started_ago,
+/* When the listing of the index's last complete refresh was asked for, in
+ * epoch milliseconds; -1 when never. */
+int store_contact_index_refreshed_ms(PGconn *conn, const char *administration_id,
+                                     int64_t *refreshed_ms, struct cn_error *err) MUST_CHECK;
+/* Records a complete refresh whose listing was asked for at started_ms
+ * (epoch milliseconds, this host's clock, like an order's received_at). */
+int store_contact_index_refreshed(PGconn *conn, const char *administration_id, int64_t started_ms,
                                   struct cn_error *err) MUST_CHECK;
+/* When order_pk was first received, in epoch milliseconds. */
+int store_contact_index_order_received_ms(PGconn *conn, int64_t order_pk, int64_t *received_ms,
+                                          struct cn_error *err) MUST_CHECK;
 
 /* The stored id and version of every indexed contact (*out: free()). */
 int store_contact_index_versions(PGconn *conn, const char *administration_id,
@@ -36,6 +41,11 @@ int store_contact_index_versions(PGconn *conn, const char *administration_id,
 /* Adds or replaces one contact (an older version never replaces a newer). */
 int store_contact_index_put(PGconn *conn, const char *administration_id,
                             const struct mb_contact *contact, struct cn_error *err) MUST_CHECK;
+/* Forgets a contact deleted in Moneybird: a row with no keys and the
+ * largest version, so no late push of it brings it back (a complete
+ * refresh drops the row, since the listing no longer has the id). */
+int store_contact_index_forget(PGconn *conn, const char *administration_id, const char *contact_id,
+                               struct cn_error *err) MUST_CHECK;
 /* Drops every contact of the administration not among ids (archived or
  * deleted in Moneybird since). */
 int store_contact_index_retain(PGconn *conn, const char *administration_id,
@@ -46,6 +56,10 @@ int store_contact_index_retain(PGconn *conn, const char *administration_id,
 int store_contact_index_find(PGconn *conn, const char *administration_id,
                              enum store_contact_key key, const char *value, char ids[2][MB_ID_MAX],
                              size_t *matches, struct cn_error *err) MUST_CHECK;
+
+/* Contact pushes of connection_id stored but not applied yet. */
+int store_contact_index_pending_pushes(PGconn *conn, int64_t connection_id, int64_t *count,
+                                       struct cn_error *err) MUST_CHECK;
 
 /* Serialises refreshes of one administration's index across workers and
  * hosts (a session lock; never inside a transaction). */

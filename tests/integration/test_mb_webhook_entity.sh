@@ -20,7 +20,8 @@ rc_post_order ent-1
 rc_wait_state ent-1 reconciled 30
 rc_wait_sql "SELECT count(*) FROM moneybird_events WHERE status IN ('pending', 'waiting')" 0 10
 bm_assert_eq "$(bm_psql "SELECT string_agg(action || ':' || status, ',' ORDER BY id) FROM moneybird_events")" \
-	"payment_registered:applied,sales_invoice_state_changed_to_paid:applied" "both pushes applied"
+	"contact_created:applied,payment_registered:applied,sales_invoice_state_changed_to_paid:applied" \
+	"both pushes applied (and the new buyer's contact_created, kept in the contact index)"
 bm_assert_eq "$(invoice_gets)" 0 "no GET of the invoice: the pushes' entity was applied"
 invoice="$(rc_order ent-1 moneybird_invoice_id)"
 version="$(rc_order ent-1 invoice_version)"

@@ -35,8 +35,8 @@ bm_assert_eq "$(bm_psql "SELECT count(*) FROM audit_log a JOIN orders o ON o.id 
 rc_wait_sql "SELECT count(*) FROM moneybird_events WHERE status IN ('pending', 'waiting')" 0 10
 bm_assert_eq "$(bm_psql "SELECT string_agg(DISTINCT action || ':' || status, ',' ORDER BY action || ':' || status)
 	FROM moneybird_events")" \
-	"payment_registered:applied,sales_invoice_state_changed_to_paid:applied" \
-	"both pushes were stored and applied"
+	"contact_created:applied,payment_registered:applied,sales_invoice_state_changed_to_paid:applied" \
+	"both pushes were stored and applied (and the new buyer's contact_created, kept in the contact index)"
 
 invoice="$(rc_order paid-1 moneybird_invoice_id)"
 payment="$(rc_order paid-1 moneybird_payment_id)"

@@ -243,7 +243,18 @@ static void state(struct mbsim *sim, struct mbsim_response *resp)
 	mbsim_respond_json(resp, 200, out);
 }
 
-/* POST /_sim/contacts: as a bookkeeper would by hand; "archived" may be set. */
+/* A push of a contact event to the subscribed webhooks, with the contact as
+ * the API renders it now (what Moneybird does for a change made by hand). */
+static void emit_contact(struct mbsim *sim, const char *event, const cJSON *contact)
+{
+	cJSON *entity = mbsim_render_contact(contact);
+
+	mbsim_webhooks_emit(sim, event, "Contact", mbsim_str(contact, "id"), NULL, entity);
+	cJSON_Delete(entity);
+}
+
+/* POST /_sim/contacts: as a bookkeeper would by hand; "archived" may be set;
+ * pushes contact_created. */
 static void create_contact(struct mbsim *sim, const struct mbsim_request *req,
                            struct mbsim_response *resp)
 {
@@ -266,6 +277,7 @@ static void create_contact(struct mbsim *sim, const struct mbsim_request *req,
 		cJSON_ReplaceItemInObjectCaseSensitive(contact, "archived", cJSON_CreateTrue());
 	cJSON_AddItemToArray(sim->contacts, contact);
 	mbsim_respond_json(resp, 201, mbsim_render_contact(contact));
+	emit_contact(sim, "contact_created", contact);
 out:
 	cJSON_Delete(body);
 }
@@ -322,7 +334,113 @@ static void archive_contact(struct mbsim *sim, const char *id, struct mbsim_resp
 	}
 	cJSON_ReplaceItemInObjectCaseSensitive(contact, "archived", cJSON_CreateTrue());
 	mbsim_touch(sim, contact);
+	mbsim_add_event(contact, "contact_archived");
 	mbsim_respond_json(resp, 200, mbsim_render_contact(contact));
+	emit_contact(sim, "contact_archived", contact);
+}
+
+/* PATCH /_sim/contacts/{id}: a contact edited by hand (string fields of the
+ * contact); pushes contact_changed. */
+static void edit_contact(struct mbsim *sim, const char *id, const struct mbsim_request *req,
+                         struct mbsim_response *resp)
+{
+	static const char *const editable[] = {"company_name",
+	                                       "firstname",
+	                                       "lastname",
+	                                       "tax_number",
+	                                       "si_identifier",
+	                                       "si_identifier_type",
+	                                       "send_invoices_to_email"};
+	cJSON *contact = mbsim_find_by_id(sim->contacts, id);
+	cJSON *body, *field;
+
+	if (contact == NULL) {
+		mbsim_err_plain(resp, 404, "no such contact");
+		return;
+	}
+	if ((body = mbsim_parse_body(req, resp, false)) == NULL)
+		return;
+	cJSON_ArrayForEach(field, body)
+	{
+		bool known = false;
+
+		for (size_t i = 0; i < sizeof(editable) / sizeof(editable[0]); i++)
+			known = known || strcmp(field->string, editable[i]) == 0;
+		if (!known || !cJSON_IsString(field)) {
+			mbsim_err_plain(resp, 400, "only string contact fields can be edited");
+			cJSON_Delete(body);
+			return;
+		}
+	}
+	cJSON_ArrayForEach(field, body) mbsim_set_str(contact, field->string, field->valuestring);
+	cJSON_Delete(body);
+	mbsim_touch(sim, contact);
+	mbsim_add_event(contact, "contact_changed");
+	mbsim_respond_json(resp, 200, mbsim_render_contact(contact));
+	emit_contact(sim, "contact_changed", contact);
+}
+
+/* DELETE /_sim/contacts/{id}: a contact deleted by hand; pushes
+ * contact_destroyed with the contact as it was. */
+static void delete_contact(struct mbsim *sim, const char *id, struct mbsim_response *resp)
+{
+	cJSON *contact = mbsim_find_by_id(sim->contacts, id);
+
+	if (contact == NULL) {
+		mbsim_err_plain(resp, 404, "no such contact");
+		return;
+	}
+	cJSON_DetachItemViaPointer(sim->contacts, contact);
+	emit_contact(sim, "contact_destroyed", contact);
+	cJSON_Delete(contact);
+	mbsim_respond_json(resp, 204, NULL);
+}
+
+/* POST /_sim/tax_rates/{id}/deactivate and DELETE /_sim/tax_rates/{id}: a
+ * rate switched off or deleted in Moneybird's settings (kept by reset, like
+ * every change to the seeded data); an invoice naming it is then refused. */
+static void retire_tax_rate(struct mbsim *sim, const char *id, bool delete,
+                            struct mbsim_response *resp)
+{
+	cJSON *rate = mbsim_find_by_id(sim->tax_rates, id);
+
+	if (rate == NULL) {
+		mbsim_err_plain(resp, 404, "no such tax rate");
+		return;
+	}
+	if (delete) {
+		cJSON_DetachItemViaPointer(sim->tax_rates, rate);
+		cJSON_DeleteItemFromObjectCaseSensitive(rate, "_report");
+		mbsim_webhooks_emit(sim, "tax_rate_destroyed", "TaxRate", id, NULL, rate);
+		cJSON_Delete(rate);
+		mbsim_respond_json(resp, 204, NULL);
+		return;
+	}
+	cJSON_ReplaceItemInObjectCaseSensitive(rate, "active", cJSON_CreateFalse());
+	{
+		cJSON *entity = cJSON_Duplicate(rate, 1);
+
+		cJSON_DeleteItemFromObjectCaseSensitive(entity, "_report");
+		mbsim_webhooks_emit(sim, "tax_rate_deactivated", "TaxRate", id, NULL, entity);
+		mbsim_respond_json(resp, 200, entity);
+	}
+}
+
+/* The id of "PREFIX{id}SUFFIX" (suffix "" for none); false when path is not so. */
+static bool path_id(const char *path, const char *prefix, const char *suffix, char *id, size_t size)
+{
+	size_t plen = strlen(prefix), slen = strlen(suffix), len = strlen(path);
+	const char *start = path + plen;
+	size_t idlen;
+
+	if (len <= plen + slen || strncmp(path, prefix, plen) != 0 ||
+	    strcmp(path + len - slen, suffix) != 0)
+		return false;
+	idlen = len - plen - slen;
+	if (idlen == 0 || idlen >= size || memchr(start, '/', idlen) != NULL)
+		return false;
+	snprintf(id, size, "%.*s", (int)idlen, start);
+	return true;
 }
 
 /* POST /_sim/sales_invoices/{id}/mark_paid: a full payment booked by hand. */
@@ -505,6 +623,16 @@ void mbsim_control(struct mbsim *sim, const char *method, const char *path,
 	           (tail = strchr(path + 9, '/')) != NULL && strcmp(tail, "/archive") == 0) {
 		snprintf(id, sizeof(id), "%.*s", (int)(tail - path - 9), path + 9);
 		archive_contact(sim, id, resp);
+	} else if (strcmp(method, "PATCH") == 0 && path_id(path, "contacts/", "", id, sizeof(id))) {
+		edit_contact(sim, id, req, resp);
+	} else if (strcmp(method, "DELETE") == 0 &&
+	           path_id(path, "contacts/", "", id, sizeof(id))) {
+		delete_contact(sim, id, resp);
+	} else if (post && path_id(path, "tax_rates/", "/deactivate", id, sizeof(id))) {
+		retire_tax_rate(sim, id, false, resp);
+	} else if (strcmp(method, "DELETE") == 0 &&
+	           path_id(path, "tax_rates/", "", id, sizeof(id))) {
+		retire_tax_rate(sim, id, true, resp);
 	} else if (post && strncmp(path, "sales_invoices/", 15) == 0 &&
 	           (tail = strchr(path + 15, '/')) != NULL && strcmp(tail, "/mark_paid") == 0) {
 		snprintf(id, sizeof(id), "%.*s", (int)(tail - path - 15), path + 15);
