@@ -474,6 +474,23 @@ void mbsim_api_webhooks_list(struct mbsim *sim, const struct mbsim_request *req,
 	mbsim_respond_json(resp, 200, mbsim_public_copy(sim->webhooks));
 }
 
+/* enabled_events: absent, or an array of non-empty strings. */
+static bool valid_enabled_events(const cJSON *events)
+{
+	const cJSON *e;
+
+	if (events == NULL)
+		return true;
+	if (!cJSON_IsArray(events))
+		return false;
+	cJSON_ArrayForEach(e, events)
+	{
+		if (!cJSON_IsString(e) || e->valuestring[0] == '\0')
+			return false;
+	}
+	return true;
+}
+
 /*
  * POST /webhooks (no wrapper). Registration check: the URL must answer 200 to
  * a POST without payload; the simulator does that check before taking the
@@ -484,7 +501,7 @@ void mbsim_api_webhooks_create(struct mbsim *sim, const struct mbsim_request *re
 {
 	static const char *const allowed[] = {"url", "enabled_events", NULL};
 	cJSON *body = mbsim_parse_body(req, resp, true);
-	const cJSON *url, *events, *e;
+	const cJSON *url, *events;
 	cJSON *hook;
 	char id[24], token[25], secret[65];
 
@@ -504,16 +521,9 @@ void mbsim_api_webhooks_create(struct mbsim *sim, const struct mbsim_request *re
 	if (mbsim_reject_unknown(resp, body, "", allowed))
 		goto out;
 	events = cJSON_GetObjectItemCaseSensitive(body, "enabled_events");
-	if (events != NULL && !cJSON_IsArray(events)) {
+	if (!valid_enabled_events(events)) {
 		mbsim_err_validation(resp, "enabled_events", "is invalid", "invalid");
 		goto out;
-	}
-	cJSON_ArrayForEach(e, events)
-	{
-		if (!cJSON_IsString(e) || e->valuestring[0] == '\0') {
-			mbsim_err_validation(resp, "enabled_events", "is invalid", "invalid");
-			goto out;
-		}
 	}
 	if (strncmp(url->valuestring, "http://", 7) != 0) {
 		/* The simulator speaks plain HTTP only; say so rather than pretend. */
