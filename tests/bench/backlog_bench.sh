@@ -36,18 +36,8 @@ source "$BENCH_DIR/bench_lib.sh"
 orders=100000
 rate=60/3
 sample=30
-short=0
-while (($# > 0)); do
-	case "$1" in
-	--short) short=1; orders=2000; sample=5 ;;
-	--orders) orders="$2"; shift ;;
-	--rate) rate="$2"; shift ;;
-	--sample) sample="$2"; shift ;;
-	-h | --help) sed -n '2,31p' "$0"; exit 0 ;;
-	*) echo "backlog_bench: unknown argument $1" >&2; exit 2 ;;
-	esac
-	shift
-done
+bb_short() { orders=2000 sample=5; }
+bb_args backlog_bench 2,31 "orders rate sample" "$@"
 requests="${rate%%/*}" per_seconds="${rate##*/}"
 CLAIM_COST="$BM_BUILD_DIR/bm-claim-cost"
 if ((short)); then

@@ -30,20 +30,7 @@ trap bm_cleanup EXIT
 bm_pg_start
 bm_mbsim_start
 bm_write_config workers=4
-# The list ends with the file's last line, ");": replace the one connection
-# with $count of them.
-head -n -1 "$BM_CONFIG" | sed '/^connections = ($/,$d' >"$BM_CONFIG.new"
-{
-	echo "connections = ("
-	for ((i = 1; i <= count; i++)); do
-		((i == 1)) || echo ","
-		bm_config_connection "$(printf 'c%04d' "$i")" "\"$BM_SECRET_CURRENT\"" 300 \
-			"$BM_SOURCE_DIR/mappings/default.cfg" "$BM_MBSIM_URL" ""
-	done
-	echo ");"
-} >>"$BM_CONFIG.new"
-mv "$BM_CONFIG.new" "$BM_CONFIG"
-chmod 600 "$BM_CONFIG"
+bm_write_connections "$BM_CONFIG" "$count"
 bm_migrate
 echo "# load before: $(uptime)"
 

@@ -934,3 +934,35 @@ bm_pad_json() {
 bm_count_orders() {
 	bm_psql "SELECT count(*) FROM orders ${1:+WHERE $1}"
 }
+
+# bm_write_connections FILE N: FILE becomes $BM_CONFIG with its one connection
+# replaced by N connections c0001..cN, all on the simulator with the current
+# secret (the scale test and the scale benchmark). The list ends with the
+# file's last line, ");"; a testing group, if any, is kept.
+bm_write_connections() {
+	local file="$1" n="$2" i
+	head -n -1 "$BM_CONFIG" | sed '/^connections = ($/,$d' >"$file.new"
+	{
+		echo "connections = ("
+		for ((i = 1; i <= n; i++)); do
+			((i == 1)) || echo ","
+			bm_config_connection "$(printf 'c%04d' "$i")" "\"$BM_SECRET_CURRENT\"" 300 \
+				"$BM_SOURCE_DIR/mappings/default.cfg" "$BM_MBSIM_URL" ""
+		done
+		echo ");"
+	} >>"$file.new"
+	grep '^testing = {' "$BM_CONFIG" >>"$file.new" || true
+	mv "$file.new" "$file"
+	chmod 600 "$file"
+}
+
+# bm_post_order VAR ORDER_ID OUTCOME MSG [KEY=VALUE...]: writes the order
+# (bm_order_json ORDER_ID KEY=VALUE...), stores its file's path in VAR, posts
+# it to the connection `shop` and asserts 200 with OUTCOME in the answer.
+bm_post_order() {
+	local var="$1" order_id="$2" outcome="$3" msg="$4" file
+	shift 4
+	file="$(bm_order_json "$order_id" "$@")"
+	printf -v "$var" '%s' "$file"
+	bm_post_expect /webhooks/bookto/shop "$file" 200 "$outcome" "$msg"
+}

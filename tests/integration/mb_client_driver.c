@@ -96,253 +96,263 @@ static void print_invoice(const struct mb_sales_invoice *inv, const char *prefix
 		       inv->payments[i].transaction_identifier);
 }
 
+/* What one operation gets: its arguments (argv[0] is its name), whether to
+ * print, where a single contact or invoice it reads goes, the error. */
+struct op_args {
+	int argc;
+	char **argv;
+	bool quiet;
+	struct mb_contact *contact;
+	struct mb_sales_invoice *invoice;
+	struct cn_error *err;
+};
+
+/* LIST_OP(NAME, TYPE, CALL, FORMAT, FIELDS...): the operation NAME, which
+ * lists TYPE with CALL (it fills `list` and `count`) and prints count=N and,
+ * for each element `r`, one line as FORMAT with FIELDS. */
+#define LIST_OP(name, type, call, ...)                                                             \
+	static enum mb_outcome name(struct mb_client *client, const struct op_args *a)             \
+	{                                                                                          \
+		type *list = NULL;                                                                 \
+		size_t count = 0, i;                                                               \
+		enum mb_outcome outcome = call;                                                    \
+                                                                                                   \
+		if (outcome == MB_OK && !a->quiet) {                                               \
+			printf("count=%zu\n", count);                                              \
+			for (i = 0; i < count; i++) {                                              \
+				const type *r = &list[i];                                          \
+                                                                                                   \
+				printf(__VA_ARGS__);                                               \
+			}                                                                          \
+		}                                                                                  \
+		free(list);                                                                        \
+		return outcome;                                                                    \
+	}
+
+/* ARG(FIELD), inside an operation: a request's FIELD from the key=value
+ * argument of that name. */
+#define ARG(field) .field = arg_value(a->argc, a->argv, #field)
+
+LIST_OP(op_admins, struct mb_administration, mb_administrations_list(client, &list, &count, a->err),
+        "item=%s|%s|%s\n", r->id, r->name, r->currency)
+LIST_OP(op_invoice_list, struct mb_sales_invoice,
+        mb_sales_invoice_list(client, a->argv[1], &list, &count, a->err), "item=%s|%s|%s\n", r->id,
+        r->state, r->reference)
+LIST_OP(op_tax_rates, struct mb_tax_rate, mb_tax_rates_list(client, &list, &count, a->err),
+        "item=%s|%s|%s|%s|%s\n", r->id, r->name, r->percentage, r->tax_rate_type, r->country)
+LIST_OP(op_ledger_accounts, struct mb_ledger_account,
+        mb_ledger_accounts_list(client, &list, &count, a->err), "item=%s|%s|%s\n", r->id, r->name,
+        r->account_type)
+LIST_OP(op_financial_accounts, struct mb_financial_account,
+        mb_financial_accounts_list(client, &list, &count, a->err), "item=%s|%s|%s\n", r->id,
+        r->name, r->type)
+LIST_OP(op_workflows, struct mb_workflow, mb_workflows_list(client, &list, &count, a->err),
+        "item=%s|%s|%s\n", r->id, r->name, r->type)
+LIST_OP(op_document_styles, struct mb_document_style,
+        mb_document_styles_list(client, &list, &count, a->err), "item=%s|%s\n", r->id, r->name)
+LIST_OP(op_webhooks, struct mb_webhook, mb_webhooks_list(client, &list, &count, a->err),
+        "item=%s|%s|%s\n", r->id, r->url, r->enabled_events)
+LIST_OP(op_sync_list, struct mb_sync_entry,
+        mb_sales_invoice_sync_list(client, a->argc == 2 ? a->argv[1] : NULL, &list, &count, a->err),
+        "item=%s|%lld\n", r->id, (long long)r->version)
+LIST_OP(op_sync_fetch, struct mb_sales_invoice,
+        mb_sales_invoice_sync_fetch(client, (const char *const *)a->argv + 1, (size_t)(a->argc - 1),
+                                    &list, &count, a->err),
+        "item=%s|%s|%s|%lld\n", r->id, r->state, r->reference,
+        (long long)r->total_price_incl_tax_cents)
+
+/* The operations that read one contact or invoice into *a->contact or
+ * *a->invoice; run() prints it. */
+static enum mb_outcome op_contact_by_customer_id(struct mb_client *client, const struct op_args *a)
+{
+	return mb_contact_get_by_customer_id(client, a->argv[1], a->contact, a->err);
+}
+
+static enum mb_outcome op_contact_search(struct mb_client *client, const struct op_args *a)
+{
+	static const struct {
+		const char *name;
+		enum mb_contact_field field;
+	} fields[] = {{"tax_number", MB_CONTACT_FIELD_TAX_NUMBER},
+	              {"email", MB_CONTACT_FIELD_EMAIL},
+	              {"si_identifier", MB_CONTACT_FIELD_SI_IDENTIFIER},
+	              {"company_name", MB_CONTACT_FIELD_COMPANY_NAME}};
+	enum mb_contact_field field = MB_CONTACT_FIELD_CUSTOMER_ID;
+	enum mb_outcome outcome;
+	size_t matches = 0, i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (strcmp(a->argv[2], fields[i].name) == 0)
+			field = fields[i].field;
+	outcome = mb_contact_search(client, a->argv[1], field,
+	                            a->argc > 3 && strcmp(a->argv[3], "archived") == 0, a->contact,
+	                            &matches, a->err);
+	if (!a->quiet)
+		printf("matches=%zu\n", matches);
+	return outcome;
+}
+
+static enum mb_outcome op_contact_create(struct mb_client *client, const struct op_args *a)
+{
+	struct mb_contact_request req = {
+	    ARG(customer_id),
+	    ARG(company_name),
+	    ARG(firstname),
+	    ARG(lastname),
+	    ARG(address1),
+	    ARG(address2),
+	    ARG(zipcode),
+	    ARG(city),
+	    ARG(country),
+	    ARG(send_invoices_to_email),
+	    ARG(tax_number),
+	    ARG(si_identifier),
+	    ARG(si_identifier_type),
+	};
+
+	return mb_contact_create(client, &req, a->contact, a->err);
+}
+
+static enum mb_outcome op_contact_get(struct mb_client *client, const struct op_args *a)
+{
+	return mb_contact_get(client, a->argv[1], a->contact, a->err);
+}
+
+static enum mb_outcome op_invoice_create(struct mb_client *client, const struct op_args *a)
+{
+	struct mb_invoice_line line = {
+	    ARG(description),
+	    .price_cents = cents_arg(a->argc, a->argv, "price"),
+	    ARG(amount),
+	    ARG(tax_rate_id),
+	    ARG(ledger_account_id),
+	};
+	const char *incl = arg_value(a->argc, a->argv, "prices_are_incl_tax");
+	struct mb_invoice_request req = {
+	    ARG(contact_id),
+	    ARG(reference),
+	    ARG(invoice_date),
+	    ARG(currency),
+	    .prices_are_incl_tax = incl != NULL && strcmp(incl, "true") == 0,
+	    .lines = &line,
+	    .line_count = 1,
+	    ARG(workflow_id),
+	    ARG(document_style_id),
+	};
+
+	if (line.description == NULL)
+		line.description = "Het Grote Boek";
+	return mb_sales_invoice_create(client, &req, a->invoice, a->err);
+}
+
+static enum mb_outcome op_invoice_get(struct mb_client *client, const struct op_args *a)
+{
+	return mb_sales_invoice_get(client, a->argv[1], a->invoice, a->err);
+}
+
+static enum mb_outcome op_invoice_find(struct mb_client *client, const struct op_args *a)
+{
+	return mb_sales_invoice_find_by_reference(client, a->argv[1], a->invoice, a->err);
+}
+
+static enum mb_outcome op_invoice_send(struct mb_client *client, const struct op_args *a)
+{
+	return mb_sales_invoice_send(client, a->argv[1], a->argv[2], a->invoice, a->err);
+}
+
+static enum mb_outcome op_payment_create(struct mb_client *client, const struct op_args *a)
+{
+	struct mb_payment_request req = {
+	    ARG(payment_date),           .price_cents = cents_arg(a->argc, a->argv, "price"),
+	    ARG(transaction_identifier), ARG(manual_payment_action),
+	    ARG(financial_account_id),
+	};
+	struct mb_payment payment;
+	enum mb_outcome outcome = mb_payment_create(client, a->argv[1], &req, &payment, a->err);
+
+	if (outcome == MB_OK && !a->quiet)
+		printf("id=%s\nprice_cents=%lld\npayment_date=%s\ntransaction_identifier=%s\n"
+		       "manual_payment_action=%s\nfinancial_account_id=%s\n",
+		       payment.id, (long long)payment.price_cents, payment.payment_date,
+		       payment.transaction_identifier, payment.manual_payment_action,
+		       payment.financial_account_id);
+	return outcome;
+}
+
+static enum mb_outcome op_webhook_create(struct mb_client *client, const struct op_args *a)
+{
+	struct mb_webhook webhook;
+	enum mb_outcome outcome =
+	    mb_webhook_create(client, a->argv[1], (const char *const *)a->argv + 2,
+	                      (size_t)(a->argc - 2), &webhook, a->err);
+
+	if (outcome == MB_OK && !a->quiet)
+		printf("id=%s\nurl=%s\nevents=%s\ntoken=%s\nsecret=%s\n", webhook.id, webhook.url,
+		       webhook.enabled_events, webhook.token, webhook.secret);
+	return outcome;
+}
+
+static enum mb_outcome op_webhook_delete(struct mb_client *client, const struct op_args *a)
+{
+	return mb_webhook_delete(client, a->argv[1], a->err);
+}
+
+enum op_shows { SHOWS_NOTHING, SHOWS_CONTACT, SHOWS_INVOICE };
+
+/* Every operation: its name, how many words (with the name) it takes, the
+ * function, and what run() prints of a single result. max_argc 0: no limit. */
+static const struct op {
+	const char *name;
+	int min_argc, max_argc;
+	enum mb_outcome (*fn)(struct mb_client *client, const struct op_args *a);
+	enum op_shows shows;
+} ops[] = {
+    {"admins", 1, 0, op_admins, SHOWS_NOTHING},
+    {"contact-by-customer-id", 2, 2, op_contact_by_customer_id, SHOWS_CONTACT},
+    {"contact-get", 2, 2, op_contact_get, SHOWS_CONTACT},
+    {"contact-search", 3, 0, op_contact_search, SHOWS_CONTACT},
+    {"contact-create", 1, 0, op_contact_create, SHOWS_CONTACT},
+    {"invoice-create", 1, 0, op_invoice_create, SHOWS_INVOICE},
+    {"invoice-get", 2, 2, op_invoice_get, SHOWS_INVOICE},
+    {"invoice-find", 2, 2, op_invoice_find, SHOWS_INVOICE},
+    {"invoice-list", 2, 2, op_invoice_list, SHOWS_NOTHING},
+    {"invoice-send", 3, 3, op_invoice_send, SHOWS_INVOICE},
+    {"payment-create", 2, 0, op_payment_create, SHOWS_NOTHING},
+    {"tax-rates", 1, 0, op_tax_rates, SHOWS_NOTHING},
+    {"ledger-accounts", 1, 0, op_ledger_accounts, SHOWS_NOTHING},
+    {"financial-accounts", 1, 0, op_financial_accounts, SHOWS_NOTHING},
+    {"workflows", 1, 0, op_workflows, SHOWS_NOTHING},
+    {"document-styles", 1, 0, op_document_styles, SHOWS_NOTHING},
+    {"webhook-create", 2, 0, op_webhook_create, SHOWS_NOTHING},
+    {"webhooks", 1, 0, op_webhooks, SHOWS_NOTHING},
+    {"webhook-delete", 2, 2, op_webhook_delete, SHOWS_NOTHING},
+    {"sync-list", 1, 2, op_sync_list, SHOWS_NOTHING},
+    {"sync-fetch", 1, 0, op_sync_fetch, SHOWS_NOTHING},
+};
+
 static enum mb_outcome run(struct mb_client *client, int argc, char **argv, bool quiet,
                            struct cn_error *err)
 {
-	const char *op = argv[0];
-	enum mb_outcome outcome = MB_VALIDATION;
-	size_t count = 0;
+	struct mb_contact contact;
+	struct mb_sales_invoice invoice;
+	struct op_args a = {argc, argv, quiet, &contact, &invoice, err};
+	enum mb_outcome outcome;
 	size_t i;
 
-	if (strcmp(op, "admins") == 0) {
-		struct mb_administration *list = NULL;
-
-		outcome = mb_administrations_list(client, &list, &count, err);
-		if (outcome == MB_OK && !quiet) {
-			printf("count=%zu\n", count);
-			for (i = 0; i < count; i++)
-				printf("item=%s|%s|%s\n", list[i].id, list[i].name,
-				       list[i].currency);
-		}
-		free(list);
-	} else if (strcmp(op, "contact-by-customer-id") == 0 && argc == 2) {
-		struct mb_contact contact;
-
-		outcome = mb_contact_get_by_customer_id(client, argv[1], &contact, err);
-		if (outcome == MB_OK && !quiet)
-			print_contact(&contact);
-	} else if (strcmp(op, "contact-get") == 0 && argc == 2) {
-		struct mb_contact contact;
-
-		outcome = mb_contact_get(client, argv[1], &contact, err);
-		if (outcome == MB_OK && !quiet)
-			print_contact(&contact);
-	} else if (strcmp(op, "contact-search") == 0 && argc >= 3) {
-		struct mb_contact contact;
-		enum mb_contact_field field = MB_CONTACT_FIELD_CUSTOMER_ID;
-		size_t matches = 0;
-
-		if (strcmp(argv[2], "tax_number") == 0)
-			field = MB_CONTACT_FIELD_TAX_NUMBER;
-		else if (strcmp(argv[2], "email") == 0)
-			field = MB_CONTACT_FIELD_EMAIL;
-		else if (strcmp(argv[2], "si_identifier") == 0)
-			field = MB_CONTACT_FIELD_SI_IDENTIFIER;
-		else if (strcmp(argv[2], "company_name") == 0)
-			field = MB_CONTACT_FIELD_COMPANY_NAME;
-		outcome = mb_contact_search(client, argv[1], field,
-		                            argc > 3 && strcmp(argv[3], "archived") == 0, &contact,
-		                            &matches, err);
-		if (!quiet)
-			printf("matches=%zu\n", matches);
-		if (outcome == MB_OK && !quiet)
-			print_contact(&contact);
-	} else if (strcmp(op, "contact-create") == 0) {
-		struct mb_contact_request req = {
-		    .customer_id = arg_value(argc, argv, "customer_id"),
-		    .company_name = arg_value(argc, argv, "company_name"),
-		    .firstname = arg_value(argc, argv, "firstname"),
-		    .lastname = arg_value(argc, argv, "lastname"),
-		    .address1 = arg_value(argc, argv, "address1"),
-		    .address2 = arg_value(argc, argv, "address2"),
-		    .zipcode = arg_value(argc, argv, "zipcode"),
-		    .city = arg_value(argc, argv, "city"),
-		    .country = arg_value(argc, argv, "country"),
-		    .send_invoices_to_email = arg_value(argc, argv, "send_invoices_to_email"),
-		    .tax_number = arg_value(argc, argv, "tax_number"),
-		    .si_identifier = arg_value(argc, argv, "si_identifier"),
-		    .si_identifier_type = arg_value(argc, argv, "si_identifier_type"),
-		};
-		struct mb_contact contact;
-
-		outcome = mb_contact_create(client, &req, &contact, err);
-		if (outcome == MB_OK && !quiet)
-			print_contact(&contact);
-	} else if (strcmp(op, "invoice-create") == 0) {
-		struct mb_invoice_line line = {
-		    .description = arg_value(argc, argv, "description"),
-		    .price_cents = cents_arg(argc, argv, "price"),
-		    .amount = arg_value(argc, argv, "amount"),
-		    .tax_rate_id = arg_value(argc, argv, "tax_rate_id"),
-		    .ledger_account_id = arg_value(argc, argv, "ledger_account_id"),
-		};
-		const char *incl = arg_value(argc, argv, "prices_are_incl_tax");
-		struct mb_invoice_request req = {
-		    .contact_id = arg_value(argc, argv, "contact_id"),
-		    .reference = arg_value(argc, argv, "reference"),
-		    .invoice_date = arg_value(argc, argv, "invoice_date"),
-		    .currency = arg_value(argc, argv, "currency"),
-		    .prices_are_incl_tax = incl != NULL && strcmp(incl, "true") == 0,
-		    .lines = &line,
-		    .line_count = 1,
-		    .workflow_id = arg_value(argc, argv, "workflow_id"),
-		    .document_style_id = arg_value(argc, argv, "document_style_id"),
-		};
-		struct mb_sales_invoice invoice;
-
-		if (line.description == NULL)
-			line.description = "Het Grote Boek";
-		outcome = mb_sales_invoice_create(client, &req, &invoice, err);
-		if (outcome == MB_OK && !quiet)
-			print_invoice(&invoice, "");
-	} else if (strcmp(op, "invoice-get") == 0 && argc == 2) {
-		struct mb_sales_invoice invoice;
-
-		outcome = mb_sales_invoice_get(client, argv[1], &invoice, err);
-		if (outcome == MB_OK && !quiet)
-			print_invoice(&invoice, "");
-	} else if (strcmp(op, "invoice-find") == 0 && argc == 2) {
-		struct mb_sales_invoice invoice;
-
-		outcome = mb_sales_invoice_find_by_reference(client, argv[1], &invoice, err);
-		if (outcome == MB_OK && !quiet)
-			print_invoice(&invoice, "");
-	} else if (strcmp(op, "invoice-list") == 0 && argc == 2) {
-		struct mb_sales_invoice *list = NULL;
-
-		outcome = mb_sales_invoice_list(client, argv[1], &list, &count, err);
-		if (outcome == MB_OK && !quiet) {
-			printf("count=%zu\n", count);
-			for (i = 0; i < count; i++)
-				printf("item=%s|%s|%s\n", list[i].id, list[i].state,
-				       list[i].reference);
-		}
-		free(list);
-	} else if (strcmp(op, "invoice-send") == 0 && argc == 3) {
-		struct mb_sales_invoice invoice;
-
-		outcome = mb_sales_invoice_send(client, argv[1], argv[2], &invoice, err);
-		if (outcome == MB_OK && !quiet)
-			print_invoice(&invoice, "");
-	} else if (strcmp(op, "payment-create") == 0 && argc >= 2) {
-		struct mb_payment_request req = {
-		    .payment_date = arg_value(argc, argv, "payment_date"),
-		    .price_cents = cents_arg(argc, argv, "price"),
-		    .transaction_identifier = arg_value(argc, argv, "transaction_identifier"),
-		    .manual_payment_action = arg_value(argc, argv, "manual_payment_action"),
-		    .financial_account_id = arg_value(argc, argv, "financial_account_id"),
-		};
-		struct mb_payment payment;
-
-		outcome = mb_payment_create(client, argv[1], &req, &payment, err);
-		if (outcome == MB_OK && !quiet)
-			printf(
-			    "id=%s\nprice_cents=%lld\npayment_date=%s\ntransaction_identifier=%s\n"
-			    "manual_payment_action=%s\nfinancial_account_id=%s\n",
-			    payment.id, (long long)payment.price_cents, payment.payment_date,
-			    payment.transaction_identifier, payment.manual_payment_action,
-			    payment.financial_account_id);
-	} else if (strcmp(op, "tax-rates") == 0) {
-		struct mb_tax_rate *list = NULL;
-
-		outcome = mb_tax_rates_list(client, &list, &count, err);
-		if (outcome == MB_OK && !quiet) {
-			printf("count=%zu\n", count);
-			for (i = 0; i < count; i++)
-				printf("item=%s|%s|%s|%s|%s\n", list[i].id, list[i].name,
-				       list[i].percentage, list[i].tax_rate_type, list[i].country);
-		}
-		free(list);
-	} else if (strcmp(op, "ledger-accounts") == 0) {
-		struct mb_ledger_account *list = NULL;
-
-		outcome = mb_ledger_accounts_list(client, &list, &count, err);
-		if (outcome == MB_OK && !quiet) {
-			printf("count=%zu\n", count);
-			for (i = 0; i < count; i++)
-				printf("item=%s|%s|%s\n", list[i].id, list[i].name,
-				       list[i].account_type);
-		}
-		free(list);
-	} else if (strcmp(op, "financial-accounts") == 0) {
-		struct mb_financial_account *list = NULL;
-
-		outcome = mb_financial_accounts_list(client, &list, &count, err);
-		if (outcome == MB_OK && !quiet) {
-			printf("count=%zu\n", count);
-			for (i = 0; i < count; i++)
-				printf("item=%s|%s|%s\n", list[i].id, list[i].name, list[i].type);
-		}
-		free(list);
-	} else if (strcmp(op, "workflows") == 0) {
-		struct mb_workflow *list = NULL;
-
-		outcome = mb_workflows_list(client, &list, &count, err);
-		if (outcome == MB_OK && !quiet) {
-			printf("count=%zu\n", count);
-			for (i = 0; i < count; i++)
-				printf("item=%s|%s|%s\n", list[i].id, list[i].name, list[i].type);
-		}
-		free(list);
-	} else if (strcmp(op, "document-styles") == 0) {
-		struct mb_document_style *list = NULL;
-
-		outcome = mb_document_styles_list(client, &list, &count, err);
-		if (outcome == MB_OK && !quiet) {
-			printf("count=%zu\n", count);
-			for (i = 0; i < count; i++)
-				printf("item=%s|%s\n", list[i].id, list[i].name);
-		}
-		free(list);
-	} else if (strcmp(op, "webhook-create") == 0 && argc >= 2) {
-		struct mb_webhook webhook;
-
-		outcome = mb_webhook_create(client, argv[1], (const char *const *)argv + 2,
-		                            (size_t)(argc - 2), &webhook, err);
-		if (outcome == MB_OK && !quiet)
-			printf("id=%s\nurl=%s\nevents=%s\ntoken=%s\nsecret=%s\n", webhook.id,
-			       webhook.url, webhook.enabled_events, webhook.token, webhook.secret);
-	} else if (strcmp(op, "webhooks") == 0) {
-		struct mb_webhook *list = NULL;
-
-		outcome = mb_webhooks_list(client, &list, &count, err);
-		if (outcome == MB_OK && !quiet) {
-			printf("count=%zu\n", count);
-			for (i = 0; i < count; i++)
-				printf("item=%s|%s|%s\n", list[i].id, list[i].url,
-				       list[i].enabled_events);
-		}
-		free(list);
-	} else if (strcmp(op, "webhook-delete") == 0 && argc == 2) {
-		outcome = mb_webhook_delete(client, argv[1], err);
-	} else if (strcmp(op, "sync-list") == 0 && argc <= 2) {
-		struct mb_sync_entry *list = NULL;
-
-		outcome = mb_sales_invoice_sync_list(client, argc == 2 ? argv[1] : NULL, &list,
-		                                     &count, err);
-		if (outcome == MB_OK && !quiet) {
-			printf("count=%zu\n", count);
-			for (i = 0; i < count; i++)
-				printf("item=%s|%lld\n", list[i].id, (long long)list[i].version);
-		}
-		free(list);
-	} else if (strcmp(op, "sync-fetch") == 0) {
-		struct mb_sales_invoice *list = NULL;
-
-		outcome = mb_sales_invoice_sync_fetch(client, (const char *const *)argv + 1,
-		                                      (size_t)(argc - 1), &list, &count, err);
-		if (outcome == MB_OK && !quiet) {
-			printf("count=%zu\n", count);
-			for (i = 0; i < count; i++)
-				printf("item=%s|%s|%s|%lld\n", list[i].id, list[i].state,
-				       list[i].reference,
-				       (long long)list[i].total_price_incl_tax_cents);
-		}
-		free(list);
-	} else {
-		fprintf(stderr, "mb_client_driver: unknown operation or wrong arguments: %s\n", op);
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(argv[0], ops[i].name) == 0 && argc >= ops[i].min_argc &&
+		    (ops[i].max_argc == 0 || argc <= ops[i].max_argc))
+			break;
+	if (i == sizeof(ops) / sizeof(ops[0])) {
+		fprintf(stderr, "mb_client_driver: unknown operation or wrong arguments: %s\n",
+		        argv[0]);
 		exit(2);
 	}
+	outcome = ops[i].fn(client, &a);
+	if (outcome == MB_OK && !quiet && ops[i].shows == SHOWS_CONTACT)
+		print_contact(&contact);
+	if (outcome == MB_OK && !quiet && ops[i].shows == SHOWS_INVOICE)
+		print_invoice(&invoice, "");
 	return outcome;
 }
 

@@ -26,12 +26,9 @@ bm_assert_eq "$(bm_http_code /metrics)" 200 "GET /metrics answers 200"
 code="$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BM_URL/metrics")"
 bm_assert_eq "$code" 405 "POST /metrics is 405"
 
-f1="$(bm_order_json m-1)"
-bm_post_expect /webhooks/bookto/shop "$f1" 200 accepted "m-1"
-f2="$(bm_order_json m-2 match_ref=other-buyer vat_number= peppol_id=)"
-bm_post_expect /webhooks/bookto/shop "$f2" 200 accepted "m-2"
-f1b="$(bm_order_json m-1 total=242.00 excl=200.00 vat=42.00)"
-bm_post_expect /webhooks/bookto/shop "$f1b" 200 duplicate "m-1 with another body"
+bm_post_order f1 m-1 accepted "m-1"
+bm_post_order f2 m-2 accepted "m-2" match_ref=other-buyer vat_number= peppol_id=
+bm_post_order f1b m-1 duplicate "m-1 with another body" total=242.00 excl=200.00 vat=42.00
 bm_post_expect /webhooks/bookto/shop "$f1" 200 duplicate "m-1 again (bookto signs a redelivery anew)" "" \
 	"$(($(date +%s) - 30))"
 bm_post_bookto /webhooks/bookto/shop "$f1" wrong-secret

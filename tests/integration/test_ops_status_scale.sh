@@ -19,25 +19,7 @@ bm_pg_start
 bm_mbsim_start
 bm_write_config workers=0
 
-# write_connections FILE N: FILE becomes $BM_CONFIG with N connections
-# c0001..cN.
-write_connections() {
-	local file="$1" n="$2" i
-	head -n -1 "$BM_CONFIG" | sed '/^connections = ($/,$d' >"$file.new"
-	{
-		echo "connections = ("
-		for ((i = 1; i <= n; i++)); do
-			((i == 1)) || echo ","
-			bm_config_connection "$(printf 'c%04d' "$i")" "\"$BM_SECRET_CURRENT\"" 300 \
-				"$BM_SOURCE_DIR/mappings/default.cfg" "$BM_MBSIM_URL" ""
-		done
-		echo ");"
-	} >>"$file.new"
-	grep '^testing = {' "$BM_CONFIG" >>"$file.new" || true
-	mv "$file.new" "$file"
-	chmod 600 "$file"
-}
-write_connections "$BM_CONFIG" "$count"
+bm_write_connections "$BM_CONFIG" "$count"
 bm_migrate
 bm_serve_start # registers the connections
 bm_serve_stop
@@ -78,7 +60,7 @@ SELECT c.id, 'periodic', now() - make_interval(mins => k + 1), now() - make_inte
 FROM connections c, generate_series(1, 3) k WHERE c.id % 3 <> 0;
 ANALYZE;" >/dev/null
 # Five connections serve never registered (c0201..c0205): in this config only.
-write_connections "$BM_TMP/all.cfg" $((count + 5))
+bm_write_connections "$BM_TMP/all.cfg" $((count + 5))
 
 # --- the figures: status --json against SQL --------------------------------------
 "$BM_BINARY" -c "$BM_TMP/all.cfg" status --json >"$BM_TMP/status.json" 2>"$BM_TMP/status.err" ||
@@ -181,7 +163,7 @@ statements() {
 	after="$(grep -c '^bookto-moneybird: LOG:  \(statement\|execute\)' "$BM_PG_DIR/server.log" || true)"
 	echo $((after - before))
 }
-write_connections "$BM_TMP/small.cfg" 20
+bm_write_connections "$BM_TMP/small.cfg" 20
 many_json="$(statements -c "$BM_TMP/all.cfg" status --json)"
 few_json="$(statements -c "$BM_TMP/small.cfg" status --json)"
 many_human="$(statements -c "$BM_TMP/all.cfg" status)"

@@ -45,12 +45,9 @@ bm_assert_eq "$RC" 0 "retry --failed with nothing parked exits 0"
 bm_assert_contains "$OUT" "No order needs attention." "retry --failed says there is nothing to do"
 
 # --- some orders: queued, parked, a redelivery that differs ------------------
-f1="$(bm_order_json ord-1)"
-bm_post_expect /webhooks/bookto/shop "$f1" 200 accepted "ord-1"
-f2="$(bm_order_json ord-2 treatment=margin_scheme)"
-bm_post_expect /webhooks/bookto/shop "$f2" 200 accepted "ord-2 (unmapped treatment: parked)"
-f1b="$(bm_order_json ord-1 total=242.00 excl=200.00 vat=42.00)"
-bm_post_expect /webhooks/bookto/shop "$f1b" 200 duplicate "ord-1 again with another body"
+bm_post_order f1 ord-1 accepted "ord-1"
+bm_post_order f2 ord-2 accepted "ord-2 (unmapped treatment: parked)" treatment=margin_scheme
+bm_post_order f1b ord-1 duplicate "ord-1 again with another body" total=242.00 excl=200.00 vat=42.00
 sha1="$(bm_sha256_file "$f1")"
 sha1b="$(bm_sha256_file "$f1b")"
 

@@ -201,6 +201,9 @@ const cJSON *mbsim_wrapped(struct mbsim_response *r, const cJSON *body, const ch
 /* True, answered 404, when obj sets custom fields (the simulated
  * administration has none). */
 bool mbsim_reject_custom_fields(struct mbsim_response *r, const cJSON *obj);
+/* OBJ gets each of NAMES (NULL-ended) as a null member, in order: an entity's
+ * empty defaults. */
+void mbsim_add_nulls(cJSON *obj, const char *const *names);
 
 /* ---- store (mbsim_store.c) ---- */
 void mbsim_store_seed(struct mbsim *sim);
@@ -210,6 +213,8 @@ void mbsim_touch(struct mbsim *sim, cJSON *entity);
 void mbsim_add_event(cJSON *entity, const char *action);
 cJSON *mbsim_render_invoice(struct mbsim *sim, const cJSON *invoice);
 cJSON *mbsim_render_contact(const cJSON *contact);
+/* A contact's text fields: each a string, stored as given, "" by default. */
+extern const char *const mbsim_contact_string_fields[];
 enum mbsim_state_change { MBSIM_UNCHANGED, MBSIM_BECAME_PAID, MBSIM_BECAME_OPEN };
 int mbsim_recompute_invoice(struct mbsim *sim, cJSON *invoice) MBSIM_MUST_CHECK;
 enum mbsim_state_change mbsim_refresh_payment_state(cJSON *invoice);

@@ -324,53 +324,52 @@ void mbsim_api_contacts_by_customer_id(struct mbsim *sim, const struct mbsim_req
 	mbsim_respond_json(resp, 200, mbsim_render_contact(c));
 }
 
-static const char *const contact_allowed[] = {"company_name",
-                                              "address1",
-                                              "address2",
-                                              "zipcode",
-                                              "city",
-                                              "country",
-                                              "phone",
-                                              "delivery_method",
-                                              "customer_id",
-                                              "tax_number",
-                                              "firstname",
-                                              "lastname",
-                                              "chamber_of_commerce",
-                                              "bank_account",
-                                              "send_invoices_to_attention",
-                                              "send_invoices_to_email",
-                                              "send_estimates_to_attention",
-                                              "send_estimates_to_email",
-                                              "sepa_active",
-                                              "sepa_iban",
-                                              "sepa_iban_account_name",
-                                              "sepa_bic",
-                                              "sepa_mandate_id",
-                                              "sepa_mandate_date",
-                                              "sepa_sequence_type",
-                                              "si_identifier_type",
-                                              "si_identifier",
-                                              "invoice_workflow_id",
-                                              "estimate_workflow_id",
-                                              "email_ubl",
-                                              "direct_debit",
-                                              "custom_fields_attributes",
-                                              "contact_person",
-                                              NULL};
+/* The keys a contact accepts besides its text fields
+ * (mbsim_contact_string_fields, which mbsim_store.c validates and stores). */
+static const char *const contact_other_fields[] = {"country",
+                                                   "delivery_method",
+                                                   "customer_id",
+                                                   "sepa_active",
+                                                   "sepa_mandate_date",
+                                                   "sepa_sequence_type",
+                                                   "si_identifier_type",
+                                                   "invoice_workflow_id",
+                                                   "estimate_workflow_id",
+                                                   "email_ubl",
+                                                   "direct_debit",
+                                                   "custom_fields_attributes",
+                                                   "contact_person",
+                                                   NULL};
+
+/* contact_allowed: the text fields and the others, as one NULL-ended list. */
+static void contact_allowed(const char *allowed[], size_t cap)
+{
+	const char *const *lists[] = {mbsim_contact_string_fields, contact_other_fields};
+	size_t n = 0, l;
+	const char *const *f;
+
+	for (l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+		for (f = lists[l]; *f != NULL; f++) {
+			if (n + 1 >= cap)
+				abort(); /* the caller's array is too small: a bug */
+			allowed[n++] = *f;
+		}
+	allowed[n] = NULL;
+}
 
 void mbsim_api_contacts_create(struct mbsim *sim, const struct mbsim_request *req,
                                struct mbsim_response *resp)
 {
 	static const char *const top_allowed[] = {"contact", NULL};
+	const char *allowed[64];
 	cJSON *body = mbsim_parse_body(req, resp, true);
 	const cJSON *input;
 	cJSON *contact;
 
 	if (body == NULL)
 		return;
-	input = mbsim_wrapped(resp, body, "contact", "Contact is required", top_allowed,
-	                      contact_allowed);
+	contact_allowed(allowed, sizeof(allowed) / sizeof(allowed[0]));
+	input = mbsim_wrapped(resp, body, "contact", "Contact is required", top_allowed, allowed);
 	if (input == NULL || mbsim_reject_custom_fields(resp, input))
 		goto out;
 	contact = mbsim_contact_new(sim, input, resp);
@@ -475,6 +474,23 @@ void mbsim_api_webhooks_list(struct mbsim *sim, const struct mbsim_request *req,
 	mbsim_respond_json(resp, 200, mbsim_public_copy(sim->webhooks));
 }
 
+/* enabled_events: absent, or an array of non-empty strings. */
+static bool valid_enabled_events(const cJSON *events)
+{
+	const cJSON *e;
+
+	if (events == NULL)
+		return true;
+	if (!cJSON_IsArray(events))
+		return false;
+	cJSON_ArrayForEach(e, events)
+	{
+		if (!cJSON_IsString(e) || e->valuestring[0] == '\0')
+			return false;
+	}
+	return true;
+}
+
 /*
  * POST /webhooks (no wrapper). Registration check: the URL must answer 200 to
  * a POST without payload; the simulator does that check before taking the
@@ -485,7 +501,7 @@ void mbsim_api_webhooks_create(struct mbsim *sim, const struct mbsim_request *re
 {
 	static const char *const allowed[] = {"url", "enabled_events", NULL};
 	cJSON *body = mbsim_parse_body(req, resp, true);
-	const cJSON *url, *events, *e;
+	const cJSON *url, *events;
 	cJSON *hook;
 	char id[24], token[25], secret[65];
 
@@ -505,16 +521,9 @@ void mbsim_api_webhooks_create(struct mbsim *sim, const struct mbsim_request *re
 	if (mbsim_reject_unknown(resp, body, "", allowed))
 		goto out;
 	events = cJSON_GetObjectItemCaseSensitive(body, "enabled_events");
-	if (events != NULL && !cJSON_IsArray(events)) {
+	if (!valid_enabled_events(events)) {
 		mbsim_err_validation(resp, "enabled_events", "is invalid", "invalid");
 		goto out;
-	}
-	cJSON_ArrayForEach(e, events)
-	{
-		if (!cJSON_IsString(e) || e->valuestring[0] == '\0') {
-			mbsim_err_validation(resp, "enabled_events", "is invalid", "invalid");
-			goto out;
-		}
 	}
 	if (strncmp(url->valuestring, "http://", 7) != 0) {
 		/* The simulator speaks plain HTTP only; say so rather than pretend. */

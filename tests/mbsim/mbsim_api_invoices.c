@@ -239,13 +239,10 @@ static void invoice_defaults(struct mbsim *sim, cJSON *inv, const char *id)
 	mbsim_random_hex(sim, hex, 64);
 	cJSON_AddStringToObject(inv, "id", id);
 	cJSON_AddStringToObject(inv, "administration_id", sim->opt.administration_id);
-	cJSON_AddNullToObject(inv, "contact_id");
-	cJSON_AddNullToObject(inv, "contact");
-	cJSON_AddNullToObject(inv, "contact_person_id");
-	cJSON_AddNullToObject(inv, "contact_person");
-	cJSON_AddNullToObject(inv, "invoice_id");
-	cJSON_AddNullToObject(inv, "recurring_sales_invoice_id");
-	cJSON_AddNullToObject(inv, "subscription_id");
+	mbsim_add_nulls(inv, (const char *const[]){"contact_id", "contact", "contact_person_id",
+	                                           "contact_person", "invoice_id",
+	                                           "recurring_sales_invoice_id", "subscription_id",
+	                                           NULL});
 	cJSON_AddStringToObject(inv, "workflow_id", DEFAULT_WORKFLOW_ID);
 	cJSON_AddStringToObject(inv, "document_style_id", DEFAULT_STYLE_ID);
 	cJSON_AddStringToObject(inv, "identity_id", "496081347126756459");

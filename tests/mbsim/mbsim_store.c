@@ -387,27 +387,27 @@ cJSON *mbsim_register_payment(struct mbsim *sim, cJSON *invoice, int64_t cents, 
 	return payment;
 }
 
-static const char *const contact_string_fields[] = {"company_name",
-                                                    "firstname",
-                                                    "lastname",
-                                                    "address1",
-                                                    "address2",
-                                                    "zipcode",
-                                                    "city",
-                                                    "phone",
-                                                    "tax_number",
-                                                    "chamber_of_commerce",
-                                                    "bank_account",
-                                                    "send_invoices_to_attention",
-                                                    "send_invoices_to_email",
-                                                    "send_estimates_to_attention",
-                                                    "send_estimates_to_email",
-                                                    "sepa_iban",
-                                                    "sepa_iban_account_name",
-                                                    "sepa_bic",
-                                                    "sepa_mandate_id",
-                                                    "si_identifier",
-                                                    NULL};
+const char *const mbsim_contact_string_fields[] = {"company_name",
+                                                   "firstname",
+                                                   "lastname",
+                                                   "address1",
+                                                   "address2",
+                                                   "zipcode",
+                                                   "city",
+                                                   "phone",
+                                                   "tax_number",
+                                                   "chamber_of_commerce",
+                                                   "bank_account",
+                                                   "send_invoices_to_attention",
+                                                   "send_invoices_to_email",
+                                                   "send_estimates_to_attention",
+                                                   "send_estimates_to_email",
+                                                   "sepa_iban",
+                                                   "sepa_iban_account_name",
+                                                   "sepa_bic",
+                                                   "sepa_mandate_id",
+                                                   "si_identifier",
+                                                   NULL};
 
 static const char *const si_identifier_types[] = {
     "0002", "0007", "0009",   "0037", "0060", "0088", "0096", "0097", "0106", "0130", "0135",
@@ -485,8 +485,8 @@ static void add_contact_defaults(struct mbsim *sim, cJSON *c, const char *id)
 	         sim->opt.administration_id, hex);
 	cJSON_AddStringToObject(c, "id", id);
 	cJSON_AddStringToObject(c, "administration_id", sim->opt.administration_id);
-	for (i = 0; contact_string_fields[i] != NULL; i++)
-		cJSON_AddStringToObject(c, contact_string_fields[i], "");
+	for (i = 0; mbsim_contact_string_fields[i] != NULL; i++)
+		cJSON_AddStringToObject(c, mbsim_contact_string_fields[i], "");
 	cJSON_AddStringToObject(c, "country", "NL");
 	cJSON_AddStringToObject(c, "delivery_method", "Email");
 	cJSON_AddStringToObject(c, "customer_id", "");
@@ -501,12 +501,10 @@ static void add_contact_defaults(struct mbsim *sim, cJSON *c, const char *id)
 	cJSON_AddStringToObject(c, "sepa_sequence_type", "RCUR");
 	cJSON_AddStringToObject(c, "credit_card_number", "");
 	cJSON_AddStringToObject(c, "credit_card_reference", "");
-	cJSON_AddNullToObject(c, "credit_card_type");
-	cJSON_AddNullToObject(c, "tax_number_validated_at");
-	cJSON_AddNullToObject(c, "tax_number_valid");
-	cJSON_AddNullToObject(c, "invoice_workflow_id");
-	cJSON_AddNullToObject(c, "estimate_workflow_id");
-	cJSON_AddNullToObject(c, "si_identifier_type");
+	mbsim_add_nulls(c,
+	                (const char *const[]){"credit_card_type", "tax_number_validated_at",
+	                                      "tax_number_valid", "invoice_workflow_id",
+	                                      "estimate_workflow_id", "si_identifier_type", NULL});
 	cJSON_AddBoolToObject(c, "moneybird_payments_mandate", false);
 	cJSON_AddStringToObject(c, "created_at", now);
 	cJSON_AddStringToObject(c, "updated_at", now);
@@ -526,15 +524,15 @@ static void contact_names(cJSON *c, const cJSON *input, cJSON *errors)
 	const cJSON *item;
 	size_t i;
 
-	for (i = 0; contact_string_fields[i] != NULL; i++) {
-		item = cJSON_GetObjectItemCaseSensitive(input, contact_string_fields[i]);
+	for (i = 0; mbsim_contact_string_fields[i] != NULL; i++) {
+		item = cJSON_GetObjectItemCaseSensitive(input, mbsim_contact_string_fields[i]);
 		if (item == NULL || cJSON_IsNull(item))
 			continue;
 		if (!cJSON_IsString(item))
-			mbsim_validation_add(errors, contact_string_fields[i], "is invalid",
+			mbsim_validation_add(errors, mbsim_contact_string_fields[i], "is invalid",
 			                     "invalid");
 		else
-			mbsim_set_str(c, contact_string_fields[i], item->valuestring);
+			mbsim_set_str(c, mbsim_contact_string_fields[i], item->valuestring);
 	}
 	if (blank(mbsim_str(c, "company_name")) && blank(mbsim_str(c, "firstname")) &&
 	    blank(mbsim_str(c, "lastname"))) {

@@ -489,3 +489,9 @@ bool mbsim_reject_custom_fields(struct mbsim_response *r, const cJSON *obj)
 	                   "custom_fields_attributes", "not_found");
 	return true;
 }
+
+void mbsim_add_nulls(cJSON *obj, const char *const *names)
+{
+	for (; *names != NULL; names++)
+		cJSON_AddNullToObject(obj, *names);
+}
