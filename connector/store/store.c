@@ -339,6 +339,16 @@ int store_query_int64(PGconn *conn, const char *sql, int n, const char *const *v
 	return rc;
 }
 
+int store_query_int64_by_id(PGconn *conn, const char *sql, int64_t id, const char *what,
+                            int64_t *out, struct cn_error *err)
+{
+	char text[24];
+	const char *values[1] = {text};
+
+	snprintf(text, sizeof(text), "%" PRId64, id);
+	return store_query_int64(conn, sql, 1, values, what, out, err);
+}
+
 int store_command(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
                   int64_t *rows, struct cn_error *err)
 {

@@ -70,6 +70,11 @@ int store_query(PGconn *conn, const char *sql, int n, const char *const *values,
 int store_query_int64(PGconn *conn, const char *sql, int n, const char *const *values,
                       const char *what, int64_t *out, struct cn_error *err) MUST_CHECK;
 
+/* store_query_int64 for a statement whose one parameter ($1) is a row id
+ * (an order, a connection): spares each caller formatting the id as text. */
+int store_query_int64_by_id(PGconn *conn, const char *sql, int64_t id, const char *what,
+                            int64_t *out, struct cn_error *err) MUST_CHECK;
+
 /* store_query for a statement that must yield exactly one row: any other
  * count is CN_NOT_FOUND with err "what: no row" and *out NULL; on CN_OK *out
  * is the result for the caller to PQclear. */

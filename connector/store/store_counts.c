@@ -6,6 +6,7 @@
 
 #include "dynbuf.h"
 #include "store.h"
+#include "store_array.h"
 #include "text.h"
 
 int store_counts_orders(PGconn *conn, int64_t connection_id, int64_t orders[ORDER_STATE_COUNT],
@@ -13,6 +14,11 @@ int store_counts_orders(PGconn *conn, int64_t connection_id, int64_t orders[ORDE
 {
 	return store_counts_orders_many(conn, &connection_id, 1,
 	                                (int64_t(*)[ORDER_STATE_COUNT])orders, total, err);
+}
+
+static int add_connection_id(struct dynbuf *out, const void *items, size_t i)
+{
+	return dynbuf_addf(out, "%" PRId64, ((const int64_t *)items)[i]);
 }
 
 int store_counts_orders_many(PGconn *conn, const int64_t *connection_ids, size_t count,
@@ -28,17 +34,10 @@ int store_counts_orders_many(PGconn *conn, const int64_t *connection_ids, size_t
 	memset(totals, 0, count * sizeof(*totals));
 	if (count == 0)
 		return CN_OK;
-	dynbuf_init(&ids, (size_t)1 << 26);
-	rc = dynbuf_adds(&ids, "{");
-	for (size_t i = 0; rc == 0 && i < count; i++)
-		rc = dynbuf_addf(&ids, "%s%" PRId64, i > 0 ? "," : "", connection_ids[i]);
-	if (rc == 0)
-		rc = dynbuf_adds(&ids, "}");
-	if (rc != 0) {
-		dynbuf_free(&ids);
-		error_set(err, "out of memory listing the connections");
-		return CN_ERR;
-	}
+	rc = store_array_literal(&ids, (size_t)1 << 26, connection_ids, count, add_connection_id,
+	                         "listing the connections", err);
+	if (rc != CN_OK)
+		return rc;
 	values[0] = dynbuf_ptr(&ids);
 	/* u.i is the position in the caller's list (from 1): an id listed twice
 	 * gets its counts twice, an unknown one none. */

@@ -462,17 +462,13 @@ int store_reconcile_contacts_load(PGconn *conn, const char *administration_id,
 int store_reconcile_last_run_age(PGconn *conn, int64_t connection_id, int64_t *age_seconds,
                                  struct cn_error *err)
 {
-	char id[24];
-	const char *values[1] = {id};
-
 	*age_seconds = -1;
-	snprintf(id, sizeof(id), "%" PRId64, connection_id);
 	/* -1 when no run has finished. */
-	return store_query_int64(
+	return store_query_int64_by_id(
 	    conn,
 	    "SELECT coalesce(extract(epoch FROM now() - max(finished_at))::bigint, -1)"
 	    " FROM reconcile_runs WHERE connection_id = $1 AND status = 'done'",
-	    1, values, "reading the last reconciliation", age_seconds, err);
+	    connection_id, "reading the last reconciliation", age_seconds, err);
 }
 
 int store_reconcile_run_begin(PGconn *conn, int64_t connection_id, const char *trigger, bool repair,
