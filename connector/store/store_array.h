@@ -15,9 +15,15 @@
 typedef int (*store_array_element)(struct dynbuf *out, const void *items, size_t i);
 
 /* Sets *out to "{e0,e1,...}" for count items, built in a buffer of at most
- * max bytes; the caller frees *out with dynbuf_free. CN_ERR with err "out of
- * memory what" (and *out already freed) when it does not fit. */
+ * max bytes; the caller frees *out with dynbuf_free. CN_ERR with err reading
+ * oom_message (and *out already freed) when it does not fit. */
 int store_array_literal(struct dynbuf *out, size_t max, const void *items, size_t count,
-                        store_array_element add, const char *what, struct cn_error *err) MUST_CHECK;
+                        store_array_element add, const char *oom_message,
+                        struct cn_error *err) MUST_CHECK;
+
+/* Elements for the common lists: items is an int64_t array, or an array of
+ * strings that need no quoting (digits, hex keys). */
+int store_array_add_int64(struct dynbuf *out, const void *items, size_t i);
+int store_array_add_plain_text(struct dynbuf *out, const void *items, size_t i);
 
 #endif

@@ -149,7 +149,7 @@ int store_contact_index_retain(PGconn *conn, const char *administration_id,
 	int rc = CN_OK;
 
 	rc = store_array_literal(&ids, count * (MB_ID_MAX + 1) + 8, entries, count, add_entry_id,
-	                         "pruning the contact index", err);
+	                         "out of memory pruning the contact index", err);
 	if (rc != CN_OK)
 		return rc;
 	values[1] = dynbuf_ptr(&ids);

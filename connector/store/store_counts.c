@@ -16,11 +16,6 @@ int store_counts_orders(PGconn *conn, int64_t connection_id, int64_t orders[ORDE
 	                                (int64_t(*)[ORDER_STATE_COUNT])orders, total, err);
 }
 
-static int add_connection_id(struct dynbuf *out, const void *items, size_t i)
-{
-	return dynbuf_addf(out, "%" PRId64, ((const int64_t *)items)[i]);
-}
-
 int store_counts_orders_many(PGconn *conn, const int64_t *connection_ids, size_t count,
                              int64_t (*orders)[ORDER_STATE_COUNT], int64_t *totals,
                              struct cn_error *err)
@@ -34,8 +29,9 @@ int store_counts_orders_many(PGconn *conn, const int64_t *connection_ids, size_t
 	memset(totals, 0, count * sizeof(*totals));
 	if (count == 0)
 		return CN_OK;
-	rc = store_array_literal(&ids, (size_t)1 << 26, connection_ids, count, add_connection_id,
-	                         "listing the connections", err);
+	rc =
+	    store_array_literal(&ids, (size_t)1 << 26, connection_ids, count, store_array_add_int64,
+	                        "out of memory listing the connections", err);
 	if (rc != CN_OK)
 		return rc;
 	values[0] = dynbuf_ptr(&ids);
