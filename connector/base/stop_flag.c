@@ -71,3 +71,34 @@ void stop_flag_thread_stop(struct stop_flag *flag, pthread_t thread)
 	pthread_join(thread, NULL);
 	stop_flag_destroy(flag);
 }
+
+void stop_flag_cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t attributes;
+
+	pthread_condattr_init(&attributes);
+	pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attributes);
+	pthread_condattr_destroy(&attributes);
+}
+
+bool stop_flag_shared_thread_start(pthread_mutex_t *mutex, pthread_cond_t *wake, pthread_t *thread,
+                                   void *(*main)(void *), void *arg)
+{
+	pthread_mutex_init(mutex, NULL);
+	stop_flag_cond_init_monotonic(wake);
+	if (pthread_create(thread, NULL, main, arg) == 0)
+		return true;
+	pthread_mutex_destroy(mutex);
+	pthread_cond_destroy(wake);
+	return false;
+}
+
+void stop_flag_shared_thread_stop(pthread_mutex_t *mutex, pthread_cond_t *wake, bool *stopping,
+                                  pthread_t thread)
+{
+	stop_flag_raise_shared(mutex, wake, stopping);
+	pthread_join(thread, NULL);
+	pthread_mutex_destroy(mutex);
+	pthread_cond_destroy(wake);
+}

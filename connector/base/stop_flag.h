@@ -35,4 +35,19 @@ bool stop_flag_thread_start(struct stop_flag *flag, pthread_t *thread, void *(*m
 /* Raises flag, waits for the thread to end and destroys flag. */
 void stop_flag_thread_stop(struct stop_flag *flag, pthread_t thread);
 
+/* A condition whose timed waits take CLOCK_MONOTONIC deadlines
+ * (clock_after_ms(CLOCK_MONOTONIC, ...)), so a wall-clock step neither cuts
+ * nor stretches a wait. */
+void stop_flag_cond_init_monotonic(pthread_cond_t *cond);
+
+/* A background thread stopped by a flag shared with its work (see
+ * stop_flag_raise_shared): initialises mutex and wake (monotonic) and starts
+ * main(arg); false (both destroyed again) when no thread could be made. */
+bool stop_flag_shared_thread_start(pthread_mutex_t *mutex, pthread_cond_t *wake, pthread_t *thread,
+                                   void *(*main)(void *), void *arg);
+/* Raises the shared flag, waits for the thread to end and destroys mutex and
+ * wake. */
+void stop_flag_shared_thread_stop(pthread_mutex_t *mutex, pthread_cond_t *wake, bool *stopping,
+                                  pthread_t thread);
+
 #endif

@@ -487,9 +487,7 @@ int mb_events_start(const struct runtime *runtime, struct mb_events **out, struc
 		return CN_ERR;
 	}
 	events->runtime = runtime;
-	stop_flag_init(&events->stop);
-	if (pthread_create(&events->thread, NULL, events_main, events) != 0) {
-		stop_flag_destroy(&events->stop);
+	if (!stop_flag_thread_start(&events->stop, &events->thread, events_main, events)) {
 		free(events->connections);
 		free(events);
 		error_set(err, "cannot start the Moneybird event thread");
@@ -503,11 +501,9 @@ void mb_events_stop(struct mb_events *events)
 {
 	if (events == NULL)
 		return;
-	stop_flag_raise(&events->stop);
-	pthread_join(events->thread, NULL);
+	stop_flag_thread_stop(&events->stop, events->thread);
 	for (size_t i = 0; i < events->runtime->config->connection_count; i++)
 		mb_session_close(&events->connections[i].session);
 	free(events->connections);
-	stop_flag_destroy(&events->stop);
 	free(events);
 }

@@ -36,8 +36,7 @@ static bool create_contact(struct sync_worker *worker, PGconn *conn, size_t inde
                            struct store_sync_order *so, const struct plan_contact *plan,
                            struct sync_outcome *outcome)
 {
-	const char *administration_id =
-	    worker->shared->config->connections[index].moneybird_administration_id;
+	const char *administration_id = sync_administration_of(worker, index);
 	struct mb_client *client = worker->connections[index].session.client;
 	struct mb_contact contact;
 	struct cn_error err = {""};
@@ -130,8 +129,7 @@ static bool find_or_create(struct sync_worker *worker, PGconn *conn, size_t inde
                            struct sync_outcome *outcome)
 {
 	const struct mapping *mapping = sync_connection_of(worker, index)->mapping;
-	const char *administration_id =
-	    worker->shared->config->connections[index].moneybird_administration_id;
+	const char *administration_id = sync_administration_of(worker, index);
 	struct mb_client *client = worker->connections[index].session.client;
 	struct mb_contact contact;
 	struct cn_error err = {""};

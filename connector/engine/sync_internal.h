@@ -43,6 +43,9 @@ struct sync_worker {
 
 /* The runtime of the connection at index (settings, mapping, zone). */
 const struct connection_runtime *sync_connection_of(const struct sync_worker *worker, size_t index);
+/* The Moneybird administration the connection at index writes to: named once,
+ * as every step of a job addresses it. */
+const char *sync_administration_of(const struct sync_worker *worker, size_t index);
 void sync_set_outcome(struct sync_outcome *outcome, enum sync_verdict verdict, const char *fmt, ...)
     PRINTF_LIKE(3, 4);
 /* A failed Moneybird call as the job's verdict (see sync_job.c). */

@@ -56,6 +56,11 @@ const struct connection_runtime *sync_connection_of(const struct sync_worker *wo
 	return &worker->shared->runtime->connections[index];
 }
 
+const char *sync_administration_of(const struct sync_worker *worker, size_t index)
+{
+	return worker->shared->config->connections[index].moneybird_administration_id;
+}
+
 /* Records every Moneybird call of the running job (attempts + audit). */
 static void record_call(void *ctx, const struct mb_call *call)
 {
@@ -156,8 +161,7 @@ void sync_call_failed(struct sync_worker *worker, size_t index, enum mb_outcome 
 			    "%s: Moneybird's plan limit refused it (402: %s); raise the plan "
 			    "of administration %s; the connection is paused and tried again "
 			    "periodically",
-			    what, err->message,
-			    worker->shared->config->connections[index].moneybird_administration_id);
+			    what, err->message, sync_administration_of(worker, index));
 			return;
 		}
 		sync_set_outcome(outcome, SYNC_PARK, "%s: Moneybird refused it: %s", what,

@@ -22,8 +22,7 @@ static bool tax_rates_locked(struct sync_worker *worker, size_t index, time_t ne
 	size_t count = 0;
 	enum mb_outcome result;
 
-	const char *administration_id =
-	    worker->shared->config->connections[index].moneybird_administration_id;
+	const char *administration_id = sync_administration_of(worker, index);
 	time_t fetched_at = 0;
 
 	/* Another worker's copy, when it is newer than what is asked for. */
@@ -57,9 +56,8 @@ static void take_newer_copy(struct sync_worker *worker, size_t index)
 	size_t count = 0;
 	time_t fetched_at = 0;
 
-	if (!reference_tax_rates_get(
-	        worker->shared->config->connections[index].moneybird_administration_id,
-	        sc->tax_rates_fetched_at, &rates, &count, &fetched_at))
+	if (!reference_tax_rates_get(sync_administration_of(worker, index),
+	                             sc->tax_rates_fetched_at, &rates, &count, &fetched_at))
 		return;
 	free(sc->tax_rates);
 	sc->tax_rates = rates;

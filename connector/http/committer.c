@@ -10,6 +10,7 @@
 
 #include "clock_after.h"
 #include "log.h"
+#include "stop_flag.h"
 #include "store.h"
 
 #define COMMITTER_MAX_BATCH 128
@@ -213,11 +214,8 @@ int committer_start(const char *conninfo, int commit_timeout_ms, struct committe
 		return CN_ERR;
 	}
 	committer->commit_timeout_ms = commit_timeout_ms > 0 ? commit_timeout_ms : 3000;
-	pthread_mutex_init(&committer->mutex, NULL);
-	pthread_cond_init(&committer->work, NULL);
-	if (pthread_create(&committer->thread, NULL, committer_main, committer) != 0) {
-		pthread_mutex_destroy(&committer->mutex);
-		pthread_cond_destroy(&committer->work);
+	if (!stop_flag_shared_thread_start(&committer->mutex, &committer->work, &committer->thread,
+	                                   committer_main, committer)) {
 		free(committer->conninfo);
 		free(committer);
 		error_set(err, "cannot start the intake committer thread");
@@ -231,14 +229,10 @@ void committer_stop(struct committer *committer)
 {
 	if (committer == NULL)
 		return;
-	pthread_mutex_lock(&committer->mutex);
-	committer->stopping = true;
-	pthread_cond_signal(&committer->work);
-	pthread_mutex_unlock(&committer->mutex);
-	pthread_join(committer->thread, NULL);
+	/* Only the committer waits on work: the broadcast wakes just it. */
+	stop_flag_shared_thread_stop(&committer->mutex, &committer->work, &committer->stopping,
+	                             committer->thread);
 	PQfinish(committer->conn);
-	pthread_mutex_destroy(&committer->mutex);
-	pthread_cond_destroy(&committer->work);
 	free(committer->conninfo);
 	free(committer);
 }
@@ -283,7 +277,6 @@ int committer_store(struct committer *committer, const struct store_delivery_row
                     struct cn_error *err)
 {
 	struct commit_request *request = calloc(1, sizeof(*request));
-	pthread_condattr_t attributes;
 	struct timespec deadline;
 	int rc;
 
@@ -292,10 +285,7 @@ int committer_store(struct committer *committer, const struct store_delivery_row
 		error_set(err, "out of memory queueing the delivery");
 		return CN_RETRYABLE;
 	}
-	pthread_condattr_init(&attributes);
-	pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
-	pthread_cond_init(&request->stored, &attributes);
-	pthread_condattr_destroy(&attributes);
+	stop_flag_cond_init_monotonic(&request->stored);
 	deadline = clock_after_ms(CLOCK_MONOTONIC, committer->commit_timeout_ms);
 
 	pthread_mutex_lock(&committer->mutex);

@@ -96,7 +96,6 @@ int guard_start(int deadline_ms, const char *log_name, struct listener_guard **o
 {
 	struct listener_guard *guard =
 	    error_calloc_start(sizeof(*guard), "the request deadline", err);
-	pthread_condattr_t attributes;
 
 	*out = NULL;
 	if (guard == NULL)
@@ -104,14 +103,8 @@ int guard_start(int deadline_ms, const char *log_name, struct listener_guard **o
 	guard->deadline_ms = deadline_ms;
 	guard->log_name = log_name;
 	guard->all.next = guard->all.prev = &guard->all;
-	pthread_mutex_init(&guard->mutex, NULL);
-	pthread_condattr_init(&attributes);
-	pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
-	pthread_cond_init(&guard->wake, &attributes);
-	pthread_condattr_destroy(&attributes);
-	if (pthread_create(&guard->thread, NULL, guard_main, guard) != 0) {
-		pthread_mutex_destroy(&guard->mutex);
-		pthread_cond_destroy(&guard->wake);
+	if (!stop_flag_shared_thread_start(&guard->mutex, &guard->wake, &guard->thread, guard_main,
+	                                   guard)) {
 		free(guard);
 		error_set(err, "cannot start the request deadline thread");
 		return CN_ERR;
@@ -124,10 +117,7 @@ void guard_stop(struct listener_guard *guard)
 {
 	if (guard == NULL)
 		return;
-	stop_flag_raise_shared(&guard->mutex, &guard->wake, &guard->stopping);
-	pthread_join(guard->thread, NULL);
-	pthread_mutex_destroy(&guard->mutex);
-	pthread_cond_destroy(&guard->wake);
+	stop_flag_shared_thread_stop(&guard->mutex, &guard->wake, &guard->stopping, guard->thread);
 	free(guard);
 }
 

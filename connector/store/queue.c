@@ -27,21 +27,23 @@ int64_t queue_backoff_seconds(int64_t base_seconds, int attempt, double random_u
 	return step / 2 + (int64_t)((double)(step - step / 2) * random_unit);
 }
 
-static int commit_or_rollback(PGconn *conn, int rc, struct cn_error *err)
-{
-	if (rc == CN_OK)
-		return store_exec(conn, "COMMIT", err);
-	if (!store_conn_broken(conn))
-		store_rollback(conn);
-	return rc;
-}
-
 /*
  * The connections with a pending job, found by skipping through
  * jobs_connection_due_idx one connection at a time (a loose index scan): the
  * cost follows the connections with work, not all configured ones, nor the
  * size of any backlog.
  */
+/* The job row only while this worker still holds its lease (owner and
+ * generation match): a lease that expired and was taken over is never
+ * touched, and no row back tells the caller so. */
+#define STILL_LEASED " WHERE id = $1 AND lease_owner = $2 AND lease_generation = $3 RETURNING id"
+
+/* A job's step ends by giving the lease back, with set (ending in a comma)
+ * saying what else the step changes on the job. */
+#define GIVE_BACK_LEASE(set)                                                                       \
+	"UPDATE jobs SET " set                                                                     \
+	" lease_owner = NULL, lease_expires_at = NULL, updated_at = now()" STILL_LEASED
+
 #define ACTIVE_CONNECTIONS_SQL                                                                     \
 	"active(cid) AS ("                                                                         \
 	" (SELECT connection_id FROM jobs WHERE state = 'pending' AND connection_id IS NOT NULL"   \
@@ -192,7 +194,7 @@ static int claim_once(PGconn *conn, const char *owner, int lease_seconds, int ma
 	PQclear(res);
 	rc = mark_claimed(conn, owner, job, err);
 out:
-	return commit_or_rollback(conn, rc, err);
+	return store_commit_or_rollback(conn, rc, err);
 }
 
 int queue_claim(PGconn *conn, const char *owner, int lease_seconds, int max_in_flight,
@@ -221,11 +223,10 @@ int queue_extend_lease(PGconn *conn, const struct queue_job *job, const char *ow
 	snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
 	snprintf(generation, sizeof(generation), "%" PRId64, job->lease_generation);
 	snprintf(lease, sizeof(lease), "%d", lease_seconds);
-	rc = store_query(
-	    conn,
-	    "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $4::int)"
-	    " WHERE id = $1 AND lease_owner = $2 AND lease_generation = $3 RETURNING id",
-	    4, values, "extending the lease", &res, err);
+	rc = store_query(conn,
+	                 "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => "
+	                 "$4::int)" STILL_LEASED,
+	                 4, values, "extending the lease", &res, err);
 	if (rc != CN_OK)
 		return rc;
 	rc = PQntuples(res) == 1 ? CN_OK : CN_NOT_FOUND;
@@ -286,19 +287,15 @@ static int transition(PGconn *conn, const struct queue_job *job, const char *own
 	PQclear(res);
 	rc = store_order_transition(conn, &moved, NULL, err);
 out:
-	return commit_or_rollback(conn, rc, err);
+	return store_commit_or_rollback(conn, rc, err);
 }
 
 int queue_finish(PGconn *conn, const struct queue_job *job, const char *owner,
                  const char *order_state, const char *reason, struct cn_error *err)
 {
-	return transition(
-	    conn, job, owner,
-	    "UPDATE jobs SET state = 'done', lease_owner = NULL,"
-	    " lease_expires_at = NULL, updated_at = now()"
-	    " WHERE id = $1 AND lease_owner = $2 AND lease_generation = $3 RETURNING id",
-	    NULL, order_state, strcmp(order_state, "skipped") == 0 ? "skipped" : "synced", reason,
-	    false, err);
+	return transition(conn, job, owner, GIVE_BACK_LEASE("state = 'done',"), NULL, order_state,
+	                  strcmp(order_state, "skipped") == 0 ? "skipped" : "synced", reason, false,
+	                  err);
 }
 
 int queue_retry_later(PGconn *conn, const struct queue_job *job, const char *owner,
@@ -307,12 +304,10 @@ int queue_retry_later(PGconn *conn, const struct queue_job *job, const char *own
 	char delay[24];
 
 	snprintf(delay, sizeof(delay), "%" PRId64, delay_seconds);
-	return transition(conn, job, owner,
-	                  "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
-	                  " next_attempt_at = now() + make_interval(secs => $4::bigint),"
-	                  " updated_at = now() WHERE id = $1 AND lease_owner = $2 AND "
-	                  "lease_generation = $3 RETURNING id",
-	                  delay, "retrying", "retry_scheduled", reason, false, err);
+	return transition(
+	    conn, job, owner,
+	    GIVE_BACK_LEASE("next_attempt_at = now() + make_interval(secs => $4::bigint),"), delay,
+	    "retrying", "retry_scheduled", reason, false, err);
 }
 
 int queue_defer(PGconn *conn, const struct queue_job *job, const char *owner, int64_t until_ms,
@@ -322,12 +317,9 @@ int queue_defer(PGconn *conn, const struct queue_job *job, const char *owner, in
 
 	snprintf(until, sizeof(until), "%" PRId64, until_ms);
 	return transition(conn, job, owner,
-	                  "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
-	                  " attempts = greatest(attempts - 1, 0),"
-	                  " next_attempt_at = 'epoch'::timestamptz"
-	                  " + $4::bigint * interval '1 millisecond',"
-	                  " updated_at = now() WHERE id = $1 AND lease_owner = $2 AND "
-	                  "lease_generation = $3 RETURNING id",
+	                  GIVE_BACK_LEASE("attempts = greatest(attempts - 1, 0),"
+	                                  " next_attempt_at = 'epoch'::timestamptz"
+	                                  " + $4::bigint * interval '1 millisecond',"),
 	                  until, "retrying", "deferred", reason, true, err);
 }
 
@@ -384,23 +376,16 @@ int queue_next_ready_ms(PGconn *conn, const char *owner, int max_in_flight, int6
 int queue_park(PGconn *conn, const struct queue_job *job, const char *owner, const char *reason,
                struct cn_error *err)
 {
-	return transition(
-	    conn, job, owner,
-	    "UPDATE jobs SET state = 'parked', lease_owner = NULL,"
-	    " lease_expires_at = NULL, updated_at = now()"
-	    " WHERE id = $1 AND lease_owner = $2 AND lease_generation = $3 RETURNING id",
-	    NULL, "needs_attention", "parked", reason, false, err);
+	return transition(conn, job, owner, GIVE_BACK_LEASE("state = 'parked',"), NULL,
+	                  "needs_attention", "parked", reason, false, err);
 }
 
 int queue_release(PGconn *conn, const struct queue_job *job, const char *owner, const char *why,
                   struct cn_error *err)
 {
-	return transition(
-	    conn, job, owner,
-	    "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,"
-	    " attempts = greatest(attempts - 1, 0), updated_at = now()"
-	    " WHERE id = $1 AND lease_owner = $2 AND lease_generation = $3 RETURNING id",
-	    NULL, "queued", "released", why, true, err);
+	return transition(conn, job, owner,
+	                  GIVE_BACK_LEASE("attempts = greatest(attempts - 1, 0),"), NULL, "queued",
+	                  "released", why, true, err);
 }
 
 int queue_release_all(PGconn *conn, const char *owner, struct cn_error *err)

@@ -339,6 +339,21 @@ int store_query_int64(PGconn *conn, const char *sql, int n, const char *const *v
 	return rc;
 }
 
+const char *store_number_text(struct store_number *number, int64_t n)
+{
+	snprintf(number->text, sizeof(number->text), "%" PRId64, n);
+	return number->text;
+}
+
+int store_query_int64_by_id(PGconn *conn, const char *sql, int64_t id, const char *what,
+                            int64_t *out, struct cn_error *err)
+{
+	struct store_number number;
+	const char *values[1] = {store_number_text(&number, id)};
+
+	return store_query_int64(conn, sql, 1, values, what, out, err);
+}
+
 int store_command(PGconn *conn, const char *sql, int n, const char *const *values, const char *what,
                   int64_t *rows, struct cn_error *err)
 {
@@ -390,6 +405,15 @@ void store_rollback(PGconn *conn)
 	PGresult *res = PQexec(conn, "ROLLBACK");
 
 	PQclear(res);
+}
+
+int store_commit_or_rollback(PGconn *conn, int rc, struct cn_error *err)
+{
+	if (rc == CN_OK)
+		return store_exec(conn, "COMMIT", err);
+	if (!store_conn_broken(conn))
+		store_rollback(conn);
+	return rc;
 }
 
 int store_connection_ensure(PGconn *conn, const char *name, const char *administration_id,

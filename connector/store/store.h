@@ -70,6 +70,19 @@ int store_query(PGconn *conn, const char *sql, int n, const char *const *values,
 int store_query_int64(PGconn *conn, const char *sql, int n, const char *const *values,
                       const char *what, int64_t *out, struct cn_error *err) MUST_CHECK;
 
+/* Room for an integer written out as a statement's text parameter. */
+struct store_number {
+	char text[24];
+};
+
+/* n as decimal text in number; returns number->text for a values[] slot. */
+const char *store_number_text(struct store_number *number, int64_t n);
+
+/* store_query_int64 for a statement whose one parameter ($1) is a row id
+ * (an order, a connection): spares each caller formatting the id as text. */
+int store_query_int64_by_id(PGconn *conn, const char *sql, int64_t id, const char *what,
+                            int64_t *out, struct cn_error *err) MUST_CHECK;
+
 /* store_query for a statement that must yield exactly one row: any other
  * count is CN_NOT_FOUND with err "what: no row" and *out NULL; on CN_OK *out
  * is the result for the caller to PQclear. */
@@ -118,6 +131,10 @@ int store_set_statement_timeout(PGconn *conn, int ms, struct cn_error *err) MUST
 /* Rolls back an open transaction; a failure only matters if the connection
  * is broken, which store_pool_release notices. */
 void store_rollback(PGconn *conn);
+/* Ends the open transaction by how its statements went: COMMIT when rc is
+ * CN_OK (its failure is the result), else ROLLBACK and rc again; a broken
+ * connection has nothing to roll back. */
+int store_commit_or_rollback(PGconn *conn, int rc, struct cn_error *err) MUST_CHECK;
 
 /*
  * Makes sure each configured connection has its row (by name) and records the

@@ -7,6 +7,7 @@
 
 #include "dynbuf.h"
 #include "store.h"
+#include "store_array.h"
 #include "text.h"
 
 int store_budget_take(PGconn *conn, const char *token_key, int allowed, int64_t window_ms,
@@ -83,15 +84,12 @@ int store_budget_next_free(PGconn *conn, const char *token_key, int allowed, int
 int store_budget_pause(PGconn *conn, const char *token_key, int64_t until_epoch,
                        int default_seconds, int max_seconds, struct cn_error *err)
 {
-	char until_text[32];
-	char default_text[16];
-	char max_text[16];
-	const char *params[4] = {token_key, until_epoch > 0 ? until_text : NULL, default_text,
-	                         max_text};
+	struct store_number until, default_wait, max_wait;
+	const char *params[4] = {token_key,
+	                         until_epoch > 0 ? store_number_text(&until, until_epoch) : NULL,
+	                         store_number_text(&default_wait, default_seconds),
+	                         store_number_text(&max_wait, max_seconds)};
 
-	snprintf(until_text, sizeof(until_text), "%lld", (long long)until_epoch);
-	snprintf(default_text, sizeof(default_text), "%d", default_seconds);
-	snprintf(max_text, sizeof(max_text), "%d", max_seconds);
 	/* The reset epoch is Moneybird's clock; clamp it into a sane range of ours. */
 	return store_query(
 	    conn,
@@ -120,25 +118,6 @@ int store_budget_read(PGconn *conn, const char *token_key, int64_t window_ms, in
 	return store_budget_read_many(conn, &token_key, &window_ms, 1, used, paused_until_ms, err);
 }
 
-/* The keys' and windows' array literals (keys are hex digits: no quoting). */
-static int budget_arrays(const char *const *keys, const int64_t *window_ms, size_t count,
-                         struct dynbuf *key_array, struct dynbuf *window_array)
-{
-	int rc = dynbuf_adds(key_array, "{");
-
-	if (rc == 0)
-		rc = dynbuf_adds(window_array, "{");
-	for (size_t i = 0; rc == 0 && i < count; i++) {
-		rc = dynbuf_addf(key_array, "%s%s", i > 0 ? "," : "", keys[i]);
-		if (rc == 0)
-			rc = dynbuf_addf(window_array, "%s%lld", i > 0 ? "," : "",
-			                 (long long)window_ms[i]);
-	}
-	if (rc == 0)
-		rc = dynbuf_adds(key_array, "}");
-	return rc == 0 ? dynbuf_adds(window_array, "}") : rc;
-}
-
 int store_budget_read_many(PGconn *conn, const char *const *token_keys, const int64_t *window_ms,
                            size_t count, int *used, int64_t *paused_until_ms, struct cn_error *err)
 {
@@ -151,13 +130,17 @@ int store_budget_read_many(PGconn *conn, const char *const *token_keys, const in
 	memset(paused_until_ms, 0, count * sizeof(*paused_until_ms));
 	if (count == 0)
 		return CN_OK;
-	dynbuf_init(&keys, (size_t)1 << 26);
-	dynbuf_init(&windows, (size_t)1 << 26);
-	if (budget_arrays(token_keys, window_ms, count, &keys, &windows) != 0) {
+	/* keys are hex digits: no quoting */
+	rc = store_array_literal(&keys, (size_t)1 << 26, token_keys, count,
+	                         store_array_add_plain_text,
+	                         "reading the Moneybird rate budget: out of memory", err);
+	if (rc != CN_OK)
+		return rc;
+	rc = store_array_literal(&windows, (size_t)1 << 26, window_ms, count, store_array_add_int64,
+	                         "reading the Moneybird rate budget: out of memory", err);
+	if (rc != CN_OK) {
 		dynbuf_free(&keys);
-		dynbuf_free(&windows);
-		error_set(err, "reading the Moneybird rate budget: out of memory");
-		return CN_ERR;
+		return rc;
 	}
 	params[0] = dynbuf_ptr(&keys);
 	params[1] = dynbuf_ptr(&windows);

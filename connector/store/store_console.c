@@ -54,11 +54,7 @@ int store_console_user_passwd(PGconn *conn, const char *name, const char *passwo
 		                   "DELETE FROM console_sessions WHERE user_id = "
 		                   "(SELECT id FROM console_users WHERE name = $1)",
 		                   1, values, "ending the user's sessions", NULL, err);
-	if (rc == CN_OK)
-		return store_exec(conn, "COMMIT", err);
-	if (!store_conn_broken(conn))
-		store_rollback(conn);
-	return rc;
+	return store_commit_or_rollback(conn, rc, err);
 }
 
 int store_console_user_remove(PGconn *conn, const char *name, struct cn_error *err)

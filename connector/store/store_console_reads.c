@@ -3,16 +3,17 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "store.h"
+
 #define ISO_UTC(column) "to_char((" column ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* A read whose one parameter is a number. */
 static int query_with_number(PGconn *conn, const char *sql, int64_t number, const char *what,
                              struct store_ops_table *out, struct cn_error *err)
 {
-	char text[24];
-	const char *values[1] = {text};
+	struct store_number text;
+	const char *values[1] = {store_number_text(&text, number)};
 
-	snprintf(text, sizeof(text), "%" PRId64, number);
 	return store_ops_query(conn, sql, 1, values, what, out, err);
 }
 

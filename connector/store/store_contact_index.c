@@ -7,6 +7,7 @@
 
 #include "dynbuf.h"
 #include "store.h"
+#include "store_array.h"
 #include "store_locks.h"
 
 /* One normalisation for stored keys and looked-up values. */
@@ -65,15 +66,11 @@ int store_contact_index_refreshed(PGconn *conn, const char *administration_id, i
 int store_contact_index_order_received_ms(PGconn *conn, int64_t order_pk, int64_t *received_ms,
                                           struct cn_error *err)
 {
-	char pk[24];
-	const char *values[1] = {pk};
-
-	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
-	return store_query_int64(
+	return store_query_int64_by_id(
 	    conn,
 	    "SELECT coalesce((SELECT floor(extract(epoch FROM received_at) * 1000)::bigint"
 	    " FROM orders WHERE id = $1::bigint), 0)",
-	    1, values, "reading when the order was received", received_ms, err);
+	    order_pk, "reading when the order was received", received_ms, err);
 }
 
 int store_contact_index_versions(PGconn *conn, const char *administration_id,
@@ -137,6 +134,12 @@ int store_contact_index_forget(PGconn *conn, const char *administration_id, cons
 	                   2, values, "forgetting a contact", NULL, err);
 }
 
+/* ids are digits: no quoting needed in an array literal */
+static int add_entry_id(struct dynbuf *out, const void *items, size_t i)
+{
+	return dynbuf_adds(out, ((const struct mb_sync_entry *)items)[i].id);
+}
+
 int store_contact_index_retain(PGconn *conn, const char *administration_id,
                                const struct mb_sync_entry *entries, size_t count,
                                struct cn_error *err)
@@ -145,18 +148,10 @@ int store_contact_index_retain(PGconn *conn, const char *administration_id,
 	const char *values[2] = {administration_id, NULL};
 	int rc = CN_OK;
 
-	dynbuf_init(&ids, count * (MB_ID_MAX + 1) + 8);
-	rc = dynbuf_adds(&ids, "{");
-	for (size_t i = 0; rc == CN_OK && i < count; i++)
-		/* ids are digits: no quoting needed in an array literal */
-		rc = dynbuf_addf(&ids, "%s%s", i > 0 ? "," : "", entries[i].id);
-	if (rc == CN_OK)
-		rc = dynbuf_adds(&ids, "}");
-	if (rc != CN_OK) {
-		dynbuf_free(&ids);
-		error_set(err, "out of memory pruning the contact index");
-		return CN_ERR;
-	}
+	rc = store_array_literal(&ids, count * (MB_ID_MAX + 1) + 8, entries, count, add_entry_id,
+	                         "out of memory pruning the contact index", err);
+	if (rc != CN_OK)
+		return rc;
 	values[1] = dynbuf_ptr(&ids);
 	rc = store_query(conn,
 	                 "DELETE FROM mb_contact_index WHERE administration_id = $1"
@@ -203,16 +198,12 @@ int store_contact_index_find(PGconn *conn, const char *administration_id,
 int store_contact_index_pending_pushes(PGconn *conn, int64_t connection_id, int64_t *count,
                                        struct cn_error *err)
 {
-	char id[24];
-	const char *values[1] = {id};
-
-	snprintf(id, sizeof(id), "%" PRId64, connection_id);
-	return store_query_int64(
+	return store_query_int64_by_id(
 	    conn,
 	    "SELECT count(*) FROM moneybird_events WHERE connection_id = $1::bigint"
 	    " AND status IN ('pending', 'waiting')"
 	    " AND action ~ '^contact_(created|changed|destroyed|archived|activated)$'",
-	    1, values, "counting the contact pushes not applied yet", count, err);
+	    connection_id, "counting the contact pushes not applied yet", count, err);
 }
 
 int store_contact_index_lock(PGconn *conn, const char *administration_id, struct cn_error *err)

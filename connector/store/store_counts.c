@@ -6,6 +6,7 @@
 
 #include "dynbuf.h"
 #include "store.h"
+#include "store_array.h"
 #include "text.h"
 
 int store_counts_orders(PGconn *conn, int64_t connection_id, int64_t orders[ORDER_STATE_COUNT],
@@ -28,17 +29,11 @@ int store_counts_orders_many(PGconn *conn, const int64_t *connection_ids, size_t
 	memset(totals, 0, count * sizeof(*totals));
 	if (count == 0)
 		return CN_OK;
-	dynbuf_init(&ids, (size_t)1 << 26);
-	rc = dynbuf_adds(&ids, "{");
-	for (size_t i = 0; rc == 0 && i < count; i++)
-		rc = dynbuf_addf(&ids, "%s%" PRId64, i > 0 ? "," : "", connection_ids[i]);
-	if (rc == 0)
-		rc = dynbuf_adds(&ids, "}");
-	if (rc != 0) {
-		dynbuf_free(&ids);
-		error_set(err, "out of memory listing the connections");
-		return CN_ERR;
-	}
+	rc =
+	    store_array_literal(&ids, (size_t)1 << 26, connection_ids, count, store_array_add_int64,
+	                        "out of memory listing the connections", err);
+	if (rc != CN_OK)
+		return rc;
 	values[0] = dynbuf_ptr(&ids);
 	/* u.i is the position in the caller's list (from 1): an id listed twice
 	 * gets its counts twice, an unknown one none. */

@@ -191,15 +191,10 @@ int store_metrics_read(PGconn *conn, const struct config *config, const int64_t 
 		goto out;
 
 	rc = read_budgets(conn, config->connection_count, inputs->budgets, gauges, err);
-	if (rc != CN_OK)
-		goto out;
-	rc = store_exec(conn, "COMMIT", err);
+out:
+	rc = store_commit_or_rollback(conn, rc, err);
 	if (rc == CN_OK)
 		gauges->database_up = true;
-	return rc;
-out:
-	if (!store_conn_broken(conn))
-		store_rollback(conn);
 	return rc;
 }
 

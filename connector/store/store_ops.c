@@ -119,12 +119,10 @@ int store_ops_find_orders(PGconn *conn, const char *connection, const char *key,
 static int order_list(PGconn *conn, const char *sql, int64_t order_pk, const char *what,
                       struct store_ops_table *out, struct cn_error *err)
 {
-	char pk[24];
-	char limit[24];
-	const char *values[2] = {pk, limit};
+	struct store_number pk, limit;
+	const char *values[2] = {store_number_text(&pk, order_pk),
+	                         store_number_text(&limit, STORE_OPS_MAX_LIST_ROWS)};
 
-	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
-	snprintf(limit, sizeof(limit), "%d", STORE_OPS_MAX_LIST_ROWS);
 	return query_table(conn, sql, 2, values, what, out, err);
 }
 
@@ -214,23 +212,17 @@ int store_ops_retry_order_by(PGconn *conn, int64_t order_pk, const char *actor, 
 		return rc;
 	if (strcmp(state_out, "needs_attention") != 0) {
 		*result = STORE_OPS_RETRY_NOT_PARKED;
-		goto out; /* rolled back below: nothing was changed */
+		store_rollback(conn); /* nothing was changed */
+		return CN_OK;
 	}
 	/* The intent (step, intent) stays: the next attempt looks before it
 	 * creates, exactly as after a crash. */
 	rc = store_order_requeue(conn, order_pk, "queueing the order again", err);
-	if (rc != CN_OK)
-		goto out;
-	rc = store_order_transition(conn, &retried, NULL, err);
-	if (rc != CN_OK)
-		goto out;
-	rc = store_exec(conn, "COMMIT", err);
+	if (rc == CN_OK)
+		rc = store_order_transition(conn, &retried, NULL, err);
+	rc = store_commit_or_rollback(conn, rc, err);
 	if (rc == CN_OK)
 		*result = STORE_OPS_RETRY_QUEUED;
-	return rc;
-out:
-	if (!store_conn_broken(conn))
-		store_rollback(conn);
 	return rc;
 }
 

@@ -462,17 +462,13 @@ int store_reconcile_contacts_load(PGconn *conn, const char *administration_id,
 int store_reconcile_last_run_age(PGconn *conn, int64_t connection_id, int64_t *age_seconds,
                                  struct cn_error *err)
 {
-	char id[24];
-	const char *values[1] = {id};
-
 	*age_seconds = -1;
-	snprintf(id, sizeof(id), "%" PRId64, connection_id);
 	/* -1 when no run has finished. */
-	return store_query_int64(
+	return store_query_int64_by_id(
 	    conn,
 	    "SELECT coalesce(extract(epoch FROM now() - max(finished_at))::bigint, -1)"
 	    " FROM reconcile_runs WHERE connection_id = $1 AND status = 'done'",
-	    1, values, "reading the last reconciliation", age_seconds, err);
+	    connection_id, "reading the last reconciliation", age_seconds, err);
 }
 
 int store_reconcile_run_begin(PGconn *conn, int64_t connection_id, const char *trigger, bool repair,
@@ -522,8 +518,10 @@ int store_reconcile_repair(PGconn *conn, int64_t order_pk, const char *kind, boo
 		return CN_OK; /* gone: nothing to repair */
 	if (rc != CN_OK)
 		return rc;
-	if (strcmp(state, "in_progress") == 0 || strcmp(state, "skipped") == 0)
-		goto out; /* a worker holds it, or it is deliberately not synced */
+	if (strcmp(state, "in_progress") == 0 || strcmp(state, "skipped") == 0) {
+		store_rollback(conn); /* a worker holds it, or it is deliberately not synced */
+		return CN_OK;
+	}
 	{
 		/* The audit row now comes with the order's update, before the job;
 		 * the locks are taken in the same order as before (the order's row
@@ -544,17 +542,11 @@ int store_reconcile_repair(PGconn *conn, int64_t order_pk, const char *kind, boo
 
 		rc = store_order_transition(conn, &repaired, NULL, err);
 	}
-	if (rc != CN_OK)
-		goto out;
-	rc = store_order_requeue(conn, order_pk, "queueing the order's repair", err);
-	if (rc != CN_OK)
-		goto out;
-	rc = store_exec(conn, "COMMIT", err);
+	if (rc == CN_OK)
+		rc = store_order_requeue(conn, order_pk, "queueing the order's repair", err);
+	rc = store_commit_or_rollback(conn, rc, err);
 	if (rc == CN_OK)
 		*queued = true;
-	return rc;
-out:
-	store_rollback(conn);
 	return rc;
 }
 

@@ -355,16 +355,16 @@ int store_call_record(PGconn *conn, int64_t order_pk, int64_t connection_id, int
                       const char *endpoint, const char *outcome, long http_status, int duration_ms,
                       const char *error, struct cn_error *err)
 {
-	char pk[24], connection[24], attempt[16], status[16], duration[16];
-	const char *values[8] = {
-	    pk,       attempt, endpoint,  outcome, http_status > 0 ? status : NULL,
-	    duration, error,   connection};
+	struct store_number pk, connection, attempt, status, duration;
+	const char *values[8] = {store_number_text(&pk, order_pk),
+	                         store_number_text(&attempt, job_attempt),
+	                         endpoint,
+	                         outcome,
+	                         http_status > 0 ? store_number_text(&status, http_status) : NULL,
+	                         store_number_text(&duration, duration_ms),
+	                         error,
+	                         store_number_text(&connection, connection_id)};
 
-	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
-	snprintf(connection, sizeof(connection), "%" PRId64, connection_id);
-	snprintf(attempt, sizeof(attempt), "%d", job_attempt);
-	snprintf(status, sizeof(status), "%ld", http_status);
-	snprintf(duration, sizeof(duration), "%d", duration_ms);
 	return store_query(
 	    conn,
 	    "WITH recorded AS (INSERT INTO attempts (order_pk, job_attempt, endpoint,"
