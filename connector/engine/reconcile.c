@@ -543,19 +543,17 @@ int reconcile_connection(const struct config *config, size_t index, int64_t conn
 	                                             .after_ctx = report};
 	struct mb_session session;
 	struct mb_client *client = NULL;
-	struct run r;
+	struct run r = {.config = config,
+	                .index = index,
+	                .connection_id = connection_id,
+	                .conn = conn,
+	                .options = options,
+	                .report = report};
 	int64_t since_epoch = 0;
 	int rc;
 
 	memset(report, 0, sizeof(*report));
-	memset(&r, 0, sizeof(r));
 	memset(&session, 0, sizeof(session));
-	r.config = config;
-	r.index = index;
-	r.connection_id = connection_id;
-	r.conn = conn;
-	r.options = options;
-	r.report = report;
 	if (options->since != NULL)
 		since_epoch = date_epoch(options->since);
 

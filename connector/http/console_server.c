@@ -197,22 +197,15 @@ static enum MHD_Result send_reply(struct MHD_Connection *mhd, struct console_rep
 static enum MHD_Result handle(struct console *console, struct MHD_Connection *mhd, const char *url,
                               const char *method, const char *body)
 {
-	struct console_request req;
-	struct console_reply reply;
+	struct console_request req = {
+	    .console = console, .mhd = mhd, .method = method, .path = url, .body = body};
+	struct console_reply reply = {.status = 200};
 	struct cn_error err = {""};
 	enum MHD_Result result;
 	bool broken = false;
 	int rc;
 
-	memset(&req, 0, sizeof(req));
-	memset(&reply, 0, sizeof(reply));
-	req.console = console;
-	req.mhd = mhd;
-	req.method = method;
-	req.path = url;
-	req.body = body;
 	client_address(mhd, req.address, sizeof(req.address));
-	reply.status = 200;
 	dynbuf_init(&reply.html, CONSOLE_PAGE_MAX);
 	if (store_pool_acquire(console->pool, CONSOLE_POOL_WAIT_MS, &req.db, &err) != CN_OK) {
 		log_warn("console_database_error", "error", err.message, NULL);
