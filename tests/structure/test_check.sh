@@ -66,6 +66,19 @@ fresh_tree
 printf '#include "b.h"\n\n#include "a.h"\n\nint b_one(void)\n{\n\treturn 1;\n}\n' >"$tmp/tree/connector/b.c"
 expect "an include cycle is refused" fail "include cycle between modules"
 
+# layers: connector/core/a.c including connector/engine/b.h goes upward
+fresh_tree
+mkdir -p "$tmp/tree/connector/core" "$tmp/tree/connector/engine"
+mv "$tmp/tree/connector/a.c" "$tmp/tree/connector/a.h" "$tmp/tree/connector/core/"
+mv "$tmp/tree/connector/b.c" "$tmp/tree/connector/b.h" "$tmp/tree/connector/engine/"
+expect "an include from a lower layer to a higher one is refused" fail "connector/core/a.c (core) includes b.h (engine, a higher layer)"
+echo "upward connector/core/a.c->b.h kept until b moves down" >"$tmp/tree/tests/structure/allow.txt"
+expect "a justified upward include passes" pass
+mv "$tmp/tree/connector/core/a.c" "$tmp/tree/connector/core/a.h" "$tmp/tree/connector/engine/"
+mv "$tmp/tree/connector/engine/b.c" "$tmp/tree/connector/engine/b.h" "$tmp/tree/connector/core/"
+: >"$tmp/tree/tests/structure/allow.txt"
+expect "an include from a higher layer to a lower one passes" pass
+
 fresh_tree
 printf '\nint b_run(void *conn)\n{\n\treturn PQexec(conn, "SELECT 1") != 0;\n}\n' >>"$tmp/tree/connector/b.c"
 expect "a statement run outside connector/store/ is refused" fail "libpq statement call outside connector/store/ at connector/b.c"
