@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "stop_flag.h"
 #include "store.h"
+#include "store_audit_chain.h"
 #include "store_reconcile.h"
 #include "store_sync.h"
 
@@ -83,7 +84,7 @@ static int connect_database(struct mb_events *events, struct cn_error *err)
 	    events->budget_conn != NULL && PQstatus(events->budget_conn) == CONNECTION_OK)
 		return CN_OK;
 	disconnect(events);
-	rc = store_connect(conninfo, &events->conn, err);
+	rc = store_connect_on_chain(conninfo, STORE_AUDIT_CHAIN_MB_EVENTS, &events->conn, err);
 	if (rc == CN_OK)
 		rc = store_connect(conninfo, &events->budget_conn, err);
 	if (rc != CN_OK)

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "stop_flag.h"
 #include "store.h"
+#include "store_audit_chain.h"
 
 #define PERIODIC_CHECK_SECONDS 5 /* how often the periodic thread looks at the clock */
 
@@ -124,7 +125,8 @@ static void periodic_round(struct reconcile_periodic *p)
 	PGconn *conn = NULL, *budget_conn = NULL;
 	struct cn_error err = {""};
 
-	if (store_connect(config->database_conninfo, &conn, &err) != CN_OK ||
+	if (store_connect_on_chain(config->database_conninfo, STORE_AUDIT_CHAIN_RECONCILE, &conn,
+	                           &err) != CN_OK ||
 	    store_connect(config->database_conninfo, &budget_conn, &err) != CN_OK) {
 		log_debug("reconcile_waiting_for_database", "error", err.message, NULL);
 	} else {

@@ -20,6 +20,7 @@
 #include "queue.h"
 #include "stop_flag.h"
 #include "store.h"
+#include "store_audit_chain.h"
 
 #define FALLBACK_POLL_MS 2000
 #define IDLE_WAIT_MIN_MS 5 /* a due job another worker is claiming right now */
@@ -358,7 +359,9 @@ static void *worker_main(void *arg)
 		int rc;
 
 		if (conn == NULL &&
-		    store_connect(pool->shared->config->database_conninfo, &conn, &err) != CN_OK) {
+		    store_connect_on_chain(pool->shared->config->database_conninfo,
+		                           store_audit_chain_of_worker(self->index), &conn,
+		                           &err) != CN_OK) {
 			log_debug("worker_reconnect_failed", "error", err.message, NULL);
 			pool_wait(pool, RECONNECT_WAIT_MS, seen);
 			continue;

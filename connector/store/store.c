@@ -506,6 +506,11 @@ int store_listen_jobs(PGconn *conn, struct cn_error *err)
 	return store_exec(conn, "LISTEN " STORE_JOBS_CHANNEL, err);
 }
 
+int store_ring_jobs(PGconn *conn, struct cn_error *err)
+{
+	return store_exec(conn, "NOTIFY " STORE_JOBS_CHANNEL, err);
+}
+
 int store_set_statement_timeout(PGconn *conn, int ms, struct cn_error *err)
 {
 	char sql[64];

@@ -118,11 +118,16 @@ int store_exec(PGconn *conn, const char *sql, struct cn_error *err) MUST_CHECK;
 	" detail)"
 
 /* The channel new jobs are announced on (NOTIFY from store_ops.c,
- * store_reconcile.c and intake_store_batch() in migrations/0006). */
+ * store_reconcile.c and store_ring_jobs()). */
 #define STORE_JOBS_CHANNEL "bookto_moneybird_jobs"
 
 /* Subscribes conn to STORE_JOBS_CHANNEL (PQnotifies then reports them). */
 int store_listen_jobs(PGconn *conn, struct cn_error *err) MUST_CHECK;
+
+/* Announces new jobs on STORE_JOBS_CHANNEL, in a transaction of its own: a
+ * NOTIFY holds a database-wide lock from before its commit until the commit
+ * is flushed, so the intake rings after its commits rather than in them. */
+int store_ring_jobs(PGconn *conn, struct cn_error *err) MUST_CHECK;
 
 /* Sets the session's statement_timeout: the server cancels a statement that
  * runs longer than ms. */

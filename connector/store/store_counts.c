@@ -35,7 +35,8 @@ int store_counts_orders_many(PGconn *conn, const int64_t *connection_ids, size_t
 	if (rc != CN_OK)
 		return rc;
 	values[0] = dynbuf_ptr(&ids);
-	/* u.i is the position in the caller's list (from 1): an id listed twice
+	/* One row per stripe of the counters (migration 0018), added up here.
+	 * u.i is the position in the caller's list (from 1): an id listed twice
 	 * gets its counts twice, an unknown one none. */
 	rc = store_query(conn,
 	                 "SELECT u.i, c.state, c.n FROM unnest($1::bigint[]) WITH ORDINALITY"

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dynbuf.h"
+#include "log.h"
 #include "store.h"
 
 /* Prepared once per connection; recreated when a connection lacks it. */
@@ -399,6 +400,8 @@ int store_intake_batch(PGconn *conn, struct store_intake_item *items, size_t cou
 {
 	struct store_intake_record **records = calloc(count > 0 ? count : 1, sizeof(*records));
 	enum store_delivery_result *results = calloc(count > 0 ? count : 1, sizeof(*results));
+	struct cn_error ring_err = {""};
+	bool new_orders = false;
 	int rc = CN_ERR;
 
 	if (records == NULL || results == NULL) {
@@ -413,8 +416,13 @@ int store_intake_batch(PGconn *conn, struct store_intake_item *items, size_t cou
 		}
 	}
 	rc = store_intake_records(conn, records, count, results, err);
-	for (size_t i = 0; rc == CN_OK && i < count; i++)
+	for (size_t i = 0; rc == CN_OK && i < count; i++) {
 		items[i].result = results[i];
+		new_orders = new_orders || results[i] == STORE_DELIVERY_NEW_ORDER;
+	}
+	/* Stored: a failed ring only delays the workers until their next poll. */
+	if (new_orders && store_ring_jobs(conn, &ring_err) != CN_OK)
+		log_warn("jobs_not_announced", "error", ring_err.message, NULL);
 out:
 	for (size_t i = 0; records != NULL && i < count; i++)
 		store_intake_record_free(records[i]);

@@ -62,10 +62,11 @@ struct store_intake_record *store_intake_record_new(const struct store_delivery_
 void store_intake_record_free(struct store_intake_record *record);
 
 /*
- * store_intake_batch for records. CN_INVALID when PostgreSQL refused the
- * data itself (SQLSTATE class 22, data exception, or 54, a program limit
- * such as an index row too large): storing the same batch again would fail
- * again. Other failures are as for store_intake_batch.
+ * store_intake_batch for records, except that it does not wake the workers
+ * (the committer rings them itself: store_ring_jobs). CN_INVALID when
+ * PostgreSQL refused the data itself (SQLSTATE class 22, data exception, or
+ * 54, a program limit such as an index row too large): storing the same batch
+ * again would fail again. Other failures are as for store_intake_batch.
  */
 int store_intake_records(PGconn *conn, struct store_intake_record *const *records, size_t count,
                          enum store_delivery_result *results, struct cn_error *err) MUST_CHECK;

@@ -55,7 +55,7 @@ static int read_latency(PGconn *conn, struct metrics_gauges *gauges, struct cn_e
 	PGresult *res = NULL;
 	int rc;
 
-	rc = query(conn, "SELECT le, n, sum_seconds FROM sync_latency_counts",
+	rc = query(conn, "SELECT le, sum(n), sum(sum_seconds) FROM sync_latency_counts GROUP BY le",
 	           "reading the sync latency", &res, err);
 	if (rc != CN_OK)
 		return rc;

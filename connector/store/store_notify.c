@@ -58,8 +58,9 @@ static void audit_event(PGresult *res, int row, char *cause, size_t cause_size, 
 }
 
 /* Parks (transitions into needs_attention), pauses and resumes after the
- * cursor, up to the newest row now visible. Audit ids are assigned under the
- * chain lock held until commit, so no lower id can become visible later. */
+ * cursor, up to the newest settled row. The chains commit side by side, so a
+ * lower id may become visible after a higher one; audit_settled_id()
+ * (migration 0018) waits out the transactions that may still commit one. */
 static int collect_audit(PGconn *conn, const char *cursor, const char *interval, char *next,
                          size_t next_size, int *queued, struct cn_error *err)
 {
@@ -67,8 +68,8 @@ static int collect_audit(PGconn *conn, const char *cursor, const char *interval,
 	PGresult *res = NULL;
 	int rc, rows;
 
-	rc = store_query(conn, "SELECT coalesce(max(id), 0) FROM audit_log", 0, NULL,
-	                 "reading the audit log's end", &res, err);
+	rc = store_query(conn, "SELECT audit_settled_id()", 0, NULL, "reading the audit log's end",
+	                 &res, err);
 	if (rc != CN_OK)
 		return rc;
 	snprintf(next, next_size, "%s", PQgetvalue(res, 0, 0));
