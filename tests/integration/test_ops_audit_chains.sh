@@ -64,7 +64,7 @@ for _ in $(seq 1 30); do
 	pick=(0 3 7)
 	chains+=("${pick[RANDOM % 3]}")
 done
-chains+=(3 0 7 3 7 0) # every chain has a middle row and ends before the log does
+chains+=(3 3 0 7 3 7 0) # chain 3 has a middle row, and chains 3 and 7 end before the log does
 {
 	n=0
 	for c in "${chains[@]}"; do
@@ -101,9 +101,11 @@ bm_assert_eq "$RC" 0 "so does a bare HASH ($OUT)"
 snapshot
 
 # --- tampering, caught in the right chain -------------------------------------------------
-# A middle row of chain 3 whose next row in chain 3 is not the next id.
-m="$(sql "SELECT id FROM (SELECT id, lead(id) OVER (ORDER BY id) AS next FROM audit_log WHERE chain = 3) c
-	WHERE next > id + 1 ORDER BY id LIMIT 1")"
+# A middle row of chain 3 (not its first: its prev_hash is not \x00) whose
+# next row in chain 3 is not the next id.
+m="$(sql "SELECT id FROM (SELECT id, lag(id) OVER (ORDER BY id) AS previous,
+	lead(id) OVER (ORDER BY id) AS next FROM audit_log WHERE chain = 3) c
+	WHERE previous IS NOT NULL AND next > id + 1 ORDER BY id LIMIT 1")"
 next3="$(sql "SELECT min(id) FROM audit_log WHERE chain = 3 AND id > $m")"
 [[ -n "$m" && "$next3" -gt $((m + 1)) ]] || bm_fail "no middle row of chain 3 to delete"
 owner "DELETE FROM audit_log WHERE id = $m"
