@@ -22,10 +22,14 @@
 -- - Every row is chained under its chain's lock, held until commit, so within
 --   a chain ids follow commit order; removing, changing or inserting a row
 --   breaks its chain at the next row of that chain (`audit verify`).
--- - A chain starts with \x00: moving a chain's rows to another chain breaks.
+-- - A chain starts with \x00: moving some of a chain's rows to another
+--   chain, or merging two chains, breaks. (The chain number is not in the
+--   digest: renumbering a whole chain to an unused number goes unnoticed, and
+--   changes nothing the log proves.)
 -- - Across chains, a lower id may commit after a higher one. The one reader
 --   that relied on "no lower id can become visible later" (the notifier's
---   cursor) now first waits until every chain is idle (store_notify.c).
+--   cursor) now reads only up to audit_settled_id() (store_notify.c), and
+--   `audit verify` reads the whole log in one snapshot.
 -- - `audit head` prints the newest row of every chain; `audit verify --expect`
 --   checks each of them.
 --

@@ -17,25 +17,35 @@ static void copy_hex(char out[STORE_AUDIT_HASH_HEX], const PGresult *res, int ro
 		snprintf(out, STORE_AUDIT_HASH_HEX, "%s", PQgetvalue(res, row, column));
 }
 
-int store_audit_head(PGconn *conn, int64_t *id, char hash[STORE_AUDIT_HASH_HEX],
-                     struct cn_error *err)
+int store_audit_heads(PGconn *conn, struct store_audit_head *out, int *count, struct cn_error *err)
 {
 	PGresult *res = NULL;
+	int rows;
 	int rc;
 
-	*id = 0;
-	snprintf(hash, STORE_AUDIT_HASH_HEX, "00");
-	rc = store_query(
-	    conn, "SELECT id, encode(row_hash, 'hex') FROM audit_log ORDER BY id DESC LIMIT 1", 0,
-	    NULL, "reading the audit log's head", &res, err);
+	*count = 0;
+	rc = store_query(conn,
+	                 "SELECT chain, id, encode(row_hash, 'hex') FROM audit_chain_heads()"
+	                 " ORDER BY chain",
+	                 0, NULL, "reading the audit log's heads", &res, err);
 	if (rc != CN_OK)
 		return rc;
-	if (PQntuples(res) == 1) {
-		*id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		copy_hex(hash, res, 0, 1);
+	rows = PQntuples(res);
+	if (rows > STORE_AUDIT_CHAINS)
+		rows = STORE_AUDIT_CHAINS;
+	for (int i = 0; i < rows; i++) {
+		out[i].chain = (int)strtol(PQgetvalue(res, i, 0), NULL, 10);
+		out[i].id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		copy_hex(out[i].hash, res, i, 2);
 	}
 	PQclear(res);
+	*count = rows;
 	return CN_OK;
+}
+
+int store_audit_walk_begin(PGconn *conn, struct cn_error *err)
+{
+	return store_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 }
 
 int store_audit_page(PGconn *conn, int64_t after_id, struct store_audit_link *out, int *count,
@@ -51,7 +61,7 @@ int store_audit_page(PGconn *conn, int64_t after_id, struct store_audit_link *ou
 	snprintf(after, sizeof(after), "%" PRId64, after_id);
 	snprintf(size, sizeof(size), "%d", STORE_AUDIT_PAGE);
 	rc = store_query(conn,
-	                 "SELECT id, digest_version, encode(prev_hash, 'hex'),"
+	                 "SELECT id, chain, digest_version, encode(prev_hash, 'hex'),"
 	                 " encode(row_hash, 'hex'), digest_ok"
 	                 " FROM audit_chain_page($1::bigint, $2::integer)",
 	                 2, values, "reading the audit log", &res, err);
@@ -64,10 +74,11 @@ int store_audit_page(PGconn *conn, int64_t after_id, struct store_audit_link *ou
 		struct store_audit_link *link = &out[i];
 
 		link->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		link->digest_version = (int)strtol(PQgetvalue(res, i, 1), NULL, 10);
-		copy_hex(link->prev_hash, res, i, 2);
-		copy_hex(link->row_hash, res, i, 3);
-		link->digest_ok = strcmp(PQgetvalue(res, i, 4), "t") == 0;
+		link->chain = (int)strtol(PQgetvalue(res, i, 1), NULL, 10);
+		link->digest_version = (int)strtol(PQgetvalue(res, i, 2), NULL, 10);
+		copy_hex(link->prev_hash, res, i, 3);
+		copy_hex(link->row_hash, res, i, 4);
+		link->digest_ok = strcmp(PQgetvalue(res, i, 5), "t") == 0;
 	}
 	PQclear(res);
 	*count = rows;

@@ -45,13 +45,19 @@ bm_psql "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update;
 verify
 bm_assert_eq "$RC" 0 "audit verify exits 0 once the row is restored"
 
-# A deleted row breaks the chain at the row after it.
+# A deleted row breaks the chain at the row after it in its chain (the log
+# holds a chain per writer lane, migration 0018; psql writes to chain 0): the
+# first row from row 3 on that has a later row in its chain.
+bm_psql "INSERT INTO audit_log (actor, action, detail) VALUES ('test', 'filler', '{}');
+	INSERT INTO audit_log (actor, action, detail) VALUES ('test', 'filler', '{}')"
+read -r victim after < <(bm_psql "SELECT a.id, min(b.id) FROM audit_log a JOIN audit_log b
+	ON b.chain = a.chain AND b.id > a.id WHERE a.id >= 3 GROUP BY a.id ORDER BY a.id LIMIT 1" | tr '|' ' ')
 bm_psql "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update;
-	DELETE FROM audit_log WHERE id = 3;
+	DELETE FROM audit_log WHERE id = $victim;
 	ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update"
 verify
 bm_assert_eq "$RC" 1 "audit verify exits 1 after a deletion"
-bm_assert_contains "$OUT" "broken at row 4" "audit verify names the row after the deleted one"
+bm_assert_contains "$OUT" "broken at row $after" "audit verify names the row after the deleted one (row $victim)"
 
 # Runtime failure (database unreachable) is exit 1, usage is exit 2.
 "$BM_BINARY" -c "$BM_CONFIG" audit >/dev/null 2>&1 && rc=0 || rc=$?
