@@ -9,7 +9,7 @@
 --
 -- Now the log holds up to 16 chains. A connection names its chain in the
 -- session setting bookto_moneybird.audit_chain (store_audit_chain.h gives
--- each lane of serve its own: the intake's committer lanes, each worker, the
+-- each lane of serve its own: the intake's committer, each worker, the
 -- Moneybird events thread, periodic reconcile); a connection that sets none
 -- (the command line, psql, the console) writes to chain 0. Each chain has its
 -- own lock, taken exactly where the one lock was taken before, and links its
@@ -175,10 +175,11 @@ END $$;
 
 -- As migration 0006's, except: the lock of the session's chain instead of
 -- the one lock; deliveries and orders inserted in key order, so that two
--- committer lanes with a delivery or an order in common wait on each other
--- in the same order; and no NOTIFY (a NOTIFY holds a database-wide lock from
--- before the commit until it is flushed, which would make the lanes commit
--- one after another again: the committer rings the workers' bell itself).
+-- batches (of two hosts) with a delivery or an order in common wait on each
+-- other in the same order; and no NOTIFY (a NOTIFY holds a database-wide lock
+-- from before the commit until it is flushed and signals every listener: the
+-- committer rings the workers' bell after its commits, one NOTIFY for all the
+-- batches stored while the previous one was sent).
 CREATE OR REPLACE FUNCTION intake_store_batch(batch json, bodies bytea[])
 RETURNS TABLE (idx integer, result text) LANGUAGE plpgsql AS $$
 #variable_conflict use_column

