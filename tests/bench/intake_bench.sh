@@ -106,6 +106,11 @@ read -r commits1 inserted1 updated1 deleted1 <<<"$(db_stats)"
 serve_cpu="$(awk -v a="$(cpu_ticks "$BM_SERVE_PID")" -v b="$serve_cpu0" -v hz="$hz" 'BEGIN { printf "%.1f", (a - b) / hz }')"
 pg_cpu="$(awk -v a="$(cpu_ticks $(postgres_pids))" -v b="$pg_cpu0" -v hz="$hz" 'BEGIN { printf "%.1f", (a - b) / hz }')"
 peak_rss_kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$BM_SERVE_PID/status")"
+# What the resident set is made of right after the run: heap and stacks
+# (anon) against the mapped binary and libraries (file), and the threads.
+rss_parts="$(awk '/^(RssAnon|RssFile|Threads):/ {v[$1] = $2}
+	END { printf "%.1f / %.1f MB, %d threads", v["RssAnon:"] / 1024, v["RssFile:"] / 1024, v["Threads:"] }' \
+	"/proc/$BM_SERVE_PID/status")"
 ok200="$(lg status_200)"
 non2xx="$(lg non_2xx)"
 no_answer="$(lg no_answer)"
@@ -167,6 +172,7 @@ printf '%-34s %12s   %-10s %s\n' "latency p99 (ms)" "$(lg p99_ms)" "<= 20" "$(ve
 printf '%-34s %12s   %-10s %s\n' "latency p99.9 (ms)" "$(lg p999_ms)" "" ""
 printf '%-34s %12s   %-10s %s\n' "latency max (ms)" "$(lg max_ms)" "" ""
 printf '%-34s %12s   %-10s %s\n' "peak RSS of serve (MB, VmHWM)" "$rss_mb" "<= 16" "$(verdict "$rss_mb" '<=' 16)"
+printf '%-34s %s\n' "  RSS after the run: anon / file" "$rss_parts"
 printf '%-34s %12s   %-10s %s\n' "non-2xx answers" "$non2xx" "0" "$(verdict "$non2xx" '<=' 0)"
 printf '%-34s %12s   %-10s %s\n' "unanswered requests" "$no_answer" "0" "$(verdict "$no_answer" '<=' 0)"
 printf '%-34s %12s   %-10s %s\n' "HTTP 200s" "$ok200" "" ""
