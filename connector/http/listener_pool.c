@@ -4,27 +4,61 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "stop_flag.h"
+/* One handler thread. It waits on a condition of its own, so that the pool
+ * can wake the one that went idle last. */
+struct pool_thread {
+	struct listener_pool *pool;
+	pthread_t thread;
+	pthread_cond_t wake;
+	bool idle;                     /* on the idle stack; guarded by the pool's mutex */
+	struct pool_thread *next_idle; /* guarded by the pool's mutex */
+};
 
+/* Work goes to the thread that went idle last (a stack, not a queue): with
+ * 32 clients only about 32 of the 64 threads ever run, so the others never
+ * touch their stacks and the resident set stays small (issue 14), and the
+ * threads that run are the ones whose stacks are still in the cache. */
 struct listener_pool {
 	pthread_mutex_t mutex;
-	pthread_cond_t work;
 	struct pool_job *head, *tail; /* guarded by mutex */
+	struct pool_thread *idle;     /* the idle stack; guarded by mutex */
 	bool stopping;                /* guarded by mutex */
 	int count;
-	pthread_t threads[];
+	struct pool_thread threads[];
 };
+
+/* Caller holds the mutex. */
+static void leave_idle_stack(struct listener_pool *pool, struct pool_thread *self)
+{
+	struct pool_thread **link = &pool->idle;
+
+	while (*link != NULL && *link != self)
+		link = &(*link)->next_idle;
+	if (*link == self)
+		*link = self->next_idle;
+	self->idle = false;
+}
 
 static void *pool_main(void *arg)
 {
-	struct listener_pool *pool = arg;
+	struct pool_thread *self = arg;
+	struct listener_pool *pool = self->pool;
 
 	pthread_mutex_lock(&pool->mutex);
 	for (;;) {
 		struct pool_job *job;
 
-		while (pool->head == NULL && !pool->stopping)
-			pthread_cond_wait(&pool->work, &pool->mutex);
+		while (pool->head == NULL && !pool->stopping) {
+			if (!self->idle) {
+				self->next_idle = pool->idle;
+				pool->idle = self;
+				self->idle = true;
+			}
+			pthread_cond_wait(&self->wake, &pool->mutex);
+		}
+		/* Woken by a submit (which popped it), or spuriously. */
+		if (self->idle)
+			leave_idle_stack(pool, self);
 		if (pool->head == NULL)
 			break; /* stopping, and nothing left */
 		job = pool->head;
@@ -49,14 +83,17 @@ int listener_pool_start(int threads, struct listener_pool **out, struct cn_error
 	if (pool == NULL)
 		return CN_ERR;
 	pthread_mutex_init(&pool->mutex, NULL);
-	pthread_cond_init(&pool->work, NULL);
 	/* An answer needs little stack; 512 kB bounds what each thread can
 	 * map, however many there are. */
 	pthread_attr_init(&attributes);
 	pthread_attr_setstacksize(&attributes, 512 * 1024);
 	for (; pool->count < threads; pool->count++) {
-		if (pthread_create(&pool->threads[pool->count], &attributes, pool_main, pool) !=
-		    0) {
+		struct pool_thread *thread = &pool->threads[pool->count];
+
+		thread->pool = pool;
+		pthread_cond_init(&thread->wake, NULL);
+		if (pthread_create(&thread->thread, &attributes, pool_main, thread) != 0) {
+			pthread_cond_destroy(&thread->wake);
 			pthread_attr_destroy(&attributes);
 			listener_pool_stop(pool);
 			listener_pool_free(pool);
@@ -83,7 +120,13 @@ void listener_pool_submit(struct listener_pool *pool, struct pool_job *job)
 	else
 		pool->head = job;
 	pool->tail = job;
-	pthread_cond_signal(&pool->work);
+	if (pool->idle != NULL) {
+		struct pool_thread *thread = pool->idle;
+
+		pool->idle = thread->next_idle;
+		thread->idle = false;
+		pthread_cond_signal(&thread->wake);
+	}
 	pthread_mutex_unlock(&pool->mutex);
 }
 
@@ -91,9 +134,15 @@ void listener_pool_stop(struct listener_pool *pool)
 {
 	if (pool == NULL)
 		return;
-	stop_flag_raise_shared(&pool->mutex, &pool->work, &pool->stopping);
+	pthread_mutex_lock(&pool->mutex);
+	pool->stopping = true;
 	for (int i = 0; i < pool->count; i++)
-		pthread_join(pool->threads[i], NULL);
+		pthread_cond_signal(&pool->threads[i].wake);
+	pthread_mutex_unlock(&pool->mutex);
+	for (int i = 0; i < pool->count; i++) {
+		pthread_join(pool->threads[i].thread, NULL);
+		pthread_cond_destroy(&pool->threads[i].wake);
+	}
 	pool->count = 0;
 }
 
@@ -102,6 +151,5 @@ void listener_pool_free(struct listener_pool *pool)
 	if (pool == NULL)
 		return;
 	pthread_mutex_destroy(&pool->mutex);
-	pthread_cond_destroy(&pool->work);
 	free(pool);
 }

@@ -2,7 +2,9 @@
  * The handler threads of a listener: a fixed number of threads running the
  * answers that may block (a commit, a database query) in the order they
  * came, so that the event threads never wait and the number of threads
- * does not grow with the number of clients.
+ * does not grow with the number of clients. A job wakes the thread that
+ * went idle last, so the threads that are not needed never touch their
+ * stacks (the resident set stays small).
  */
 #ifndef BM_LISTENER_POOL_H
 #define BM_LISTENER_POOL_H
