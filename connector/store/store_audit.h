@@ -17,12 +17,13 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "store_audit_chain.h"
 
 /* Hex of a SHA-256 (64) or of the genesis hash "00", NUL-terminated. */
 #define STORE_AUDIT_HASH_HEX 65
 
 /* Chains 0..STORE_AUDIT_CHAINS-1 (the column's CHECK in migration 0018). */
-#define STORE_AUDIT_CHAINS 16
+#define STORE_AUDIT_CHAINS STORE_AUDIT_CHAIN_COUNT
 
 /* The newest row of one chain. */
 struct store_audit_head {
