@@ -12,27 +12,20 @@
 # kept outside the database against a chain cut short or rewritten with
 # recomputed hashes.
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=audit_lib.sh
+source "$(dirname "$0")/audit_lib.sh"
 bm_setup
 bm_pg_start
 export BM_CONNECTOR_DATABASE_URL="$BM_DATABASE_URL?options=-c%20bookto_moneybird.audit_chain%3D5"
 bm_write_config workers=0
 bm_migrate
 
-verify() { # [ARGS...]: runs audit verify; sets RC and OUT
-	RC=0
-	"$BM_BINARY" -c "$BM_CONFIG" audit verify "$@" >"$BM_TMP/verify.out" 2>&1 || RC=$?
-	OUT="$(cat "$BM_TMP/verify.out")"
-}
 head_now() { # prints `audit head`; fails the test when it fails
 	"$BM_BINARY" -c "$BM_CONFIG" audit head 2>"$BM_TMP/head.err" || bm_fail "audit head failed: $(cat "$BM_TMP/head.err")"
 }
 broken_at() { grep -o 'broken at row [0-9]*' <<<"$OUT" | grep -o '[0-9]*$' || true; }
-owner() { # SQL: runs SQL with the audit log's triggers disabled, as the owner can
-	bm_psql "ALTER TABLE audit_log DISABLE TRIGGER USER; $1; ALTER TABLE audit_log ENABLE TRIGGER USER" >/dev/null
-}
-snapshot() { bm_psql "CREATE TABLE audit_saved AS SELECT * FROM audit_log" >/dev/null; }
-restore() {
-	owner "DELETE FROM audit_log; INSERT INTO audit_log SELECT * FROM audit_saved"
+restore_intact() {
+	restore
 	verify
 	bm_assert_eq "$RC" 0 "the restored log is intact again"
 }
@@ -111,25 +104,25 @@ next3="$(sql "SELECT min(id) FROM audit_log WHERE chain = 3 AND id > $m")"
 owner "DELETE FROM audit_log WHERE id = $m"
 verify
 bm_assert_eq "$RC/$(broken_at)" "1/$next3" "a deleted middle row of chain 3 is caught at chain 3's next row $next3, not at row $((m + 1))"
-restore
+restore_intact
 
 owner "UPDATE audit_log SET chain = 7 WHERE id = $m"
 verify
 bm_assert_eq "$RC/$(broken_at)" "1/$m" "a row moved from chain 3 to chain 7 is caught at that row"
-restore
+restore_intact
 
 # Chain 3 from row m on moved to chain 9, unused: its first row there does
 # not start with \x00.
 owner "UPDATE audit_log SET chain = 9 WHERE chain = 3 AND id >= $m"
 verify
 bm_assert_eq "$RC/$(broken_at)" "1/$m" "chain 3's rows from row $m moved to the unused chain 9 are caught at row $m"
-restore
+restore_intact
 
 tail3="$(sql "SELECT max(id) FROM audit_log WHERE chain = 3")"
 owner "UPDATE audit_log SET chain = 9 WHERE id = $tail3"
 verify
 bm_assert_eq "$RC/$(broken_at)" "1/$tail3" "chain 3's last row moved alone to the unused chain 9 is caught"
-restore
+restore_intact
 
 # Chain 3 merged into chain 7: both start with \x00, so the later start breaks.
 later_start="$(sql "SELECT greatest((SELECT min(id) FROM audit_log WHERE chain = 3),
@@ -137,7 +130,7 @@ later_start="$(sql "SELECT greatest((SELECT min(id) FROM audit_log WHERE chain =
 owner "UPDATE audit_log SET chain = 7 WHERE chain = 3"
 verify
 bm_assert_eq "$RC/$(broken_at)" "1/$later_start" "chain 3 merged into chain 7 is caught where the later chain started"
-restore
+restore_intact
 
 # What the chains cannot show: the chain number is not in the digest, so a
 # whole chain renumbered to an unused number (its first row still starts
@@ -145,7 +138,7 @@ restore
 owner "UPDATE audit_log SET chain = 9 WHERE chain = 3"
 verify --expect "$head"
 bm_assert_eq "$RC" 0 "a whole chain renumbered passes, kept heads included: no row, hash or order changed ($OUT)"
-restore
+restore_intact
 
 # --- the heads kept outside the database ------------------------------------------------
 # Chain 3 cut short: its last row removed (other chains have later rows).
@@ -157,22 +150,12 @@ verify --expect "$head"
 bm_assert_eq "$RC" 1 "verify --expect catches the last row of chain 3 removed"
 bm_assert_contains "$OUT" "Row $tail3, a head you kept, is no longer in the audit log: rows were removed from the end of its chain" \
 	"it names the missing head of chain 3"
-restore
+restore_intact
 
 # Chain 7 rewritten from a middle row on, every hash of chain 7 recomputed.
 m7="$(sql "SELECT min(id) FROM audit_log WHERE chain = 7 AND id > (SELECT min(id) FROM audit_log WHERE chain = 7)")"
 tail7="$(sql "SELECT max(id) FROM audit_log WHERE chain = 7")"
-owner "DO \$\$
-DECLARE r audit_log; previous bytea;
-BEGIN
-    UPDATE audit_log SET to_state = 'synced' WHERE id = $m7;
-    SELECT row_hash INTO previous FROM audit_log WHERE chain = 7 AND id < $m7 ORDER BY id DESC LIMIT 1;
-    FOR r IN SELECT * FROM audit_log WHERE chain = 7 AND id >= $m7 ORDER BY id LOOP
-        r.prev_hash := previous;
-        previous := audit_row_hash(previous, r);
-        UPDATE audit_log SET prev_hash = r.prev_hash, row_hash = previous WHERE id = r.id;
-    END LOOP;
-END \$\$"
+rewrite_from "$m7"
 verify
 bm_assert_eq "$RC" 0 "chain 7 rewritten with recomputed hashes passes the chains alone (what they cannot prove)"
 verify --expect "$head"
@@ -180,7 +163,7 @@ bm_assert_eq "$RC" 1 "verify --expect catches chain 7 rewritten"
 bm_assert_contains "$OUT" "Row $tail7 of the audit log (chain 7) no longer has the hash you kept" \
 	"it names chain 7's kept head"
 bm_assert_not_contains "$OUT" "Row $tail3" "and no other chain's head"
-restore
+restore_intact
 
 # Rows removed from the end of the whole log: the newest row's chain cut.
 last="$(sql "SELECT max(id) FROM audit_log")"
@@ -189,7 +172,7 @@ now_last="$(sql "SELECT max(id) FROM audit_log")"
 verify --expect "$head"
 bm_assert_eq "$RC" 1 "verify --expect catches the log's last row removed"
 bm_assert_contains "$OUT" "ends at row $now_last, before the head you kept (row $last)" "it names where the log now ends"
-restore
+restore_intact
 
 # --- what --expect takes -------------------------------------------------------------------
 usage() { # LIST: runs verify --expect LIST, which must be a usage error; sets ERR

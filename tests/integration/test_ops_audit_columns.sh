@@ -13,20 +13,12 @@
 #    recomputes every hash after it (the chain alone then says intact), or
 #    deletes the newest rows, `audit verify --expect ID:HASH` exits 1.
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=audit_lib.sh
+source "$(dirname "$0")/audit_lib.sh"
 bm_setup
 bm_pg_start
 bm_write_config workers=0
 
-verify() { # [ARGS...]: runs audit verify; sets RC and OUT
-	RC=0
-	"$BM_BINARY" -c "$BM_CONFIG" audit verify "$@" >"$BM_TMP/verify.out" 2>&1 || RC=$?
-	OUT="$(cat "$BM_TMP/verify.out")"
-}
-owner() { # SQL: runs SQL with the audit log's triggers disabled, as the owner can
-	bm_psql "ALTER TABLE audit_log DISABLE TRIGGER USER; $1; ALTER TABLE audit_log ENABLE TRIGGER USER" >/dev/null
-}
-snapshot() { bm_psql "SET client_min_messages = warning; DROP TABLE IF EXISTS audit_saved; CREATE TABLE audit_saved AS SELECT * FROM audit_log" >/dev/null; }
-restore() { owner "DELETE FROM audit_log; INSERT INTO audit_log SELECT * FROM audit_saved"; }
 # The log may hold several chains (migration 0018: psql writes to chain 0,
 # serve's lanes to their own), and a row links to the previous row of its
 # chain: a removed row is caught at the next row of its chain.
@@ -181,18 +173,7 @@ verify --expect "$head5"
 bm_assert_eq "$RC" 0 "verify --expect with the hash alone passes ($OUT)"
 
 # The owner rewrites row 5 and recomputes every hash after it (in its chain).
-owner "DO \$\$
-DECLARE r audit_log; previous bytea;
-BEGIN
-    UPDATE audit_log SET to_state = 'synced' WHERE id = 5;
-    SELECT prev_hash INTO previous FROM audit_log WHERE id = 5;
-    FOR r IN SELECT * FROM audit_log WHERE id >= 5
-             AND chain = (SELECT chain FROM audit_log WHERE id = 5) ORDER BY id LOOP
-        r.prev_hash := previous;
-        previous := audit_row_hash(previous, r);
-        UPDATE audit_log SET prev_hash = r.prev_hash, row_hash = previous WHERE id = r.id;
-    END LOOP;
-END \$\$"
+rewrite_from 5
 verify
 bm_assert_eq "$RC" 0 "a rewritten log with recomputed hashes passes the chain alone (what the chain cannot prove)"
 verify --expect "$head"
