@@ -29,16 +29,16 @@ struct kept_head {
 struct kept_heads {
 	bool given;
 	int count;
-	struct kept_head head[STORE_AUDIT_CHAINS];
+	struct kept_head head[STORE_AUDIT_CHAIN_COUNT];
 };
 
 /* What the walk found. */
 struct chain_walk {
 	int64_t rows;
-	int64_t broken_at;                               /* 0 = intact */
-	int64_t last_id;                                 /* of the whole log */
-	int chains;                                      /* chains in use */
-	struct store_audit_head now[STORE_AUDIT_CHAINS]; /* each chain's newest row */
+	int64_t broken_at;                                    /* 0 = intact */
+	int64_t last_id;                                      /* of the whole log */
+	int chains;                                           /* chains in use */
+	struct store_audit_head now[STORE_AUDIT_CHAIN_COUNT]; /* each chain's newest row */
 };
 
 /* One "ID:HASH" or "HASH" of len characters (not NUL-terminated). */
@@ -87,7 +87,7 @@ static bool parse_heads(const char *text, struct kept_heads *out, bool *too_many
 		return true;
 	for (const char *c = text; *c != '\0'; c++)
 		entries += *c == ',';
-	if (entries > STORE_AUDIT_CHAINS) {
+	if (entries > STORE_AUDIT_CHAIN_COUNT) {
 		*too_many = true;
 		return false;
 	}
@@ -129,7 +129,7 @@ static bool walk_page(const struct store_audit_link *page, int count, struct cha
 		const struct store_audit_link *link = &page[i];
 		struct store_audit_head *chain;
 
-		if (link->chain < 0 || link->chain >= STORE_AUDIT_CHAINS) {
+		if (link->chain < 0 || link->chain >= STORE_AUDIT_CHAIN_COUNT) {
 			walk->broken_at = link->id;
 			return false;
 		}
@@ -160,7 +160,7 @@ static int walk_chains(PGconn *conn, struct kept_heads *kept, struct chain_walk 
 	int rc;
 
 	memset(walk, 0, sizeof(*walk));
-	for (int c = 0; c < STORE_AUDIT_CHAINS; c++) {
+	for (int c = 0; c < STORE_AUDIT_CHAIN_COUNT; c++) {
 		walk->now[c].chain = c;
 		snprintf(walk->now[c].hash, sizeof(walk->now[c].hash), "00"); /* genesis */
 	}
@@ -227,7 +227,7 @@ static bool kept_heads_hold(const struct kept_heads *kept, const struct chain_wa
 static int audit_verify(PGconn *conn, struct kept_heads *kept)
 {
 	struct cn_error err = {""};
-	struct store_audit_head heads[STORE_AUDIT_CHAINS];
+	struct store_audit_head heads[STORE_AUDIT_CHAIN_COUNT];
 	struct chain_walk walk;
 	int count = 0;
 
@@ -248,7 +248,7 @@ static int audit_verify(PGconn *conn, struct kept_heads *kept)
 	       walk.rows, walk.chains, walk.chains == 1 ? "" : "s");
 	if (!kept->given)
 		return CLI_EXIT_OK;
-	for (int c = 0; c < STORE_AUDIT_CHAINS; c++)
+	for (int c = 0; c < STORE_AUDIT_CHAIN_COUNT; c++)
 		if (walk.now[c].id != 0)
 			heads[count++] = walk.now[c];
 	printf("It still holds %s you kept; its head%s now ",
@@ -261,7 +261,7 @@ static int audit_verify(PGconn *conn, struct kept_heads *kept)
 static int audit_head(PGconn *conn)
 {
 	struct cn_error err = {""};
-	struct store_audit_head heads[STORE_AUDIT_CHAINS];
+	struct store_audit_head heads[STORE_AUDIT_CHAIN_COUNT];
 	int count = 0;
 
 	if (store_audit_heads(conn, heads, &count, &err) != CN_OK) {
@@ -294,7 +294,7 @@ int cli_audit(const struct config *config, int argc, char **argv)
 				return cli_usage(audit_usage,
 				                 "--expect takes at most %d heads (one per chain), "
 				                 "as `audit head` printed them",
-				                 STORE_AUDIT_CHAINS);
+				                 STORE_AUDIT_CHAIN_COUNT);
 			if (!parsed)
 				return cli_usage(
 				    audit_usage,

@@ -31,8 +31,8 @@ int store_audit_heads(PGconn *conn, struct store_audit_head *out, int *count, st
 	if (rc != CN_OK)
 		return rc;
 	rows = PQntuples(res);
-	if (rows > STORE_AUDIT_CHAINS)
-		rows = STORE_AUDIT_CHAINS;
+	if (rows > STORE_AUDIT_CHAIN_COUNT)
+		rows = STORE_AUDIT_CHAIN_COUNT;
 	for (int i = 0; i < rows; i++) {
 		out[i].chain = (int)strtol(PQgetvalue(res, i, 0), NULL, 10);
 		out[i].id = strtoll(PQgetvalue(res, i, 1), NULL, 10);

@@ -4,7 +4,7 @@
  * rows read one page at a time, so that checking a log of any length takes
  * small statements and constant memory.
  *
- * The log holds up to STORE_AUDIT_CHAINS hash chains (migration 0018): each
+ * The log holds up to STORE_AUDIT_CHAIN_COUNT hash chains (migration 0018): each
  * row links to the previous row of its own chain. Across chains a lower id
  * may commit after a higher one, so a walk reads every page in one snapshot
  * (store_audit_walk_begin): in it, each chain is a whole prefix of itself.
@@ -22,9 +22,6 @@
 /* Hex of a SHA-256 (64) or of the genesis hash "00", NUL-terminated. */
 #define STORE_AUDIT_HASH_HEX 65
 
-/* Chains 0..STORE_AUDIT_CHAINS-1 (the column's CHECK in migration 0018). */
-#define STORE_AUDIT_CHAINS STORE_AUDIT_CHAIN_COUNT
-
 /* The newest row of one chain. */
 struct store_audit_head {
 	int chain;
@@ -33,14 +30,14 @@ struct store_audit_head {
 };
 
 /* The newest row of every non-empty chain, in chain order, into out
- * (STORE_AUDIT_CHAINS entries); *count says how many (0: the log is empty). */
+ * (STORE_AUDIT_CHAIN_COUNT entries); *count says how many (0: the log is empty). */
 int store_audit_heads(PGconn *conn, struct store_audit_head *out, int *count,
                       struct cn_error *err) MUST_CHECK;
 
 /* One audit row as the chain check sees it. */
 struct store_audit_link {
 	int64_t id;
-	int chain; /* as stored: the walk refuses one outside 0..STORE_AUDIT_CHAINS-1 */
+	int chain; /* as stored: the walk refuses one outside 0..STORE_AUDIT_CHAIN_COUNT-1 */
 	int digest_version;
 	char prev_hash[STORE_AUDIT_HASH_HEX];
 	char row_hash[STORE_AUDIT_HASH_HEX];

@@ -22,7 +22,7 @@ enum {
 	STORE_AUDIT_CHAIN_MB_EVENTS = 2,
 	STORE_AUDIT_CHAIN_RECONCILE = 3,
 	STORE_AUDIT_CHAIN_WORKERS_FIRST = 4, /* workers share 4..15 round-robin */
-	STORE_AUDIT_CHAIN_COUNT = 16,
+	STORE_AUDIT_CHAIN_COUNT = 16, /* chains 0..15: the column's CHECK in migration 0018 */
 };
 
 /* The chain of worker number index (from 0). */
