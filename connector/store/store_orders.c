@@ -86,8 +86,12 @@ int store_order_requeue(PGconn *conn, int64_t order_pk, const char *what, struct
 
 	snprintf(pk, sizeof(pk), "%" PRId64, order_pk);
 	rc = store_query(conn,
-	                 "INSERT INTO jobs (order_pk, kind, priority, state, next_attempt_at)"
-	                 " VALUES ($1, 'sync_order', 0, 'pending', now())"
+	                 /* From orders: no job for an order that is not there (no
+	                  * foreign key checks it, migration 0019). */
+	                 "INSERT INTO jobs (order_pk, connection_id, kind, priority, state,"
+	                 " next_attempt_at)"
+	                 " SELECT o.id, o.connection_id, 'sync_order', 0, 'pending', now()"
+	                 " FROM orders o WHERE o.id = $1"
 	                 " ON CONFLICT (order_pk) WHERE kind = 'sync_order' DO UPDATE"
 	                 " SET state = 'pending', next_attempt_at = now(), attempts = 0,"
 	                 " lease_owner = NULL, lease_expires_at = NULL, updated_at = now()",
