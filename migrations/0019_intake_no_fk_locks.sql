@@ -10,8 +10,11 @@
 --
 -- What the two foreign keys guaranteed still holds, by other means:
 -- * the reference is valid when written: intake_store_batch() takes both ids
---   from its own INSERT ... RETURNING in the same statement, and every other
---   writer of a job (`retry`, reconcile) reads the order's id from orders;
+--   from its own INSERT ... RETURNING in the same statement, and the only
+--   other writer of jobs, store_order_requeue() (`retry`, the console's
+--   Retry, reconcile's repair), inserts from orders, so never for a missing
+--   order; the columns themselves cannot be changed afterwards (the evidence
+--   guards of migration 0010 protect both ids; nothing updates jobs.order_pk);
 -- * the referenced row stays: deliveries and orders are evidence, which
 --   nobody but a superuser may delete (migration 0010), and the guards below
 --   now refuse even a superuser's DELETE while a reference to the row exists,
@@ -56,9 +59,9 @@ CREATE TRIGGER deliveries_keep_referenced BEFORE DELETE ON deliveries
 CREATE TRIGGER orders_keep_referenced BEFORE DELETE ON orders
     FOR EACH ROW EXECUTE FUNCTION orders_keep_referenced();
 
--- TRUNCATE deliveries was refused by the foreign key while orders existed;
--- so it is still (orders and jobs stay covered by the foreign keys of
--- attempts and the Moneybird tables, which remain).
+-- TRUNCATE deliveries was refused by the foreign key while orders existed,
+-- and still is. (TRUNCATE orders stays refused by the foreign keys that
+-- remain on it: attempts, Moneybird events, reconcile differences.)
 CREATE FUNCTION deliveries_keep_referenced_on_truncate() RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, public AS $$
 BEGIN
