@@ -63,13 +63,14 @@ bm_serve_stop
 # --- what the app role cannot do ------------------------------------------------------
 before="$(bm_psql "SELECT md5(string_agg(d::text, ',' ORDER BY d.id)) FROM deliveries d")|$(bm_psql \
 	"SELECT md5(string_agg(o::text, ',' ORDER BY o.id)) FROM orders o")"
-refused() { # SQL MESSAGE
-	if app_psql "$1" >/dev/null 2>"$BM_TMP/refused.err"; then
-		bm_fail "$2: the app role was allowed: $1"
+refused_to() { # PSQL ERROR SQL MESSAGE: PSQL runs SQL, which must fail with ERROR
+	if "$1" "$3" >/dev/null 2>"$BM_TMP/refused.err"; then
+		bm_fail "$4: $1 was allowed: $3"
 	fi
-	grep -q "stored evidence" "$BM_TMP/refused.err" && bm_pass "$2" ||
-		bm_fail "$2: unexpected error $(cat "$BM_TMP/refused.err")"
+	grep -q "$2" "$BM_TMP/refused.err" && bm_pass "$4" ||
+		bm_fail "$4: unexpected error $(cat "$BM_TMP/refused.err")"
 }
+refused() { refused_to app_psql "stored evidence" "$@"; } # SQL MESSAGE
 d1="$(bm_psql "SELECT first_delivery_id FROM orders WHERE order_id = 'ev-1'")"
 refused "UPDATE deliveries SET body = convert_to('{\"order_id\":\"ev-1\"}', 'UTF8') WHERE id = $d1" \
 	"the app role cannot rewrite a delivery's body"
@@ -105,13 +106,7 @@ bm_assert_eq "$(bm_psql "SELECT sha256(body) = decode(body_sha256, 'hex') FROM d
 # and from a job to its order (the row locks of their checks cost the intake a
 # third of its database time): what they refused is still refused, even to a
 # superuser, while anything unreferenced may still go.
-su_refused() { # SQL MESSAGE
-	if bm_psql "$1" >/dev/null 2>"$BM_TMP/su.err"; then
-		bm_fail "$2: a superuser was allowed: $1"
-	fi
-	grep -q "still referenced" "$BM_TMP/su.err" && bm_pass "$2" ||
-		bm_fail "$2: unexpected error $(cat "$BM_TMP/su.err")"
-}
+su_refused() { refused_to bm_psql "still referenced" "$@"; } # SQL MESSAGE
 su_refused "DELETE FROM deliveries WHERE id = $d1" "a superuser cannot delete an order's first delivery"
 su_refused "DELETE FROM orders WHERE order_id = 'ev-3'" "nor an order that has a job"
 su_refused "TRUNCATE deliveries" "nor truncate the deliveries while orders exist"
