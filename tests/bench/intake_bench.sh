@@ -68,14 +68,49 @@ postgres_pids() {
 	echo "$master"
 	awk -v m="$master" '$4 == m { print $1 }' /proc/[0-9]*/stat 2>/dev/null || true
 }
+# postgres_ticks: the CPU of PostgreSQL's processes so far, with that of the
+# backends that have exited (pgbench's), which the postmaster has reaped.
+postgres_ticks() {
+	local stat
+	stat="$(cat "/proc/$(head -n 1 "$BM_PGDATA/postmaster.pid")/stat")"
+	stat="${stat##*) }"
+	echo $(($(cpu_ticks $(postgres_pids)) + $(awk '{ print $14 + $15 }' <<<"$stat")))
+}
+
+# machine_ticks: busy and idle clock ticks of the whole machine so far.
+machine_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat
+}
+# cpu_window NAME COMMAND...: runs the command and leaves in $BM_TMP/NAME.cpu
+# what the run cost: PostgreSQL's CPU seconds, the command's own (user +
+# system, its children included) and the share of the machine left idle.
+cpu_window() {
+	local name="$1" pg0 busy0 idle0 pg1 busy1 idle1 own rc=0
+	shift
+	pg0="$(postgres_ticks)"
+	read -r busy0 idle0 <<<"$(machine_ticks)"
+	# `time` reports on the group's stderr (captured); the command keeps
+	# the caller's stdout and stderr (fds 4 and 5).
+	exec 4>&1 5>&2
+	own="$({ TIMEFORMAT='%U %S'; time "$@" >&4 2>&5; } 2>&1)" || rc=$?
+	exec 4>&- 5>&-
+	pg1="$(postgres_ticks)"
+	read -r busy1 idle1 <<<"$(machine_ticks)"
+	awk -v p=$((pg1 - pg0)) -v hz="$(getconf CLK_TCK)" -v own="$own" \
+		-v b=$((busy1 - busy0)) -v i=$((idle1 - idle0)) 'BEGIN {
+		split(own, t, " "); printf "%.2f %.2f %.1f\n", p / hz, t[1] + t[2], 100 * i / (b + i) }' \
+		>"$BM_TMP/$name.cpu"
+	return "$rc"
+}
 
 # run_pgbench NAME SECONDS: single-row INSERT transactions at the intake's
 # concurrency on the same database; prints the tps (nothing without pgbench).
 run_pgbench() {
 	[[ -n "$pgbench_bin" ]] || return 0
 	echo "# pgbench ($1): $concurrency clients, single-row INSERT, ${2}s, same database" >&2
-	"$pgbench_bin" -n -h 127.0.0.1 -p "$BM_PG_PORT" -U postgres -c "$concurrency" -j 2 \
-		-T "$2" -f "$BM_TMP/insert.sql" bookto_moneybird >"$BM_TMP/pgbench-$1.txt" 2>&1 ||
+	cpu_window "pgbench-$1" "$pgbench_bin" -n -h 127.0.0.1 -p "$BM_PG_PORT" -U postgres \
+		-c "$concurrency" -j 2 -T "$2" -f "$BM_TMP/insert.sql" bookto_moneybird \
+		>"$BM_TMP/pgbench-$1.txt" 2>&1 ||
 		{ tail -n 20 "$BM_TMP/pgbench-$1.txt" >&2; bm_fail "pgbench failed"; }
 	sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$BM_TMP/pgbench-$1.txt" | tail -n 1 |
 		awk '{ printf "%.1f", $1 }'
@@ -93,8 +128,8 @@ db_stats() {
 }
 read -r commits0 inserted0 updated0 deleted0 <<<"$(db_stats)"
 serve_cpu0="$(cpu_ticks "$BM_SERVE_PID")"
-pg_cpu0="$(cpu_ticks $(postgres_pids))"
-"$BM_LOADGEN" --url "$BM_URL/webhooks/bookto/shop" --secret "$BM_SECRET_CURRENT" \
+pg_cpu0="$(postgres_ticks)"
+cpu_window intake "$BM_LOADGEN" --url "$BM_URL/webhooks/bookto/shop" --secret "$BM_SECRET_CURRENT" \
 	--concurrency "$concurrency" --duration "$duration" --prefix "ib$$" --quiet \
 	>"$BM_TMP/loadgen.txt" 2>"$BM_TMP/loadgen.err" ||
 	{ cat "$BM_TMP/loadgen.err" >&2; bm_fail "bm-loadgen failed"; }
@@ -104,7 +139,7 @@ hz="$(getconf CLK_TCK)"
 sleep 1.2 # PostgreSQL 15 flushes backend statistics about once a second
 read -r commits1 inserted1 updated1 deleted1 <<<"$(db_stats)"
 serve_cpu="$(awk -v a="$(cpu_ticks "$BM_SERVE_PID")" -v b="$serve_cpu0" -v hz="$hz" 'BEGIN { printf "%.1f", (a - b) / hz }')"
-pg_cpu="$(awk -v a="$(cpu_ticks $(postgres_pids))" -v b="$pg_cpu0" -v hz="$hz" 'BEGIN { printf "%.1f", (a - b) / hz }')"
+pg_cpu="$(awk -v a="$(postgres_ticks)" -v b="$pg_cpu0" -v hz="$hz" 'BEGIN { printf "%.1f", (a - b) / hz }')"
 peak_rss_kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$BM_SERVE_PID/status")"
 # What the resident set is made of right after the run: heap and stacks
 # (anon) against the mapped binary and libraries (file), and the threads.
@@ -149,6 +184,37 @@ pg_tps=""
 [[ -z "$pg_tps_before" || -z "$pg_tps_after" ]] ||
 	pg_tps="$(awk -v a="$pg_tps_before" -v b="$pg_tps_after" 'BEGIN { printf "%.1f", (a + b) / 2 }')"
 
+# The anchor of the throughput ratio in CPU: what one acknowledged delivery
+# costs against one pgbench transaction, server and client side, how much
+# of the machine stayed idle, and the rate each would reach were both cores
+# always busy (cores / all CPU per request).
+print_cpu_side_by_side() {
+	local pg_txns=0 name intake_row pgbench_row
+	[[ -f "$BM_TMP/pgbench-before.cpu" && -f "$BM_TMP/pgbench-after.cpu" ]] || return 0
+	for name in before after; do
+		pg_txns=$((pg_txns + $(sed -n \
+			's/^number of transactions actually processed: \([0-9]*\).*/\1/p' \
+			"$BM_TMP/pgbench-$name.txt")))
+	done
+	intake_row="$(awk -v s="$serve_cpu" -v p="$pg_cpu" -v n="$ok200" '{ print s + p, $2, $3, n }' \
+		"$BM_TMP/intake.cpu")"
+	pgbench_row="$(cat "$BM_TMP/pgbench-before.cpu" "$BM_TMP/pgbench-after.cpu" |
+		awk -v n="$pg_txns" '{ p += $1; c += $2; i += $3 } END { print p, c, i / NR, n }')"
+	echo "-- CPU per request, side by side: intake delivery / pgbench transaction --"
+	awk -v a="$intake_row" -v b="$pgbench_row" -v cores="$(nproc)" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		if (x[4] == 0 || y[4] == 0) exit
+		fmt = "%-34s %12s / %s\n"
+		printf fmt, "server CPU ms (serve + PG / PG)", \
+			sprintf("%.3f", x[1] * 1000 / x[4]), sprintf("%.3f", y[1] * 1000 / y[4])
+		printf fmt, "client CPU ms (bm-loadgen/pgbench)", \
+			sprintf("%.3f", x[2] * 1000 / x[4]), sprintf("%.3f", y[2] * 1000 / y[4])
+		printf fmt, "machine idle during the run (%)", sprintf("%.0f", x[3]), sprintf("%.0f", y[3])
+		cx = cores * x[4] / (x[1] + x[2]); cy = cores * y[4] / (y[1] + y[2])
+		printf fmt, "rate if never idle (/s)", sprintf("%.0f", cx), sprintf("%.0f", cy)
+		printf "%-34s %12.2f\n", "ratio if never idle", cx / cy }'
+}
+
 # verdict VALUE OP TARGET: PASS or MISS (bc-free float comparison via awk)
 verdict() {
 	awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {
@@ -186,6 +252,7 @@ printf '%-34s %12s\n' "rows inserted per delivery" "$(per_ack $((inserted1 - ins
 printf '%-34s %12s\n' "rows updated per delivery" "$(per_ack $((updated1 - updated0)))"
 printf '%-34s %12s\n' "CPU ms per acknowledged delivery" \
 	"$(awk -v a="$serve_cpu" -v b="$pg_cpu" -v n="$ok200" 'BEGIN { if (n > 0) printf "%.2f", (a + b) * 1000 / n }')"
+print_cpu_side_by_side
 echo "-- slow-client phase: $idle idle + $slow slowloris held, ${slow_seconds}s --"
 printf '%-34s %12s   %-10s %s\n' "durable acks/s (HTTP 200)" "$(lgs acks_per_s)" "" ""
 printf '%-34s %12s   %-10s %s\n' "latency p50 (ms)" "$(lgs p50_ms)" "" ""
