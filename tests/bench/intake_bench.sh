@@ -189,12 +189,12 @@ pg_tps=""
 # of the machine stayed idle, and the rate each would reach were both cores
 # always busy (cores / all CPU per request).
 print_cpu_side_by_side() {
-	local pg_txns=0 name intake_row pgbench_row
+	local pg_txns=0 name done_txns intake_row pgbench_row
 	[[ -f "$BM_TMP/pgbench-before.cpu" && -f "$BM_TMP/pgbench-after.cpu" ]] || return 0
 	for name in before after; do
-		pg_txns=$((pg_txns + $(sed -n \
-			's/^number of transactions actually processed: \([0-9]*\).*/\1/p' \
-			"$BM_TMP/pgbench-$name.txt")))
+		done_txns="$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' \
+			"$BM_TMP/pgbench-$name.txt")"
+		pg_txns=$((pg_txns + ${done_txns:-0}))
 	done
 	intake_row="$(awk -v s="$serve_cpu" -v p="$pg_cpu" -v n="$ok200" '{ print s + p, $2, $3, n }' \
 		"$BM_TMP/intake.cpu")"
