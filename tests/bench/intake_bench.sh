@@ -11,7 +11,9 @@
 #                               [--idle N] [--slow N] [--strict]
 #
 # Prints durable acks/s, p50/p99/p99.9 latency, non-2xx, the connector's peak
-# RSS (VmHWM), pgbench tps, the ratio intake/pgbench, and checks that the
+# RSS (VmHWM), pgbench tps, the ratio intake/pgbench, CPU per request side by
+# side with pgbench's (server and client) with the machine's idle share in
+# each run, and the rate each would reach never idle; and checks that the
 # orders table holds exactly one row per 200. Each figure is printed next to
 # its target with PASS or MISS. Exit status: 1 when a correctness check fails
 # (any non-2xx, unanswered request, row count != 200s); performance misses
