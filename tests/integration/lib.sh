@@ -238,41 +238,35 @@ bm_watchdog_start() {
 	)
 }
 
+# bm_stop_child PID TENTHS: TERM, then KILL once TENTHS*0.1 s have passed,
+# and reaps it.
+bm_stop_child() {
+	kill -TERM "$1" 2>/dev/null
+	bm_wait_pid_gone "$1" "$2" || kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 # bm_stop_registered: stops the processes a test listed in $BM_TMP/.pids
 # (a second simulator, a receiver, helpers) that are still this shell's
-# children: TERM, then KILL after 3 s. Children only, so that a listed pid
-# the system has since given to another process is never touched.
+# children. Children only, so that a listed pid the system has since given
+# to another process is never touched.
 bm_stop_registered() {
-	local pid stat state ppid pids=()
+	local pid stat state ppid
 	[[ -f "${BM_TMP:-}/.pids" ]] || return 0
 	while read -r pid; do
 		[[ "$pid" =~ ^[0-9]+$ ]] || continue
 		stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
 		read -r state ppid _ <<<"${stat##*) }"
-		[[ "$ppid" == "$$" && "$state" != Z ]] && pids+=("$pid")
+		[[ "$ppid" == "$$" && "$state" != Z ]] && bm_stop_child "$pid" 30
 	done <"$BM_TMP/.pids"
-	((${#pids[@]} > 0)) || return 0
-	kill -TERM "${pids[@]}" 2>/dev/null
-	for pid in "${pids[@]}"; do
-		bm_wait_pid_gone "$pid" 30 || kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
 }
 
 # bm_cleanup: the EXIT trap; stops everything started and keeps the exit code.
 bm_cleanup() {
 	local rc=$?
 	set +e
-	if [[ -n "$BM_SERVE_PID" ]]; then
-		kill -TERM "$BM_SERVE_PID" 2>/dev/null
-		bm_wait_pid_gone "$BM_SERVE_PID" $((50 * BM_TIME_SCALE)) || kill -KILL "$BM_SERVE_PID" 2>/dev/null
-		wait "$BM_SERVE_PID" 2>/dev/null
-	fi
-	if [[ -n "$BM_MBSIM_PID" ]]; then
-		kill -TERM "$BM_MBSIM_PID" 2>/dev/null
-		bm_wait_pid_gone "$BM_MBSIM_PID" 30 || kill -KILL "$BM_MBSIM_PID" 2>/dev/null
-		wait "$BM_MBSIM_PID" 2>/dev/null
-	fi
+	[[ -z "$BM_SERVE_PID" ]] || bm_stop_child "$BM_SERVE_PID" $((50 * BM_TIME_SCALE))
+	[[ -z "$BM_MBSIM_PID" ]] || bm_stop_child "$BM_MBSIM_PID" 30
 	bm_stop_registered
 	if [[ "$BM_PG_RUNNING" == 1 || -f "${BM_PGDATA:-/nonexistent}/postmaster.pid" ]]; then
 		bm_pg_run "$BM_PG_BIN/pg_ctl" -D "$BM_PGDATA" -m immediate -w stop >/dev/null 2>&1

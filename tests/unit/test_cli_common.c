@@ -16,9 +16,9 @@
 
 #include "cli_common.h"
 
-/* What cli_table_print writes, as a string the caller frees. */
-/* Not inlined: at -O3 GCC then mistakes the buffer open_memstream hands
- * back through &text for a pointer to this frame (-Wdangling-pointer). */
+/* What cli_table_print writes, as a string the caller frees. Not inlined:
+ * at -O3 GCC then mistakes the buffer open_memstream hands back through
+ * &text for a pointer to this frame (-Wdangling-pointer). */
 __attribute__((noinline)) static char *printed(const struct cli_table *table,
                                                const char *empty_note)
 {
