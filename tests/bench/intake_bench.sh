@@ -130,7 +130,6 @@ db_stats() {
 }
 read -r commits0 inserted0 updated0 deleted0 <<<"$(db_stats)"
 serve_cpu0="$(cpu_ticks "$BM_SERVE_PID")"
-pg_cpu0="$(postgres_ticks)"
 cpu_window intake "$BM_LOADGEN" --url "$BM_URL/webhooks/bookto/shop" --secret "$BM_SECRET_CURRENT" \
 	--concurrency "$concurrency" --duration "$duration" --prefix "ib$$" --quiet \
 	>"$BM_TMP/loadgen.txt" 2>"$BM_TMP/loadgen.err" ||
@@ -141,7 +140,7 @@ hz="$(getconf CLK_TCK)"
 sleep 1.2 # PostgreSQL 15 flushes backend statistics about once a second
 read -r commits1 inserted1 updated1 deleted1 <<<"$(db_stats)"
 serve_cpu="$(awk -v a="$(cpu_ticks "$BM_SERVE_PID")" -v b="$serve_cpu0" -v hz="$hz" 'BEGIN { printf "%.1f", (a - b) / hz }')"
-pg_cpu="$(awk -v a="$(postgres_ticks)" -v b="$pg_cpu0" -v hz="$hz" 'BEGIN { printf "%.1f", (a - b) / hz }')"
+pg_cpu="$(awk '{ printf "%.1f", $1 }' "$BM_TMP/intake.cpu")" # measured by cpu_window
 peak_rss_kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$BM_SERVE_PID/status")"
 # What the resident set is made of right after the run: heap and stacks
 # (anon) against the mapped binary and libraries (file), and the threads.
