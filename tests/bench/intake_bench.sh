@@ -22,7 +22,12 @@
 # --slow slowloris connections (defaults 1500 and 200; 100 and 20 with
 # --short) are held open from 20 loopback addresses by
 # tests/integration/slow_clients.py while the same load runs again; its
-# latencies must stay under 1 s.
+# latencies must stay under 1 s. Last, the storing ceiling: pgbench calls
+# intake_store_batch() itself (no HTTP, no serve) with batches of the
+# deliveries just stored, on one, two and three audit chains, so the bench
+# shows the most the database side of the intake can store per second beside
+# pgbench's single-row rate, and the rate the whole intake could reach at
+# that storing cost were the machine never idle.
 #
 # Environment: as tests/integration/lib.sh (BM_BUILD_DIR, BM_BINARY, ...),
 # plus BM_LOADGEN (default $BM_BUILD_DIR/bm-loadgen).
@@ -216,6 +221,85 @@ print_cpu_side_by_side() {
 		printf "%-34s %12.2f\n", "ratio if never idle", cx / cy }'
 }
 
+# The storing ceiling: what the database side alone stores per second.
+# pgbench runs intake_store_batch() with a batch made of the first deliveries
+# this run stored (their bodies and orders, new delivery keys and order ids
+# each call), so neither HTTP nor serve is in the figure: with today's
+# storing statement the intake can never acknowledge faster than this,
+# whatever its front end does. One
+# client is one lane (the committer today, batches of about 16); more clients
+# write on as many audit chains side by side, with bigger batches.
+orders_after_load="$(bm_count_orders)"
+ceiling_seconds=$(((duration + 3) / 4))
+storing_ceiling() {
+	local size="$1" clients="$2" name="ceiling-$1-$2" calls
+	bm_psql "SET client_min_messages = warning; DROP TABLE IF EXISTS bench_batch;
+		CREATE TABLE bench_batch AS
+		SELECT json_agg(json_build_object(
+		    'idx', d.n - 1, 'delivery_key', 'KEY' || d.n, 'connection_id', d.connection_id,
+		    'source', d.source, 'received_at_ms', (extract(epoch FROM d.received_at) * 1000)::bigint,
+		    'event', d.event, 'signature_timestamp', d.signature_timestamp,
+		    'body_sha256', d.body_sha256, 'outcome', 'accepted', 'order_id', 'KEY' || d.n,
+		    'has_order', true, 'order_number', o.order_number, 'is_test_order', o.is_test_order,
+		    'payment_provider', o.payment_provider,
+		    'paid_at_epoch', extract(epoch FROM o.paid_at)::bigint, 'currency', o.currency,
+		    'total_incl_cents', o.total_incl_cents, 'excl_vat_cents', o.excl_vat_cents,
+		    'vat_cents', o.vat_cents, 'vat_rate', o.vat_rate, 'vat_treatment', o.vat_treatment,
+		    'product_name', o.product_name, 'product_description', o.product_description,
+		    'buyer_first_name', o.buyer_first_name, 'buyer_last_name', o.buyer_last_name,
+		    'buyer_email', o.buyer_email, 'buyer_company', o.buyer_company,
+		    'buyer_vat_number', o.buyer_vat_number, 'buyer_peppol_id', o.buyer_peppol_id,
+		    'buyer_address', o.buyer_address, 'buyer_address2', o.buyer_address2,
+		    'buyer_postal_code', o.buyer_postal_code, 'buyer_city', o.buyer_city,
+		    'buyer_country', o.buyer_country, 'custom_fields', o.custom_fields,
+		    'match_ref', o.match_ref, 'match_ref_derived', o.match_ref_derived,
+		    'park_reason', NULL) ORDER BY d.n) AS batch,
+		    array_agg(d.body ORDER BY d.n) AS bodies
+		FROM (SELECT row_number() OVER (ORDER BY id) AS n, * FROM deliveries
+		      ORDER BY id LIMIT $size) d
+		JOIN orders o ON o.first_delivery_id = d.id;
+		CREATE SEQUENCE IF NOT EXISTS bench_batch_call" >/dev/null
+	# Client k writes on chain k + 1: the first on the intake's chain.
+	cat >"$BM_TMP/$name.sql" <<-'SQL'
+		SELECT set_config('bookto_moneybird.audit_chain', (:client_id + 1)::text, false);
+		SELECT count(*) FROM intake_store_batch(
+		    (SELECT replace(b.batch::text, '"KEY', '"c' || nextval('bench_batch_call') || '-')::json
+		     FROM bench_batch b),
+		    (SELECT b.bodies FROM bench_batch b));
+	SQL
+	cpu_window "$name" "$pgbench_bin" -n -h 127.0.0.1 -p "$BM_PG_PORT" -U postgres \
+		-c "$clients" -j "$clients" -T "$ceiling_seconds" -f "$BM_TMP/$name.sql" bookto_moneybird \
+		>"$BM_TMP/$name.txt" 2>&1 ||
+		{ tail -n 20 "$BM_TMP/$name.txt" >&2; bm_fail "pgbench (storing ceiling) failed"; }
+	calls="$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' \
+		"$BM_TMP/$name.txt")"
+	awk -v size="$size" -v clients="$clients" -v calls="${calls:-0}" -v s="$ceiling_seconds" \
+		-v cpu="$(cat "$BM_TMP/$name.cpu")" -v pg="${pg_tps:-0}" 'BEGIN {
+		split(cpu, c, " "); n = calls * size
+		if (n == 0) exit
+		# (a bare ">" among the arguments of printf would redirect its output)
+		label = sprintf("batch %d, %d chain%s: deliveries/s", size, clients, (clients > 1 ? "s" : ""))
+		times = (pg > 0) ? n / s / pg : 0
+		printf "%-34s %12.0f   PG CPU %5.1f us/delivery, idle %2.0f %%, %.2f x pgbench\n", \
+			label, n / s, c[1] * 1e6 / n, c[3], times
+		printf "%.1f\n", c[1] * 1e6 / n >> (ENVIRON["BM_TMP"] "/ceiling-costs") }'
+}
+
+# The most the intake could acknowledge on this machine were nothing ever
+# idle: the cores over the cheapest storing cost measured above plus what
+# serve and the load generator spent per delivery in the intake run.
+print_ceiling_limit() {
+	[[ -s "$BM_TMP/ceiling-costs" && "$ok200" -gt 0 ]] || return 0
+	sort -n "$BM_TMP/ceiling-costs" | head -n 1 |
+		awk -v serve="$serve_cpu" -v client="$(awk '{ print $2 }' "$BM_TMP/intake.cpu")" \
+			-v n="$ok200" -v pg="${pg_tps:-0}" -v cores="$(nproc)" '{
+			per = $1 + (serve + client) * 1e6 / n
+			limit = cores * 1e6 / per
+			printf "%-34s %12.0f   (%.0f us: storing %.0f + serve and client %.0f)%s\n", \
+				"limit never idle, cheapest storing", limit, per, $1, per - $1, \
+				(pg > 0 ? sprintf(", %.2f x pgbench", limit / pg) : "") }'
+}
+
 # verdict VALUE OP TARGET: PASS or MISS (bc-free float comparison via awk)
 verdict() {
 	awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {
@@ -266,6 +350,13 @@ printf '%-34s %12s\n' "held open at the end (idle/slow)" "$(sr idle_open) / $(sr
 printf '%-34s %12s\n' "slowloris closed by the server" "$(sr slow_closed)"
 printf '%-34s %12s\n' "threads of serve while held" "$slow_threads"
 printf '%-34s %12s\n' "peak RSS of serve (MB, whole run)" "$(awk -v k="$slow_peak_rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')"
+if [[ -n "$pgbench_bin" ]]; then
+	echo "-- storing ceiling: pgbench calling intake_store_batch(), no HTTP, ${ceiling_seconds}s each --"
+	storing_ceiling 16 1
+	storing_ceiling 64 2
+	storing_ceiling 128 3
+	print_ceiling_limit
+fi
 echo
 
 bm_assert_ne "$ok200" 0 "some deliveries were acknowledged"
@@ -274,7 +365,7 @@ bm_assert_eq "$no_answer" 0 "every request was answered"
 bm_assert_eq "$rows" "$ok200" "orders row count equals the number of 200s"
 bm_assert_eq "$(lgs non_2xx)" 0 "no non-2xx answers with slow clients held"
 bm_assert_eq "$(lgs no_answer)" 0 "every request was answered with slow clients held"
-bm_assert_eq "$(bm_count_orders)" "$((ok200 + $(lgs status_200)))" \
+bm_assert_eq "$orders_after_load" "$((ok200 + $(lgs status_200)))" \
 	"orders row count equals the number of 200s (both phases)"
 verify_rc=0
 "$BM_BINARY" -c "$BM_CONFIG" audit verify >"$BM_TMP/verify.out" 2>&1 || verify_rc=$?
