@@ -101,8 +101,12 @@ cpu_window() {
 	exec 4>&1 5>&2
 	own="$({ TIMEFORMAT='%U %S'; time "$@" >&4 2>&5; } 2>&1)" || rc=$?
 	exec 4>&- 5>&-
-	pg1="$(postgres_ticks)"
 	read -r busy1 idle1 <<<"$(machine_ticks)"
+	# The backends of a client that just disconnected exit and are reaped
+	# a moment later; read while one is between the postmaster's
+	# children list and its reaped sum, its CPU would be missed.
+	sleep 0.3
+	pg1="$(postgres_ticks)"
 	awk -v p=$((pg1 - pg0)) -v hz="$(getconf CLK_TCK)" -v own="$own" \
 		-v b=$((busy1 - busy0)) -v i=$((idle1 - idle0)) 'BEGIN {
 		split(own, t, " "); printf "%.2f %.2f %.1f\n", p / hz, t[1] + t[2], 100 * i / (b + i) }' \
