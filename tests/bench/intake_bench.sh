@@ -230,9 +230,9 @@ print_cpu_side_by_side() {
 # this run stored (their bodies and orders, new delivery keys and order ids
 # each call), so neither HTTP nor serve is in the figure: with today's
 # storing statement the intake can never acknowledge faster than this,
-# whatever its front end does. One
-# client is one lane (the committer today, batches of about 16); more clients
-# write on as many audit chains side by side, with bigger batches.
+# whatever its front end does. One client is one lane (the committer today,
+# batches of about 16); more clients write on as many audit chains side by
+# side, with bigger batches.
 orders_after_load="$(bm_count_orders)"
 ceiling_seconds=$(((duration + 3) / 4))
 storing_ceiling() {
