@@ -152,10 +152,12 @@ static void owner_process(const char *owner, char out[QUEUE_OWNER_MAX])
 	         last_colon != NULL ? (int)(last_colon - owner + 1) : (int)strlen(owner), owner);
 }
 
-/* One claim attempt; CN_NOT_FOUND when none is ready, CN_RETRYABLE when the
- * picked connection's due jobs were all taken by concurrent claims. */
+/* One claim attempt; CN_NOT_FOUND when none is ready, with *look_again set
+ * when the picked connection's due jobs were all taken by concurrent claims.
+ * A failure is returned as it is: CN_RETRYABLE then means the database
+ * connection is lost, never "look again". */
 static int claim_once(PGconn *conn, const char *owner, int lease_seconds, int max_in_flight,
-                      struct queue_job *job, struct cn_error *err)
+                      struct queue_job *job, bool *look_again, struct cn_error *err)
 {
 	char lease[16], calls[16], cap[16], process[QUEUE_OWNER_MAX];
 	const char *values[5] = {owner, lease, calls, cap, process};
@@ -167,6 +169,7 @@ static int claim_once(PGconn *conn, const char *owner, int lease_seconds, int ma
 	snprintf(cap, sizeof(cap), "%d", max_in_flight > 0 ? max_in_flight : 0);
 	owner_process(owner, process);
 	memset(job, 0, sizeof(*job));
+	*look_again = false;
 	rc = store_exec(conn, "BEGIN", err);
 	if (rc != CN_OK)
 		return rc;
@@ -182,7 +185,8 @@ static int claim_once(PGconn *conn, const char *owner, int lease_seconds, int ma
 		rc = store_exec(conn, "COMMIT", err);
 		if (rc != CN_OK)
 			return rc;
-		return picked ? CN_RETRYABLE : CN_NOT_FOUND;
+		*look_again = picked;
+		return CN_NOT_FOUND;
 	}
 	job->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	job->order_pk = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
@@ -201,12 +205,13 @@ int queue_claim(PGconn *conn, const char *owner, int lease_seconds, int max_in_f
                 struct queue_job *job, struct cn_error *err)
 {
 	int rc = CN_NOT_FOUND;
+	bool look_again = false;
 
 	/* Concurrent claims may pick the same connection and find its last due
 	 * job locked; a second look picks again from the others. */
 	for (int i = 0; i < QUEUE_CLAIM_TRIES; i++) {
-		rc = claim_once(conn, owner, lease_seconds, max_in_flight, job, err);
-		if (rc != CN_RETRYABLE)
+		rc = claim_once(conn, owner, lease_seconds, max_in_flight, job, &look_again, err);
+		if (!look_again)
 			return rc;
 	}
 	return CN_NOT_FOUND;
