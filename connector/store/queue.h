@@ -46,8 +46,9 @@ void queue_owner_format(char out[QUEUE_OWNER_MAX], const char *host, long pid, c
 #define QUEUE_CLAIM_CALLS_PER_JOB 4
 #define QUEUE_CLAIM_TRIES 3 /* picks per claim when concurrent claims race */
 
-/* Claims the next ready job for owner; CN_NOT_FOUND when none is ready.
- * Fair and budget-aware: among the connections with a due job and rate
+/* Claims the next ready job for owner; CN_NOT_FOUND when none is ready, a
+ * failure as store_query reports it (CN_RETRYABLE: the connection is lost,
+ * and the caller must reconnect). Fair and budget-aware: among the connections with a due job and rate
  * budget to spend now (see QUEUE_CLAIM_CALLS_PER_JOB and
  * queue_register_budgets), the one claimed from longest ago, then its job
  * by priority and due time; max_in_flight > 0 skips a connection that
