@@ -48,15 +48,16 @@ void queue_owner_format(char out[QUEUE_OWNER_MAX], const char *host, long pid, c
 
 /* Claims the next ready job for owner; CN_NOT_FOUND when none is ready, a
  * failure as store_query reports it (CN_RETRYABLE: the connection is lost,
- * and the caller must reconnect). Fair and budget-aware: among the connections with a due job and rate
- * budget to spend now (see QUEUE_CLAIM_CALLS_PER_JOB and
- * queue_register_budgets), the one claimed from longest ago, then its job
- * by priority and due time; max_in_flight > 0 skips a connection that
- * already has that many jobs under this process's leases (owner's
- * "host:pid:nonce:" part), so one connection's backlog never holds every
- * worker. The order becomes in_progress and its attempts counter grows by one; the
- * job's lease generation grows by one (job->lease_generation), so every
- * write fenced by an older claim is refused from then on. */
+ * and the caller must reconnect). Fair and budget-aware: among the
+ * connections with a due job and rate budget to spend now (see
+ * QUEUE_CLAIM_CALLS_PER_JOB and queue_register_budgets), the one claimed
+ * from longest ago, then its job by priority and due time; max_in_flight > 0
+ * skips a connection that already has that many jobs under this process's
+ * leases (owner's "host:pid:nonce:" part), so one connection's backlog never
+ * holds every worker. The order becomes in_progress and its attempts counter
+ * grows by one; the job's lease generation grows by one
+ * (job->lease_generation), so every write fenced by an older claim is
+ * refused from then on. */
 int queue_claim(PGconn *conn, const char *owner, int lease_seconds, int max_in_flight,
                 struct queue_job *job, struct cn_error *err) MUST_CHECK;
 
