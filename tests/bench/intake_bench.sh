@@ -239,25 +239,15 @@ storing_ceiling() {
 	local size="$1" clients="$2" name="ceiling-$1-$2" calls
 	bm_psql "SET client_min_messages = warning; DROP TABLE IF EXISTS bench_batch;
 		CREATE TABLE bench_batch AS
-		SELECT json_agg(json_build_object(
-		    'idx', d.n - 1, 'delivery_key', 'KEY' || d.n, 'connection_id', d.connection_id,
-		    'source', d.source, 'received_at_ms', (extract(epoch FROM d.received_at) * 1000)::bigint,
-		    'event', d.event, 'signature_timestamp', d.signature_timestamp,
-		    'body_sha256', d.body_sha256, 'outcome', 'accepted', 'order_id', 'KEY' || d.n,
-		    'has_order', true, 'order_number', o.order_number, 'is_test_order', o.is_test_order,
-		    'payment_provider', o.payment_provider,
-		    'paid_at_epoch', extract(epoch FROM o.paid_at)::bigint, 'currency', o.currency,
-		    'total_incl_cents', o.total_incl_cents, 'excl_vat_cents', o.excl_vat_cents,
-		    'vat_cents', o.vat_cents, 'vat_rate', o.vat_rate, 'vat_treatment', o.vat_treatment,
-		    'product_name', o.product_name, 'product_description', o.product_description,
-		    'buyer_first_name', o.buyer_first_name, 'buyer_last_name', o.buyer_last_name,
-		    'buyer_email', o.buyer_email, 'buyer_company', o.buyer_company,
-		    'buyer_vat_number', o.buyer_vat_number, 'buyer_peppol_id', o.buyer_peppol_id,
-		    'buyer_address', o.buyer_address, 'buyer_address2', o.buyer_address2,
-		    'buyer_postal_code', o.buyer_postal_code, 'buyer_city', o.buyer_city,
-		    'buyer_country', o.buyer_country, 'custom_fields', o.custom_fields,
-		    'match_ref', o.match_ref, 'match_ref_derived', o.match_ref_derived,
-		    'park_reason', NULL) ORDER BY d.n) AS batch,
+		-- The order's columns are the record's fields of the same names (the
+		-- rest are ignored); what differs is set on top of them.
+		SELECT json_agg(to_jsonb(o) || jsonb_build_object(
+		    'idx', d.n - 1, 'delivery_key', 'KEY' || d.n, 'order_id', 'KEY' || d.n,
+		    'source', d.source, 'event', d.event, 'signature_timestamp', d.signature_timestamp,
+		    'body_sha256', d.body_sha256, 'outcome', 'accepted', 'has_order', true,
+		    'received_at_ms', (extract(epoch FROM d.received_at) * 1000)::bigint,
+		    'paid_at_epoch', extract(epoch FROM o.paid_at)::bigint, 'park_reason', NULL)
+		    ORDER BY d.n) AS batch,
 		    array_agg(d.body ORDER BY d.n) AS bodies
 		FROM (SELECT row_number() OVER (ORDER BY id) AS n, * FROM deliveries
 		      ORDER BY id LIMIT $size) d
